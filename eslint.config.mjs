@@ -1,0 +1,54 @@
+// @ts-check
+import eslint from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+// Workflow code is replayed by the Temporal sandbox: anything non-deterministic or Node-only breaks it.
+const workflowForbidden = {
+  patterns: [
+    { group: ['node:*'], message: 'Workflow code may not import Node built-ins.' },
+    {
+      group: ['@temporalio/activity', '@temporalio/client', '@temporalio/worker', '@temporalio/testing'],
+      allowTypeImports: true,
+      message: 'Workflow code may only import types from @temporalio/{activity,client,worker}.',
+    },
+    { group: ['execa', 'execa/*'], allowTypeImports: true, message: 'Workflow code may not run processes.' },
+    { group: ['**/activities/*', '**/activities', '**/client/*', '**/simulator/*'], allowTypeImports: true, message: 'Workflow code may only import types from activities, client or simulator.' },
+  ],
+  paths: [
+    'fs', 'fs/promises', 'path', 'os', 'child_process', 'crypto', 'http', 'https', 'net', 'dns', 'url', 'util', 'stream', 'events', 'worker_threads', 'process', 'timers', 'zlib', 'readline', 'tty', 'cluster', 'module', 'vm', 'buffer',
+  ].map((name) => ({ name, message: 'Workflow code may not import Node built-ins.' })),
+};
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.tools/**', 'test-results/**', 'bin/**', 'test/fixtures/lint/**'] },
+  eslint.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true, allowNullish: true }],
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/require-await': 'off',
+    },
+  },
+  {
+    files: ['src/workflows/**/*.ts', 'src/plan/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', workflowForbidden],
+      'no-restricted-globals': ['error', { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' }, { name: 'setInterval', message: 'Use sleep() in a loop.' }],
+    },
+  },
+  {
+    files: ['**/*.mjs', '**/*.cjs', '**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+);

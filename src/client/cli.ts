@@ -1,0 +1,42 @@
+import { Command, CommanderError } from 'commander';
+import { UserError } from './errors';
+
+/** Builds the whole command tree; each area registers its own subcommands. */
+export function buildProgram(): Command {
+  const program = new Command('talos-upgrade')
+    .description('Durable, human-supervised upgrades of Talos Linux Kubernetes clusters (Temporal workflow).')
+    .option('--debug', 'show stack traces on errors')
+    .showHelpAfterError()
+    .exitOverride();
+  // registrations:
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  const debug = argv.includes('--debug');
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander already printed its message (unknown option, --help, ...)
+      process.exitCode = err.exitCode;
+      return;
+    }
+    if (err instanceof UserError) {
+      process.stderr.write(`talos-upgrade: ${err.message}\n`);
+      if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+      process.exitCode = err.exitCode;
+      return;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`talos-upgrade: ${message.split('\n')[0]}\n`);
+    if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    else process.stderr.write('(run again with --debug for details)\n');
+    process.exitCode = 1;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv);
+}

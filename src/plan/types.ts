@@ -1,0 +1,202 @@
+/**
+ * The shapes every layer shares: the validated spec, the facts an inspection gathers, and the plan.
+ * Pure data only; the workflow imports this file, so it must stay free of Node and Temporal imports.
+ */
+
+export type ApprovalPolicy = 'control-plane' | 'every-node' | 'plan-only' | 'none';
+export type FailurePolicy = 'rollback-node' | 'pause' | 'rollback-all';
+export type NodeRole = 'controlplane' | 'worker';
+
+export interface ToolPaths {
+  talosctl: string;
+  kubectl: string;
+  velero: string;
+  flux: string;
+}
+
+/** The spec after validation and defaulting (DESIGN §3). Durations are milliseconds. */
+export interface UpgradeSpec {
+  cluster: string;
+  /** Paths only: the file contents never enter workflow history. */
+  talosconfig: string;
+  kubeconfig: string;
+  /** Absent when `discover: true`; the inspection then supplies the nodes. */
+  nodes?: {
+    controlPlane: string[];
+    primary: string;
+    workers: string[];
+  };
+  discover: boolean;
+  talos: {
+    version: string; // vX.Y.Z
+    schematic: string; // 64 hex, or 'detect'
+    imageFactory: string;
+  };
+  kubernetes?: {
+    version: string; // X.Y.Z (no leading v)
+  };
+  backup: {
+    velero: { enabled: boolean; excludeNamespaces: string[]; defaultVolumesToFsBackup: boolean };
+    etcdSnapshot: { enabled: boolean; directory: string };
+  };
+  approvals: ApprovalPolicy;
+  onFailure: FailurePolicy;
+  timeouts: { worker: number; controlPlane: number; kubernetes: number };
+  tools: ToolPaths;
+  allowDowngrade: boolean;
+}
+
+// ---------------------------------------------------------------- facts
+
+export interface NodeFacts {
+  address: string;
+  role: NodeRole;
+  /** `talosctl version` Tag, e.g. v1.9.2; null when the node did not answer. */
+  talosVersion: string | null;
+  /** Image Factory schematic id from the virtual `schematic` extension; null when none/unknown. */
+  schematic: string | null;
+  extensions: { name: string; version: string }[];
+  reachable: boolean;
+  /** MachineStatus stage, e.g. running, upgrading, booting. */
+  stage: string | null;
+  /** Kubernetes Node Ready condition; null when the node is not found in Kubernetes. */
+  kubernetesReady: boolean | null;
+  /** kubelet version without leading v, e.g. 1.32.0. */
+  kubeletVersion: string | null;
+  hostname: string | null;
+  unschedulable: boolean;
+}
+
+export interface EtcdMemberFacts {
+  id: string; // 16 hex
+  hostname: string;
+  peerUrls: string[];
+  learner: boolean;
+}
+
+export interface EtcdStatusFacts {
+  node: string;
+  memberId: string;
+  leaderId: string;
+  errors: string;
+}
+
+export interface PodProblem {
+  namespace: string;
+  name: string;
+  phase: string;
+  /** e.g. CrashLoopBackOff, Terminating */
+  reason: string | null;
+  terminating: boolean;
+}
+
+export interface FluxObjectFacts {
+  kind: 'Kustomization' | 'HelmRelease';
+  namespace: string;
+  name: string;
+  ready: boolean;
+  suspended: boolean;
+  message: string;
+}
+
+export interface ClusterFacts {
+  /** When the facts were gathered (ISO); informational only. */
+  gatheredAt: string;
+  talosClientVersion: string | null;
+  nodes: NodeFacts[];
+  /** Kubernetes version the control plane runs (lowest kubelet when unknown), without leading v. */
+  kubernetesVersion: string | null;
+  etcd: {
+    members: EtcdMemberFacts[];
+    status: EtcdStatusFacts[];
+    /** Non-null when etcd could not be read at all. */
+    error: string | null;
+  };
+  podProblems: PodProblem[];
+  /** null when Flux is not installed / not configured in tools. */
+  flux: FluxObjectFacts[] | null;
+  velero: { available: boolean; detail: string };
+}
+
+// ---------------------------------------------------------------- plan
+
+export type Verdict = 'ok' | 'warning' | 'blocker';
+
+export interface PreflightCheck {
+  id: string; // stable, e.g. etcd-members, nodes-ready, flux-ready
+  verdict: Verdict;
+  message: string;
+  /** The exact command or action that fixes it, when there is one. */
+  fix?: string;
+}
+
+export interface Advice {
+  message: string;
+  /** A Talos minor bump needs its release notes read and the plan approved. */
+  kind: 'release-notes' | 'dot-zero' | 'stale-patch' | 'info';
+}
+
+export type Hop =
+  | { kind: 'talos'; from: string; to: string; minorBump: boolean }
+  | { kind: 'kubernetes'; from: string; to: string };
+
+interface StepBase {
+  /** Stable id shared by plan, workflow, CLI and UI. */
+  id: string;
+  /** Human sentence, e.g. "upgrade 192.168.1.71 to v1.9.4". */
+  title: string;
+  needsApproval: boolean;
+}
+
+export interface PlanApprovalStep extends StepBase {
+  kind: 'plan';
+}
+
+export interface BackupStep extends StepBase {
+  kind: 'backup';
+  /** Null when Velero backup is disabled. Name is deterministic per run (set by the workflow). */
+  velero: { excludeNamespaces: string[]; defaultVolumesToFsBackup: boolean } | null;
+  etcdSnapshot: { directory: string; node: string } | null;
+}
+
+export interface TalosStep extends StepBase {
+  kind: 'talos';
+  node: string;
+  role: NodeRole;
+  primary: boolean;
+  fromVersion: string | null;
+  toVersion: string;
+  schematic: string;
+  image: string;
+  timeoutMs: number;
+}
+
+export interface KubernetesStep extends StepBase {
+  kind: 'kubernetes';
+  from: string;
+  to: string;
+  /** The control plane `upgrade-k8s` runs against. */
+  node: string;
+  timeoutMs: number;
+}
+
+export interface PostflightStep extends StepBase {
+  kind: 'postflight';
+}
+
+export type PlanStep = PlanApprovalStep | BackupStep | TalosStep | KubernetesStep | PostflightStep;
+
+export interface UpgradePlan {
+  cluster: string;
+  hops: Hop[];
+  steps: PlanStep[];
+  advice: Advice[];
+  preflight: PreflightCheck[];
+  /** True when any preflight check is a blocker. */
+  blocked: boolean;
+  target: { talos: string; kubernetes: string | null; schematic: string };
+  current: { talos: string | null; kubernetes: string | null };
+  controlPlanes: string[];
+  workers: string[];
+  primary: string;
+}
