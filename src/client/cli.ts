@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from './errors';
+import { registerServerCommand } from './server-command';
+import { runWorkerCommand } from '../worker';
 
 /** Builds the whole command tree; each area registers its own subcommands. */
 export function buildProgram(): Command {
@@ -9,6 +11,11 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   // registrations:
+  registerServerCommand(program);
+  program
+    .command('worker')
+    .description('run the worker (connects through TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TLS / API key env config)')
+    .action(async () => runWorkerCommand());
   return program;
 }
 

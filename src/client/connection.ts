@@ -1,0 +1,94 @@
+/**
+ * How every client command and the worker find Temporal: Temporal's own environment configuration
+ * (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, or a TOML profile),
+ * defaulting to the local dev server on 127.0.0.1:7233.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { NativeConnection } from '@temporalio/worker';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { UserError } from './errors';
+
+export const DEFAULT_ADDRESS = '127.0.0.1:7233';
+
+export interface ConnectTarget {
+  address: string;
+  namespace: string;
+  tls?: unknown;
+  apiKey?: string;
+  metadata?: Record<string, string>;
+}
+
+export function connectTarget(env: NodeJS.ProcessEnv = process.env): ConnectTarget {
+  const config = loadClientConnectConfig({ overrideEnvVars: env as Record<string, string> });
+  const options = config.connectionOptions;
+  return {
+    address: options.address ?? DEFAULT_ADDRESS,
+    namespace: config.namespace ?? 'default',
+    ...(options.tls !== undefined ? { tls: options.tls } : {}),
+    ...(typeof options.apiKey === 'string' ? { apiKey: options.apiKey } : {}),
+    ...(options.metadata ? { metadata: options.metadata as Record<string, string> } : {}),
+  };
+}
+
+function unreachable(address: string, err: unknown): UserError {
+  const detail = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  return new UserError(
+    `cannot reach a Temporal server at ${address} (${detail}); start one with \`talos-upgrade server --detach\` or set TEMPORAL_ADDRESS`,
+  );
+}
+
+export async function connectClient(target: ConnectTarget = connectTarget()): Promise<{ client: Client; connection: Connection; target: ConnectTarget }> {
+  try {
+    const connection = await Connection.connect({
+      address: target.address,
+      ...(target.tls !== undefined ? { tls: target.tls as boolean } : {}),
+      ...(target.apiKey ? { apiKey: target.apiKey } : {}),
+      ...(target.metadata ? { metadata: target.metadata } : {}),
+      connectTimeout: '5s',
+    });
+    await connection.workflowService.getSystemInfo({});
+    return { client: new Client({ connection, namespace: target.namespace }), connection, target };
+  } catch (err) {
+    throw unreachable(target.address, err);
+  }
+}
+
+export async function connectNative(target: ConnectTarget = connectTarget()): Promise<NativeConnection> {
+  try {
+    return await NativeConnection.connect({
+      address: target.address,
+      ...(target.tls !== undefined ? { tls: target.tls as boolean } : {}),
+      ...(target.apiKey ? { apiKey: target.apiKey } : {}),
+      ...(target.metadata ? { metadata: target.metadata } : {}),
+    });
+  } catch (err) {
+    throw unreachable(target.address, err);
+  }
+}
+
+/** Registers TalosCluster and UpgradePhase when missing (a reused or remote server may lack them). */
+export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {
+  const existing = await connection.operatorService.listSearchAttributes({ namespace });
+  const missing = SEARCH_ATTRIBUTES.filter((key) => !(key.name in (existing.customAttributes ?? {})));
+  if (missing.length === 0) return;
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    // IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+    searchAttributes: Object.fromEntries(missing.map((key) => [key.name, 2])),
+  });
+}
+
+/** True when something answering the Temporal gRPC API listens at `address`. */
+export async function isTemporalServer(address: string): Promise<boolean> {
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: '2s' });
+    await connection.workflowService.getSystemInfo({}, );
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await connection?.close().catch(() => undefined);
+  }
+}
