@@ -1,0 +1,81 @@
+/**
+ * Loads a spec file from disk: parse and validate (pure, src/plan/spec.ts), then make its relative
+ * paths absolute against the file's own directory and check that talosconfig and kubeconfig exist.
+ * Their contents are never read here: they are secrets and only ever reach the tools via env vars.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { SpecError, parseSpecText, specWarnings } from '../plan/spec';
+import type { ToolPaths, UpgradeSpec } from '../plan/types';
+
+export interface LoadSpecOptions {
+  /** The CLI's --allow-downgrade; ORed with the spec's own allowDowngrade. */
+  allowDowngrade?: boolean;
+}
+
+export interface LoadedSpec {
+  spec: UpgradeSpec;
+  warnings: string[];
+}
+
+/** `~/x` → home-relative; relative → against `baseDir`; absolute stays. */
+function resolvePath(value: string, baseDir: string): string {
+  if (value === '~' || value.startsWith('~/')) return path.join(os.homedir(), value.slice(1));
+  return path.resolve(baseDir, value);
+}
+
+function checkFile(key: 'talosconfig' | 'kubeconfig', resolved: string, written: string, source: string): void {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(resolved);
+  } catch {
+    const where = written === resolved ? '' : ` (looked for ${resolved})`;
+    throw new SpecError(key, `${written} does not exist${where}; fix the path (relative paths are relative to the spec file)`, source);
+  }
+  if (!stat.isFile()) throw new SpecError(key, `${resolved} is not a file; point ${key} at the ${key} file itself`, source);
+}
+
+export function loadSpecFile(specPath: string, opts: LoadSpecOptions = {}): LoadedSpec {
+  const source = specPath;
+  let text: string;
+  try {
+    text = fs.readFileSync(specPath, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unknown error';
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code;
+    throw new SpecError('', `cannot read the spec file (${why}); check the path`, source);
+  }
+
+  const spec = parseSpecText(text, source);
+  const baseDir = path.dirname(path.resolve(specPath));
+  const warnings = specWarnings(spec);
+
+  const talosconfig = resolvePath(spec.talosconfig, baseDir);
+  const kubeconfig = resolvePath(spec.kubeconfig, baseDir);
+  checkFile('talosconfig', talosconfig, spec.talosconfig, source);
+  checkFile('kubeconfig', kubeconfig, spec.kubeconfig, source);
+
+  const tools = { ...spec.tools };
+  for (const name of Object.keys(tools) as (keyof ToolPaths)[]) {
+    const value = tools[name];
+    // A bare name is looked up on PATH by the runner; anything with a slash is a path.
+    if (!value.includes('/') && !value.startsWith('~')) continue;
+    const resolved = resolvePath(value, baseDir);
+    tools[name] = resolved;
+    if (!fs.existsSync(resolved)) warnings.push(`tools.${name}: ${resolved} does not exist yet; the upgrade will fail when it needs ${name}`);
+  }
+
+  const resolvedSpec: UpgradeSpec = {
+    ...spec,
+    talosconfig,
+    kubeconfig,
+    tools,
+    backup: {
+      velero: spec.backup.velero,
+      etcdSnapshot: { ...spec.backup.etcdSnapshot, directory: resolvePath(spec.backup.etcdSnapshot.directory, baseDir) },
+    },
+    allowDowngrade: spec.allowDowngrade || opts.allowDowngrade === true,
+  };
+  return { spec: resolvedSpec, warnings };
+}

@@ -1,0 +1,60 @@
+/**
+ * Upgrade order (runbook: "workers first, control plane last"; HA: secondaries first, primary last).
+ * Pure.
+ */
+import { PolicyError } from './versions';
+import type { ClusterFacts, NodeRole, UpgradeSpec } from './types';
+
+export interface Topology {
+  controlPlanes: string[];
+  workers: string[];
+  /** A member of controlPlanes: upgraded last, and the node etcd snapshots and upgrade-k8s run against. */
+  primary: string;
+}
+
+export interface OrderedNode {
+  address: string;
+  role: NodeRole;
+  primary: boolean;
+}
+
+/** Workers in the given order, then the control-plane secondaries in the given order, then the primary. */
+export function orderNodes(topology: Topology): OrderedNode[] {
+  const secondaries = topology.controlPlanes.filter((address) => address !== topology.primary);
+  return [
+    ...topology.workers.map((address) => ({ address, role: 'worker' as const, primary: false })),
+    ...secondaries.map((address) => ({ address, role: 'controlplane' as const, primary: false })),
+    ...(topology.controlPlanes.includes(topology.primary)
+      ? [{ address: topology.primary, role: 'controlplane' as const, primary: true }]
+      : []),
+  ];
+}
+
+/** Just the addresses, in upgrade order. */
+export function upgradeOrder(topology: Topology): string[] {
+  return orderNodes(topology).map((node) => node.address);
+}
+
+/** Addresses compare case-insensitively (DNS names); IPs are unaffected. */
+export function sameAddress(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+/**
+ * The nodes to upgrade: the spec's lists, or with `discover: true` the cluster's own nodes in the
+ * order the inspection found them (primary: the first control plane).
+ */
+export function resolveTopology(spec: UpgradeSpec, facts: ClusterFacts): Topology {
+  if (spec.nodes) {
+    return { controlPlanes: [...spec.nodes.controlPlane], workers: [...spec.nodes.workers], primary: spec.nodes.primary };
+  }
+  const controlPlanes = facts.nodes.filter((node) => node.role === 'controlplane').map((node) => node.address);
+  const workers = facts.nodes.filter((node) => node.role === 'worker').map((node) => node.address);
+  const primary = controlPlanes[0];
+  if (primary === undefined) {
+    throw new PolicyError(
+      'discover: true found no control-plane node in the cluster; list the nodes under nodes.controlPlane and nodes.workers instead',
+    );
+  }
+  return { controlPlanes, workers, primary };
+}

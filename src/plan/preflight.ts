@@ -1,0 +1,380 @@
+/**
+ * Preflight verdicts (runbook "Pre-Flight Checklist") computed from gathered facts. Pure: the CLI's
+ * `plan` and the workflow's preflight phase reach the same verdicts from the same facts.
+ *
+ * Every category yields either its problems (one entry per problem, each with the exact fix) or one
+ * `ok` entry, so the printed list always shows every check that was made.
+ */
+import { minorOf, compareMinor } from './matrix';
+import { orderNodes, resolveTopology, sameAddress, type Topology } from './node-order';
+import type { ClusterFacts, EtcdMemberFacts, NodeFacts, PreflightCheck, UpgradeSpec } from './types';
+
+/** Stable ids of the preflight checks, as they appear in `plan --json` and the UI. */
+export const PREFLIGHT_CHECK_IDS = [
+  'kubernetes-readable',
+  'nodes-in-cluster',
+  'node-roles',
+  'nodes-reachable',
+  'nodes-stage',
+  'nodes-ready',
+  'nodes-schedulable',
+  'etcd-readable',
+  'etcd-members',
+  'etcd-stale-members',
+  'etcd-learners',
+  'etcd-errors',
+  'pods',
+  'flux-ready',
+  'velero',
+  'control-plane-count',
+  'schematics',
+  'talosctl-version',
+  /** Added by buildPlan: whether the current versions could be read at all. */
+  'versions-known',
+] as const;
+export type PreflightCheckId = (typeof PREFLIGHT_CHECK_IDS)[number];
+
+/** Pods listed one by one before the rest are summarised. */
+const MAX_POD_ENTRIES = 10;
+
+export interface PreflightContext extends Topology {
+  /** Defaults to spec.talos.version. */
+  targetTalos?: string;
+}
+
+function clean(text: string, max = 200): string {
+  const one = text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+  return one.length > max ? `${one.slice(0, max - 3)}...` : one;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** `https://192.168.1.70:2380` → `192.168.1.70`; `https://[fd00::1]:2380` → `fd00::1`. */
+export function peerUrlHost(url: string): string {
+  const rest = url.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').split('/')[0] ?? '';
+  const bracketed = /^\[([^\]]+)\]/.exec(rest);
+  if (bracketed?.[1] !== undefined) return bracketed[1];
+  const colons = rest.split(':').length - 1;
+  return colons === 1 ? (rest.split(':')[0] ?? rest) : rest;
+}
+
+/** Context defaults to the spec's nodes (or, with discover, the facts'). */
+export function evaluatePreflight(
+  spec: UpgradeSpec,
+  facts: ClusterFacts,
+  context: PreflightContext = resolveTopology(spec, facts),
+): PreflightCheck[] {
+  const checks: PreflightCheck[] = [];
+  const add = (check: PreflightCheck): void => {
+    checks.push(check);
+  };
+  const ok = (id: PreflightCheckId, message: string): void => add({ id, verdict: 'ok', message });
+
+  const ordered = orderNodes(context);
+  const planned = ordered.map((node) => node.address);
+  const factsFor = (address: string): NodeFacts | undefined => facts.nodes.find((n) => sameAddress(n.address, address));
+  const present = ordered.flatMap((node) => {
+    const f = factsFor(node.address);
+    return f ? [{ ...node, facts: f }] : [];
+  });
+  const primary = context.primary;
+  const kubernetesReadable = facts.kubernetesVersion !== null || facts.nodes.some((n) => n.kubernetesReady !== null);
+  const nodeName = (f: NodeFacts): string => f.hostname ?? f.address;
+
+  // ---- Kubernetes API
+  if (kubernetesReadable) ok('kubernetes-readable', `Kubernetes answered (version ${facts.kubernetesVersion ?? 'unknown'})`);
+  else {
+    add({
+      id: 'kubernetes-readable',
+      verdict: 'blocker',
+      message: 'could not read the Kubernetes nodes or version; check that kubeconfig points at this cluster',
+      fix: `KUBECONFIG=${spec.kubeconfig} ${spec.tools.kubectl} get nodes`,
+    });
+  }
+
+  // ---- spec nodes vs cluster nodes
+  let membershipProblems = 0;
+  for (const node of ordered) {
+    const f = factsFor(node.address);
+    if (!f) {
+      membershipProblems++;
+      add({
+        id: 'nodes-in-cluster',
+        verdict: 'blocker',
+        message: `${node.address} is in the spec but was not found in the cluster; check the address`,
+        fix: `talosctl version --nodes ${node.address}`,
+      });
+    } else if (kubernetesReadable && f.reachable && f.kubernetesReady === null) {
+      membershipProblems++;
+      add({
+        id: 'nodes-in-cluster',
+        verdict: 'blocker',
+        message: `${node.address} answers Talos but is not a Kubernetes node of this cluster; check the address and kubeconfig`,
+        fix: 'kubectl get nodes -o wide',
+      });
+    }
+  }
+  if (!spec.discover) {
+    for (const f of facts.nodes) {
+      if (planned.some((address) => sameAddress(address, f.address))) continue;
+      membershipProblems++;
+      const list = f.role === 'controlplane' ? 'nodes.controlPlane' : 'nodes.workers';
+      add({
+        id: 'nodes-in-cluster',
+        verdict: 'warning',
+        message: `${f.address} (${f.role === 'controlplane' ? 'control plane' : 'worker'}) is in the cluster but not in the spec; it will not be upgraded`,
+        fix: `add ${f.address} to ${list}`,
+      });
+    }
+  }
+  if (membershipProblems === 0) ok('nodes-in-cluster', `the spec's ${plural(planned.length, 'node')} match the cluster's`);
+
+  // ---- roles
+  let roleProblems = 0;
+  for (const node of present) {
+    if (node.facts.role === node.role) continue;
+    roleProblems++;
+    const should = node.facts.role === 'controlplane' ? 'nodes.controlPlane' : 'nodes.workers';
+    add({
+      id: 'node-roles',
+      verdict: 'blocker',
+      message: `${node.address} is listed as a ${node.role === 'controlplane' ? 'control plane' : 'worker'} but the cluster says it is a ${node.facts.role === 'controlplane' ? 'control plane' : 'worker'}`,
+      fix: `move ${node.address} to ${should}`,
+    });
+  }
+  if (roleProblems === 0) ok('node-roles', 'every node has the role the spec gives it');
+
+  // ---- reachability and boot stage
+  const unreachable = present.filter((node) => !node.facts.reachable);
+  for (const node of unreachable) {
+    add({
+      id: 'nodes-reachable',
+      verdict: 'blocker',
+      message: `${node.address} did not answer talosctl; check that it is powered on and reachable`,
+      fix: `talosctl version --nodes ${node.address}`,
+    });
+  }
+  if (unreachable.length === 0) ok('nodes-reachable', `all ${plural(present.length, 'node')} answered talosctl`);
+
+  const notRunning = present.filter((node) => node.facts.reachable && node.facts.stage !== null && node.facts.stage !== 'running');
+  for (const node of notRunning) {
+    add({
+      id: 'nodes-stage',
+      verdict: 'blocker',
+      message: `${node.address} is in stage ${node.facts.stage ?? '?'}, not running; wait for it to finish before upgrading`,
+      fix: `talosctl get machinestatus --nodes ${node.address}`,
+    });
+  }
+  if (notRunning.length === 0) ok('nodes-stage', 'every reachable node is in stage running');
+
+  // ---- Kubernetes readiness
+  if (kubernetesReadable) {
+    const notReady = present.filter((node) => node.facts.kubernetesReady === false);
+    for (const node of notReady) {
+      add({
+        id: 'nodes-ready',
+        verdict: 'blocker',
+        message: `Kubernetes node ${nodeName(node.facts)} (${node.address}) is NotReady; investigate before upgrading`,
+        fix: `kubectl describe node ${nodeName(node.facts)}`,
+      });
+    }
+    if (notReady.length === 0) ok('nodes-ready', 'every Kubernetes node is Ready');
+  }
+
+  const cordoned = present.filter((node) => node.facts.unschedulable);
+  for (const node of cordoned) {
+    add({
+      id: 'nodes-schedulable',
+      verdict: 'warning',
+      message: `${nodeName(node.facts)} (${node.address}) is cordoned; the upgrade leaves it schedulable afterwards`,
+      fix: `kubectl uncordon ${nodeName(node.facts)}`,
+    });
+  }
+  if (cordoned.length === 0) ok('nodes-schedulable', 'no node is cordoned');
+
+  // ---- etcd
+  addEtcdChecks(facts, context, factsFor, add, ok);
+
+  // ---- pods
+  const pods = facts.podProblems;
+  pods.slice(0, MAX_POD_ENTRIES).forEach((pod) => {
+    const where = `${pod.namespace}/${pod.name}`;
+    if (pod.terminating) {
+      add({
+        id: 'pods',
+        verdict: 'warning',
+        message: `pod ${where} is stuck Terminating`,
+        fix: `kubectl delete pod ${pod.name} -n ${pod.namespace} --grace-period=0 --force`,
+      });
+    } else {
+      add({
+        id: 'pods',
+        verdict: 'warning',
+        message: `pod ${where} is ${pod.phase}${pod.reason ? ` (${clean(pod.reason, 60)})` : ''}`,
+        fix: `kubectl describe pod ${pod.name} -n ${pod.namespace}`,
+      });
+    }
+  });
+  if (pods.length > MAX_POD_ENTRIES) {
+    add({
+      id: 'pods',
+      verdict: 'warning',
+      message: `${plural(pods.length - MAX_POD_ENTRIES, 'more pod')} not Running or Succeeded`,
+      fix: "kubectl get pods -A | grep -vE 'Running|Completed'",
+    });
+  }
+  if (pods.length === 0) ok('pods', 'every pod is Running or Succeeded');
+
+  // ---- Flux
+  if (facts.flux === null) ok('flux-ready', 'Flux is not installed (or not configured); nothing to wait for');
+  else {
+    const unready = facts.flux.filter((o) => !o.ready && !o.suspended);
+    for (const o of unready) {
+      const resource = o.kind === 'Kustomization' ? 'kustomization' : 'helmrelease';
+      add({
+        id: 'flux-ready',
+        verdict: 'blocker',
+        message: `Flux ${o.kind} ${o.namespace}/${o.name} is not Ready${o.message ? ` (${clean(o.message, 120)})` : ''}; wait for it to reconcile, fix it, or suspend it`,
+        fix: `flux get ${resource}s -A  # or: flux suspend ${resource} ${o.name} -n ${o.namespace}`,
+      });
+    }
+    if (unready.length === 0) {
+      const suspended = facts.flux.filter((o) => o.suspended).length;
+      ok('flux-ready', `all ${plural(facts.flux.length - suspended, 'Flux object')} Ready${suspended > 0 ? ` (${suspended} suspended)` : ''}`);
+    }
+  }
+
+  // ---- Velero
+  if (!spec.backup.velero.enabled) ok('velero', 'Velero backup is disabled in the spec');
+  else if (facts.velero.available) ok('velero', `Velero is available${facts.velero.detail ? ` (${clean(facts.velero.detail, 80)})` : ''}`);
+  else {
+    add({
+      id: 'velero',
+      verdict: 'blocker',
+      message: `Velero is not available (${clean(facts.velero.detail || 'no detail', 120)}) but the spec asks for a backup first`,
+      fix: 'install Velero or set backup.velero.enabled: false',
+    });
+  }
+
+  // ---- control-plane count
+  const cpCount = context.controlPlanes.length;
+  if (cpCount > 0 && cpCount % 2 === 0) {
+    add({
+      id: 'control-plane-count',
+      verdict: 'warning',
+      message: `${cpCount} control planes is an even number; etcd tolerates no more failures than with ${cpCount - 1}`,
+      fix: 'run an odd number of control planes (1, 3 or 5)',
+    });
+  } else ok('control-plane-count', `${plural(cpCount, 'control plane')} (odd, as etcd prefers)`);
+
+  // ---- schematics
+  const schematics = new Map<string, string[]>();
+  for (const node of present) {
+    if (!node.facts.reachable) continue;
+    const key = node.facts.schematic ?? 'none';
+    schematics.set(key, [...(schematics.get(key) ?? []), node.address]);
+  }
+  if (schematics.size > 1) {
+    const parts = [...schematics].map(([id, nodes]) => `${id === 'none' ? 'no schematic' : id.slice(0, 12)} on ${nodes.join(', ')}`);
+    const detect = spec.talos.schematic === 'detect';
+    add({
+      id: 'schematics',
+      verdict: 'warning',
+      message: `nodes run different schematics: ${parts.join('; ')}${detect ? `; detect uses the primary's (${primary})` : ''}`,
+      fix: detect ? 'set talos.schematic to the schematic id every node should run' : `every node will be moved to ${spec.talos.schematic.slice(0, 12)}...`,
+    });
+  } else ok('schematics', 'every reachable node runs the same schematic');
+
+  // ---- talosctl client
+  const target = context.targetTalos ?? spec.talos.version;
+  const client = facts.talosClientVersion;
+  if (client !== null && /^v?\d+\.\d+/.test(client) && compareMinor(minorOf(client), minorOf(target)) < 0) {
+    add({
+      id: 'talosctl-version',
+      verdict: 'warning',
+      message: `talosctl ${client} is older than the target ${target}; the client should be at least the target's minor`,
+      fix: `install talosctl ${minorOf(target)}.x and point tools.talosctl at it`,
+    });
+  } else ok('talosctl-version', client === null ? 'talosctl version not reported' : `talosctl ${client}`);
+
+  return checks;
+}
+
+function addEtcdChecks(
+  facts: ClusterFacts,
+  context: PreflightContext,
+  factsFor: (address: string) => NodeFacts | undefined,
+  add: (check: PreflightCheck) => void,
+  ok: (id: PreflightCheckId, message: string) => void,
+): void {
+  const primary = context.primary;
+  const where = `--nodes ${primary}`;
+  if (facts.etcd.error !== null) {
+    add({
+      id: 'etcd-readable',
+      verdict: 'blocker',
+      message: `etcd could not be read: ${clean(facts.etcd.error, 160)}`,
+      fix: `talosctl etcd members ${where}`,
+    });
+    return;
+  }
+  ok('etcd-readable', 'etcd answered');
+
+  const { members, status } = facts.etcd;
+  const controlPlanes = context.controlPlanes;
+  const isControlPlane = (member: EtcdMemberFacts): boolean =>
+    controlPlanes.some((address) => {
+      const hostname = factsFor(address)?.hostname;
+      if (sameAddress(member.hostname, address)) return true;
+      if (hostname && sameAddress(member.hostname, hostname)) return true;
+      return member.peerUrls.some((url) => sameAddress(peerUrlHost(url), address));
+    });
+
+  if (members.length !== controlPlanes.length) {
+    add({
+      id: 'etcd-members',
+      verdict: 'blocker',
+      message: `etcd has ${plural(members.length, 'member')} but the cluster has ${plural(controlPlanes.length, 'control plane')}; quorum would be fragile during the upgrade`,
+      fix: `talosctl etcd members ${where}`,
+    });
+  } else ok('etcd-members', `etcd has ${plural(members.length, 'member')}, one per control plane`);
+
+  const stale = members.filter((member) => !isControlPlane(member));
+  for (const member of stale) {
+    add({
+      id: 'etcd-stale-members',
+      verdict: 'blocker',
+      message: `etcd member ${member.id} (${member.hostname || 'no hostname'}, ${member.peerUrls.join(' ') || 'no peer URL'}) matches no control plane; it is stale`,
+      fix: `talosctl etcd remove-member ${member.id} ${where}`,
+    });
+  }
+  if (stale.length === 0) ok('etcd-stale-members', 'every etcd member is a control plane');
+
+  const learners = members.filter((member) => member.learner);
+  for (const member of learners) {
+    add({
+      id: 'etcd-learners',
+      verdict: 'blocker',
+      message: `etcd member ${member.id} (${member.hostname}) is still a learner; wait until it is promoted to a voting member`,
+      fix: `talosctl etcd members ${where}`,
+    });
+  }
+  if (learners.length === 0) ok('etcd-learners', 'no etcd learners');
+
+  const erroring = status.filter((s) => s.errors.trim() !== '');
+  for (const s of erroring) {
+    add({
+      id: 'etcd-errors',
+      verdict: 'blocker',
+      message: `etcd on ${s.node} reports errors: ${clean(s.errors, 160)}`,
+      fix: `talosctl etcd status --nodes ${s.node}`,
+    });
+  }
+  if (erroring.length === 0) ok('etcd-errors', 'etcd status reports no errors');
+}
+
+export function hasBlockers(checks: readonly PreflightCheck[]): boolean {
+  return checks.some((check) => check.verdict === 'blocker');
+}
