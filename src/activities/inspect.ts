@@ -1,0 +1,430 @@
+/**
+ * Read-only inspection of the cluster: what each node runs, etcd's membership and health, Kubernetes
+ * nodes and pods, Flux and Velero. Facts, not verdicts: the plan core judges them.
+ *
+ * A node that does not answer is a fact (reachable: false). A tool that is missing, fails before it
+ * reaches the cluster, or prints something unreadable is an exception (ToolError / ParseError): then
+ * nothing is known and nothing may be decided.
+ */
+import type { ClusterFacts, EtcdStatusFacts, FluxObjectFacts, NodeFacts, NodeRole, ToolPaths } from '../plan/types';
+import { assertSafeAddress, describeCommand, lastMeaningfulLine, runTool, ToolError, type RunOptions, type RunResult, type ToolName } from './exec';
+import { ParseError } from './parse/common';
+import { isFluxNoObjects, isFluxNotInstalled, parseFluxGet } from './parse/flux';
+import { parseKubectlVersion, parseNodes, parsePods, type KubeNodeFacts } from './parse/kubectl';
+import {
+  parseEtcdMembers,
+  parseEtcdStatus,
+  parseExtensions,
+  parseMachineStatus,
+  parseNodeErrors,
+  parseTalosGetJson,
+  parseTalosVersion,
+  resourcesByNode,
+  type ExtensionFacts,
+  type MachineStatusFacts,
+} from './parse/talosctl';
+import { parseBackupList } from './parse/velero';
+import { toolEnv } from './tool-env';
+
+/** How to reach the cluster: config file paths (never contents) and tool executables. */
+export interface ToolAccess {
+  talosconfig: string;
+  kubeconfig: string;
+  tools: ToolPaths;
+  /** Per tool call; default INSPECT_CALL_TIMEOUT_MS. */
+  timeoutMs?: number;
+}
+
+export interface InspectClusterInput extends ToolAccess {
+  /** null: discover from Kubernetes (role from the control-plane label, address = InternalIP). */
+  nodes: { controlPlane: string[]; workers: string[] } | null;
+  veleroEnabled: boolean;
+  /** Default true; false skips Flux (flux: null). */
+  fluxEnabled?: boolean;
+}
+
+export interface InspectContext {
+  signal?: AbortSignal;
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  heartbeat?: () => void;
+}
+
+export const INSPECT_CALL_TIMEOUT_MS = 60_000;
+const HEARTBEAT_EVERY_MS = 5_000;
+/** `get pods -A` on a large cluster runs to megabytes; it must be read whole to be trusted. */
+const KUBECTL_LIST_MAX_BYTES = 64 * 1024 * 1024;
+const TALOS_JSON_MAX_BYTES = 16 * 1024 * 1024;
+
+/** stderr texts that mean "the node (or the endpoint in front of it) did not answer". */
+const CONNECTIVITY =
+  /rpc error|connection refused|code = Unavailable|DeadlineExceeded|deadline exceeded|i\/o timeout|no route to host|connection reset|unexpected EOF|network is unreachable|host is down/i;
+
+type Run = (tool: ToolName, args: string[], extra?: Partial<RunOptions>) => Promise<RunResult>;
+
+function makeRunner(access: ToolAccess, ctx: InspectContext): Run {
+  const env = toolEnv(access);
+  return async (tool, args, extra = {}) => {
+    const beat = ctx.heartbeat;
+    beat?.();
+    // A quiet tool (no output lines) must not let the activity's heartbeat timeout lapse.
+    const ticker = beat ? setInterval(beat, HEARTBEAT_EVERY_MS) : undefined;
+    try {
+      return await runTool(tool, access.tools[tool], args, {
+        env,
+        timeoutMs: access.timeoutMs ?? INSPECT_CALL_TIMEOUT_MS,
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+        ...(ctx.onLine ? { onLine: ctx.onLine } : {}),
+        ...extra,
+      });
+    } finally {
+      if (ticker) clearInterval(ticker);
+      beat?.();
+    }
+  };
+}
+
+/** The ToolError the runner would have thrown, for a call run with extra ok exit codes. */
+function toolFailure(tool: ToolName, args: string[], result: RunResult): ToolError {
+  return new ToolError({
+    tool,
+    args,
+    exitCode: result.exitCode,
+    stderrTail: result.stderr.slice(-4096),
+    kind: 'exit',
+    message: `${describeCommand(tool, args)} exited ${result.exitCode}: ${lastMeaningfulLine(result.stderr, result.stdout) || '(no output)'}`,
+    durationMs: result.durationMs,
+  });
+}
+
+// ------------------------------------------------------------------ talosctl
+
+interface TalosReach {
+  client: string | null;
+  versions: Map<string, string>;
+  /** Nodes that did not answer, with the reason. */
+  down: Map<string, string>;
+}
+
+async function readTalosVersions(run: Run, nodes: string[]): Promise<TalosReach> {
+  const args = ['version', '--nodes', nodes.join(',')];
+  const r = await run('talosctl', args, { okExitCodes: [0, 1] });
+  const parsed = parseTalosVersion(r.stdout, r.stderr);
+  const versions = new Map<string, string>();
+  const down = new Map<string, string>();
+  for (const n of parsed.nodes) if (nodes.includes(n.node)) versions.set(n.node, n.tag);
+  for (const u of parsed.unreachable) if (nodes.includes(u.node)) down.set(u.node, u.error);
+  if (r.exitCode !== 0) {
+    // "error getting version: ..." is talosctl reaching for the nodes and failing; anything else
+    // (no config, bad context) happened before any node was asked and tells us nothing about them.
+    const reachedNodes = parsed.error !== null || down.size > 0;
+    if (!reachedNodes || (parsed.error !== null && !CONNECTIVITY.test(parsed.error) && down.size === 0)) throw toolFailure('talosctl', args, r);
+  }
+  for (const node of nodes) {
+    if (versions.has(node) || down.has(node)) continue;
+    // talosctl accounts for every node it was given, with a block or an error: silence is a cut answer.
+    if (parsed.error === null) throw new ParseError('talosctl version', `neither an answer nor an error for node ${node} (output cut short?)`);
+    down.set(node, parsed.error);
+  }
+  return { client: parsed.client, versions, down };
+}
+
+/** `talosctl get <type> --nodes a,b -o json`: resources by node, plus the nodes that failed. */
+async function talosGet(run: Run, type: string, nodes: string[]): Promise<{ byNode: Map<string, ReturnType<typeof parseTalosGetJson>>; failed: Map<string, string> }> {
+  const args = ['get', type, '--nodes', nodes.join(','), '-o', 'json'];
+  const command = `talosctl get ${type}`;
+  const r = await run('talosctl', args, { okExitCodes: [0, 1], maxOutputBytes: TALOS_JSON_MAX_BYTES });
+  if (r.stdoutTruncated) throw toolFailure('talosctl', args, { ...r, stderr: `${command}: output larger than ${TALOS_JSON_MAX_BYTES} bytes` });
+  const failed = new Map<string, string>();
+  for (const e of parseNodeErrors(r.stderr, command)) if (nodes.includes(e.node)) failed.set(e.node, e.error);
+  if (r.exitCode !== 0 && failed.size === 0) {
+    const only = nodes[0];
+    if (nodes.length === 1 && only !== undefined && CONNECTIVITY.test(r.stderr)) failed.set(only, lastMeaningfulLine(r.stderr));
+    else throw toolFailure('talosctl', args, r);
+  }
+  const byNode = resourcesByNode(parseTalosGetJson(r.stdout, command));
+  return { byNode, failed };
+}
+
+interface TalosNodeDetail {
+  extensions: ExtensionFacts | null;
+  machine: MachineStatusFacts | null;
+  error: string | null;
+}
+
+async function readTalosDetails(run: Run, nodes: string[]): Promise<Map<string, TalosNodeDetail>> {
+  const out = new Map<string, TalosNodeDetail>();
+  if (nodes.length === 0) return out;
+  const ext = await talosGet(run, 'extensions', nodes);
+  const status = await talosGet(run, 'machinestatus', nodes);
+  for (const node of nodes) {
+    const error = ext.failed.get(node) ?? status.failed.get(node) ?? null;
+    // A node with no extension at all returns no resources: that is an empty list, not a failure.
+    const extensions = ext.failed.has(node) ? null : parseExtensions(ext.byNode.get(node) ?? []);
+    let machine: MachineStatusFacts | null = null;
+    if (!status.failed.has(node)) {
+      // Every Talos node has a MachineStatus: answered without one, the output was cut.
+      const resources = status.byNode.get(node);
+      if (!resources) throw new ParseError('talosctl get machinestatus', `no MachineStatus and no error for node ${node} (output cut short?)`);
+      machine = parseMachineStatus(resources);
+    }
+    out.set(node, { extensions, machine, error });
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ etcd
+
+async function readEtcdWith(run: Run, controlPlanes: string[], knownDown: Map<string, string>): Promise<ClusterFacts['etcd']> {
+  if (controlPlanes.length === 0) return { members: [], status: [], error: 'no control-plane node to ask' };
+  const askable = controlPlanes.filter((n) => !knownDown.has(n));
+  if (askable.length === 0) {
+    return { members: [], status: [], error: `no control-plane node answers (${[...knownDown.values()][0] ?? 'unreachable'})` };
+  }
+
+  // Members: one answer is enough, from the first control plane that gives one.
+  let members: ClusterFacts['etcd']['members'] | null = null;
+  let membersError = '';
+  for (const node of askable) {
+    const args = ['etcd', 'members', '--nodes', node];
+    const r = await run('talosctl', args, { okExitCodes: [0, 1] });
+    if (r.exitCode === 0) {
+      members = parseEtcdMembers(r.stdout).map(({ id, hostname, peerUrls, learner }) => ({ id, hostname, peerUrls, learner }));
+      break;
+    }
+    membersError = `${node}: ${lastMeaningfulLine(r.stderr, r.stdout) || `exit ${r.exitCode}`}`;
+  }
+
+  const args = ['etcd', 'status', '--nodes', askable.join(',')];
+  const r = await run('talosctl', args, { okExitCodes: [0, 1] });
+  const failed = new Map(knownDown);
+  for (const e of parseNodeErrors(r.stderr, 'talosctl etcd status')) failed.set(e.node, e.error);
+  const rows = r.stdout.trim() === '' && r.exitCode !== 0 ? [] : parseEtcdStatus(r.stdout);
+  if (r.exitCode !== 0 && rows.length === 0) {
+    const why = lastMeaningfulLine(r.stderr, r.stdout) || `exit ${r.exitCode}`;
+    for (const node of askable) if (!failed.has(node)) failed.set(node, why);
+  }
+  if (r.exitCode === 0) {
+    const silent = askable.find((n) => !failed.has(n) && !rows.some((row) => row.node === n));
+    if (silent !== undefined) throw new ParseError('talosctl etcd status', `neither a row nor an error for node ${silent} (output cut short?)`);
+  }
+  const status: EtcdStatusFacts[] = rows.map(({ node, memberId, leaderId, errors }) => ({ node, memberId, leaderId, errors }));
+  // A control plane that gave no status shows up with its reason, so the gate cannot miss it.
+  for (const node of controlPlanes) {
+    if (!status.some((s) => s.node === node)) {
+      status.push({ node, memberId: '', leaderId: '', errors: `no etcd status: ${failed.get(node) ?? 'no answer'}` });
+    }
+  }
+  if (members === null) return { members: [], status, error: `etcd members could not be read (${membersError})` };
+  return { members, status, error: null };
+}
+
+/** etcd membership and per-member status, asked of the given control planes (the first that answers lists members). */
+export async function readEtcd(access: ToolAccess, controlPlanes: string[], ctx: InspectContext = {}): Promise<ClusterFacts['etcd']> {
+  controlPlanes.forEach(assertSafeAddress);
+  return readEtcdWith(makeRunner(access, ctx), controlPlanes, new Map());
+}
+
+// ------------------------------------------------------------------ kubernetes, flux, velero
+
+async function readKubeNodes(run: Run): Promise<KubeNodeFacts[]> {
+  const r = await run('kubectl', ['get', 'nodes', '-o', 'json'], { maxOutputBytes: KUBECTL_LIST_MAX_BYTES });
+  return parseNodes(r.stdout);
+}
+
+function findKubeNode(kube: KubeNodeFacts[], address: string): KubeNodeFacts | undefined {
+  return kube.find((k) => k.internalIP === address) ?? kube.find((k) => k.name === address || k.hostname === address);
+}
+
+function compareVersions(a: string, b: string): number {
+  const pa = a.split(/[.+-]/).slice(0, 3).map(Number);
+  const pb = b.split(/[.+-]/).slice(0, 3).map(Number);
+  for (let i = 0; i < 3; i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+async function readKubernetesVersion(run: Run, kube: KubeNodeFacts[]): Promise<string | null> {
+  const r = await run('kubectl', ['version', '-o', 'json'], { okExitCodes: [0, 1] });
+  if (r.exitCode === 0) {
+    const v = parseKubectlVersion(r.stdout);
+    if (v.server) return v.server.replace(/[+-].*$/, '');
+  }
+  // No answer from the API server's /version: fall back to the lowest kubelet, the version that limits the next hop.
+  const kubelets = kube.map((k) => k.kubeletVersion).filter((v): v is string => v !== null);
+  return kubelets.sort(compareVersions)[0] ?? null;
+}
+
+async function readFlux(run: Run): Promise<FluxObjectFacts[] | null> {
+  const kinds: [string, FluxObjectFacts['kind']][] = [
+    ['kustomizations', 'Kustomization'],
+    ['helmreleases', 'HelmRelease'],
+  ];
+  const found: FluxObjectFacts[] = [];
+  let installed = false;
+  for (const [arg, kind] of kinds) {
+    const args = ['get', arg, '-A'];
+    let r: RunResult;
+    try {
+      r = await run('flux', args, { okExitCodes: [0, 1] });
+    } catch (err) {
+      if (err instanceof ToolError && err.kind === 'not-found') return null;
+      throw err;
+    }
+    if (r.exitCode === 0) {
+      installed = true;
+      found.push(...parseFluxGet(r.stdout, kind));
+    } else if (isFluxNoObjects(r.stderr)) {
+      installed = true;
+    } else if (!isFluxNotInstalled(r.stderr)) {
+      throw toolFailure('flux', args, r);
+    }
+  }
+  return installed ? found : null;
+}
+
+async function probeVelero(run: Run): Promise<ClusterFacts['velero']> {
+  const args = ['backup', 'get', '-o', 'json'];
+  let r: RunResult;
+  try {
+    r = await run('velero', args, { okExitCodes: [0, 1], maxOutputBytes: KUBECTL_LIST_MAX_BYTES });
+  } catch (err) {
+    // Velero missing on this machine is a blocker to report with its fix, not a reason to know nothing.
+    if (err instanceof ToolError && (err.kind === 'not-found' || err.kind === 'spawn')) return { available: false, detail: err.message };
+    throw err;
+  }
+  if (r.exitCode !== 0) {
+    return { available: false, detail: `velero backup get failed: ${lastMeaningfulLine(r.stderr, r.stdout) || `exit ${r.exitCode}`}` };
+  }
+  const backups = parseBackupList(r.stdout);
+  return { available: true, detail: `velero answers; ${backups.length} backup${backups.length === 1 ? '' : 's'} found` };
+}
+
+// ------------------------------------------------------------------ assembling node facts
+
+interface NodeSources {
+  address: string;
+  role: NodeRole;
+  version: string | null;
+  down: string | null;
+  detail: TalosNodeDetail | undefined;
+  kube: KubeNodeFacts | undefined;
+}
+
+function nodeFacts(s: NodeSources): NodeFacts {
+  const reachable = s.down === null && s.detail !== undefined && s.detail.error === null;
+  return {
+    address: s.address,
+    role: s.role,
+    talosVersion: s.version,
+    schematic: s.detail?.extensions?.schematic ?? null,
+    extensions: s.detail?.extensions?.extensions ?? [],
+    reachable,
+    stage: s.detail?.machine?.stage ?? null,
+    kubernetesReady: s.kube ? s.kube.ready : null,
+    kubeletVersion: s.kube?.kubeletVersion ?? null,
+    hostname: s.kube ? s.kube.name : null,
+    unschedulable: s.kube?.unschedulable ?? false,
+  };
+}
+
+function discoverNodes(kube: KubeNodeFacts[]): { controlPlane: string[]; workers: string[] } {
+  const controlPlane: string[] = [];
+  const workers: string[] = [];
+  for (const k of kube) {
+    if (k.internalIP === null) {
+      throw new Error(`Kubernetes node ${k.name} has no InternalIP address: list the nodes in the spec instead of discover: true`);
+    }
+    assertSafeAddress(k.internalIP);
+    (k.controlPlane ? controlPlane : workers).push(k.internalIP);
+  }
+  if (controlPlane.length === 0) throw new Error('no Kubernetes node carries the control-plane label: list the nodes in the spec instead of discover: true');
+  return { controlPlane, workers };
+}
+
+// ------------------------------------------------------------------ public entry points
+
+/** Everything preflight needs, read-only. */
+export async function inspectCluster(input: InspectClusterInput, ctx: InspectContext = {}): Promise<ClusterFacts> {
+  const run = makeRunner(input, ctx);
+  const kube = await readKubeNodes(run);
+  const layout = input.nodes ?? discoverNodes(kube);
+  const controlPlanes = [...new Set(layout.controlPlane)];
+  const workers = [...new Set(layout.workers)].filter((w) => !controlPlanes.includes(w));
+  const all = [...controlPlanes, ...workers];
+  all.forEach(assertSafeAddress);
+  if (all.length === 0) throw new Error('no nodes to inspect');
+
+  const reach = await readTalosVersions(run, all);
+  const answering = all.filter((n) => reach.versions.has(n));
+  const details = await readTalosDetails(run, answering);
+  const down = new Map(reach.down);
+  for (const [node, d] of details) if (d.error !== null) down.set(node, d.error);
+
+  // Ask etcd through control planes that answer first.
+  const cpOrder = [...controlPlanes.filter((n) => !down.has(n)), ...controlPlanes.filter((n) => down.has(n))];
+  const etcd = await readEtcdWith(run, cpOrder, down);
+  etcd.status.sort((a, b) => controlPlanes.indexOf(a.node) - controlPlanes.indexOf(b.node));
+
+  const pods = await run('kubectl', ['get', 'pods', '-A', '-o', 'json'], { maxOutputBytes: KUBECTL_LIST_MAX_BYTES });
+  const podProblems = parsePods(pods.stdout);
+  const kubernetesVersion = await readKubernetesVersion(run, kube);
+  const flux = input.fluxEnabled === false ? null : await readFlux(run);
+  const velero = input.veleroEnabled ? await probeVelero(run) : { available: false, detail: 'Velero backups are disabled in the spec' };
+
+  const nodes = all.map((address) =>
+    nodeFacts({
+      address,
+      role: controlPlanes.includes(address) ? 'controlplane' : 'worker',
+      version: reach.versions.get(address) ?? null,
+      down: reach.down.get(address) ?? null,
+      detail: details.get(address),
+      kube: findKubeNode(kube, address),
+    }),
+  );
+
+  return {
+    gatheredAt: new Date().toISOString(),
+    talosClientVersion: reach.client,
+    nodes,
+    kubernetesVersion,
+    etcd,
+    podProblems,
+    flux,
+    velero,
+  };
+}
+
+/**
+ * One node's state, for polling during its upgrade: Talos version, schematic and stage when it
+ * answers, and its Kubernetes Ready/kubelet when the API server does (it may be the node rebooting).
+ * Role comes from `role`, else the spec's node lists, else the Kubernetes label.
+ */
+export async function readNodeState(
+  input: ToolAccess & { nodes?: { controlPlane: string[]; workers: string[] } | null; role?: NodeRole },
+  node: string,
+  ctx: InspectContext = {},
+): Promise<NodeFacts> {
+  assertSafeAddress(node);
+  const run = makeRunner(input, ctx);
+  const reach = await readTalosVersions(run, [node]);
+  const details = reach.versions.has(node) ? await readTalosDetails(run, [node]) : new Map<string, TalosNodeDetail>();
+
+  let kube: KubeNodeFacts | undefined;
+  const k = await run('kubectl', ['get', 'nodes', '-o', 'json'], { okExitCodes: [0, 1], maxOutputBytes: KUBECTL_LIST_MAX_BYTES });
+  // While a single control plane reboots the API server is away too: that is "unknown", not an error.
+  if (k.exitCode === 0) kube = findKubeNode(parseNodes(k.stdout), node);
+
+  const role: NodeRole =
+    input.role ??
+    (input.nodes?.controlPlane.includes(node) ? 'controlplane' : input.nodes?.workers.includes(node) ? 'worker' : kube?.controlPlane ? 'controlplane' : 'worker');
+  return nodeFacts({
+    address: node,
+    role,
+    version: reach.versions.get(node) ?? null,
+    down: reach.down.get(node) ?? null,
+    detail: details.get(node),
+    kube,
+  });
+}
