@@ -1,0 +1,221 @@
+/**
+ * Faults: which one applies to an invocation or event, how it is consumed (`--times N`),
+ * and the faults that change the state itself when set (stale etcd member, stuck pods).
+ *
+ * Three families:
+ * - event faults fire when the event happens: fallback, never-healthy, upgrade-fails,
+ *   wrong-schematic (a `talosctl upgrade` of a matching node), k8s-upgrade-fails (`upgrade-k8s`),
+ *   velero-partially-failed / velero-failed (`velero backup create`);
+ * - view faults colour what an invocation observes: not-ready (talosctl health / get machinestatus,
+ *   kubectl get nodes), flux-not-ready (flux get); each observing invocation consumes one `--times`;
+ * - tool faults replace an invocation's behaviour: hang, malformed-output, garbage-exit
+ *   (need `tool`, optionally `match` and `node`);
+ * - state faults change the state when set and are undone when cleared: stale-etcd-member,
+ *   pods-stuck (`--times` does not apply).
+ */
+import { hex16 } from './state';
+import { FAULT_KINDS, TOOL_FAULTS, TOOL_NAMES } from './types';
+import type { FaultKind, SimFault, SimPause, SimState, ToolName } from './types';
+
+export const STALE_MEMBER_HOSTNAME = 'cp-old';
+export const STALE_MEMBER_ADDRESS = '192.168.1.69';
+
+export interface FaultSpec {
+  kind: FaultKind;
+  node?: string;
+  times?: number;
+  tool?: ToolName;
+  match?: string;
+}
+
+export class FaultSpecError extends Error {}
+
+export function isFaultKind(s: string): s is FaultKind {
+  return (FAULT_KINDS as readonly string[]).includes(s);
+}
+
+/** Whole-word match of `match` inside the space-joined args ("upgrade" does not match "upgrade-k8s"). */
+export function wordMatch(args: readonly string[], match: string | undefined): boolean {
+  if (match === undefined || match === '') return true;
+  return ` ${args.join(' ')} `.includes(` ${match} `);
+}
+
+function nodeMatches(filter: string | undefined, nodes: readonly string[]): boolean {
+  return filter === undefined || nodes.includes(filter);
+}
+
+function consume(state: SimState, fault: SimFault): SimFault {
+  fault.fired += 1;
+  if (fault.remaining !== undefined) {
+    fault.remaining -= 1;
+    if (fault.remaining <= 0) state.faults = state.faults.filter((f) => f !== fault);
+  }
+  return { ...fault };
+}
+
+/** Fires (and consumes) the first active fault of `kind` that applies to `node`. */
+export function takeFault(state: SimState, kind: FaultKind, node?: string): SimFault | undefined {
+  const fault = state.faults.find((f) => f.kind === kind && (node === undefined || f.node === undefined || f.node === node));
+  return fault ? consume(state, fault) : undefined;
+}
+
+export interface InvocationTarget {
+  tool: ToolName;
+  args: readonly string[];
+  /** Node addresses the invocation names (talosctl --nodes, or addresses/hostnames in args). */
+  nodes: readonly string[];
+}
+
+function observes(kind: FaultKind, inv: InvocationTarget): boolean {
+  const words = new Set(inv.args);
+  switch (kind) {
+    case 'not-ready':
+      return (inv.tool === 'talosctl' && (words.has('health') || (words.has('get') && (words.has('machinestatus') || words.has('machinestatuses'))))) ||
+        (inv.tool === 'kubectl' && (words.has('nodes') || words.has('node') || words.has('no')));
+    case 'flux-not-ready':
+      return inv.tool === 'flux' && words.has('get');
+    default:
+      return false;
+  }
+}
+
+/**
+ * The faults that shape this invocation as a whole (tool faults first, then view faults),
+ * consumed once each. Runs inside the invocation's first transaction.
+ */
+export function faultsForInvocation(state: SimState, inv: InvocationTarget): SimFault[] {
+  const out: SimFault[] = [];
+  const tool = state.faults.find(
+    (f) => TOOL_FAULTS.includes(f.kind) && (f.tool === undefined || f.tool === inv.tool) && wordMatch(inv.args, f.match) && nodeMatches(f.node, inv.nodes),
+  );
+  if (tool) out.push(consume(state, tool));
+  for (const kind of ['not-ready', 'flux-not-ready'] as const) {
+    if (!observes(kind, inv)) continue;
+    // Each fault of this kind (e.g. per node) counts separately.
+    for (const f of state.faults.filter((x) => x.kind === kind)) out.push(consume(state, f));
+  }
+  return out;
+}
+
+/** Takes the pause point this invocation reaches, if any (one shot). */
+export function takePause(state: SimState, inv: InvocationTarget): SimPause | undefined {
+  const pause = state.pauses.find((p) => p.tool === inv.tool && wordMatch(inv.args, p.match) && nodeMatches(p.node, inv.nodes));
+  if (pause) state.pauses = state.pauses.filter((p) => p !== pause);
+  return pause;
+}
+
+/**
+ * Parses the compact form used by `rehearse --fault`: `kind[@node][,times=N][,tool=T][,match=WORDS]`,
+ * e.g. `fallback@192.168.1.71`, `never-healthy@worker-1,times=1`, `hang,tool=talosctl,match=health`.
+ * Node names are checked later, against the cluster, by addFault.
+ */
+export function parseFaultArg(text: string): FaultSpec {
+  const [head = '', ...options] = text.split(',');
+  const at = head.indexOf('@');
+  const kind = (at === -1 ? head : head.slice(0, at)).trim();
+  if (!isFaultKind(kind)) throw new FaultSpecError(`unknown fault "${kind}" in "${text}"; one of: ${FAULT_KINDS.join(', ')}`);
+  const spec: FaultSpec = { kind };
+  if (at !== -1) spec.node = head.slice(at + 1).trim();
+  for (const option of options) {
+    const eq = option.indexOf('=');
+    const key = option.slice(0, eq).trim();
+    const value = option.slice(eq + 1).trim();
+    if (eq === -1 || value === '') throw new FaultSpecError(`"${option}" in "${text}" must be key=value (times, tool, match)`);
+    if (key === 'times') {
+      if (!/^\d+$/.test(value)) throw new FaultSpecError(`times must be a whole number in "${text}"`);
+      spec.times = Number(value);
+    } else if (key === 'tool') {
+      if (!(TOOL_NAMES as readonly string[]).includes(value)) throw new FaultSpecError(`tool must be one of ${TOOL_NAMES.join(', ')} in "${text}"`);
+      spec.tool = value as ToolName;
+    } else if (key === 'match') {
+      spec.match = value;
+    } else {
+      throw new FaultSpecError(`unknown option "${key}" in "${text}"; use times, tool or match`);
+    }
+  }
+  return spec;
+}
+
+/** Validates and adds a fault, applying state faults at once. */
+export function addFault(state: SimState, spec: FaultSpec, now = Date.now()): SimFault {
+  if (!isFaultKind(spec.kind)) throw new FaultSpecError(`unknown fault "${String(spec.kind)}"; one of: ${FAULT_KINDS.join(', ')}`);
+  let node: string | undefined;
+  if (spec.node !== undefined) {
+    const found = state.nodes.find((n) => n.address === spec.node || n.hostname === spec.node);
+    if (!found) throw new FaultSpecError(`no node "${spec.node}" in the simulated cluster; nodes: ${state.nodes.map((n) => n.address).join(', ')}`);
+    node = found.address;
+  }
+  if (spec.times !== undefined && (!Number.isInteger(spec.times) || spec.times < 1)) {
+    throw new FaultSpecError(`--times must be a whole number of at least 1, got ${spec.times}`);
+  }
+  const isTool = TOOL_FAULTS.includes(spec.kind);
+  if (isTool && spec.tool === undefined) throw new FaultSpecError(`fault "${spec.kind}" needs --tool (${TOOL_NAMES.join('|')}) and usually --match <subcommand>`);
+  if (spec.tool !== undefined && !TOOL_NAMES.includes(spec.tool)) throw new FaultSpecError(`--tool must be one of ${TOOL_NAMES.join(', ')}, got "${spec.tool}"`);
+  if (!isTool && (spec.tool !== undefined || spec.match !== undefined)) {
+    throw new FaultSpecError(`--tool/--match only apply to hang, malformed-output and garbage-exit, not "${spec.kind}"`);
+  }
+  const fault: SimFault = { kind: spec.kind, fired: 0, addedAt: new Date(now).toISOString() };
+  if (node !== undefined) fault.node = node;
+  if (spec.times !== undefined) fault.remaining = spec.times;
+  if (spec.tool !== undefined) fault.tool = spec.tool;
+  if (spec.match !== undefined && spec.match !== '') fault.match = spec.match;
+  if (spec.kind === 'stale-etcd-member') addStaleMember(state);
+  if (spec.kind === 'pods-stuck') stickPods(state, node, now);
+  state.faults.push(fault);
+  return fault;
+}
+
+function addStaleMember(state: SimState): void {
+  if (state.etcd.members.some((m) => m.stale)) return;
+  state.etcd.members.push({
+    id: hex16(`stale:${STALE_MEMBER_HOSTNAME}`),
+    hostname: STALE_MEMBER_HOSTNAME,
+    peerUrls: [`https://${STALE_MEMBER_ADDRESS}:2380`],
+    clientUrls: [`https://${STALE_MEMBER_ADDRESS}:2379`],
+    learner: false,
+    stale: true,
+  });
+}
+
+/** Workload pods on the node (default: the first worker) stay Terminating. */
+function stickPods(state: SimState, nodeAddress: string | undefined, now: number): void {
+  const node =
+    state.nodes.find((n) => n.address === nodeAddress) ?? state.nodes.find((n) => n.role === 'worker') ?? state.nodes[0];
+  if (!node) return;
+  const victims = state.pods.filter((p) => p.node === node.hostname && (p.ownerKind === 'ReplicaSet' || p.ownerKind === 'StatefulSet'));
+  const when = new Date(now - 10 * 60_000).toISOString();
+  for (const p of victims) p.deletionTimestamp = when;
+  if (victims.length === 0) {
+    state.pods.push({
+      namespace: 'apps', name: `stuck-${hex16(node.hostname).slice(0, 5)}`, node: node.hostname, phase: 'Running', ownerKind: 'ReplicaSet',
+      ownerName: 'stuck', app: 'stuck', image: 'busybox:1.37', createdAt: when, deletionTimestamp: when, restarts: 0, waitingReason: null,
+    });
+  }
+}
+
+export interface FaultFilter {
+  node?: string;
+  kind?: FaultKind;
+}
+
+/** Removes faults (all, or those for one node / of one kind) and undoes state faults. Returns how many. */
+export function clearFaults(state: SimState, filter: FaultFilter = {}): number {
+  let node: string | undefined;
+  if (filter.node !== undefined) {
+    node = state.nodes.find((n) => n.address === filter.node || n.hostname === filter.node)?.address;
+    if (node === undefined) throw new FaultSpecError(`no node "${filter.node}" in the simulated cluster`);
+  }
+  const removed = state.faults.filter((f) => (node === undefined || f.node === node) && (filter.kind === undefined || f.kind === filter.kind));
+  state.faults = state.faults.filter((f) => !removed.includes(f));
+  if (removed.some((f) => f.kind === 'stale-etcd-member') && !state.faults.some((f) => f.kind === 'stale-etcd-member')) {
+    state.etcd.members = state.etcd.members.filter((m) => !m.stale);
+  }
+  if (removed.some((f) => f.kind === 'pods-stuck')) {
+    const hostnames = node === undefined ? null : state.nodes.filter((n) => n.address === node).map((n) => n.hostname);
+    for (const p of state.pods) {
+      if (p.deletionTimestamp !== null && (hostnames === null || hostnames.includes(p.node))) p.deletionTimestamp = null;
+    }
+    state.pods = state.pods.filter((p) => p.ownerName !== 'stuck' || (hostnames !== null && !hostnames.includes(p.node)));
+  }
+  return removed.length;
+}

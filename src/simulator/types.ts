@@ -1,0 +1,205 @@
+/**
+ * The shape of `<dir>/state.json`: everything the simulated cluster knows. Plain JSON data only,
+ * so any process (twin, test, CLI) can read it without this module's code.
+ */
+
+export type SimRole = 'controlplane' | 'worker';
+
+/** MachineStatus stages the twin uses (a subset of the real ones). */
+export type SimStage = 'running' | 'upgrading' | 'rebooting';
+
+export interface SimExtension {
+  name: string;
+  version: string;
+}
+
+/** What a rebooting node becomes when it comes back. */
+export interface PendingBoot {
+  reason: 'upgrade' | 'rollback';
+  talosVersion: string;
+  schematic: string | null;
+  active: 'A' | 'B';
+  previousVersion: string | null;
+  previousSchematic: string | null;
+  /** Comes back reachable but never healthy (the `never-healthy` fault). */
+  broken: boolean;
+}
+
+export interface SimNode {
+  address: string;
+  hostname: string;
+  role: SimRole;
+  talosVersion: string; // vX.Y.Z
+  schematic: string | null;
+  extensions: SimExtension[];
+  boot: { active: 'A' | 'B'; previousVersion: string | null; previousSchematic: string | null };
+  stage: SimStage;
+  kubernetesReady: boolean;
+  kubeletVersion: string; // X.Y.Z, no leading v
+  unschedulable: boolean;
+  /** Reachable but not healthy since its last boot (never-healthy fault); cleared by the next boot. */
+  broken: boolean;
+  /** While `upgrading`: when the node stops answering (epoch ms). */
+  rebootAt: number | null;
+  /** When a rebooting node is back (epoch ms); null when not rebooting. */
+  rebootUntil: number | null;
+  pendingUpgrade: PendingBoot | null;
+  /** Epoch ms of the last boot; also seeds the boot id. */
+  bootedAt: number;
+}
+
+export interface SimEtcdMember {
+  id: string; // 16 hex
+  hostname: string;
+  peerUrls: string[];
+  clientUrls: string[];
+  learner: boolean;
+  /** Left behind by a machine that no longer exists (the stale-etcd-member fault). */
+  stale?: boolean;
+}
+
+export type BackupPhase = 'New' | 'InProgress' | 'Completed' | 'PartiallyFailed' | 'Failed';
+
+export interface SimBackup {
+  name: string;
+  phase: BackupPhase;
+  /** Phase reached at `completeAt`. */
+  finalPhase: 'Completed' | 'PartiallyFailed' | 'Failed';
+  errors: number;
+  warnings: number;
+  failureReason: string | null;
+  includedNamespaces: string[];
+  excludedNamespaces: string[];
+  defaultVolumesToFsBackup: boolean;
+  createdAt: string; // ISO
+  startedAt: string; // ISO
+  completeAt: number; // epoch ms
+  completedAt: string | null; // ISO once done
+  totalItems: number;
+}
+
+export interface SimRestore {
+  name: string;
+  backupName: string;
+  phase: 'InProgress' | 'Completed';
+  createdAt: string;
+  completeAt: number;
+}
+
+export interface SimFluxObject {
+  namespace: string;
+  name: string;
+  revision: string;
+  suspended: boolean;
+  ready: boolean;
+  message: string;
+}
+
+export interface SimPod {
+  namespace: string;
+  name: string;
+  /** Hostname of the node it runs on. */
+  node: string;
+  phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
+  ownerKind: 'ReplicaSet' | 'DaemonSet' | 'Node' | 'StatefulSet';
+  ownerName: string;
+  app: string;
+  image: string;
+  createdAt: string;
+  /** Set when the pod is being deleted; stuck pods keep it forever. */
+  deletionTimestamp: string | null;
+  restarts: number;
+  waitingReason: string | null;
+}
+
+export const FAULT_KINDS = [
+  'fallback',
+  'never-healthy',
+  'upgrade-fails',
+  'stale-etcd-member',
+  'not-ready',
+  'pods-stuck',
+  'wrong-schematic',
+  'k8s-upgrade-fails',
+  'velero-partially-failed',
+  'velero-failed',
+  'flux-not-ready',
+  'hang',
+  'malformed-output',
+  'garbage-exit',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** Faults that act on a tool invocation as a whole and need `tool` (and usually `match`). */
+export const TOOL_FAULTS: readonly FaultKind[] = ['hang', 'malformed-output', 'garbage-exit'];
+
+export type ToolName = 'talosctl' | 'kubectl' | 'velero' | 'flux';
+export const TOOL_NAMES: readonly ToolName[] = ['talosctl', 'kubectl', 'velero', 'flux'];
+
+export interface SimFault {
+  kind: FaultKind;
+  /** Node address; absent = every node (cluster-wide). */
+  node?: string;
+  /** For hang / malformed-output / garbage-exit: which tool. */
+  tool?: ToolName;
+  /** Whole-word substring of the joined arguments, e.g. "health" or "etcd status". */
+  match?: string;
+  /** How many more times it fires; absent = until cleared. */
+  remaining?: number;
+  fired: number;
+  addedAt: string;
+}
+
+export interface SimPause {
+  name: string;
+  tool: ToolName;
+  match?: string;
+  node?: string;
+  /** Stop before the command acts (default) or after it acted, before the process exits. */
+  when: 'before' | 'after';
+  addedAt: string;
+}
+
+export interface AcceptedUpgrade {
+  node: string;
+  image: string;
+  at: string;
+}
+
+export interface SimState {
+  format: 1;
+  createdAt: string;
+  rebootSeconds: number;
+  /** How long a Velero backup or restore runs. */
+  backupSeconds: number;
+  talosctlVersion: string; // client version, vX.Y.Z
+  kubectlVersion: string; // X.Y.Z
+  imageFactory: string;
+  nodes: SimNode[];
+  etcd: { members: SimEtcdMember[] };
+  apiServerVersion: string; // X.Y.Z
+  /** Schematic id → the extensions an image built from it carries. */
+  schematics: Record<string, SimExtension[]>;
+  velero: { installed: boolean; backups: SimBackup[]; restores: SimRestore[] };
+  flux: { installed: boolean; kustomizations: SimFluxObject[]; helmreleases: SimFluxObject[] };
+  pods: SimPod[];
+  faults: SimFault[];
+  pauses: SimPause[];
+  /** Every accepted `talosctl upgrade`, per node, in order. */
+  acceptedUpgrades: AcceptedUpgrade[];
+  /** Bumped on every write; handy to see that writes did not get lost. */
+  revision: number;
+}
+
+/** One line of `<dir>/invocations.jsonl`. */
+export interface Invocation {
+  tool: ToolName;
+  args: string[];
+  exit: number;
+  at: string; // ISO, when it started
+  durationMs: number;
+  /** Nodes whose upgrade this call got accepted (talosctl upgrade only). */
+  accepted?: string[];
+  /** Faults that shaped this call. */
+  faults?: FaultKind[];
+}

@@ -1,0 +1,312 @@
+/**
+ * Every simulator fault, observed through the twins the way the activities would see it.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, describe, it } from 'node:test';
+import execa from 'execa';
+import {
+  clearFaults,
+  DEFAULT_SCHEMATIC,
+  execTwin,
+  FAULT_KINDS,
+  initSim,
+  parseFaultArg,
+  readInvocations,
+  readSimState,
+  setFault,
+  STALE_MEMBER_HOSTNAME,
+  upgradeCount,
+  WRONG_SCHEMATIC,
+} from '../../src/simulator';
+import type { FaultKind, InitSimOptions, SimInfo } from '../../src/simulator';
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sim-faults-'));
+after(() => fs.rmSync(root, { recursive: true, force: true }));
+let count = 0;
+const newSim = (opts: InitSimOptions = {}): Promise<SimInfo> =>
+  initSim(path.join(root, `c${++count}`), { controlPlanes: 1, workers: 2, talos: 'v1.9.2', kubernetes: '1.32.0', rebootSeconds: 0.3, velero: true, flux: true, ...opts });
+const talosctl = (sim: SimInfo, args: string[]) => execTwin(sim, 'talosctl', args);
+const IMAGE = `factory.talos.dev/installer/${DEFAULT_SCHEMATIC}:v1.9.4`;
+const W1 = '192.168.1.80';
+const W2 = '192.168.1.81';
+const nodeOf = (sim: SimInfo, address: string) => readSimState(sim.dir).nodes.find((n) => n.address === address);
+
+const tested = new Set<FaultKind>();
+after(() => {
+  // Guard: a new fault kind must come with a test here (unless this run was filtered by name).
+  if (process.execArgv.some((a) => a.startsWith('--test-name-pattern') || a.startsWith('--test-skip-pattern'))) return;
+  assert.deepEqual(FAULT_KINDS.filter((k) => !tested.has(k)), []);
+});
+
+function readyOf(stdout: string, name: string): string | undefined {
+  const node = JSON.parse(stdout).items.find((n: { metadata: { name: string } }) => n.metadata.name === name);
+  return node?.status.conditions.find((c: { type: string }) => c.type === 'Ready')?.status;
+}
+
+describe('node faults on talosctl upgrade', () => {
+  it('fallback: the node reboots and returns on its OLD version, and upgrade --wait still exits 0', async () => {
+    tested.add('fallback');
+    const sim = await newSim();
+    setFault(sim.dir, { kind: 'fallback', node: W1 });
+    const r = await talosctl(sim, ['upgrade', '-n', W1, '-i', IMAGE]);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stderr, /unavailable, retrying/);
+    const node = nodeOf(sim, W1);
+    assert.equal(node?.talosVersion, 'v1.9.2');
+    assert.equal(node?.boot.active, 'A');
+    assert.equal(node?.boot.previousVersion, null);
+    assert.equal(upgradeCount(sim.dir, W1), 1);
+    // Other nodes are unaffected by a node-scoped fault.
+    await talosctl(sim, ['upgrade', '-n', W2, '-i', IMAGE]);
+    assert.equal(nodeOf(sim, W2)?.talosVersion, 'v1.9.4');
+    assert.deepEqual(readInvocations(sim.dir).find((i) => i.args.includes(W1))?.faults, ['fallback']);
+  });
+
+  it('never-healthy: the node returns but never becomes healthy; --wait times out; rollback heals it', async () => {
+    tested.add('never-healthy');
+    const sim = await newSim();
+    setFault(sim.dir, { kind: 'never-healthy', node: W1, times: 1 });
+    const r = await talosctl(sim, ['upgrade', '-n', W1, '-i', IMAGE, '--timeout', '1500ms']);
+    assert.equal(r.exitCode, 1);
+    assert.match(r.stderr, /context deadline exceeded\n$/);
+    const health = await talosctl(sim, ['health', '-n', W1, '--wait-timeout', '500ms']);
+    assert.equal(health.exitCode, 1);
+    assert.match(health.stderr, /waiting for kubelet to be healthy: 192\.168\.1\.80: service "kubelet" not in expected state/);
+    const k = await execTwin(sim, 'kubectl', ['get', 'nodes', '-o', 'json']);
+    assert.equal(readyOf(k.stdout, 'worker-1'), 'False');
+    const rb = await talosctl(sim, ['rollback', '-n', W1]);
+    assert.equal(rb.exitCode, 0, rb.stderr);
+    const healed = await talosctl(sim, ['health', '-n', W1, '--wait-timeout', '20s']);
+    assert.equal(healed.exitCode, 0, healed.stderr);
+    assert.equal(nodeOf(sim, W1)?.talosVersion, 'v1.9.2');
+  });
+
+  it('upgrade-fails: exit 1, nothing changes; with --times 1 the next attempt works', async () => {
+    tested.add('upgrade-fails');
+    const sim = await newSim({ rebootSeconds: 0 });
+    setFault(sim.dir, { kind: 'upgrade-fails', times: 1 });
+    const before = nodeOf(sim, W1);
+    const r = await talosctl(sim, ['upgrade', '-n', W1, '-i', IMAGE, '--wait=false']);
+    assert.equal(r.exitCode, 1);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^error performing upgrade: rpc error: /);
+    assert.deepEqual(nodeOf(sim, W1), before);
+    assert.equal(upgradeCount(sim.dir, W1), 0);
+    const again = await talosctl(sim, ['upgrade', '-n', W1, '-i', IMAGE]);
+    assert.equal(again.exitCode, 0, again.stderr);
+    assert.equal(nodeOf(sim, W1)?.talosVersion, 'v1.9.4');
+    assert.equal(readSimState(sim.dir).faults.length, 0, 'consumed');
+  });
+
+  it('wrong-schematic: the node returns with another schematic and without the extensions', async () => {
+    tested.add('wrong-schematic');
+    const sim = await newSim({ rebootSeconds: 0 });
+    setFault(sim.dir, { kind: 'wrong-schematic', node: W1 });
+    const r = await talosctl(sim, ['upgrade', '-n', W1, '-i', IMAGE]);
+    assert.equal(r.exitCode, 0, r.stderr);
+    const node = nodeOf(sim, W1);
+    assert.equal(node?.talosVersion, 'v1.9.4');
+    assert.equal(node?.schematic, WRONG_SCHEMATIC);
+    const ext = await talosctl(sim, ['get', 'extensions', '-n', W1]);
+    assert.doesNotMatch(ext.stdout, /qemu-guest-agent/);
+    assert.match(ext.stdout, new RegExp(`schematic +${WRONG_SCHEMATIC}`));
+    const k = JSON.parse((await execTwin(sim, 'kubectl', ['get', 'nodes', '-o', 'json'])).stdout);
+    assert.equal(k.items[1].metadata.annotations['extensions.talos.dev/schematic'], WRONG_SCHEMATIC);
+  });
+});
+
+describe('cluster faults', () => {
+  it('stale-etcd-member: an extra member no node matches; health fails; remove-member fixes it', async () => {
+    tested.add('stale-etcd-member');
+    const sim = await newSim();
+    setFault(sim.dir, { kind: 'stale-etcd-member' });
+    const members = await talosctl(sim, ['etcd', 'members', '-n', '192.168.1.70']);
+    assert.equal(members.exitCode, 0, members.stderr);
+    const rows = members.stdout.trimEnd().split('\n').slice(1);
+    assert.equal(rows.length, 2);
+    const stale = rows.find((r) => r.includes(STALE_MEMBER_HOSTNAME));
+    assert.ok(stale);
+    const health = await talosctl(sim, ['health', '-n', '192.168.1.70', '--wait-timeout', '300ms']);
+    assert.equal(health.exitCode, 1);
+    assert.match(health.stderr, /waiting for etcd members to be control plane nodes: etcd member ips \["192\.168\.1\.69"\]/);
+    const id = stale.split(/ +/)[1] ?? '';
+    assert.equal((await talosctl(sim, ['etcd', 'remove-member', id, '-n', '192.168.1.70'])).exitCode, 0);
+    assert.equal((await talosctl(sim, ['health', '-n', '192.168.1.70', '--wait-timeout', '10s'])).exitCode, 0);
+    assert.equal(readSimState(sim.dir).faults.length, 0);
+    // Clearing the fault also removes the member.
+    setFault(sim.dir, { kind: 'stale-etcd-member' });
+    clearFaults(sim.dir);
+    assert.equal(readSimState(sim.dir).etcd.members.length, 1);
+  });
+
+  it('not-ready: that node reports NotReady (kubectl and health); --times 1 makes it transient', async () => {
+    tested.add('not-ready');
+    const sim = await newSim();
+    setFault(sim.dir, { kind: 'not-ready', node: W2, times: 1 });
+    const first = await execTwin(sim, 'kubectl', ['get', 'nodes', '-o', 'json']);
+    assert.equal(readyOf(first.stdout, 'worker-2'), 'False');
+    assert.equal(readyOf(first.stdout, 'worker-1'), 'True');
+    const second = await execTwin(sim, 'kubectl', ['get', 'nodes', '-o', 'json']);
+    assert.equal(readyOf(second.stdout, 'worker-2'), 'True');
+    setFault(sim.dir, { kind: 'not-ready', node: W2 });
+    const health = await talosctl(sim, ['health', '-n', '192.168.1.70', '--wait-timeout', '300ms']);
+    assert.equal(health.exitCode, 1);
+    assert.match(health.stderr, /waiting for all k8s nodes to report ready: some nodes are not ready: \[worker-2\]/);
+    clearFaults(sim.dir, { node: W2 });
+    assert.equal(readyOf((await execTwin(sim, 'kubectl', ['get', 'nodes', '-o', 'json'])).stdout, 'worker-2'), 'True');
+  });
+
+  it('pods-stuck: pods stay Terminating until force-deleted', async () => {
+    tested.add('pods-stuck');
+    const sim = await newSim();
+    setFault(sim.dir, { kind: 'pods-stuck', node: W1 });
+    const pods = JSON.parse((await execTwin(sim, 'kubectl', ['get', 'pods', '-A', '-o', 'json'])).stdout).items;
+    const stuck = pods.filter((p: { metadata: { deletionTimestamp?: string } }) => p.metadata.deletionTimestamp);
+    assert.ok(stuck.length >= 1);
+    assert.ok(stuck.every((p: { spec: { nodeName: string } }) => p.spec.nodeName === 'worker-1'));
+    const table = await execTwin(sim, 'kubectl', ['get', 'pods', '-A']);
+    assert.match(table.stdout, / Terminating /);
+    for (const p of stuck) {
+      const r = await execTwin(sim, 'kubectl', ['delete', 'pod', p.metadata.name, '-n', p.metadata.namespace, '--grace-period=0', '--force']);
+      assert.equal(r.exitCode, 0, r.stderr);
+    }
+    assert.ok(readSimState(sim.dir).pods.every((p) => p.deletionTimestamp === null));
+  });
+
+  it('k8s-upgrade-fails: upgrade-k8s fails midway — API server moved, not every kubelet', async () => {
+    tested.add('k8s-upgrade-fails');
+    const sim = await newSim({ rebootSeconds: 0.1 });
+    setFault(sim.dir, { kind: 'k8s-upgrade-fails', times: 1 });
+    const r = await talosctl(sim, ['upgrade-k8s', '--to', '1.32.2', '-n', '192.168.1.70']);
+    assert.equal(r.exitCode, 1);
+    assert.match(r.stderr, /^failed upgrading kubelet: /);
+    assert.match(r.stdout, /updating kubelet to version "1\.32\.2"/);
+    const state = readSimState(sim.dir);
+    assert.equal(state.apiServerVersion, '1.32.2');
+    const kubelets = state.nodes.map((n) => n.kubeletVersion);
+    assert.ok(kubelets.includes('1.32.0') && kubelets.includes('1.32.2'), kubelets.join(','));
+    const retry = await talosctl(sim, ['upgrade-k8s', '--to', '1.32.2', '-n', '192.168.1.70']);
+    assert.equal(retry.exitCode, 0, retry.stderr);
+    assert.ok(readSimState(sim.dir).nodes.every((n) => n.kubeletVersion === '1.32.2'));
+  });
+
+  it('velero-partially-failed: --wait exits 0 and reports PartiallyFailed', async () => {
+    tested.add('velero-partially-failed');
+    const sim = await newSim();
+    setFault(sim.dir, { kind: 'velero-partially-failed' });
+    const r = await execTwin(sim, 'velero', ['backup', 'create', 'b1', '--wait']);
+    assert.equal(r.exitCode, 0);
+    assert.match(r.stdout, /Backup completed with status: PartiallyFailed\./);
+    const b = JSON.parse((await execTwin(sim, 'velero', ['backup', 'get', 'b1', '-o', 'json'])).stdout);
+    assert.equal(b.status.phase, 'PartiallyFailed');
+    assert.equal(b.status.errors, 2);
+  });
+
+  it('velero-failed: --wait exits 0 and reports Failed with a reason', async () => {
+    tested.add('velero-failed');
+    const sim = await newSim();
+    setFault(sim.dir, { kind: 'velero-failed', times: 1 });
+    const r = await execTwin(sim, 'velero', ['backup', 'create', 'b1', '--wait']);
+    assert.equal(r.exitCode, 0);
+    assert.match(r.stdout, /Backup completed with status: Failed\./);
+    const b = JSON.parse((await execTwin(sim, 'velero', ['backup', 'get', 'b1', '-o', 'json'])).stdout);
+    assert.equal(b.status.phase, 'Failed');
+    assert.ok(b.status.failureReason);
+    await execTwin(sim, 'velero', ['backup', 'create', 'b2', '--wait']);
+    assert.equal(readSimState(sim.dir).velero.backups.find((x) => x.name === 'b2')?.phase, 'Completed');
+  });
+
+  it('flux-not-ready: a Kustomization and a HelmRelease report Ready False', async () => {
+    tested.add('flux-not-ready');
+    const sim = await newSim();
+    setFault(sim.dir, { kind: 'flux-not-ready' });
+    const ks = await execTwin(sim, 'flux', ['get', 'kustomizations', '-A', '--status-selector', 'ready=false']);
+    assert.equal(ks.exitCode, 0);
+    const rows = ks.stdout.split('\n').slice(1, -1);
+    assert.equal(rows.length, 1);
+    assert.deepEqual(rows[0]?.split('\t').slice(1, 2).map((c) => c.trim()), ['apps']);
+    assert.match(rows[0] ?? '', /\tFalse\s*\tHealth check failed/);
+    const hr = await execTwin(sim, 'flux', ['get', 'helmreleases', '-A', '--status-selector', 'ready=false']);
+    assert.equal(hr.stdout.split('\n').slice(1, -1).length, 1);
+  });
+});
+
+describe('tool faults', () => {
+  it('hang: the named subcommand sleeps until killed; other subcommands are unaffected; the kill is logged', async () => {
+    tested.add('hang');
+    const sim = await newSim();
+    setFault(sim.dir, { kind: 'hang', tool: 'talosctl', match: 'health' });
+    const other = await talosctl(sim, ['version', '-n', '192.168.1.70']);
+    assert.equal(other.exitCode, 0);
+    const child = execa(sim.tools.talosctl, ['health', '-n', '192.168.1.70'], { env: { TALOSCONFIG: sim.talosconfig }, reject: false });
+    // Once the fault has fired the twin is running its hang (signal handlers are already in place).
+    const deadline = Date.now() + 20_000;
+    while (readSimState(sim.dir).faults[0]?.fired !== 1 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+    await new Promise((res) => setTimeout(res, 300));
+    assert.equal(readInvocations(sim.dir).filter((i) => i.args[0] === 'health').length, 0, 'still hanging');
+    child.kill('SIGTERM');
+    const hung = await child;
+    assert.equal(hung.exitCode, 143);
+    const entry = readInvocations(sim.dir).find((i) => i.args[0] === 'health');
+    assert.equal(entry?.exit, 143, 'SIGTERM from the timeout is recorded');
+    assert.deepEqual(entry?.faults, ['hang']);
+  });
+
+  it('malformed-output: truncated, garbled output with exit 0', async () => {
+    tested.add('malformed-output');
+    const sim = await newSim();
+    setFault(sim.dir, { kind: 'malformed-output', tool: 'kubectl', match: 'nodes', times: 1 });
+    const bad = await execTwin(sim, 'kubectl', ['get', 'nodes', '-o', 'json']);
+    assert.equal(bad.exitCode, 0);
+    assert.ok(bad.stdout.length > 10);
+    assert.throws(() => JSON.parse(bad.stdout));
+    const good = await execTwin(sim, 'kubectl', ['get', 'nodes', '-o', 'json']);
+    assert.equal(JSON.parse(good.stdout).kind, 'List');
+  });
+
+  it('garbage-exit: garbage on stderr, exit 2, no effect', async () => {
+    tested.add('garbage-exit');
+    const sim = await newSim({ rebootSeconds: 0 });
+    setFault(sim.dir, { kind: 'garbage-exit', tool: 'talosctl', match: 'upgrade', node: W1 });
+    const r = await talosctl(sim, ['upgrade', '-n', W1, '-i', IMAGE]);
+    assert.equal(r.exitCode, 2);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /panic: runtime error/);
+    assert.equal(upgradeCount(sim.dir, W1), 0);
+    assert.equal(nodeOf(sim, W1)?.talosVersion, 'v1.9.2');
+    // The match is on whole words: upgrade-k8s is not "upgrade"; the node filter spares W2.
+    assert.equal((await talosctl(sim, ['upgrade', '-n', W2, '-i', IMAGE])).exitCode, 0);
+    assert.equal((await talosctl(sim, ['upgrade-k8s', '--to', '1.32.2', '-n', '192.168.1.70'])).exitCode, 0);
+  });
+});
+
+describe('fault bookkeeping', () => {
+  it('rejects unknown nodes, bad --times and tool faults without a tool', async () => {
+    const sim = await newSim();
+    assert.throws(() => setFault(sim.dir, { kind: 'fallback', node: '10.9.9.9' }), /no node "10\.9\.9\.9"/);
+    assert.throws(() => setFault(sim.dir, { kind: 'fallback', times: 0 }), /--times/);
+    assert.throws(() => setFault(sim.dir, { kind: 'hang' }), /needs --tool/);
+    assert.equal(readSimState(sim.dir).faults.length, 0);
+  });
+
+  it('parseFaultArg reads the compact rehearse form', () => {
+    assert.deepEqual(parseFaultArg('fallback@192.168.1.71'), { kind: 'fallback', node: '192.168.1.71' });
+    assert.deepEqual(parseFaultArg('never-healthy@worker-1,times=1'), { kind: 'never-healthy', node: 'worker-1', times: 1 });
+    assert.deepEqual(parseFaultArg('hang,tool=talosctl,match=etcd status'), { kind: 'hang', tool: 'talosctl', match: 'etcd status' });
+    assert.throws(() => parseFaultArg('meteor'), /unknown fault "meteor"/);
+    assert.throws(() => parseFaultArg('hang,tool=ssh'), /tool must be one of/);
+    assert.throws(() => parseFaultArg('fallback,times'), /key=value/);
+  });
+
+  it('hostnames are accepted and stored as addresses; clear by node keeps cluster-wide faults', async () => {
+    const sim = await newSim();
+    setFault(sim.dir, { kind: 'fallback', node: 'worker-1' });
+    setFault(sim.dir, { kind: 'flux-not-ready' });
+    assert.equal(readSimState(sim.dir).faults[0]?.node, W1);
+    assert.equal(clearFaults(sim.dir, { node: 'worker-1' }), 1);
+    assert.deepEqual(readSimState(sim.dir).faults.map((f) => f.kind), ['flux-not-ready']);
+  });
+});
