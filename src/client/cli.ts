@@ -2,6 +2,10 @@ import { Command, CommanderError } from 'commander';
 import { UserError } from './errors';
 import { registerServerCommand } from './server-command';
 import { runWorkerCommand } from '../worker';
+import { registerSimCommands } from '../simulator/cli';
+import { registerPlanCommand } from './plan-command';
+import { registerUpgradeCommands } from './upgrade-commands';
+import { registerRehearseCommand } from './rehearse';
 
 /** Builds the whole command tree; each area registers its own subcommands. */
 export function buildProgram(): Command {
@@ -11,12 +15,20 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   // registrations:
+  registerPlanCommand(program);
+  registerUpgradeCommands(program);
+  registerRehearseCommand(program);
+  registerSimCommands(program);
   registerServerCommand(program);
   program
     .command('worker')
     .description('run the worker (connects through TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TLS / API key env config)')
     .action(async () => runWorkerCommand());
   return program;
+}
+
+function isOperatorError(err: unknown): err is Error & { exitCode: number } {
+  return err instanceof Error && (err.name === 'SpecError' || err.name === 'PolicyError') && typeof (err as { exitCode?: unknown }).exitCode === 'number';
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -30,7 +42,8 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode;
       return;
     }
-    if (err instanceof UserError) {
+    // SpecError and PolicyError (pure plan code cannot import UserError) carry their exit code too.
+    if (err instanceof UserError || isOperatorError(err)) {
       process.stderr.write(`talos-upgrade: ${err.message}\n`);
       if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
       process.exitCode = err.exitCode;
