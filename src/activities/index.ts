@@ -1,14 +1,28 @@
+import { createVeleroBackup, takeEtcdSnapshot } from './backup';
+import { checkEtcdQuorum, inspectCluster, postflight } from './checks';
+import { upgradeKubernetes } from './kubernetes-upgrade';
+import { rollbackNode, upgradeNode, verifyNode } from './node-upgrade';
 import { selfTestActivities } from './self-test';
+import type { UpgradeActivities } from './types';
 
 export interface ActivityDeps {
-  /** Extra secret strings to scrub from every tool output and error (tests add the fake tokens). */
-  redact?: string[];
+  /** Reserved for injected collaborators (notifiers, clocks); the activities themselves are stateless. */
+  readonly _?: never;
 }
 
-/** Every activity the worker registers, built once per worker. */
-export function createActivities(_deps: ActivityDeps = {}) {
+/** Every activity the worker registers. */
+export function createActivities(_deps: ActivityDeps = {}): UpgradeActivities & typeof selfTestActivities {
   return {
     ...selfTestActivities,
+    inspectCluster,
+    createVeleroBackup,
+    takeEtcdSnapshot,
+    checkEtcdQuorum,
+    upgradeNode,
+    verifyNode,
+    rollbackNode,
+    upgradeKubernetes,
+    postflight,
   };
 }
 

@@ -1,2 +1,3 @@
 // Everything the worker registers; the bundle is built from this file.
+export { clusterUpgrade } from './cluster-upgrade';
 export { selfTest } from './self-test';

@@ -1,0 +1,88 @@
+/**
+ * The runbook's "backup first": a Velero backup with a name fixed by the run, and an etcd snapshot
+ * from a control plane. Both are idempotent: what already exists is reused, never made twice.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Context, sleep } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { runTool, ToolError } from './exec';
+import { typed } from './failures';
+import { isTerminalPhase, parseBackupGet } from './parse/velero';
+import { toolEnv } from './tool-env';
+import { ErrorTypes, type EtcdSnapshotInput, type EtcdSnapshotResult, type VeleroBackupInput, type VeleroBackupResult } from './types';
+
+const BACKUP_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+export async function createVeleroBackup(input: VeleroBackupInput): Promise<VeleroBackupResult> {
+  return typed(async () => {
+    if (!BACKUP_NAME.test(input.name)) throw ApplicationFailure.nonRetryable(`invalid Velero backup name ${input.name}`, ErrorTypes.badInput);
+    const ctx = Context.current();
+    const env = toolEnv(input.access);
+    const velero = input.access.tools.velero;
+    const pollMs = input.tuning?.pollIntervalMs ?? 2_000;
+    const get = async () => {
+      try {
+        const out = await runTool('velero', velero, ['backup', 'get', input.name, '-o', 'json'], { env, signal: ctx.cancellationSignal, timeoutMs: 60_000 });
+        return parseBackupGet(out.stdout);
+      } catch (err) {
+        if (err instanceof ToolError && err.kind === 'exit' && /not found/i.test(err.stderrTail)) return null;
+        throw err;
+      }
+    };
+    let existing = await get();
+    let reused = existing !== null;
+    if (!existing) {
+      try {
+        await runTool(
+          'velero',
+          velero,
+          [
+            'backup',
+            'create',
+            input.name,
+            ...(input.excludeNamespaces.length ? ['--exclude-namespaces', input.excludeNamespaces.join(',')] : []),
+            ...(input.defaultVolumesToFsBackup ? ['--default-volumes-to-fs-backup'] : []),
+            '--wait',
+          ],
+          { env, signal: ctx.cancellationSignal, timeoutMs: 2 * 60 * 60_000, onLine: (line) => ctx.heartbeat({ line }) },
+        );
+      } catch (err) {
+        // A retried attempt whose first try created it: use that one.
+        if (!(err instanceof ToolError && /already exists/i.test(err.stderrTail))) throw err;
+      }
+      reused = false;
+      existing = await get();
+    }
+    // `--wait` exits 0 whatever the outcome, and a reused backup may still be running: read the phase.
+    for (let i = 0; existing && !isTerminalPhase(existing.phase) && i < 3600; i++) {
+      ctx.heartbeat({ phase: existing.phase });
+      await sleep(pollMs);
+      existing = await get();
+    }
+    if (!existing) throw ApplicationFailure.retryable(`Velero backup ${input.name} vanished after it was created`, ErrorTypes.toolFailed);
+    return { name: input.name, phase: existing.phase, reused, errors: existing.errors, warnings: existing.warnings };
+  });
+}
+
+export async function takeEtcdSnapshot(input: EtcdSnapshotInput): Promise<EtcdSnapshotResult> {
+  return typed(async () => {
+    const ctx = Context.current();
+    const target = path.resolve(input.directory, input.fileName);
+    if (fs.existsSync(target) && fs.statSync(target).size > 0) return { path: target, bytes: fs.statSync(target).size, reused: true };
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    // Written under a temporary name and renamed, so a crash never leaves a half snapshot that looks whole.
+    const partial = `${target}.partial`;
+    fs.rmSync(partial, { force: true });
+    await runTool('talosctl', input.access.tools.talosctl, ['etcd', 'snapshot', partial, '--nodes', input.node], {
+      env: toolEnv(input.access),
+      signal: ctx.cancellationSignal,
+      timeoutMs: 10 * 60_000,
+      onLine: () => ctx.heartbeat(),
+    });
+    const bytes = fs.existsSync(partial) ? fs.statSync(partial).size : 0;
+    if (bytes === 0) throw ApplicationFailure.retryable(`talosctl etcd snapshot wrote no data to ${partial}`, ErrorTypes.toolFailed);
+    fs.renameSync(partial, target);
+    return { path: target, bytes, reused: false };
+  });
+}

@@ -1,0 +1,66 @@
+/**
+ * Read-only activities: the inspection behind preflight, the etcd quorum gate before each control
+ * plane, and the postflight check that every node ended where the plan said.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ClusterFacts } from '../plan/types';
+import { typed } from './failures';
+import { inspectCluster as inspect, readEtcd } from './inspect';
+import { ErrorTypes, type EtcdGateInput, type EtcdGateResult, type InspectInput, type PostflightInput, type PostflightResult } from './types';
+
+export async function inspectCluster(input: InspectInput): Promise<ClusterFacts> {
+  return typed(async () => {
+    const ctx = Context.current();
+    return inspect(
+      { talosconfig: input.access.talosconfig, kubeconfig: input.access.kubeconfig, tools: input.access.tools, nodes: input.nodes, veleroEnabled: input.veleroEnabled },
+      { signal: ctx.cancellationSignal, heartbeat: () => ctx.heartbeat() },
+    );
+  });
+}
+
+/** etcd is safe to lose one control plane: every member healthy, one per control plane, no learners. */
+export function etcdProblems(etcd: ClusterFacts['etcd'], controlPlanes: string[]): string[] {
+  if (etcd.error) return [`etcd could not be read: ${etcd.error}`];
+  const problems: string[] = [];
+  if (etcd.members.length !== controlPlanes.length) {
+    problems.push(`etcd has ${etcd.members.length} members for ${controlPlanes.length} control planes (a stale member? see talosctl etcd members)`);
+  }
+  const learners = etcd.members.filter((m) => m.learner);
+  if (learners.length) problems.push(`etcd learners present: ${learners.map((m) => m.hostname || m.id).join(', ')}`);
+  for (const s of etcd.status) if (s.errors.trim()) problems.push(`etcd on ${s.node} reports: ${s.errors.trim()}`);
+  if (etcd.status.length < controlPlanes.length) problems.push(`only ${etcd.status.length} of ${controlPlanes.length} etcd members answered`);
+  return problems;
+}
+
+export async function checkEtcdQuorum(input: EtcdGateInput): Promise<EtcdGateResult> {
+  return typed(async () => {
+    const ctx = Context.current();
+    const etcd = await readEtcd(
+      { talosconfig: input.access.talosconfig, kubeconfig: input.access.kubeconfig, tools: input.access.tools },
+      input.controlPlanes,
+      { signal: ctx.cancellationSignal },
+    );
+    const problems = etcdProblems(etcd, input.controlPlanes);
+    // Retryable: etcd often needs a few seconds to settle after the previous control plane rebooted.
+    if (problems.length) throw ApplicationFailure.retryable(`etcd quorum gate: ${problems.join('; ')}`, ErrorTypes.etcdUnhealthy);
+    return { members: etcd.members };
+  });
+}
+
+export async function postflight(input: PostflightInput): Promise<PostflightResult> {
+  const facts = await inspectCluster(input.inspect);
+  const problems: string[] = [];
+  for (const n of facts.nodes) {
+    if (!n.reachable) problems.push(`${n.address} does not answer`);
+    else if (n.talosVersion !== input.talosVersion) problems.push(`${n.address} runs ${n.talosVersion ?? '?'}, not ${input.talosVersion}`);
+    else if (n.schematic !== input.schematic) problems.push(`${n.address} runs schematic ${n.schematic ?? 'none'}, not ${input.schematic}`);
+    if (n.kubernetesReady !== true) problems.push(`${n.address} is not Ready in Kubernetes`);
+    if (input.kubernetesVersion && n.kubeletVersion !== input.kubernetesVersion) {
+      problems.push(`${n.address} kubelet ${n.kubeletVersion ?? '?'}, not ${input.kubernetesVersion}`);
+    }
+  }
+  const controlPlanes = facts.nodes.filter((n) => n.role === 'controlplane').map((n) => n.address);
+  problems.push(...etcdProblems(facts.etcd, controlPlanes));
+  return { facts, problems };
+}

@@ -1,0 +1,163 @@
+/**
+ * Inputs and outputs of the upgrade activities. The workflow imports this file as types only.
+ * Inputs carry file PATHS (talosconfig, kubeconfig), never their contents.
+ */
+import type { ClusterFacts, EtcdMemberFacts, NodeRole, ToolPaths } from '../plan/types';
+
+export interface ClusterAccess {
+  talosconfig: string;
+  kubeconfig: string;
+  tools: ToolPaths;
+}
+
+/** Polling cadence; production default 2 s, tests shorten it. */
+export interface Tuning {
+  pollIntervalMs?: number;
+}
+
+export interface InspectInput {
+  access: ClusterAccess;
+  nodes: { controlPlane: string[]; workers: string[] } | null;
+  veleroEnabled: boolean;
+}
+
+export interface VeleroBackupInput {
+  access: ClusterAccess;
+  name: string;
+  excludeNamespaces: string[];
+  defaultVolumesToFsBackup: boolean;
+  tuning?: Tuning;
+}
+export interface VeleroBackupResult {
+  name: string;
+  phase: string;
+  reused: boolean;
+  errors: number;
+  warnings: number;
+}
+
+export interface EtcdSnapshotInput {
+  access: ClusterAccess;
+  node: string;
+  directory: string;
+  fileName: string;
+}
+export interface EtcdSnapshotResult {
+  path: string;
+  bytes: number;
+  reused: boolean;
+}
+
+export interface EtcdGateInput {
+  access: ClusterAccess;
+  controlPlanes: string[];
+  /** The control plane to ask. */
+  node: string;
+}
+export interface EtcdGateResult {
+  members: EtcdMemberFacts[];
+}
+
+export interface UpgradeNodeInput {
+  access: ClusterAccess;
+  node: string;
+  role: NodeRole;
+  image: string;
+  toVersion: string;
+  schematic: string;
+  /** Version the node ran before this step (null when unknown). */
+  fromVersion: string | null;
+  timeoutMs: number;
+  tuning?: Tuning;
+}
+export interface UpgradeNodeResult {
+  node: string;
+  before: string | null;
+  after: string;
+  schematic: string | null;
+  /** True when the node was already at the target and nothing was issued. */
+  skipped: boolean;
+  /** True when this attempt (or an earlier attempt of the same activity) issued `talosctl upgrade`. */
+  issued: boolean;
+}
+
+export interface VerifyNodeInput {
+  access: ClusterAccess;
+  node: string;
+  toVersion: string;
+  schematic: string;
+  controlPlanes: string[];
+  workers: string[];
+  timeoutMs: number;
+  tuning?: Tuning;
+}
+export interface VerifyNodeResult {
+  node: string;
+  version: string;
+  schematic: string | null;
+  kubeletVersion: string | null;
+  ready: boolean;
+}
+
+export interface RollbackNodeInput {
+  access: ClusterAccess;
+  node: string;
+  /** The version and schematic the node must end on. */
+  toVersion: string;
+  schematic: string | null;
+  /** The version the step installed; the node is only touched while it runs this (or is unreachable). */
+  fromVersion: string;
+  /**
+   * `ab-rollback`: `talosctl rollback` (the other A/B partition holds toVersion);
+   * `reinstall`: an explicit `talosctl upgrade` to the older image, when A/B no longer reaches it.
+   */
+  method: 'ab-rollback' | 'reinstall';
+  image: string | null;
+  timeoutMs: number;
+  tuning?: Tuning;
+}
+export interface RollbackNodeResult {
+  node: string;
+  before: string | null;
+  after: string;
+  skipped: boolean;
+}
+
+export interface UpgradeKubernetesInput {
+  access: ClusterAccess;
+  node: string;
+  to: string;
+  timeoutMs: number;
+  tuning?: Tuning;
+}
+export interface UpgradeKubernetesResult {
+  before: string | null;
+  after: string;
+  skipped: boolean;
+  kubelets: { node: string; version: string | null }[];
+}
+
+export interface PostflightInput {
+  inspect: InspectInput;
+  talosVersion: string;
+  kubernetesVersion: string | null;
+  schematic: string;
+}
+export interface PostflightResult {
+  facts: ClusterFacts;
+  problems: string[];
+}
+
+export { ErrorTypes, NON_RETRYABLE } from '../workflows/error-types';
+
+export interface UpgradeActivities {
+  inspectCluster(input: InspectInput): Promise<ClusterFacts>;
+  createVeleroBackup(input: VeleroBackupInput): Promise<VeleroBackupResult>;
+  takeEtcdSnapshot(input: EtcdSnapshotInput): Promise<EtcdSnapshotResult>;
+  checkEtcdQuorum(input: EtcdGateInput): Promise<EtcdGateResult>;
+  upgradeNode(input: UpgradeNodeInput): Promise<UpgradeNodeResult>;
+  verifyNode(input: VerifyNodeInput): Promise<VerifyNodeResult>;
+  rollbackNode(input: RollbackNodeInput): Promise<RollbackNodeResult>;
+  upgradeKubernetes(input: UpgradeKubernetesInput): Promise<UpgradeKubernetesResult>;
+  postflight(input: PostflightInput): Promise<PostflightResult>;
+}

@@ -1,0 +1,61 @@
+/**
+ * Starting the clusterUpgrade workflow: one per cluster at a time (id talos-upgrade-<cluster>,
+ * conflict policy FAIL), with search attributes and a readable summary for the Web UI's list.
+ */
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { formatDuration } from '../plan/duration';
+import type { UpgradeSpec } from '../plan/types';
+import type { ClusterUpgradeInput, UpgradeReport } from '../workflows/messages';
+import { TASK_QUEUE, TalosCluster, UpgradePhase, workflowIdFor } from '../workflows/search-attributes';
+import { UserError } from './errors';
+
+export interface StartOptions {
+  taskQueue?: string;
+  startedBy?: string;
+  tuning?: ClusterUpgradeInput['tuning'];
+}
+
+export function staticSummary(spec: UpgradeSpec): string {
+  return `Upgrade ${spec.cluster} to Talos ${spec.talos.version}${spec.kubernetes ? ` / Kubernetes ${spec.kubernetes.version}` : ''}`;
+}
+
+export function staticDetails(spec: UpgradeSpec): string {
+  const nodes = spec.nodes
+    ? `${spec.nodes.controlPlane.length} control plane(s) (primary ${spec.nodes.primary}), ${spec.nodes.workers.length} worker(s)`
+    : 'nodes discovered from the cluster';
+  return [
+    `**Cluster** ${spec.cluster}: ${nodes}`,
+    `**Target** Talos ${spec.talos.version}, schematic ${spec.talos.schematic === 'detect' ? 'detected' : `\`${spec.talos.schematic.slice(0, 12)}…\``}` +
+      `${spec.kubernetes ? `, Kubernetes ${spec.kubernetes.version}` : ''}`,
+    `**Policy** approvals: ${spec.approvals}, on failure: ${spec.onFailure}; timeouts worker ${formatDuration(spec.timeouts.worker)}, control plane ${formatDuration(spec.timeouts.controlPlane)}`,
+    `**Backups** Velero ${spec.backup.velero.enabled ? 'on' : 'off'}, etcd snapshot ${spec.backup.etcdSnapshot.enabled ? 'on' : 'off'}`,
+  ].join('\n\n');
+}
+
+export async function startUpgrade(client: Client, spec: UpgradeSpec, opts: StartOptions = {}): Promise<WorkflowHandle<(input: ClusterUpgradeInput) => Promise<UpgradeReport>>> {
+  const workflowId = workflowIdFor(spec.cluster);
+  const input: ClusterUpgradeInput = { spec, ...(opts.startedBy ? { startedBy: opts.startedBy } : {}), ...(opts.tuning ? { tuning: opts.tuning } : {}) };
+  try {
+    return await client.workflow.start('clusterUpgrade', {
+      taskQueue: opts.taskQueue ?? TASK_QUEUE,
+      workflowId,
+      args: [input],
+      workflowIdConflictPolicy: 'FAIL',
+      // A finished upgrade of the same cluster may be followed by a new one.
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      typedSearchAttributes: [
+        { key: TalosCluster, value: spec.cluster },
+        { key: UpgradePhase, value: 'preflight' },
+      ],
+      staticSummary: staticSummary(spec),
+      staticDetails: staticDetails(spec),
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      throw new UserError(
+        `an upgrade of ${spec.cluster} is already running (workflow ${workflowId}); watch it with \`talos-upgrade watch ${spec.cluster}\` or stop it with \`talos-upgrade abort ${spec.cluster}\``,
+      );
+    }
+    throw err;
+  }
+}

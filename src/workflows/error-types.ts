@@ -1,0 +1,31 @@
+/**
+ * Failure types shared by activities (which throw them) and the workflow (whose retry policies name them).
+ * Lives with the workflow code because the workflow may import values only from pure modules.
+ */
+export const ErrorTypes = {
+  bootFallback: 'BootFallback',
+  nodeTimeout: 'NodeUpgradeTimeout',
+  upgradeRefused: 'UpgradeRefused',
+  schematicMismatch: 'SchematicMismatch',
+  etcdUnhealthy: 'EtcdUnhealthy',
+  toolMissing: 'ToolMissing',
+  toolFailed: 'ToolFailed',
+  malformedOutput: 'MalformedOutput',
+  backupFailed: 'BackupFailed',
+  kubernetesUpgradeFailed: 'KubernetesUpgradeFailed',
+  verificationFailed: 'VerificationFailed',
+  rollbackFailed: 'RollbackFailed',
+  badInput: 'BadInput',
+} as const;
+
+/** Failures no retry can fix: the workflow goes straight to a decision. */
+export const NON_RETRYABLE: string[] = [
+  ErrorTypes.bootFallback,
+  ErrorTypes.nodeTimeout,
+  ErrorTypes.upgradeRefused,
+  ErrorTypes.schematicMismatch,
+  ErrorTypes.toolMissing,
+  ErrorTypes.backupFailed,
+  ErrorTypes.badInput,
+];
+
