@@ -1,0 +1,85 @@
+/**
+ * `talos-upgrade plan <spec>`: validate the spec, inspect the cluster read-only through the spec's
+ * tools, build the same plan the workflow will build, and print it with its preflight verdicts.
+ * Exit 0 can proceed, 2 bad spec or no upgrade path, 3 preflight blockers (DESIGN §6).
+ */
+import type { Command } from 'commander';
+import { inspectCluster } from '../activities/inspect';
+import { ToolError } from '../activities/exec';
+import { buildPlan } from '../plan/build-plan';
+import { SpecError } from '../plan/spec';
+import type { ClusterFacts, UpgradePlan, UpgradeSpec } from '../plan/types';
+import { PolicyError } from '../plan/versions';
+import { ExitCode, UserError } from './errors';
+import { renderPlan, styleFor } from './render';
+import { loadSpecFile } from './spec-file';
+
+export interface PlanResult {
+  spec: UpgradeSpec;
+  warnings: string[];
+  facts: ClusterFacts;
+  plan: UpgradePlan;
+}
+
+/** Inspection failures as one line that names the tool and what to check. */
+function inspectionError(err: unknown): UserError {
+  if (err instanceof ToolError) {
+    // A missing tool's message already says how to fix it.
+    const hint = err.kind === 'timeout' ? '; the cluster did not answer in time: check the network and the talosconfig/kubeconfig endpoints' : '';
+    return new UserError(`cannot inspect the cluster: ${err.message.split('\n')[0]}${hint}`);
+  }
+  const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  return new UserError(`cannot inspect the cluster: ${message}`);
+}
+
+/** Load + validate (no tool runs before this passes), inspect read-only, build the plan. */
+export async function planFromSpecFile(specPath: string, opts: { allowDowngrade?: boolean } = {}): Promise<PlanResult> {
+  let loaded;
+  try {
+    loaded = loadSpecFile(specPath, { allowDowngrade: opts.allowDowngrade === true });
+  } catch (err) {
+    if (err instanceof SpecError) throw new UserError(err.message, ExitCode.badSpec);
+    throw err;
+  }
+  const { spec, warnings } = loaded;
+  let facts: ClusterFacts;
+  try {
+    facts = await inspectCluster({
+      talosconfig: spec.talosconfig,
+      kubeconfig: spec.kubeconfig,
+      tools: spec.tools,
+      nodes: spec.nodes ? { controlPlane: spec.nodes.controlPlane, workers: spec.nodes.workers } : null,
+      veleroEnabled: spec.backup.velero.enabled,
+    });
+  } catch (err) {
+    throw inspectionError(err);
+  }
+  let plan: UpgradePlan;
+  try {
+    plan = buildPlan(spec, facts, { allowDowngrade: opts.allowDowngrade === true });
+  } catch (err) {
+    if (err instanceof PolicyError) throw new UserError(`no upgrade path: ${err.message}`, ExitCode.badSpec);
+    throw err;
+  }
+  return { spec, warnings, facts, plan };
+}
+
+export function registerPlanCommand(program: Command): void {
+  program
+    .command('plan')
+    .description('validate a spec, inspect the cluster read-only, and print the plan and preflight verdicts (exit 0 ok, 2 bad spec/no path, 3 blockers)')
+    .argument('<spec>', 'spec file (YAML or JSON)')
+    .option('--json', 'print the plan as JSON (steps in execution order, same ids as the workflow)')
+    .option('--allow-downgrade', 'allow a target older than what runs')
+    .action(async (specPath: string, opts: { json?: boolean; allowDowngrade?: boolean }) => {
+      const { spec, warnings, plan } = await planFromSpecFile(specPath, opts);
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
+        for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+      } else {
+        const color = styleFor(process.stdout.isTTY === true && !process.env.NO_COLOR);
+        process.stdout.write(`${renderPlan(plan, spec, { specPath, warnings, color }).join('\n')}\n`);
+      }
+      process.exitCode = plan.blocked ? ExitCode.preflightBlocked : ExitCode.ok;
+    });
+}

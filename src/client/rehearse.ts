@@ -1,0 +1,671 @@
+/**
+ * `talos-upgrade rehearse [spec]`: the whole upgrade against a simulated copy of the cluster, in one
+ * command. It builds a twin from the spec's topology and the cluster's current versions, points a copy
+ * of the spec at the twin's tools and configs, finds or starts a Temporal server, runs a worker in this
+ * process on a task queue of its own, starts the upgrade and watches it, answering approvals on a
+ * terminal (or all of them with --yes). Exit 0 only when the upgrade completed.
+ */
+import { spawn } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import type { Command } from 'commander';
+import { CLUSTER_NAME, SpecError, parseSpec, parseSpecText } from '../plan/spec';
+import type { UpgradeSpec } from '../plan/types';
+import { FAULT_KINDS, FaultSpecError, SimOptionError, initSim, readInvocations, setFault, type FaultKind, type SimInfo } from '../simulator';
+import { devServerArgs, waitForServer } from '../dev-server';
+import { ensureTemporalCli } from '../temporal-cli';
+import { createUpgradeWorker } from '../worker';
+import { DECISION_ACTIONS, abortSignal, resumeSignal, type DecisionAction, type UpgradeProgress, type WaitingFor } from '../workflows/messages';
+import { connectClient, connectNative, connectTarget, ensureSearchAttributes, isTemporalServer } from './connection';
+import { ExitCode, UserError } from './errors';
+import { styleFor, workflowUiUrl } from './render';
+import { startUpgrade } from './start-upgrade';
+import {
+  EXIT_INTERRUPTED,
+  approveStep,
+  decideStep,
+  findUpgrade,
+  localUser,
+  readSnapshot,
+  rejectStep,
+  type ClientContext,
+  type FoundUpgrade,
+} from './upgrade-commands';
+import { watchUpgrade, type WaitingAnswer, type WatchResult } from './watch';
+
+export const DEFAULT_FROM = { talos: 'v1.9.2', kubernetes: '1.32.0' } as const;
+const DEFAULT_REBOOT_SECONDS = 2;
+const PROMPT_ATTEMPTS = 20;
+/** Progress poll cadence: a rehearsal is short and local, so it can be snappy. */
+const POLL_MS = 300;
+
+/** The built-in rehearsal: three control planes and two workers, v1.9.2 / 1.32.0 → v1.9.4 / 1.32.2. */
+export function builtInSpec(): UpgradeSpec {
+  return parseSpec(
+    {
+      cluster: 'rehearsal',
+      talosconfig: 'twin/talosconfig',
+      kubeconfig: 'twin/kubeconfig',
+      nodes: { controlPlane: ['192.168.1.70', '192.168.1.71', '192.168.1.72'], primary: '192.168.1.70', workers: ['192.168.1.80', '192.168.1.81'] },
+      talos: { version: 'v1.9.4', schematic: 'detect' },
+      kubernetes: { version: '1.32.2' },
+    },
+    'built-in rehearsal spec',
+  );
+}
+
+// ---------------------------------------------------------------- flags
+
+export interface FaultRequest {
+  kind: FaultKind;
+  node?: string;
+  times?: number;
+}
+
+const FAULT_ARG = /^([a-z-]+)(?:@([^*\s]+))?(?:\*(\d+))?$/;
+
+/** `--fault name[@node][*times][,...]` (repeatable), e.g. `fallback@192.168.1.81`, `upgrade-fails@192.168.1.71*1`. */
+export function parseFaults(values: string[]): FaultRequest[] {
+  const out: FaultRequest[] = [];
+  for (const value of values) {
+    for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const m = FAULT_ARG.exec(part);
+      if (!m?.[1]) throw new UserError(`--fault ${part}: write name[@node][*times], e.g. fallback@192.168.1.81 or upgrade-fails@192.168.1.71*1`, ExitCode.badSpec);
+      const kind = m[1];
+      if (!(FAULT_KINDS as readonly string[]).includes(kind)) {
+        throw new UserError(`--fault ${part}: unknown fault "${kind}"; one of ${FAULT_KINDS.join(', ')}`, ExitCode.badSpec);
+      }
+      const times = m[3] === undefined ? undefined : Number(m[3]);
+      if (times !== undefined && times < 1) throw new UserError(`--fault ${part}: *times must be at least 1`, ExitCode.badSpec);
+      out.push({ kind: kind as FaultKind, ...(m[2] ? { node: m[2] } : {}), ...(times !== undefined ? { times } : {}) });
+    }
+  }
+  return out;
+}
+
+function faultLabel(f: FaultRequest, renamed: Map<string, string>): string {
+  return `${f.kind}${f.node ? `@${renamed.get(f.node) ?? f.node}` : ''}${f.times !== undefined ? `*${f.times}` : ''}`;
+}
+
+function parseSeconds(flag: string, raw: string | undefined, fallback: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || n > max) throw new UserError(`${flag} must be a number of seconds from 0 to ${max}, got "${raw}"`, ExitCode.badSpec);
+  return n;
+}
+
+// ---------------------------------------------------------------- the twin
+
+export interface Twin {
+  sim: SimInfo;
+  /** The spec pointed at the twin. */
+  spec: UpgradeSpec;
+  /** Spec node address → twin node address, when they differ. */
+  renamed: Map<string, string>;
+}
+
+/**
+ * A twin with the spec's topology at the current versions, and the spec rewritten to use it. The twin
+ * names its nodes 192.168.1.70.. (control planes) and .80.. (workers); a spec with other addresses is
+ * mapped onto them in order. Every address is only a label: the twins never contact anything.
+ */
+export async function buildTwin(
+  spec: UpgradeSpec,
+  dir: string,
+  opts: { from: { talos: string; kubernetes: string }; rebootSeconds: number; cluster: string },
+): Promise<Twin> {
+  const controlPlane = spec.nodes?.controlPlane ?? ['192.168.1.70', '192.168.1.71', '192.168.1.72'];
+  const workers = spec.nodes?.workers ?? ['192.168.1.80', '192.168.1.81'];
+  const primaryIndex = Math.max(0, spec.nodes ? controlPlane.indexOf(spec.nodes.primary) : 0);
+  let sim: SimInfo;
+  try {
+    sim = await initSim(dir, {
+      controlPlanes: controlPlane.length,
+      workers: workers.length,
+      talos: opts.from.talos,
+      kubernetes: opts.from.kubernetes,
+      ...(spec.talos.schematic !== 'detect' ? { schematic: spec.talos.schematic } : {}),
+      imageFactory: spec.talos.imageFactory,
+      rebootSeconds: opts.rebootSeconds,
+      velero: spec.backup.velero.enabled,
+      flux: true,
+    });
+  } catch (err) {
+    if (err instanceof SimOptionError) {
+      if (/already holds a simulated cluster/.test(err.message)) throw new UserError(`${dir} already holds a simulated cluster; pick another --sim-dir or remove it`, ExitCode.badSpec);
+      throw new UserError(`cannot build the twin: ${err.message} (set the current versions with --from-talos / --from-kubernetes)`, ExitCode.badSpec);
+    }
+    throw err;
+  }
+  const renamed = new Map<string, string>();
+  controlPlane.forEach((address, i) => {
+    const twin = sim.nodes.controlPlane[i];
+    if (twin && twin !== address) renamed.set(address, twin);
+  });
+  workers.forEach((address, i) => {
+    const twin = sim.nodes.workers[i];
+    if (twin && twin !== address) renamed.set(address, twin);
+  });
+  const primary = sim.nodes.controlPlane[primaryIndex] ?? sim.nodes.primary;
+  const rewritten: UpgradeSpec = {
+    ...spec,
+    cluster: opts.cluster,
+    talosconfig: sim.talosconfig,
+    kubeconfig: sim.kubeconfig,
+    tools: { ...sim.tools },
+    // A spec with `discover: true` stays so: the twin answers the discovery like a cluster would.
+    ...(spec.nodes ? { nodes: { controlPlane: [...sim.nodes.controlPlane], primary, workers: [...sim.nodes.workers] } } : {}),
+    backup: {
+      velero: { ...spec.backup.velero, excludeNamespaces: [...spec.backup.velero.excludeNamespaces] },
+      etcdSnapshot: { ...spec.backup.etcdSnapshot, directory: path.join(sim.dir, 'backups') },
+    },
+  };
+  return { sim, spec: rewritten, renamed };
+}
+
+// ---------------------------------------------------------------- Temporal
+
+interface Server {
+  client: Client;
+  connection: Connection;
+  native: NativeConnection;
+  namespace: string;
+  address: string;
+  /** A private server of this run (gone when it ends) or a shared one. */
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port on 127.0.0.1'))));
+    });
+  });
+}
+
+/**
+ * Runs the server under a small sh watchdog that kills it when its stdin (a pipe from us) closes, so
+ * the server never outlives this process, even when we die by SIGKILL or a closed terminal.
+ */
+const WATCHDOG = 'exec 3<&0; "$0" "$@" </dev/null & pid=$!; (read _ignored <&3; kill -TERM "$pid" 2>/dev/null) & wait "$pid"';
+
+/**
+ * A private dev server for this run: headless, 127.0.0.1, a free port, its SQLite file and log in
+ * `dir`. Its own process group, so Ctrl-C reaches us (we stop the workflow and worker first) and not it.
+ */
+async function embeddedServer(dir: string): Promise<Server> {
+  const cli = await ensureTemporalCli();
+  const port = await freePort();
+  const log = fs.openSync(path.join(dir, 'temporal-server.log'), 'a');
+  const args = devServerArgs({ cli, port, uiPort: port + 1000, db: path.join(dir, 'temporal.db'), headless: true });
+  const child = spawn('/bin/sh', ['-c', WATCHDOG, cli, ...args], { detached: true, stdio: ['pipe', log, log] });
+  fs.closeSync(log);
+  const stopServer = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.stdin?.end();
+    const quick = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5_000))]);
+    if (!quick && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await exited;
+    }
+  };
+  try {
+    await waitForServer(port, 60_000, child);
+    const address = `127.0.0.1:${port}`;
+    const target = { address, namespace: 'default' };
+    const { client, connection } = await connectClient(target);
+    const native = await connectNative(target);
+    return {
+      client,
+      connection,
+      native,
+      namespace: target.namespace,
+      address,
+      embedded: true,
+      close: async () => {
+        await native.close().catch(() => undefined);
+        await connection.close().catch(() => undefined);
+        await stopServer();
+      },
+    };
+  } catch (err) {
+    await stopServer();
+    throw err;
+  }
+}
+
+async function sharedServer(): Promise<Server> {
+  const target = connectTarget();
+  const { client, connection } = await connectClient(target);
+  await ensureSearchAttributes(connection, target.namespace);
+  const native = await connectNative(target);
+  return {
+    client,
+    connection,
+    native,
+    namespace: target.namespace,
+    address: target.address,
+    embedded: false,
+    close: async () => {
+      await native.close().catch(() => undefined);
+      await connection.close().catch(() => undefined);
+    },
+  };
+}
+
+/** TEMPORAL_ADDRESS when set; else a server already on 127.0.0.1:7233; else a private one. */
+async function serverMode(embedded: boolean): Promise<'embedded' | 'shared'> {
+  if (embedded) return 'embedded';
+  if (process.env.TEMPORAL_ADDRESS) return 'shared';
+  return (await isTemporalServer(connectTarget().address)) ? 'shared' : 'embedded';
+}
+
+function installRuntime(debug: boolean): void {
+  try {
+    // We stop the worker ourselves on Ctrl-C (after stopping the workflow), so the SDK must not.
+    Runtime.install({ logger: new DefaultLogger(debug ? 'INFO' : 'ERROR'), shutdownSignals: [] });
+  } catch {
+    // already installed in this process (tests)
+  }
+}
+
+// ---------------------------------------------------------------- answering
+
+/** Asks one question; resolves '' when `cancel` fires first (the wait was answered elsewhere). */
+type Ask = (question: string, cancel: AbortSignal) => Promise<string>;
+
+function terminalAsk(onInterrupt: () => void): Ask {
+  return (question, cancel) =>
+    new Promise<string>((resolve) => {
+      const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
+      let done = false;
+      const finish = (answer: string): void => {
+        if (done) return;
+        done = true;
+        cancel.removeEventListener('abort', onCancel);
+        rl.close();
+        resolve(answer);
+      };
+      function onCancel(): void {
+        process.stdout.write('\n');
+        finish('');
+      }
+      cancel.addEventListener('abort', onCancel, { once: true });
+      rl.on('SIGINT', () => {
+        process.stdout.write('\n');
+        onInterrupt();
+        finish('');
+      });
+      rl.on('close', () => finish(''));
+      rl.question(question, finish);
+      if (cancel.aborted) onCancel();
+    });
+}
+
+async function askChoice<T extends string>(ask: Ask, question: string, choices: Record<string, T>, stop: AbortSignal): Promise<T | null> {
+  for (let i = 0; i < PROMPT_ATTEMPTS && !stop.aborted; i++) {
+    const answer = (await ask(question, stop)).trim().toLowerCase();
+    if (stop.aborted) return null;
+    const chosen = choices[answer];
+    if (chosen !== undefined) return chosen;
+    process.stdout.write(`please answer one of: ${Object.keys(choices).filter((k) => k.length === 1).join(', ')}\n`);
+  }
+  return null;
+}
+
+/**
+ * An AbortSignal that fires when the rehearsal stops or when `w` is no longer what the workflow waits
+ * for (someone answered from another terminal or the Web UI), so a prompt never answers a stale question.
+ */
+function whileStillWaiting(ctx: ClientContext, found: FoundUpgrade, w: WaitingFor, stop: AbortSignal): { signal: AbortSignal; done: () => void } {
+  const controller = new AbortController();
+  const onStop = (): void => controller.abort();
+  stop.addEventListener('abort', onStop, { once: true });
+  let active = true;
+  void (async () => {
+    // Bounded: a prompt is answered or the rehearsal's own timeout ends it long before this.
+    for (let i = 0; active && i < 24 * 3600; i++) {
+      await new Promise((r) => setTimeout(r, 1_000));
+      if (!active) return;
+      try {
+        const snap = await readSnapshot(ctx, found.handle, 5_000);
+        const now = snap.progress?.waiting;
+        if (!now || now.step !== w.step || now.kind !== w.kind || now.since !== w.since) {
+          controller.abort();
+          return;
+        }
+      } catch {
+        // a slow poll is no reason to drop the question
+      }
+    }
+  })();
+  return {
+    signal: controller.signal,
+    done: () => {
+      active = false;
+      stop.removeEventListener('abort', onStop);
+    },
+  };
+}
+
+interface AnswerOptions {
+  yes: boolean;
+  interactive: boolean;
+  decide: DecisionAction | undefined;
+  by: string;
+  ask: Ask;
+  stop: AbortSignal;
+  write: (line: string) => void;
+  simDir: string;
+  /** Set when we aborted because preflight stayed blocked. */
+  blocked: { value: boolean };
+}
+
+function stepTitle(p: UpgradeProgress, step: string): string {
+  return p.steps.find((s) => s.id === step)?.title ?? step;
+}
+
+function answerer(ctx: ClientContext, found: FoundUpgrade, o: AnswerOptions): (w: WaitingFor, p: UpgradeProgress) => Promise<WaitingAnswer> {
+  const send = async (what: string, fn: () => Promise<unknown>): Promise<WaitingAnswer> => {
+    try {
+      await fn();
+      o.write(what);
+    } catch (err) {
+      o.write(`could not answer: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return 'answered';
+  };
+  const abort = (reason: string) => () => found.handle.signal(abortSignal, { by: o.by, reason });
+
+  return async (w, p) => {
+    if (o.interactive) {
+      const watch = whileStillWaiting(ctx, found, w, o.stop);
+      try {
+        const answer = await answerOne(w, p, watch.signal);
+        if (watch.signal.aborted && !o.stop.aborted) o.write(`${w.step}: answered elsewhere`);
+        return answer;
+      } finally {
+        watch.done();
+      }
+    }
+    return answerOne(w, p, o.stop);
+  };
+
+  async function answerOne(w: WaitingFor, p: UpgradeProgress, cancel: AbortSignal): Promise<WaitingAnswer> {
+    if (w.kind === 'approval') {
+      if (o.yes) return send(`approved ${w.step} (--yes)`, () => approveStep(ctx, found, w.step, o.by, 'rehearse --yes'));
+      if (!o.interactive) return 'leave';
+      const choice = await askChoice(o.ask, `Approve: ${stepTitle(p, w.step)} [${w.step}]? [y/n] `, { y: 'y', yes: 'y', n: 'n', no: 'n' }, cancel);
+      if (choice === 'y') return send(`approved ${w.step} as ${o.by}`, () => approveStep(ctx, found, w.step, o.by));
+      if (choice === 'n') return send(`rejected ${w.step}: the upgrade stops safely`, () => rejectStep(ctx, found, w.step, o.by, 'declined at the rehearsal prompt'));
+      return 'answered';
+    }
+    if (w.kind === 'decision') {
+      if (o.decide) {
+        const action = o.decide;
+        return send(`decided ${action} for ${w.step} (--decide)`, () => decideStep(ctx, found, w.step, action, o.by));
+      }
+      if (o.interactive) {
+        const action = await askChoice<DecisionAction>(
+          o.ask,
+          `${w.question}\n[r]etry, [s]kip, roll[b]ack-all or [a]bort? `,
+          { r: 'retry', retry: 'retry', s: 'skip', skip: 'skip', b: 'rollback-all', 'rollback-all': 'rollback-all', a: 'abort', abort: 'abort' },
+          cancel,
+        );
+        if (action) return send(`decided ${action} for ${w.step}`, () => decideStep(ctx, found, w.step, action, o.by));
+        return 'answered';
+      }
+      if (o.yes) {
+        o.write(`${w.step} failed and --yes does not answer failures: aborting (choose with --decide retry|skip|rollback-all|abort)`);
+        return send(`decided abort for ${w.step}`, () => decideStep(ctx, found, w.step, 'abort', o.by));
+      }
+      return 'leave';
+    }
+    // kind 'resume': blocked by preflight, or paused.
+    const blocked = p.phase === 'blocked';
+    if (o.interactive) {
+      const what = blocked ? `Preflight is blocked (fix the twin from another terminal: talos-upgrade sim clear ${o.simDir}).` : 'The upgrade is paused.';
+      const choice = await askChoice(o.ask, `${what} [r]esume or [a]bort? `, { r: 'r', resume: 'r', a: 'a', abort: 'a' }, cancel);
+      if (choice === 'r') return send('resume sent', () => found.handle.signal(resumeSignal, { by: o.by }));
+      if (choice === 'a') {
+        o.blocked.value = blocked;
+        return send('abort sent', abort(blocked ? 'preflight blocked at the rehearsal prompt' : 'aborted at the rehearsal prompt'));
+      }
+      return 'answered';
+    }
+    if (o.yes) {
+      o.blocked.value = blocked;
+      o.write(blocked ? 'preflight is blocked and nobody can fix the twin here: aborting the rehearsal' : 'paused: aborting the rehearsal');
+      return send('abort sent', abort(blocked ? 'preflight blocked (rehearse --yes)' : 'paused (rehearse --yes)'));
+    }
+    return 'leave';
+  }
+}
+
+// ---------------------------------------------------------------- the run
+
+export interface RehearseOptions {
+  yes?: boolean;
+  fault?: string[];
+  rebootSeconds?: string;
+  simDir?: string;
+  keep?: boolean;
+  fromTalos?: string;
+  fromKubernetes?: string;
+  embedded?: boolean;
+  decide?: string;
+  timeout?: string;
+}
+
+function loadRehearsalSpec(specPath: string | undefined): { spec: UpgradeSpec; source: string } {
+  if (!specPath) return { spec: builtInSpec(), source: 'the built-in spec (3 control planes, 2 workers)' };
+  let text: string;
+  try {
+    text = fs.readFileSync(specPath, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserError(`${specPath}: cannot read the spec file (${code === 'ENOENT' ? 'no such file' : code ?? 'error'}); check the path`, ExitCode.badSpec);
+  }
+  try {
+    // Not loadSpecFile: the talosconfig/kubeconfig it names need not exist here, the twin replaces them.
+    return { spec: parseSpecText(text, specPath), source: specPath };
+  } catch (err) {
+    if (err instanceof SpecError) throw new UserError(err.message, ExitCode.badSpec);
+    throw err;
+  }
+}
+
+/** On a shared server the rehearsal must not take the real cluster's workflow id. */
+function rehearsalClusterName(cluster: string, embedded: boolean): string {
+  if (embedded) return cluster;
+  const name = `${cluster.slice(0, 24).replace(/-+$/, '')}-rehearsal-${crypto.randomBytes(3).toString('hex').slice(0, 5)}`;
+  return CLUSTER_NAME.test(name) ? name : `rehearsal-${crypto.randomBytes(3).toString('hex').slice(0, 5)}`;
+}
+
+function summarizeTwin(dir: string, nodes: string[]): string {
+  const calls = readInvocations(dir);
+  const upgrades = new Map<string, number>();
+  for (const inv of calls) {
+    if (inv.tool !== 'talosctl' || inv.args[0] !== 'upgrade') continue;
+    const i = inv.args.indexOf('--nodes');
+    const node = i >= 0 ? inv.args[i + 1] : undefined;
+    if (node && inv.exit === 0) upgrades.set(node, (upgrades.get(node) ?? 0) + 1);
+  }
+  const counts = nodes.map((n) => upgrades.get(n) ?? 0);
+  const once = counts.every((n) => n === 1);
+  const detail = once ? `exactly once on each of the ${nodes.length} nodes` : nodes.map((n, i) => `${n}×${counts[i]}`).join(', ');
+  return `twin: ${calls.length} tool calls; talosctl upgrade ${detail}`;
+}
+
+export async function runRehearsal(specPath: string | undefined, o: RehearseOptions, debug: boolean): Promise<number> {
+  const write = (line: string): void => void process.stdout.write(`${line}\n`);
+  const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
+  const live = process.stdout.isTTY === true;
+  const color = styleFor(live && !process.env.NO_COLOR);
+  const { spec: original, source } = loadRehearsalSpec(specPath);
+  const faults = parseFaults(o.fault ?? []);
+  const rebootSeconds = parseSeconds('--reboot-seconds', o.rebootSeconds, DEFAULT_REBOOT_SECONDS, 3600);
+  const timeoutMs = parseSeconds('--timeout', o.timeout, 30 * 60, 24 * 3600) * 1000;
+  if (o.decide !== undefined && !(DECISION_ACTIONS as readonly string[]).includes(o.decide)) {
+    throw new UserError(`--decide must be one of ${DECISION_ACTIONS.join(', ')}, got "${o.decide}"`, ExitCode.badSpec);
+  }
+  const from = { talos: o.fromTalos ?? DEFAULT_FROM.talos, kubernetes: o.fromKubernetes ?? DEFAULT_FROM.kubernetes };
+
+  // This run's scratch directory (private server data and log, and the twin unless --sim-dir): removed unless --keep.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'talos-upgrade-rehearse-'));
+  const simDir = o.simDir ? path.resolve(o.simDir) : path.join(tmp, 'twin');
+  const removeTmp = (): void => {
+    if (!o.keep) fs.rmSync(tmp, { recursive: true, force: true });
+  };
+
+  installRuntime(debug);
+  const stop = new AbortController();
+  let interrupts = 0;
+  const onSignal = (): void => {
+    interrupts += 1;
+    if (interrupts > 1) {
+      process.stderr.write('talos-upgrade: interrupted twice; exiting now\n');
+      process.exit(EXIT_INTERRUPTED);
+    }
+    process.stderr.write('\nstopping the rehearsal (Ctrl-C again to quit at once)...\n');
+    stop.abort();
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+
+  let server: Server | undefined;
+  let worker: Worker | undefined;
+  let workerRun: Promise<void> | undefined;
+  let workerError: unknown;
+  let handle: WorkflowHandle | undefined;
+  let finished = false;
+  try {
+    const mode = await serverMode(o.embedded === true);
+    const cluster = rehearsalClusterName(original.cluster, mode === 'embedded');
+    // The twin (and its faults) first: bad options fail before a server is started.
+    const twin = await buildTwin(original, simDir, { from, rebootSeconds, cluster });
+    for (const f of faults) {
+      const node = f.node ? (twin.renamed.get(f.node) ?? f.node) : undefined;
+      try {
+        setFault(twin.sim.dir, { kind: f.kind, ...(node ? { node } : {}), ...(f.times !== undefined ? { times: f.times } : {}) });
+      } catch (err) {
+        if (err instanceof FaultSpecError) throw new UserError(`--fault ${faultLabel(f, new Map())}: ${err.message}`, ExitCode.badSpec);
+        throw err;
+      }
+    }
+
+    server = mode === 'embedded' ? await embeddedServer(tmp) : await sharedServer();
+    const spec = twin.spec;
+    const nodes = spec.nodes ? [...spec.nodes.workers, ...spec.nodes.controlPlane] : [];
+    write(color.bold(`Rehearsal of ${original.cluster} from ${source}, against a simulated cluster`));
+    const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
+    const topology = `${count(twin.sim.nodes.controlPlane.length, 'control plane')}, ${count(twin.sim.nodes.workers.length, 'worker')}`;
+    write(`  twin:     ${twin.sim.dir} (${topology} on Talos ${twin.sim.talos}, Kubernetes ${twin.sim.kubernetes}; reboots take ${rebootSeconds}s)`);
+    write(`  target:   Talos ${spec.talos.version}${spec.kubernetes ? `, Kubernetes ${spec.kubernetes.version}` : ''}; approvals ${spec.approvals}, on failure ${spec.onFailure}`);
+    if (twin.renamed.size) write(`  nodes:    the twin's addresses stand in for the spec's: ${[...twin.renamed].map(([a, b]) => `${a} → ${b}`).join(', ')}`);
+    if (faults.length) write(`  faults:   ${faults.map((f) => faultLabel(f, twin.renamed)).join(', ')}`);
+    write(`  temporal: ${server.embedded ? `private dev server on ${server.address} (headless, throwaway: gone when this ends)` : `server ${server.address}, namespace ${server.namespace}`}`);
+    if (!server.embedded) write(`  Web UI:   ${workflowUiUrl(server.namespace, `talos-upgrade-${cluster}`)}`);
+    if (!interactive && !o.yes) {
+      write(color.yellow(`  not on a terminal and no --yes: approve from elsewhere with TEMPORAL_ADDRESS=${server.address} talos-upgrade approve ${cluster} --step <id>`));
+    }
+    write('');
+
+    const taskQueue = `talos-upgrade-rehearse-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+    worker = await createUpgradeWorker({ connection: server.native, namespace: server.namespace, taskQueue, shutdownGraceTime: '2s' });
+    workerRun = worker.run().catch((err: unknown) => {
+      workerError = err;
+      stop.abort();
+    });
+    if (stop.signal.aborted) return EXIT_INTERRUPTED;
+
+    handle = await startUpgrade(server.client, spec, { taskQueue, startedBy: localUser(), tuning: { pollIntervalMs: 200 } });
+    const ctx: ClientContext = { client: server.client, connection: server.connection, namespace: server.namespace };
+    const found = await findUpgrade(ctx, cluster);
+    const blocked = { value: false };
+    const answer = answerer(ctx, found, {
+      yes: o.yes === true,
+      interactive,
+      decide: o.decide as DecisionAction | undefined,
+      by: localUser(),
+      ask: terminalAsk(() => stop.abort()),
+      stop: stop.signal,
+      write: (line) => write(color.dim(`  → ${line}`)),
+      simDir: twin.sim.dir,
+      blocked,
+    });
+    const result: WatchResult = await watchUpgrade(() => readSnapshot(ctx, found.handle), {
+      cluster,
+      out: process.stdout,
+      live,
+      color: live && !process.env.NO_COLOR,
+      pollMs: POLL_MS,
+      frameMs: 120,
+      onWaiting: answer,
+      ...(server.embedded ? { commandPrefix: `TEMPORAL_ADDRESS=${server.address}` } : { uiUrl: workflowUiUrl(server.namespace, found.workflowId) }),
+      signal: stop.signal,
+      timeoutMs,
+    });
+    if (workerError) throw workerError instanceof Error ? workerError : new Error('the worker stopped unexpectedly');
+    if (result.kind === 'interrupted') return EXIT_INTERRUPTED;
+    if (result.kind === 'timeout') {
+      write(color.red(`the rehearsal did not finish within ${Math.round(timeoutMs / 1000)}s; stopping it (raise --timeout)`));
+      return ExitCode.failure;
+    }
+    if (result.kind === 'waiting') return ExitCode.failure;
+    finished = true;
+    if (nodes.length) write(summarizeTwin(twin.sim.dir, nodes));
+    if (o.simDir || o.keep) write(`the twin stays in ${twin.sim.dir} (inspect it with talos-upgrade sim show ${twin.sim.dir})`);
+    else write(color.dim('the twin and its backups are removed now; --keep or --sim-dir DIR keeps them'));
+    const outcome = result.snapshot.report?.outcome;
+    if (outcome === 'completed') return ExitCode.ok;
+    return blocked.value ? ExitCode.preflightBlocked : ExitCode.failure;
+  } finally {
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeListener(sig, onSignal);
+    // A rehearsal left running on a shared server would wait forever for this worker: end it first.
+    if (handle && server && !server.embedded && !finished) {
+      await server.connection
+        .withDeadline(Date.now() + 10_000, () => handle!.terminate('rehearsal stopped'))
+        .catch(() => undefined);
+    }
+    if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+    if (workerRun) await Promise.race([workerRun, new Promise((r) => setTimeout(r, 15_000))]);
+    await server?.close().catch(() => undefined);
+    removeTmp();
+  }
+}
+
+export function registerRehearseCommand(program: Command): void {
+  program
+    .command('rehearse')
+    .description('run the whole upgrade against a simulated copy of the cluster: twin + Temporal + worker + start + watch (exit 0 only when it completed)')
+    .argument('[spec]', 'spec file (default: a built-in cluster of 3 control planes and 2 workers)')
+    .option('--yes', 'approve every gate (plan, control planes, Kubernetes) without asking')
+    .option('--fault <name[@node][*times],...>', `inject failures into the twin (repeatable): ${FAULT_KINDS.filter((k) => !['hang', 'malformed-output', 'garbage-exit'].includes(k)).join(', ')}`, (v: string, prev: string[] = []) => [...prev, v])
+    .option('--reboot-seconds <s>', `how long a simulated node is away while it upgrades (default ${DEFAULT_REBOOT_SECONDS})`)
+    .option('--sim-dir <dir>', 'build the twin in this directory and keep it for inspection')
+    .option('--keep', 'keep the temporary twin directory')
+    .option('--from-talos <version>', `Talos version the twin runs now (default ${DEFAULT_FROM.talos})`)
+    .option('--from-kubernetes <version>', `Kubernetes version the twin runs now (default ${DEFAULT_FROM.kubernetes})`)
+    .option('--decide <action>', `answer a failed step with this (${DECISION_ACTIONS.join('|')}) instead of asking`)
+    .option('--embedded', 'always start a private, throwaway Temporal dev server, even when one is running')
+    .option('--timeout <s>', 'give up after this many seconds (default 1800)')
+    .action(async (specPath: string | undefined, opts: RehearseOptions, cmd: Command) => {
+      const debug = cmd.optsWithGlobals<{ debug?: boolean }>().debug === true;
+      process.exitCode = await runRehearsal(specPath, opts, debug);
+    });
+}

@@ -1,0 +1,488 @@
+/**
+ * Everything the CLI prints, as pure functions from data to lines: the plan, the live progress view,
+ * the "a human is needed" instructions, the final report and the list of upgrades. No I/O here, so
+ * every view is unit-tested; colour is passed in (off when the stream is not a terminal).
+ */
+import { createColors } from 'picocolors';
+import type { Colors } from 'picocolors/types';
+import { upgradeArgs } from '../activities/node-upgrade';
+import { formatDuration } from '../plan/duration';
+import type { PlanStep, PreflightCheck, UpgradePlan, UpgradeSpec } from '../plan/types';
+import type { BackupRecord, StepProgress, StepStatus, UpgradeProgress, UpgradeReport, WaitingFor } from '../workflows/messages';
+
+export type Style = Colors;
+
+export function styleFor(enabled: boolean): Style {
+  return createColors(enabled);
+}
+
+const PLAIN = createColors(false);
+
+// ---------------------------------------------------------------- primitives
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
+
+export function stripAnsi(text: string): string {
+  return text.replace(ANSI, '');
+}
+
+/** Visible width: ANSI sequences take none, and the arrows/icons we use are one column each. */
+export function visibleWidth(text: string): number {
+  return [...stripAnsi(text)].length;
+}
+
+function padEnd(text: string, width: number): string {
+  const missing = width - visibleWidth(text);
+  return missing > 0 ? text + ' '.repeat(missing) : text;
+}
+
+/** Aligned columns separated by two spaces; the last column is not padded. */
+export function table(header: string[] | null, rows: string[][], indent = ''): string[] {
+  const all = header ? [header, ...rows] : rows;
+  const columns = Math.max(0, ...all.map((r) => r.length));
+  const widths = Array.from({ length: columns }, (_, i) => Math.max(0, ...all.map((r) => visibleWidth(r[i] ?? ''))));
+  return all.map((row) =>
+    (indent + row.map((cell, i) => (i === row.length - 1 ? cell : padEnd(cell, widths[i] ?? 0))).join('  ')).replace(/\s+$/, ''),
+  );
+}
+
+/** 4s, 1m05s, 1h02m: compact, for a column. */
+export function formatElapsed(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '';
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+export function humanBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = n / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** Local wall-clock time HH:MM:SS, for appended log lines. */
+export function clock(at: Date): string {
+  return at.toTimeString().slice(0, 8);
+}
+
+export const SPINNER_FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'] as const;
+
+export function spinnerFrame(tick: number): string {
+  return SPINNER_FRAMES[Math.abs(tick) % SPINNER_FRAMES.length] ?? '*';
+}
+
+const STATUS_ICON: Record<StepStatus, string> = {
+  pending: '·',
+  'awaiting-approval': '?',
+  running: '▶',
+  succeeded: '✔',
+  failed: '✖',
+  skipped: '↷',
+  'rolled-back': '↺',
+  'not-run': '–',
+};
+
+function colourStatus(status: StepStatus, text: string, c: Style): string {
+  switch (status) {
+    case 'succeeded':
+      return c.green(text);
+    case 'failed':
+      return c.red(text);
+    case 'running':
+      return c.cyan(text);
+    case 'awaiting-approval':
+      return c.yellow(text);
+    case 'rolled-back':
+    case 'skipped':
+      return c.yellow(text);
+    default:
+      return c.dim(text);
+  }
+}
+
+// ---------------------------------------------------------------- links and commands for humans
+
+export const DEFAULT_UI_URL = 'http://127.0.0.1:8233';
+
+/** The Web UI page of a workflow; the base comes from TALOS_UPGRADE_UI_URL (default the dev server's UI). */
+export function workflowUiUrl(namespace: string, workflowId: string, env: NodeJS.ProcessEnv = process.env): string {
+  const base = (env.TALOS_UPGRADE_UI_URL ?? DEFAULT_UI_URL).replace(/\/+$/, '');
+  return `${base}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+/** Quotes an argument for a POSIX shell only when it needs it. */
+export function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./<>-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+function command(args: string[]): string {
+  return args.map(shellQuote).join(' ');
+}
+
+/** The CLI commands that answer `w`: the suggested one first, then the alternatives. */
+export function cliCommandsFor(w: WaitingFor, cluster: string): string[] {
+  switch (w.kind) {
+    case 'approval':
+      return [
+        command(['talos-upgrade', 'approve', cluster, '--step', w.step]),
+        command(['talos-upgrade', 'reject', cluster, '--step', w.step, '--reason', 'why']),
+      ];
+    case 'decision':
+      return [
+        command(['talos-upgrade', 'decide', cluster, '--step', w.step, '--action', 'retry']),
+        ...(['skip', 'rollback-all', 'abort'] as const).map((action) => command(['talos-upgrade', 'decide', cluster, '--step', w.step, '--action', action])),
+      ];
+    case 'resume':
+      return [command(['talos-upgrade', 'resume', cluster]), command(['talos-upgrade', 'abort', cluster, '--reason', 'why'])];
+  }
+}
+
+/** Exactly what a human must do, from the terminal and from the Web UI ("Send a Signal"). */
+export function renderWaiting(w: WaitingFor, cluster: string, opts: { uiUrl?: string; color?: Style } = {}): string[] {
+  const c = opts.color ?? PLAIN;
+  const [first, ...others] = cliCommandsFor(w, cluster);
+  const lines = [c.bold(c.yellow(`A human is needed: ${w.question}`)), `  waiting since ${w.since} on step ${w.step}`];
+  lines.push(`  from the terminal:  ${c.bold(first ?? '')}`);
+  for (const alt of others) lines.push(`                 or:  ${alt}`);
+  const where = opts.uiUrl ? ` at ${opts.uiUrl}` : '';
+  lines.push(`  from the Web UI${where}: Send a Signal, name ${c.bold(w.signal)}, input ${c.bold(JSON.stringify(w.payload))}`);
+  for (const alt of w.alternatives) lines.push(`                 or:  name ${alt.signal}, input ${JSON.stringify(alt.payload)}`);
+  return lines;
+}
+
+// ---------------------------------------------------------------- plan
+
+const ROLE_LABEL = (step: Extract<PlanStep, { kind: 'talos' }>): string =>
+  step.primary ? 'primary control plane' : step.role === 'controlplane' ? 'control plane' : 'worker';
+
+/** Placeholders for values the workflow fixes when it runs (they depend on its run id and start date). */
+export const VELERO_NAME_PLACEHOLDER = (cluster: string): string => `pre-upgrade-${cluster.slice(0, 30)}-<date>-<run>`;
+export const ETCD_SNAPSHOT_PLACEHOLDER = (cluster: string): string => `etcd-${cluster}-<run>.snapshot`;
+
+/**
+ * What a step runs, as the exact commands (arguments as the activities pass them). Values only the
+ * running workflow knows (the Velero backup name, the snapshot file) are shown as <placeholders>.
+ */
+export function stepCommands(step: PlanStep, plan: UpgradePlan, cluster: string): { runs: string[]; then: string[] } {
+  switch (step.kind) {
+    case 'plan':
+      return { runs: [], then: [] };
+    case 'backup': {
+      const runs: string[] = [];
+      if (step.velero) {
+        runs.push(
+          command([
+            'velero',
+            'backup',
+            'create',
+            VELERO_NAME_PLACEHOLDER(cluster),
+            ...(step.velero.excludeNamespaces.length ? ['--exclude-namespaces', step.velero.excludeNamespaces.join(',')] : []),
+            ...(step.velero.defaultVolumesToFsBackup ? ['--default-volumes-to-fs-backup'] : []),
+            '--wait',
+          ]),
+        );
+      }
+      if (step.etcdSnapshot) {
+        const file = `${step.etcdSnapshot.directory.replace(/\/+$/, '')}/${ETCD_SNAPSHOT_PLACEHOLDER(cluster)}`;
+        runs.push(command(['talosctl', 'etcd', 'snapshot', file, '--nodes', step.etcdSnapshot.node]));
+      }
+      return { runs, then: [] };
+    }
+    case 'talos': {
+      const then: string[] = [];
+      const wait = formatDuration(step.timeoutMs);
+      const health = command([
+        'talosctl',
+        'health',
+        '--nodes',
+        step.node,
+        '--control-plane-nodes',
+        plan.controlPlanes.join(','),
+        ...(plan.workers.length ? ['--worker-nodes', plan.workers.join(',')] : []),
+        '--wait-timeout',
+        `${Math.max(1, Math.round(step.timeoutMs / 1000))}s`,
+      ]);
+      const before =
+        step.role === 'controlplane'
+          ? [`before: etcd gate (talosctl etcd members / etcd status): every member healthy, ${plan.controlPlanes.length} members, no learners`]
+          : [];
+      then.push(`waits up to ${wait} for ${step.node} to reboot and come back Ready on ${step.toVersion} (an old version back = A/B fallback, a failure)`);
+      then.push(`verifies: ${health}; kubelet Ready; extensions match schematic ${step.schematic.slice(0, 12)}…`);
+      return { runs: [...before, command(['talosctl', ...upgradeArgs(step.node, step.image, step.fromVersion)])], then };
+    }
+    case 'kubernetes':
+      return {
+        runs: [command(['talosctl', 'upgrade-k8s', '--to', step.to, '--nodes', step.node])],
+        then: [`verifies: every kubelet reports ${step.to} (up to ${formatDuration(step.timeoutMs)})`],
+      };
+    case 'postflight':
+      return { runs: ['read-only: talosctl version / get / etcd members + status, kubectl get nodes'], then: [] };
+  }
+}
+
+function verdictLabel(check: PreflightCheck, c: Style): string {
+  if (check.verdict === 'blocker') return c.bold(c.red('BLOCKER'));
+  if (check.verdict === 'warning') return c.yellow('warning');
+  return c.green('ok');
+}
+
+function nodeOrder(plan: UpgradePlan): string {
+  const secondaries = plan.controlPlanes.filter((n) => n !== plan.primary);
+  const parts: string[] = [];
+  if (plan.workers.length) parts.push(`workers ${plan.workers.join(', ')}`);
+  if (secondaries.length) parts.push(`control planes ${secondaries.join(', ')}`);
+  parts.push(`primary ${plan.primary} last`);
+  return parts.join(' → ');
+}
+
+export interface PlanRenderOptions {
+  specPath: string;
+  warnings?: string[];
+  color?: Style;
+}
+
+/** The `plan` command's text: hops, steps with their commands, backups, approvals, advice, preflight. */
+export function renderPlan(plan: UpgradePlan, spec: UpgradeSpec, opts: PlanRenderOptions): string[] {
+  const c = opts.color ?? PLAIN;
+  const out: string[] = [];
+  const target = `Talos ${plan.target.talos} (schematic ${plan.target.schematic.slice(0, 12)}…)${plan.target.kubernetes ? `, Kubernetes ${plan.target.kubernetes}` : ''}`;
+  out.push(c.bold(`Upgrade plan for ${plan.cluster}`));
+  out.push(`  now:    Talos ${plan.current.talos ?? 'unknown'}, Kubernetes ${plan.current.kubernetes ?? 'unknown'}`);
+  out.push(`  target: ${target}`);
+  out.push(`  order:  ${nodeOrder(plan)}`);
+  out.push(`  policy: approvals ${spec.approvals}, on failure ${spec.onFailure}`);
+  out.push('');
+
+  out.push(c.bold('Hops'));
+  if (plan.hops.length === 0) out.push('  none: nothing to change');
+  plan.hops.forEach((hop, i) => {
+    const note = hop.kind === 'talos' && hop.minorBump ? ' (minor bump: read the release notes; the plan needs approval)' : '';
+    out.push(`  ${i + 1}. ${hop.kind === 'talos' ? 'Talos' : 'Kubernetes'} ${hop.from} → ${hop.to}${note}`);
+  });
+  out.push('');
+
+  out.push(c.bold('Steps, in order'));
+  plan.steps.forEach((step, i) => {
+    const gate = step.needsApproval ? c.yellow('  [asks for approval]') : '';
+    const who = step.kind === 'talos' ? ` (${ROLE_LABEL(step)})` : '';
+    out.push(`  ${String(i + 1).padStart(2)}. ${c.bold(step.id)}${who}${gate}`);
+    out.push(`      ${step.title}`);
+    const { runs, then } = stepCommands(step, plan, plan.cluster);
+    for (const line of runs) out.push(`      ${line.startsWith('before:') || line.startsWith('read-only:') ? line : `runs: ${c.cyan(line)}`}`);
+    for (const line of then) out.push(`      ${line}`);
+    if (step.needsApproval) out.push(`      approve with: ${command(['talos-upgrade', 'approve', plan.cluster, '--step', step.id])}`);
+  });
+  out.push('');
+
+  out.push(c.bold('Backups taken before anything changes'));
+  const backup = plan.steps.find((s): s is Extract<PlanStep, { kind: 'backup' }> => s.kind === 'backup');
+  if (!backup) out.push(plan.hops.length === 0 ? '  none (nothing to change)' : '  none: both Velero and the etcd snapshot are disabled in the spec');
+  else {
+    if (backup.velero) {
+      const excluded = backup.velero.excludeNamespaces.length ? `, excluding ${backup.velero.excludeNamespaces.join(', ')}` : '';
+      out.push(`  Velero backup ${VELERO_NAME_PLACEHOLDER(plan.cluster)}${excluded}${backup.velero.defaultVolumesToFsBackup ? ', with pod volumes' : ''}`);
+    }
+    if (backup.etcdSnapshot) out.push(`  etcd snapshot of ${backup.etcdSnapshot.node} into ${backup.etcdSnapshot.directory}`);
+  }
+  out.push('');
+
+  out.push(c.bold('Approvals asked'));
+  const gates = plan.steps.filter((s) => s.needsApproval);
+  if (gates.length === 0) out.push(`  none (approvals: ${spec.approvals})`);
+  for (const s of gates) out.push(`  ${s.id}`);
+  out.push('');
+
+  if (plan.advice.length) {
+    out.push(c.bold('Advice'));
+    for (const a of plan.advice) out.push(`  - ${a.message}`);
+    out.push('');
+  }
+  if (opts.warnings?.length) {
+    out.push(c.bold('Spec warnings'));
+    for (const w of opts.warnings) out.push(`  - ${w}`);
+    out.push('');
+  }
+
+  out.push(c.bold('Preflight'));
+  const order = { blocker: 0, warning: 1, ok: 2 } as const;
+  const checks = [...plan.preflight].sort((a, b) => order[a.verdict] - order[b.verdict]);
+  const rows = table(null, checks.map((check) => [verdictLabel(check, c), check.id, check.message]), '  ');
+  const fixIndent = ' '.repeat(2 + Math.max(0, ...checks.map((ch) => visibleWidth(verdictLabel(ch, c)))) + 2);
+  checks.forEach((check, i) => {
+    out.push(rows[i] ?? '');
+    if (check.fix && check.verdict !== 'ok') out.push(`${fixIndent}fix: ${c.bold(check.fix)}`);
+  });
+  out.push('');
+
+  const blockers = plan.preflight.filter((ch) => ch.verdict === 'blocker').length;
+  if (blockers > 0) {
+    out.push(c.bold(c.red(`Blocked: ${blockers} preflight blocker${blockers === 1 ? '' : 's'}; fix ${blockers === 1 ? 'it' : 'them'} as shown above, then run \`talos-upgrade plan ${opts.specPath}\` again.`)));
+  } else if (plan.hops.length === 0) {
+    out.push(c.green('Nothing to do: the cluster is already at the target.'));
+  } else {
+    out.push(c.green(`Ready: start it with \`talos-upgrade start ${opts.specPath} --watch\`, or rehearse it first with \`talos-upgrade rehearse ${opts.specPath}\`.`));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- progress
+
+function versions(step: StepProgress, c: Style): string {
+  const before = step.before ?? '?';
+  if (step.after !== null) return step.after === step.before ? `${step.after}` : `${before} → ${step.after}`;
+  if (step.target !== null) return c.dim(`${before} → ${step.target}`);
+  return '';
+}
+
+function stepElapsed(step: StepProgress, now: number): string {
+  if (!step.startedAt) return '';
+  const start = Date.parse(step.startedAt);
+  const end = step.endedAt ? Date.parse(step.endedAt) : now;
+  return formatElapsed(end - start);
+}
+
+function stepNote(step: StepProgress): string {
+  const parts: string[] = [];
+  if (step.status === 'awaiting-approval') parts.push('waiting for approval');
+  if (step.approvedBy) parts.push(`approved by ${step.approvedBy}`);
+  if (step.attempts > 1) parts.push(`attempt ${step.attempts}`);
+  if (step.message) parts.push(step.message);
+  return parts.join('; ');
+}
+
+function roleSuffix(step: StepProgress): string {
+  if (step.kind !== 'talos') return '';
+  return step.role === 'controlplane' ? ' (cp)' : ' (worker)';
+}
+
+export function backupSummary(b: BackupRecord): string | null {
+  const parts: string[] = [];
+  if (b.velero) parts.push(`Velero ${b.velero.name} ${b.velero.phase}${b.velero.reused ? ' (reused)' : ''}`);
+  if (b.etcdSnapshot) parts.push(`etcd snapshot ${b.etcdSnapshot.path} (${humanBytes(b.etcdSnapshot.bytes)})${b.etcdSnapshot.reused ? ' (reused)' : ''}`);
+  return parts.length ? parts.join('; ') : null;
+}
+
+export function phaseLabel(p: Pick<UpgradeProgress, 'phase' | 'stage'>): string {
+  return p.phase === p.stage ? p.phase : `${p.phase} (during ${p.stage})`;
+}
+
+export interface ProgressRenderOptions {
+  now: number;
+  /** Replaces the running step's icon (the live view's spinner). */
+  spinner?: string;
+  color?: Style;
+  /** Maximum note width; the live view truncates so a line does not wrap. */
+  noteWidth?: number;
+}
+
+/** The progress table: header line, one row per step, the backups, requests to pause/abort. */
+export function renderProgress(p: UpgradeProgress, opts: ProgressRenderOptions): string[] {
+  const c = opts.color ?? PLAIN;
+  const out: string[] = [];
+  const total = formatElapsed(opts.now - Date.parse(p.startedAt));
+  const target = `Talos ${p.target.talos}${p.target.kubernetes ? `, Kubernetes ${p.target.kubernetes}` : ''}`;
+  out.push(`${c.bold(p.cluster)}  phase ${c.bold(phaseLabel(p))}  target ${target}  ${c.dim(`elapsed ${total}`)}`);
+  const rows = p.steps.map((step) => {
+    const icon = step.status === 'running' && opts.spinner ? opts.spinner : STATUS_ICON[step.status];
+    let note = stepNote(step);
+    if (opts.noteWidth !== undefined && note.length > opts.noteWidth) note = `${note.slice(0, Math.max(0, opts.noteWidth - 1))}…`;
+    return [
+      colourStatus(step.status, icon, c),
+      `${step.id}${roleSuffix(step)}`,
+      colourStatus(step.status, step.status, c),
+      stepElapsed(step, opts.now),
+      versions(step, c),
+      step.status === 'failed' ? c.red(note) : c.dim(note),
+    ];
+  });
+  if (rows.length) out.push(...table(['', 'STEP', 'STATUS', 'TIME', 'VERSION', 'NOTE'].map((h) => c.dim(h)), rows, '  '));
+  else out.push('  (inspecting the cluster; steps appear once the plan is built)');
+  const backups = backupSummary(p.backups);
+  if (backups) out.push(`  backups: ${backups}`);
+  const blockers = p.preflight.filter((ch) => ch.verdict === 'blocker');
+  if (p.phase === 'blocked') for (const b of blockers) out.push(c.red(`  blocker ${b.id}: ${b.message}${b.fix ? ` (fix: ${b.fix})` : ''}`));
+  if (p.pauseRequested && p.phase !== 'paused') out.push(c.yellow('  pause requested: stops at the next safe point'));
+  if (p.abortRequested && !p.report) out.push(c.yellow('  abort requested: stops at the next safe point'));
+  return out;
+}
+
+/**
+ * Off a terminal: one keyed line per thing that can change (phase, each step, backups, the wait),
+ * so the watcher prints only the lines whose text changed since the last poll.
+ */
+export function progressEvents(p: UpgradeProgress): Map<string, string> {
+  const events = new Map<string, string>();
+  events.set('phase', `phase ${phaseLabel(p)}`);
+  for (const step of p.steps) {
+    const note = stepNote(step);
+    events.set(`step:${step.id}`, `${step.id}  ${step.status}${versions(step, PLAIN) ? `  ${versions(step, PLAIN)}` : ''}${note ? `  (${note})` : ''}`);
+  }
+  if (p.backups.velero) events.set('backup:velero', `backup Velero ${p.backups.velero.name} ${p.backups.velero.phase}`);
+  if (p.backups.etcdSnapshot) events.set('backup:etcd', `backup etcd snapshot ${p.backups.etcdSnapshot.path} (${humanBytes(p.backups.etcdSnapshot.bytes)})`);
+  if (p.pauseRequested) events.set('pause', 'pause requested');
+  if (p.abortRequested) events.set('abort', 'abort requested');
+  return events;
+}
+
+// ---------------------------------------------------------------- report
+
+const OUTCOME_TEXT: Record<UpgradeReport['outcome'], string> = {
+  completed: 'completed',
+  aborted: 'aborted',
+  rejected: 'stopped: a step was rejected',
+  failed: 'failed',
+  'rolled-back': 'rolled back',
+};
+
+/** The final report: outcome, Talos per node before → after, Kubernetes, backups, how to restore. */
+export function renderReport(r: UpgradeReport, opts: { color?: Style; target?: { talos: string; kubernetes: string | null } } = {}): string[] {
+  const c = opts.color ?? PLAIN;
+  const out: string[] = [];
+  const headline = `Upgrade of ${r.cluster} ${OUTCOME_TEXT[r.outcome]}: ${r.message}`;
+  out.push(c.bold(r.outcome === 'completed' ? c.green(headline) : c.red(headline)));
+  if (r.versions.length) {
+    const rows = r.versions.map((v) => {
+      const onTarget = opts.target && v.after === opts.target.talos;
+      const mark = opts.target ? (onTarget ? c.green('✔ on target') : c.yellow('not on target')) : '';
+      return [v.node, v.role === 'controlplane' ? 'control plane' : 'worker', v.before ?? '?', v.after ?? '?', mark];
+    });
+    out.push(...table(['NODE', 'ROLE', 'TALOS BEFORE', 'TALOS AFTER', ''], rows, '  '));
+  }
+  const k = r.kubernetes;
+  out.push(`  Kubernetes: ${k.before ?? '?'} → ${k.after ?? '?'}${opts.target?.kubernetes ? (k.after === opts.target.kubernetes ? c.green('  ✔ on target') : c.yellow(`  (target ${opts.target.kubernetes})`)) : ''}`);
+  out.push(`  Backups: ${backupSummary(r.backups) ?? 'none taken'}`);
+  if (r.restoreHint) out.push(`  To restore: ${r.restoreHint}`);
+  return out;
+}
+
+// ---------------------------------------------------------------- list
+
+export interface ListRow {
+  cluster: string;
+  workflowId: string;
+  status: string;
+  phase: string;
+  startTime: Date | null;
+  closeTime: Date | null;
+}
+
+function when(d: Date | null): string {
+  return d ? d.toISOString().replace('T', ' ').slice(0, 19) : '';
+}
+
+export function renderList(rows: ListRow[]): string[] {
+  if (rows.length === 0) return ['no upgrades found'];
+  return table(
+    ['CLUSTER', 'WORKFLOW ID', 'STATUS', 'PHASE', 'STARTED (UTC)', 'CLOSED (UTC)'],
+    rows.map((r) => [r.cluster, r.workflowId, r.status, r.phase, when(r.startTime), when(r.closeTime)]),
+  );
+}
