@@ -4,6 +4,10 @@ import { upgradeKubernetes } from './kubernetes-upgrade';
 import { rollbackNode, upgradeNode, verifyNode } from './node-upgrade';
 import { selfTestActivities } from './self-test';
 import type { UpgradeActivities } from './types';
+import { fetchReleases } from './releases';
+import { notify } from './notify';
+import { applyRemediation } from './remediate';
+import type { ReleaseActivities } from './release-types';
 
 export interface ActivityDeps {
   /** Reserved for injected collaborators (notifiers, clocks); the activities themselves are stateless. */
@@ -11,7 +15,7 @@ export interface ActivityDeps {
 }
 
 /** Every activity the worker registers. */
-export function createActivities(_deps: ActivityDeps = {}): UpgradeActivities & typeof selfTestActivities {
+export function createActivities(_deps: ActivityDeps = {}): UpgradeActivities & ReleaseActivities & typeof selfTestActivities {
   return {
     ...selfTestActivities,
     inspectCluster,
@@ -23,6 +27,9 @@ export function createActivities(_deps: ActivityDeps = {}): UpgradeActivities & 
     rollbackNode,
     upgradeKubernetes,
     postflight,
+    fetchReleases,
+    notify,
+    applyRemediation,
   };
 }
 

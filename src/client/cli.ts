@@ -6,6 +6,7 @@ import { registerSimCommands } from '../simulator/cli';
 import { registerPlanCommand } from './plan-command';
 import { registerUpgradeCommands } from './upgrade-commands';
 import { registerRehearseCommand } from './rehearse';
+import { registerReleasesCommands } from './releases-command';
 
 /** Builds the whole command tree; each area registers its own subcommands. */
 export function buildProgram(): Command {
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerRehearseCommand(program);
   registerSimCommands(program);
   registerServerCommand(program);
+  registerReleasesCommands(program);
   program
     .command('worker')
     .description('run the worker (connects through TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TLS / API key env config)')

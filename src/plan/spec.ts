@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import { parseDocument } from 'yaml';
 import { tryParseDuration } from './duration';
-import type { UpgradeSpec } from './types';
+import { DEFAULT_RELEASE_FEEDS } from './cadence';
+import type { MaintenanceWindow, NotificationEventKind, NotificationTarget, UpgradeSpec } from './types';
 
 /** A bad spec. `message` is one line: `<path>: <what is wrong>; <how to fix it>`. Exit code 2 (DESIGN §6). */
 export class SpecError extends Error {
@@ -133,6 +134,79 @@ function namespaceProblem(ns: string): string | null {
   return NAMESPACE.test(ns) ? null : `${showValue(ns)} is not a Kubernetes namespace name; use lowercase letters, digits and dashes`;
 }
 
+// ---------------------------------------------------------------- staying current (windows, notifications, feeds)
+
+export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+const WEEKDAY_NAMES = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
+const MAX_WINDOW_MS = 7 * 24 * 3_600_000;
+
+/** `sat`, `Sat`, `saturday` → 6; null when it is not a day. */
+export function weekdayNumber(text: string): number | null {
+  const word = text.trim().toLowerCase();
+  const short = (WEEKDAYS as readonly string[]).indexOf(word);
+  if (short !== -1) return short;
+  const long = (WEEKDAY_NAMES as readonly string[]).indexOf(word);
+  return long === -1 ? null : long;
+}
+
+function dayProblem(day: string): string | null {
+  return weekdayNumber(day) === null ? `${showValue(day)} is not a day; use mon, tue, wed, thu, fri, sat or sun` : null;
+}
+
+/** `02:00` or `2:00` → 120; null when it is not a 24-hour time of day. */
+export function parseTimeOfDay(text: string): number | null {
+  const m = /^([01]?\d|2[0-3]):([0-5]\d)$/.exec(text.trim());
+  return m ? Number(m[1]) * 60 + Number(m[2]) : null;
+}
+
+function timeOfDayProblem(text: string): string | null {
+  if (parseTimeOfDay(text) !== null) return null;
+  return `${showValue(text)} is not a time of day; write HH:MM in 24-hour form, quoted, e.g. "02:00"`;
+}
+
+function windowDurationProblem(text: string): string | null {
+  const ms = tryParseDuration(text);
+  if (ms === null) return `${showValue(text)} is not a duration; write it like 90m, 4h or 2h30m`;
+  if (ms < 60_000) return `${showValue(text)} is too short for a maintenance window; use at least 1m`;
+  if (ms > MAX_WINDOW_MS) return `${showValue(text)} is longer than a week; use at most 168h (or drop maintenanceWindow to allow any time)`;
+  return null;
+}
+
+/** Whether `zone` is an IANA time zone this runtime knows (Intl, so the workflow sandbox agrees). */
+export function isTimeZone(zone: string): boolean {
+  if (zone.trim() === '' || zone !== zone.trim()) return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function timeZoneProblem(zone: string): string | null {
+  return isTimeZone(zone) ? null : `${showValue(zone)} is not an IANA time zone; write e.g. Europe/Berlin, America/New_York or UTC`;
+}
+
+const HTTP_URL = /^https?:\/\/[A-Za-z0-9._~%!$&'()*+,;=:@[\]-]+(?:[/?#][^\s]*)?$/;
+
+function urlProblem(url: string): string | null {
+  if (HTTP_URL.test(url)) return null;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return `${showValue(url)} is not an http(s) URL; only http:// and https:// are supported`;
+  return `${showValue(url)} is not an http(s) URL; write the full URL, e.g. https://ntfy.sh/my-topic`;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function envNameProblem(name: string): string | null {
+  if (ENV_NAME.test(name)) return null;
+  if (HTTP_URL.test(name)) return `${showValue(name)} is a URL, but urlEnv takes the NAME of an environment variable holding it; write url: instead, or e.g. urlEnv: TALOS_UPGRADE_SLACK_WEBHOOK`;
+  return `${showValue(name)} is not an environment variable name; use letters, digits and _, e.g. TALOS_UPGRADE_SLACK_WEBHOOK`;
+}
+
+export const NOTIFICATION_KINDS = ['webhook', 'ntfy', 'slack'] as const;
+const EVENT_VALUES = ['approval-needed', 'step-failed', 'upgrade-ended', 'release-proposed'] as const satisfies readonly NotificationEventKind[];
+export const NOTIFICATION_EVENTS: readonly NotificationEventKind[] = EVENT_VALUES;
+
 /** A string with a rule that returns the problem sentence (without the path), or null. */
 function checked(rule: (value: string) => string | null) {
   return z.string().superRefine((value, ctx) => {
@@ -193,6 +267,25 @@ const toolsSchema = z.strictObject({
   flux: checked(pathProblem).default('flux'),
 });
 
+const maintenanceWindowSchema = z.strictObject({
+  days: z.array(checked(dayProblem)).optional(),
+  start: checked(timeOfDayProblem),
+  duration: checked(windowDurationProblem),
+  timeZone: checked(timeZoneProblem).default('UTC'),
+});
+
+const notificationSchema = z.strictObject({
+  kind: z.enum(NOTIFICATION_KINDS),
+  url: checked(urlProblem).optional(),
+  urlEnv: checked(envNameProblem).optional(),
+  events: z.array(z.enum(EVENT_VALUES)).optional(),
+});
+
+const releasesSchema = z.strictObject({
+  talosFeed: checked(urlProblem).default(DEFAULT_RELEASE_FEEDS.talosFeed),
+  kubernetesFeed: checked(urlProblem).default(DEFAULT_RELEASE_FEEDS.kubernetesFeed),
+});
+
 const APPROVALS = ['control-plane', 'every-node', 'plan-only', 'none'] as const;
 const ON_FAILURE = ['rollback-node', 'pause', 'rollback-all'] as const;
 
@@ -211,6 +304,10 @@ export const specFileSchema = z.strictObject({
   timeouts: timeoutsSchema.prefault({}),
   tools: toolsSchema.prefault({}),
   allowDowngrade: z.boolean().default(false),
+  maintenanceWindow: maintenanceWindowSchema.optional(),
+  // `notifications:` with nothing after it is YAML null: no notifications.
+  notifications: z.array(notificationSchema).nullable().default([]),
+  releases: releasesSchema.optional(),
 });
 
 export type SpecFile = z.input<typeof specFileSchema>;
@@ -226,6 +323,9 @@ const KEYS_AT: Record<string, readonly string[]> = {
   'backup.etcdSnapshot': Object.keys(etcdSnapshotSchema.shape),
   timeouts: Object.keys(timeoutsSchema.shape),
   tools: Object.keys(toolsSchema.shape),
+  maintenanceWindow: Object.keys(maintenanceWindowSchema.shape),
+  'notifications[]': Object.keys(notificationSchema.shape),
+  releases: Object.keys(releasesSchema.shape),
 };
 
 /** What to write when a required key is missing. */
@@ -237,6 +337,9 @@ const MISSING_FIX: Record<string, string> = {
   'talos.version': 'add the target Talos version, e.g. version: v1.9.4',
   'kubernetes.version': 'add the target Kubernetes version (e.g. 1.32.2), or remove kubernetes to leave Kubernetes as it is',
   'nodes.controlPlane': 'list the control-plane addresses, e.g. controlPlane: [192.168.1.70]',
+  'maintenanceWindow.start': 'add the local time the window opens, e.g. start: "02:00"',
+  'maintenanceWindow.duration': 'add how long the window stays open, e.g. duration: 4h',
+  'notifications[].kind': 'add the kind: webhook, ntfy or slack',
 };
 
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -296,7 +399,7 @@ function describeIssue(issue: Issue): [string, string] {
   const path = formatPath(issue.path);
   switch (issue.code) {
     case 'unrecognized_keys': {
-      const allowed = KEYS_AT[path] ?? [];
+      const allowed = KEYS_AT[path] ?? KEYS_AT[path.replace(/\[\d+\]/g, '[]')] ?? [];
       const key = issue.keys[0] ?? '';
       const guess = closest(key, allowed);
       const where = path === '' ? key : `${path}.${key}`;
@@ -305,7 +408,7 @@ function describeIssue(issue: Issue): [string, string] {
     }
     case 'invalid_type': {
       if (issue.input === undefined) {
-        const fix = MISSING_FIX[path] ?? 'add it';
+        const fix = MISSING_FIX[path] ?? MISSING_FIX[path.replace(/\[\d+\]/g, '[]')] ?? 'add it';
         return [path, `missing; ${fix}`];
       }
       if (issue.expected === 'string' && typeof issue.input === 'number' && path.startsWith('timeouts.')) {
@@ -318,6 +421,10 @@ function describeIssue(issue: Issue): [string, string] {
       return [path, `expected ${describeExpected(issue.expected)}, got ${showValue(issue.input)}`];
     }
     case 'invalid_value': {
+      if (issue.input === undefined) {
+        const fix = MISSING_FIX[path] ?? MISSING_FIX[path.replace(/\[\d+\]/g, '[]')] ?? `add it (one of ${issue.values.map((v) => String(v)).join(' | ')})`;
+        return [path, `missing; ${fix}`];
+      }
       const options = issue.values.map((v) => String(v)).join(' | ');
       return [path, `${showValue(issue.input)} is not allowed; use one of ${options}`];
     }
@@ -396,6 +503,9 @@ function finish(file: ParsedFile, source: string | undefined): UpgradeSpec {
     nodes = { controlPlane: [...controlPlane], primary, workers: [...workers] };
   }
 
+  const notifications = (file.notifications ?? []).map((target, i) => notificationTarget(target, `notifications[${i}]`, fail));
+  const maintenanceWindow = file.maintenanceWindow ? windowFrom(file.maintenanceWindow, fail) : undefined;
+
   const ms = (text: string): number => tryParseDuration(text) ?? 0; // already validated by the schema
   // Key order follows DESIGN §3 so printed specs read like the file.
   return {
@@ -419,6 +529,43 @@ function finish(file: ParsedFile, source: string | undefined): UpgradeSpec {
     },
     tools: { ...file.tools },
     allowDowngrade: file.allowDowngrade,
+    ...(maintenanceWindow ? { maintenanceWindow } : {}),
+    notifications,
+    ...(file.releases ? { releases: { ...file.releases } } : {}),
+  };
+}
+
+type Fail = (path: string, problem: string) => never;
+
+function windowFrom(raw: NonNullable<ParsedFile['maintenanceWindow']>, fail: Fail): MaintenanceWindow {
+  if (raw.days !== undefined && raw.days.length === 0) {
+    fail('maintenanceWindow.days', 'is empty; list the days the window opens on (e.g. [sat, sun]) or remove days for every day');
+  }
+  const days = raw.days === undefined ? [0, 1, 2, 3, 4, 5, 6] : [...new Set(raw.days.map((day) => weekdayNumber(day) ?? 0))].sort((a, b) => a - b);
+  return {
+    days,
+    startMinutes: parseTimeOfDay(raw.start) ?? 0,
+    durationMs: tryParseDuration(raw.duration) ?? 0,
+    timeZone: raw.timeZone,
+  };
+}
+
+function notificationTarget(raw: NonNullable<ParsedFile['notifications']>[number], path: string, fail: Fail): NotificationTarget {
+  if (raw.url !== undefined && raw.urlEnv !== undefined) {
+    fail(path, 'has both url and urlEnv; keep one (urlEnv names an environment variable of the worker, keeping a secret URL out of workflow history)');
+  }
+  if (raw.url === undefined && raw.urlEnv === undefined) {
+    fail(path, `needs url or urlEnv; e.g. url: https://ntfy.sh/my-topic, or urlEnv: TALOS_UPGRADE_${raw.kind.toUpperCase()}_URL set on the worker`);
+  }
+  if (raw.events !== undefined && raw.events.length === 0) {
+    fail(`${path}.events`, `is empty; list events (${NOTIFICATION_EVENTS.join(', ')}) or remove events for all of them`);
+  }
+  const events = raw.events === undefined ? [...NOTIFICATION_EVENTS] : NOTIFICATION_EVENTS.filter((event) => raw.events?.includes(event));
+  return {
+    kind: raw.kind,
+    ...(raw.url !== undefined ? { url: raw.url } : {}),
+    ...(raw.urlEnv !== undefined ? { urlEnv: raw.urlEnv } : {}),
+    events,
   };
 }
 
@@ -456,5 +603,12 @@ export function specWarnings(spec: UpgradeSpec): string[] {
   if (!spec.backup.velero.enabled && !spec.backup.etcdSnapshot.enabled) {
     warnings.push('backup: both Velero and the etcd snapshot are disabled; nothing will be backed up before the upgrade');
   }
+  (spec.notifications ?? []).forEach((target, i) => {
+    if (target.kind === 'slack' && target.url !== undefined) {
+      warnings.push(
+        `notifications[${i}].url: a Slack webhook URL is a secret and the spec is stored in workflow history; set it in an environment variable on the worker and write urlEnv: <its name>`,
+      );
+    }
+  });
   return warnings;
 }

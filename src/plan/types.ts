@@ -44,6 +44,42 @@ export interface UpgradeSpec {
   timeouts: { worker: number; controlPlane: number; kubernetes: number };
   tools: ToolPaths;
   allowDowngrade: boolean;
+  /** Steps only start inside this window; absent = any time. */
+  maintenanceWindow?: MaintenanceWindow;
+  /** Webhooks told about approvals, failures, the end of an upgrade and proposed releases. parseSpec always sets it ([] by default). */
+  notifications?: NotificationTarget[];
+  /** Release feeds for `releases check` / `releases watch`; absent = the GitHub defaults. */
+  releases?: ReleaseFeeds;
+}
+
+/** A recurring maintenance window: it opens on each listed day at `startMinutes` local time in `timeZone`. */
+export interface MaintenanceWindow {
+  /** Days it opens on, 0 = Sunday .. 6 = Saturday, sorted, unique. A window crossing midnight belongs to its opening day. */
+  days: number[];
+  /** Minutes after local midnight, e.g. 120 for 02:00. */
+  startMinutes: number;
+  /** How long it stays open (absolute time, so a DST change inside it does not stretch it). */
+  durationMs: number;
+  /** IANA name, e.g. Europe/Berlin; UTC by default. */
+  timeZone: string;
+}
+
+export type NotificationKind = 'webhook' | 'ntfy' | 'slack';
+export type NotificationEventKind = 'approval-needed' | 'step-failed' | 'upgrade-ended' | 'release-proposed';
+
+/** Where to send notifications. Exactly one of `url` and `urlEnv` is set. */
+export interface NotificationTarget {
+  kind: NotificationKind;
+  url?: string;
+  /** NAME of an environment variable the worker reads at send time: the URL never enters workflow history. */
+  urlEnv?: string;
+  events: NotificationEventKind[];
+}
+
+/** GitHub-releases-shaped JSON feeds. */
+export interface ReleaseFeeds {
+  talosFeed: string;
+  kubernetesFeed: string;
 }
 
 // ---------------------------------------------------------------- facts

@@ -368,3 +368,84 @@ describe('loadSpecFile', () => {
     });
   });
 });
+
+describe('parseSpec: staying current (maintenance window, notifications, release feeds)', () => {
+  const windowSpec = (window: Raw): Raw => ({ ...baseSpec(), maintenanceWindow: window });
+  const notifySpec = (...targets: unknown[]): Raw => ({ ...baseSpec(), notifications: targets });
+
+  it('reads a full block: days as numbers, HH:MM as minutes, durations in ms, targets with their events', () => {
+    const spec = parseSpec({
+      ...baseSpec(),
+      maintenanceWindow: { days: ['sun', 'Sat', 'saturday'], start: '02:00', duration: '4h', timeZone: 'Europe/Berlin' },
+      notifications: [
+        { kind: 'ntfy', url: 'http://127.0.0.1:8080/topic' },
+        { kind: 'slack', urlEnv: 'TALOS_UPGRADE_SLACK_WEBHOOK', events: ['release-proposed', 'approval-needed'] },
+      ],
+      releases: { talosFeed: 'http://127.0.0.1:9/talos.json' },
+    });
+    assert.deepEqual(spec.maintenanceWindow, { days: [0, 6], startMinutes: 120, durationMs: 4 * 3_600_000, timeZone: 'Europe/Berlin' });
+    assert.deepEqual(spec.notifications, [
+      { kind: 'ntfy', url: 'http://127.0.0.1:8080/topic', events: ['approval-needed', 'step-failed', 'upgrade-ended', 'release-proposed'] },
+      { kind: 'slack', urlEnv: 'TALOS_UPGRADE_SLACK_WEBHOOK', events: ['approval-needed', 'release-proposed'] },
+    ]);
+    assert.deepEqual(spec.releases, {
+      talosFeed: 'http://127.0.0.1:9/talos.json',
+      kubernetesFeed: 'https://api.github.com/repos/kubernetes/kubernetes/releases?per_page=100',
+    });
+  });
+
+  it('defaults: no window, no notifications, no feeds; a window is every day in UTC', () => {
+    const plain = parseSpec(baseSpec());
+    assert.equal(plain.maintenanceWindow, undefined);
+    assert.deepEqual(plain.notifications, []);
+    assert.equal(plain.releases, undefined);
+    const spec = parseSpecText(
+      ['cluster: lab', 'talosconfig: t', 'kubeconfig: k', 'nodes: { controlPlane: [192.168.1.70] }', 'talos: { version: v1.9.4 }', 'maintenanceWindow:', '  start: 22:30', '  duration: 90m', 'notifications:'].join('\n'),
+      'lab.yaml',
+    );
+    assert.deepEqual(spec.maintenanceWindow, { days: [0, 1, 2, 3, 4, 5, 6], startMinutes: 22 * 60 + 30, durationMs: 90 * 60_000, timeZone: 'UTC' });
+    assert.deepEqual(spec.notifications, []);
+  });
+
+  it('warns that a literal Slack webhook URL would sit in workflow history', () => {
+    const warnings = specWarnings(parseSpec(notifySpec({ kind: 'slack', url: 'https://hooks.slack.com/services/T0/B0/x' })));
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0] ?? '', /^notifications\[0\]\.url: .*urlEnv/);
+  });
+
+  const cases: { name: string; input: unknown; path: string; mentions?: RegExp }[] = [
+    { name: 'a day that is not a day', input: windowSpec({ days: ['sat', 'funday'], start: '02:00', duration: '4h' }), path: 'maintenanceWindow.days[1]', mentions: /mon, tue, wed, thu, fri, sat or sun/ },
+    { name: 'no days at all', input: windowSpec({ days: [], start: '02:00', duration: '4h' }), path: 'maintenanceWindow.days', mentions: /at least|remove days/ },
+    { name: 'a start hour past 23', input: windowSpec({ start: '25:00', duration: '4h' }), path: 'maintenanceWindow.start', mentions: /HH:MM/ },
+    { name: 'a start with seconds', input: windowSpec({ start: '02:00:00', duration: '4h' }), path: 'maintenanceWindow.start' },
+    { name: 'a missing start', input: windowSpec({ duration: '4h' }), path: 'maintenanceWindow.start', mentions: /missing; add the local time/ },
+    { name: 'a duration without unit', input: windowSpec({ start: '02:00', duration: '4' }), path: 'maintenanceWindow.duration', mentions: /4h/ },
+    { name: 'a duration longer than a week', input: windowSpec({ start: '02:00', duration: '200h' }), path: 'maintenanceWindow.duration', mentions: /168h/ },
+    { name: 'a misspelt time zone', input: windowSpec({ start: '02:00', duration: '4h', timeZone: 'Europe/Berln' }), path: 'maintenanceWindow.timeZone', mentions: /IANA/ },
+    { name: 'an offset instead of a zone', input: windowSpec({ start: '02:00', duration: '4h', timeZone: 'CET+1' }), path: 'maintenanceWindow.timeZone' },
+    { name: 'an unknown window key', input: windowSpec({ start: '02:00', duration: '4h', timezone: 'UTC' }), path: 'maintenanceWindow.timezone', mentions: /did you mean timeZone/ },
+    { name: 'an unknown notification kind', input: notifySpec({ kind: 'teams', url: 'https://x.example/hook' }), path: 'notifications[0].kind', mentions: /webhook \| ntfy \| slack/ },
+    { name: 'both url and urlEnv', input: notifySpec({ kind: 'ntfy', url: 'https://ntfy.sh/t', urlEnv: 'NTFY_URL' }), path: 'notifications[0]', mentions: /keep one/ },
+    { name: 'neither url nor urlEnv', input: notifySpec({ kind: 'webhook', url: 'https://x.example/hook' }, { kind: 'slack' }), path: 'notifications[1]', mentions: /needs url or urlEnv/ },
+    { name: 'a URL that is not http(s)', input: notifySpec({ kind: 'webhook', url: 'ftp://x.example/hook' }), path: 'notifications[0].url', mentions: /http/ },
+    { name: 'a URL without scheme', input: notifySpec({ kind: 'ntfy', url: 'ntfy.sh/topic' }), path: 'notifications[0].url', mentions: /full URL/ },
+    { name: 'a URL given as urlEnv', input: notifySpec({ kind: 'slack', urlEnv: 'https://hooks.slack.com/services/x' }), path: 'notifications[0].urlEnv', mentions: /NAME of an environment variable/ },
+    { name: 'an env name with a dash', input: notifySpec({ kind: 'slack', urlEnv: 'SLACK-HOOK' }), path: 'notifications[0].urlEnv' },
+    { name: 'an unknown event', input: notifySpec({ kind: 'ntfy', url: 'https://ntfy.sh/t', events: ['approval'] }), path: 'notifications[0].events[0]', mentions: /approval-needed/ },
+    { name: 'an empty event list', input: notifySpec({ kind: 'ntfy', url: 'https://ntfy.sh/t', events: [] }), path: 'notifications[0].events', mentions: /remove events/ },
+    { name: 'an unknown target key', input: notifySpec({ kind: 'ntfy', url: 'https://ntfy.sh/t', topic: 'x' }), path: 'notifications[0].topic', mentions: /allowed here: kind, url, urlEnv, events/ },
+    { name: 'a target without kind', input: notifySpec({ url: 'https://ntfy.sh/t' }), path: 'notifications[0].kind', mentions: /missing; add the kind: webhook, ntfy or slack/ },
+    { name: 'a feed that is not a URL', input: { ...baseSpec(), releases: { talosFeed: 'siderolabs/talos' } }, path: 'releases.talosFeed', mentions: /http/ },
+    { name: 'an unknown feed key', input: { ...baseSpec(), releases: { talos: 'https://x.example' } }, path: 'releases.talos', mentions: /allowed here: talosFeed, kubernetesFeed/ },
+  ];
+
+  for (const c of cases) {
+    it(`refuses ${c.name}`, () => {
+      const err = specError(() => parseSpec(c.input));
+      assert.ok(!/[\r\n]/.test(err.message), `message must be one line: ${JSON.stringify(err.message)}`);
+      assert.ok(err.message.startsWith(`${c.path}: `), `message should start with the path ${c.path}: ${err.message}`);
+      if (c.mentions) assert.match(err.message, c.mentions);
+      assert.equal(err.exitCode, 2);
+    });
+  }
+});

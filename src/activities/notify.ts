@@ -1,0 +1,213 @@
+/**
+ * Notifications: a human is needed, a step failed, an upgrade ended, a release is proposed. Best
+ * effort by design: a webhook that is down, slow or wrong is logged and reported in the result, and
+ * never fails the upgrade (this function does not throw).
+ *
+ * A target's URL is either in the spec (`url`) or, for secret webhook URLs, in an environment variable
+ * of the worker (`urlEnv`), read only here at send time, so it never enters workflow history; errors
+ * and logs about such a target name the variable, never the URL.
+ */
+import { Context } from '@temporalio/activity';
+import type { NotificationKind, NotificationTarget } from '../plan/types';
+import type { NotificationEvent, NotifyFailure, NotifyInput, NotifyResult } from './release-types';
+
+export const DEFAULT_NOTIFY_TIMEOUT_MS = 5_000;
+const MAX_ERROR_BODY = 200;
+
+interface Request {
+  body: string;
+  headers: Record<string, string>;
+}
+
+// ---------------------------------------------------------------- formats
+
+/** The generic JSON webhook body. Absent fields are null so receivers see one fixed shape. */
+export function webhookBody(event: NotificationEvent, at: string): Record<string, unknown> {
+  return {
+    event: event.kind,
+    cluster: event.cluster,
+    step: event.step ?? null,
+    title: event.title,
+    message: event.message,
+    signal: event.signal ? { name: event.signal.name, payload: event.signal.payload } : null,
+    cli: event.cli ?? null,
+    workflowId: event.workflowId ?? null,
+    at,
+  };
+}
+
+function actionLines(event: NotificationEvent): string[] {
+  const lines: string[] = [];
+  if (event.signal) lines.push(`Signal ${event.signal.name}: ${JSON.stringify(event.signal.payload)}`);
+  if (event.cli) lines.push(`CLI: ${event.cli}`);
+  if (event.workflowId) lines.push(`Workflow: ${event.workflowId}`);
+  return lines;
+}
+
+const NTFY_STYLE: Record<NotificationEvent['kind'], { tags: string; priority: string }> = {
+  'approval-needed': { tags: 'raised_hand,talos-upgrade', priority: '4' },
+  'step-failed': { tags: 'warning,talos-upgrade', priority: '5' },
+  'upgrade-ended': { tags: 'checkered_flag,talos-upgrade', priority: '3' },
+  'release-proposed': { tags: 'package,talos-upgrade', priority: '3' },
+};
+
+/** HTTP header values must be Latin-1; ntfy decodes RFC 2047 encoded words for anything else. */
+function headerText(text: string): string {
+  const line = text.replace(/[\r\n]+/g, ' ').trim();
+   
+  if (/^[\x20-\x7e]*$/.test(line)) return line;
+  return `=?UTF-8?B?${Buffer.from(line, 'utf8').toString('base64')}?=`;
+}
+
+export function formatRequest(kind: NotificationKind, event: NotificationEvent, at: string): Request {
+  switch (kind) {
+    case 'webhook':
+      return { body: JSON.stringify(webhookBody(event, at)), headers: { 'content-type': 'application/json' } };
+    case 'ntfy': {
+      const style = NTFY_STYLE[event.kind];
+      return {
+        body: [event.message, ...actionLines(event)].join('\n\n'),
+        headers: { 'content-type': 'text/plain; charset=utf-8', Title: headerText(event.title), Tags: style.tags, Priority: style.priority },
+      };
+    }
+    case 'slack': {
+      const parts = [`*${event.title}*`, event.message];
+      if (event.signal) parts.push(`Signal \`${event.signal.name}\`:\n\`\`\`${JSON.stringify(event.signal.payload)}\`\`\``);
+      if (event.cli) parts.push(`CLI: \`${event.cli}\``);
+      if (event.workflowId) parts.push(`Workflow: \`${event.workflowId}\``);
+      return { body: JSON.stringify({ text: parts.join('\n') }), headers: { 'content-type': 'application/json' } };
+    }
+  }
+}
+
+// ---------------------------------------------------------------- sending
+
+interface Resolved {
+  url: string | null;
+  /** How logs and results name the target. */
+  label: string;
+  /** Strings to remove from any error text (a URL from the environment and its path). */
+  secrets: string[];
+  problem: string | null;
+}
+
+function origin(url: string): string {
+  const m = /^(https?:\/\/[^/?#]+)/i.exec(url);
+  return m?.[1] ?? 'an invalid URL';
+}
+
+function resolveTarget(target: NotificationTarget, env: NodeJS.ProcessEnv): Resolved {
+  if (target.urlEnv !== undefined) {
+    const label = `${target.kind} via $${target.urlEnv}`;
+    const value = env[target.urlEnv]?.trim();
+    if (!value) return { url: null, label, secrets: [], problem: `environment variable ${target.urlEnv} is not set on the worker; export it there with the webhook URL` };
+    const secrets = [value];
+    const path = /^https?:\/\/[^/?#]+([/?#].*)$/i.exec(value)?.[1];
+    if (path && path.length > 1) secrets.push(path);
+    if (!/^https?:\/\/[^\s/?#]+/i.test(value)) return { url: null, label, secrets, problem: `environment variable ${target.urlEnv} does not hold an http(s) URL` };
+    return { url: value, label, secrets, problem: null };
+  }
+  const url = target.url ?? '';
+  // Topic paths can be secrets too (ntfy): logs name the server only.
+  return { url, label: `${target.kind} at ${origin(url)}`, secrets: [], problem: url ? null : 'no url or urlEnv' };
+}
+
+function scrub(text: string, secrets: string[]): string {
+  let out = text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) if (secret) out = out.split(secret).join('[redacted]');
+  return out;
+}
+
+function fetchProblem(err: unknown, timeoutMs: number): string {
+  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return `no answer within ${timeoutMs} ms`;
+  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : undefined;
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  if (code === 'ECONNREFUSED') return 'connection refused';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'the host name does not resolve';
+  return (cause?.message ?? (err instanceof Error ? err.message : String(err))).split('\n')[0] ?? 'send failed';
+}
+
+async function send(url: string, request: Request, timeoutMs: number): Promise<string | null> {
+  let response: Response;
+  try {
+    response = await fetch(url, { method: 'POST', body: request.body, headers: request.headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+  } catch (err) {
+    return fetchProblem(err, timeoutMs);
+  }
+  let said = '';
+  try {
+    if (!response.ok && response.body) {
+      const reader = response.body.getReader();
+      const { value } = await reader.read();
+      await reader.cancel().catch(() => undefined);
+      said = value ? Buffer.from(value).toString('utf8').slice(0, MAX_ERROR_BODY).trim() : '';
+    } else {
+      await response.body?.cancel().catch(() => undefined);
+    }
+  } catch {
+    // The status is what matters.
+  }
+  if (response.status >= 300 && response.status < 400) return `redirected (HTTP ${response.status}); configure the final URL`;
+  if (!response.ok) return `HTTP ${response.status}${said ? `: ${said}` : ''}`;
+  return null;
+}
+
+type Warn = (message: string, meta?: Record<string, unknown>) => void;
+
+function activityWarn(): Warn | null {
+  try {
+    const log = Context.current().log;
+    return (message, meta) => log.warn(message, meta);
+  } catch {
+    return null; // called outside an activity (the CLI): the result carries the failures
+  }
+}
+
+export interface NotifyOptions {
+  env?: NodeJS.ProcessEnv;
+  /** ISO time stamped on the message; default now. */
+  at?: string;
+  warn?: Warn;
+}
+
+/** Sends `event` to every target subscribed to its kind, in parallel. Never throws. */
+export async function sendNotifications(input: NotifyInput, opts: NotifyOptions = {}): Promise<NotifyResult> {
+  const result: NotifyResult = { delivered: 0, skipped: 0, failed: [] };
+  try {
+    const env = opts.env ?? process.env;
+    const at = opts.at ?? new Date().toISOString();
+    const timeoutMs = Math.max(100, Math.min(input.timeoutMs ?? DEFAULT_NOTIFY_TIMEOUT_MS, 60_000));
+    const warn = opts.warn ?? activityWarn();
+    // A target built by hand without events hears everything, like a spec target without `events:`.
+    const wanted = (input.targets ?? []).filter((t) => !Array.isArray(t.events) || t.events.includes(input.event.kind));
+    result.skipped = (input.targets ?? []).length - wanted.length;
+    const outcomes = await Promise.all(
+      wanted.map(async (target): Promise<NotifyFailure | null> => {
+        const resolved = resolveTarget(target, env);
+        let problem = resolved.problem;
+        try {
+          if (problem === null && resolved.url !== null) problem = await send(resolved.url, formatRequest(target.kind, input.event, at), timeoutMs);
+        } catch (err) {
+          problem = err instanceof Error ? err.message : String(err);
+        }
+        if (problem === null) return null;
+        return { kind: target.kind, target: resolved.label, error: scrub(problem, resolved.secrets) };
+      }),
+    );
+    for (const outcome of outcomes) {
+      if (outcome === null) result.delivered++;
+      else {
+        result.failed.push(outcome);
+        warn?.(`notification (${input.event.kind}) to ${outcome.target} failed: ${outcome.error}`, { cluster: input.event.cluster, event: input.event.kind });
+      }
+    }
+  } catch (err) {
+    result.failed.push({ kind: 'webhook', target: 'notifications', error: `could not send: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` });
+  }
+  return result;
+}
+
+/** The `notify` activity. */
+export async function notify(input: NotifyInput): Promise<NotifyResult> {
+  return sendNotifications(input);
+}

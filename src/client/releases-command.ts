@@ -1,0 +1,334 @@
+/**
+ * `talos-upgrade releases check|watch|unwatch`: the runbook's "Staying Current" habits.
+ *
+ * - `check <spec>` runs one release check now, locally (no server, no worker): the same feed reader,
+ *   cadence policy, inspection and plan builder as the scheduled `releaseWatch` workflow.
+ * - `watch <spec> --every 24h` creates (or updates) the Temporal Schedule that runs `releaseWatch`.
+ * - `unwatch <spec|cluster>` deletes it.
+ */
+import * as fs from 'node:fs';
+import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
+import type { Command } from 'commander';
+import { ToolError } from '../activities/exec';
+import { inspectCluster } from '../activities/inspect';
+import { sendNotifications } from '../activities/notify';
+import { fetchReleases } from '../activities/releases';
+import type { NotifyResult } from '../activities/release-types';
+import { buildPlan } from '../plan/build-plan';
+import { DEFAULT_RELEASE_FEEDS, currentVersions, proposeRelease, specForProposal } from '../plan/cadence';
+import { tryParseDuration, formatDuration } from '../plan/duration';
+import { CLUSTER_NAME, SpecError, parseSpecText } from '../plan/spec';
+import type { ClusterFacts, UpgradePlan, UpgradeSpec } from '../plan/types';
+import { describeWindow } from '../plan/window';
+import {
+  RELEASE_WATCH_WORKFLOW_TYPE,
+  planSummary,
+  proposalHeadline,
+  proposalMessage,
+  releaseWatchScheduleId,
+  type ReleaseWatchInput,
+  type ReleaseWatchResult,
+} from '../workflows/release-watch';
+import { TASK_QUEUE, TalosCluster } from '../workflows/search-attributes';
+import { connectClient } from './connection';
+import { ExitCode, UserError } from './errors';
+import { renderPlan, styleFor, workflowUiUrl } from './render';
+import { loadSpecFile } from './spec-file';
+import { startUpgrade } from './start-upgrade';
+
+const MIN_EVERY_MS = 60_000;
+const MAX_EVERY_MS = 31 * 24 * 3_600_000;
+
+function loadSpec(specPath: string): { spec: UpgradeSpec; warnings: string[] } {
+  try {
+    return loadSpecFile(specPath);
+  } catch (err) {
+    if (err instanceof SpecError) throw new UserError(err.message, ExitCode.badSpec);
+    throw err;
+  }
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+}
+
+// ---------------------------------------------------------------- check
+
+export interface CheckOptions {
+  /** Send the release-proposed notification to the spec's targets. */
+  notify?: boolean;
+  /** The spec file, for the command in the notification. */
+  specPath?: string;
+  now?: number;
+}
+
+/** One release check, like the releaseWatch workflow but in this process. */
+export async function checkReleases(spec: UpgradeSpec, opts: CheckOptions = {}): Promise<ReleaseWatchResult & { facts: ClusterFacts }> {
+  const feeds = spec.releases ?? DEFAULT_RELEASE_FEEDS;
+  const now = opts.now ?? Date.now();
+  let releases;
+  try {
+    releases = await Promise.all([fetchReleases({ url: feeds.talosFeed }), fetchReleases({ url: feeds.kubernetesFeed })]);
+  } catch (err) {
+    throw new UserError(`cannot read the releases: ${firstLine(err)}`);
+  }
+  const [talosReleases, kubernetesReleases] = releases;
+  let facts: ClusterFacts;
+  try {
+    facts = await inspectCluster({
+      talosconfig: spec.talosconfig,
+      kubeconfig: spec.kubeconfig,
+      tools: spec.tools,
+      nodes: spec.nodes ? { controlPlane: spec.nodes.controlPlane, workers: spec.nodes.workers } : null,
+      veleroEnabled: spec.backup.velero.enabled,
+    });
+  } catch (err) {
+    const hint = err instanceof ToolError && err.kind === 'timeout' ? '; the cluster did not answer in time' : '';
+    throw new UserError(`cannot inspect the cluster: ${firstLine(err)}${hint}`);
+  }
+  const current = currentVersions(facts);
+  const result: ReleaseWatchResult & { facts: ClusterFacts } = {
+    cluster: spec.cluster,
+    checkedAt: new Date(now).toISOString(),
+    current,
+    proposal: null,
+    plan: null,
+    planError: null,
+    upgrade: null,
+    notified: null,
+    facts,
+  };
+  if (current.talos === null || current.kubernetes === null) {
+    throw new UserError(`cannot read the cluster's ${current.talos === null ? 'Talos' : 'Kubernetes'} version; run \`talos-upgrade plan\` to see why`);
+  }
+  result.proposal = proposeRelease({ currentTalos: current.talos, currentKubernetes: current.kubernetes, talosReleases, kubernetesReleases, now });
+  if (result.proposal.talos === null && result.proposal.kubernetes === null) return result;
+  try {
+    result.plan = buildPlan(specForProposal(spec, result.proposal), facts);
+  } catch (err) {
+    result.planError = firstLine(err);
+  }
+  if (opts.notify) result.notified = await notifyProposal(spec, result, opts.specPath ?? '<spec>');
+  return result;
+}
+
+async function notifyProposal(spec: UpgradeSpec, result: ReleaseWatchResult, specPath: string): Promise<NotifyResult | null> {
+  if (!result.proposal || (result.proposal.talos === null && result.proposal.kubernetes === null)) return null;
+  return sendNotifications({
+    targets: spec.notifications ?? [],
+    event: {
+      kind: 'release-proposed',
+      cluster: spec.cluster,
+      title: `${spec.cluster}: ${proposalHeadline(result.proposal)} proposed`,
+      message: proposalMessage(result),
+      cli: `talos-upgrade releases check ${specPath} --start`,
+    },
+  });
+}
+
+function renderCheck(result: ReleaseWatchResult, spec: UpgradeSpec, specPath: string, warnings: string[]): string[] {
+  const c = styleFor(process.stdout.isTTY === true && !process.env.NO_COLOR);
+  const out: string[] = [];
+  const proposal = result.proposal;
+  out.push(c.bold(`Release check for ${result.cluster}`) + ` (${result.checkedAt})`);
+  out.push(`  runs:     Talos ${result.current.talos ?? 'unknown'}, Kubernetes ${result.current.kubernetes ?? 'unknown'}`);
+  if (!proposal) return out;
+  const proposed = proposal.talos === null && proposal.kubernetes === null;
+  out.push(`  proposed: ${proposed ? 'nothing' : c.bold(proposalHeadline(proposal))}${proposal.applyBy ? ` (apply by ${proposal.applyBy.slice(0, 10)})` : ''}`);
+  for (const reason of proposal.reasons) out.push(`    - ${reason}`);
+  if (proposal.heldBack.length > 0) {
+    out.push('  held back:');
+    for (const h of proposal.heldBack) out.push(`    - ${h.version}: ${h.why}`);
+  }
+  if (spec.maintenanceWindow) out.push(`  window:   steps start only ${describeWindow(spec.maintenanceWindow)}`);
+  if (result.planError) out.push(c.red(`  no plan:  ${result.planError}`));
+  if (result.plan) {
+    out.push('');
+    // The plan's own "start it with `talos-upgrade start <spec>`" would run the spec's old versions.
+    out.push(...renderPlan(result.plan, specForProposal(spec, proposal), { specPath, warnings, color: c }).filter((line) => !/^Ready: start it with/.test(line)));
+  }
+  if (result.notified) {
+    const n = result.notified;
+    out.push(`  notified: ${n.delivered} delivered${n.failed.length ? `, ${n.failed.length} failed (${n.failed.map((f) => `${f.target}: ${f.error}`).join('; ')})` : ''}`);
+  }
+  if (result.upgrade) out.push(`  upgrade:  ${result.upgrade.reason}`);
+  else if (!proposed && result.plan && !result.plan.blocked) {
+    if (out[out.length - 1] !== '') out.push('');
+    out.push(`Start it with: talos-upgrade releases check ${specPath} --start   (or set the versions in the spec and run talos-upgrade start ${specPath})`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- watch / unwatch
+
+/** `24h`, `90m`, `7d` → ms; one-line UserError otherwise. */
+export function parseEvery(text: string): number {
+  const days = /^(\d+)d$/.exec(text.trim());
+  const ms = days ? Number(days[1]) * 24 * 3_600_000 : tryParseDuration(text);
+  if (ms === null || !Number.isFinite(ms)) throw new UserError(`--every ${JSON.stringify(text)} is not an interval; write it like 24h, 12h or 7d`, ExitCode.badSpec);
+  if (ms < MIN_EVERY_MS) throw new UserError(`--every ${text} is too often; check at most once a minute (24h is plenty: Talos releases every 2-3 weeks)`, ExitCode.badSpec);
+  if (ms > MAX_EVERY_MS) throw new UserError(`--every ${text} is more than 31d; check at least monthly`, ExitCode.badSpec);
+  return ms;
+}
+
+export interface WatchOptions {
+  everyMs: number;
+  autoStart?: boolean;
+  specPath?: string;
+  taskQueue?: string;
+  tuning?: ReleaseWatchInput['tuning'];
+}
+
+export interface WatchOutcome {
+  scheduleId: string;
+  created: boolean;
+  nextRun: Date | null;
+}
+
+function scheduleAction(spec: UpgradeSpec, opts: WatchOptions): ScheduleOptionsStartWorkflowAction<(input: ReleaseWatchInput) => Promise<ReleaseWatchResult>> {
+  const input: ReleaseWatchInput = {
+    spec,
+    autoStart: opts.autoStart === true,
+    everyMs: opts.everyMs,
+    ...(opts.specPath ? { specPath: opts.specPath } : {}),
+    ...(opts.tuning ? { tuning: opts.tuning } : {}),
+  };
+  return {
+    type: 'startWorkflow',
+    workflowType: RELEASE_WATCH_WORKFLOW_TYPE,
+    // The schedule appends the run's time to this id.
+    workflowId: releaseWatchScheduleId(spec.cluster),
+    taskQueue: opts.taskQueue ?? TASK_QUEUE,
+    args: [input],
+    typedSearchAttributes: [{ key: TalosCluster, value: spec.cluster }],
+    staticSummary: `Release check for ${spec.cluster}${opts.autoStart ? ' (starts the upgrade)' : ''}`,
+  };
+}
+
+/** Creates the release-watch schedule, or updates it when it exists (new spec, interval or auto-start). */
+export async function watchReleases(client: Client, spec: UpgradeSpec, opts: WatchOptions): Promise<WatchOutcome> {
+  const scheduleId = releaseWatchScheduleId(spec.cluster);
+  const action = scheduleAction(spec, opts);
+  const note = `talos-upgrade releases watch${opts.specPath ? ` ${opts.specPath}` : ''} --every ${formatDuration(opts.everyMs)}${opts.autoStart ? ' --auto-start' : ''}`;
+  const policies = { overlap: 'SKIP' as const, catchupWindow: opts.everyMs };
+  let created = true;
+  try {
+    await client.schedule.create({ scheduleId, spec: { intervals: [{ every: opts.everyMs }] }, action, policies, state: { note } });
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    created = false;
+    await client.schedule.getHandle(scheduleId).update((previous) => ({
+      ...previous,
+      spec: { intervals: [{ every: opts.everyMs }] },
+      action,
+      policies: { ...previous.policies, ...policies },
+      state: { ...previous.state, note },
+    }));
+  }
+  const description = await client.schedule.getHandle(scheduleId).describe();
+  return { scheduleId, created, nextRun: description.info.nextActionTimes[0] ?? null };
+}
+
+/** Deletes the schedule; false when there was none. */
+export async function unwatchReleases(client: Client, cluster: string): Promise<boolean> {
+  try {
+    await client.schedule.getHandle(releaseWatchScheduleId(cluster)).delete();
+    return true;
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return false;
+    throw err;
+  }
+}
+
+/** `unwatch` takes a spec file or a bare cluster name. */
+function clusterOf(arg: string): string {
+  if (fs.existsSync(arg) && fs.statSync(arg).isFile()) {
+    try {
+      return parseSpecText(fs.readFileSync(arg, 'utf8'), arg).cluster;
+    } catch (err) {
+      if (err instanceof SpecError) throw new UserError(err.message, ExitCode.badSpec);
+      throw err;
+    }
+  }
+  if (CLUSTER_NAME.test(arg)) return arg;
+  throw new UserError(`${JSON.stringify(arg)} is neither a spec file nor a cluster name; pass the spec file or the cluster name`, ExitCode.badSpec);
+}
+
+async function withClient<T>(fn: (client: Client, namespace: string) => Promise<T>): Promise<T> {
+  const { client, connection, target } = await connectClient();
+  try {
+    return await fn(client, target.namespace);
+  } finally {
+    await connection.close();
+  }
+}
+
+// ---------------------------------------------------------------- registration
+
+export function registerReleasesCommands(program: Command): void {
+  const releases = program.command('releases').description('staying current: propose Talos/Kubernetes releases by the runbook cadence, once or on a schedule');
+
+  releases
+    .command('check')
+    .description('check the release feeds now and print the proposal and its plan (locally; no server needed)')
+    .argument('<spec>', 'spec file (YAML or JSON)')
+    .option('--json', 'print the result as JSON')
+    .option('--notify', "send the release-proposed notification to the spec's targets")
+    .option('--start', 'start the upgrade to the proposed versions (needs a server and worker; approvals apply)')
+    .action(async (specPath: string, opts: { json?: boolean; notify?: boolean; start?: boolean }) => {
+      const { spec, warnings } = loadSpec(specPath);
+      const { facts: _facts, ...result } = await checkReleases(spec, { notify: opts.notify === true, specPath });
+      const proposal = result.proposal;
+      if (opts.start && proposal && (proposal.talos !== null || proposal.kubernetes !== null)) {
+        if (!result.plan) throw new UserError(`nothing started: no plan for ${proposalHeadline(proposal)} (${result.planError ?? 'unknown reason'})`, ExitCode.badSpec);
+        if (result.plan.blocked) throw new UserError(`nothing started: preflight found blockers for ${proposalHeadline(proposal)}; see \`talos-upgrade releases check ${specPath}\``, ExitCode.preflightBlocked);
+        await withClient(async (client, namespace) => {
+          const handle = await startUpgrade(client, specForProposal(spec, proposal), { startedBy: 'releases check --start' });
+          result.upgrade = {
+            workflowId: handle.workflowId,
+            started: true,
+            alreadyRunning: false,
+            reason: `started ${handle.workflowId} (${planSummary(result.plan as UpgradePlan)}): ${workflowUiUrl(namespace, handle.workflowId)}`,
+          };
+        });
+      }
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
+      } else process.stdout.write(`${renderCheck(result, spec, specPath, warnings).join('\n')}\n`);
+      process.exitCode = ExitCode.ok;
+    });
+
+  releases
+    .command('watch')
+    .description('create or update the Temporal Schedule that checks for releases (and optionally starts the upgrade)')
+    .argument('<spec>', 'spec file (YAML or JSON)')
+    .option('--every <interval>', 'how often to check, e.g. 24h or 7d', '24h')
+    .option('--auto-start', 'start the upgrade when a release is proposed and preflight passes (approvals still apply)')
+    .action(async (specPath: string, opts: { every: string; autoStart?: boolean }) => {
+      const everyMs = parseEvery(opts.every);
+      const { spec, warnings } = loadSpec(specPath);
+      for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
+      await withClient(async (client) => {
+        const outcome = await watchReleases(client, spec, { everyMs, autoStart: opts.autoStart === true, specPath });
+        const next = outcome.nextRun ? `; next check ${outcome.nextRun.toISOString()}` : '';
+        process.stdout.write(
+          `${outcome.created ? 'created' : 'updated'} schedule ${outcome.scheduleId}: checks every ${formatDuration(everyMs)}` +
+            `${opts.autoStart ? ' and starts the upgrade when a release is proposed' : ''}${next}\n` +
+            `run it now: temporal schedule trigger --schedule-id ${outcome.scheduleId}; stop it: talos-upgrade releases unwatch ${spec.cluster}\n`,
+        );
+      });
+    });
+
+  releases
+    .command('unwatch')
+    .description('delete the release-watch schedule of a cluster')
+    .argument('<spec|cluster>', 'spec file or cluster name')
+    .action(async (arg: string) => {
+      const cluster = clusterOf(arg);
+      await withClient(async (client) => {
+        const deleted = await unwatchReleases(client, cluster);
+        process.stdout.write(deleted ? `deleted schedule ${releaseWatchScheduleId(cluster)}\n` : `no release watch for ${cluster}; nothing to delete\n`);
+      });
+    });
+}
