@@ -18,6 +18,9 @@ import {
 } from '@temporalio/workflow';
 import type { ActivityOptions, Duration } from '@temporalio/common';
 import type { UpgradeActivities, ClusterAccess, Tuning } from '../activities/types';
+import type { NotificationEvent, ReleaseActivities } from '../activities/release-types';
+import { findRemediation, remediationsForPlan, type Remediation } from '../plan/remediation';
+import { untilWindowOpens } from './maintenance-window';
 import { ErrorTypes, NON_RETRYABLE } from './error-types';
 import { buildPlan } from '../plan/build-plan';
 import type { ClusterFacts, KubernetesStep, PlanStep, TalosStep, UpgradePlan, UpgradeSpec, BackupStep } from '../plan/types';
@@ -32,12 +35,15 @@ import {
   checkControl,
   checkDecide,
   checkReject,
+  checkRemediate,
   decideSignal,
   decideStepUpdate,
   pauseSignal,
   progressQuery,
   rejectSignal,
   rejectStepUpdate,
+  remediateSignal,
+  remediateStepUpdate,
   resumeSignal,
   type AuditEntry,
   type ClusterUpgradeInput,
@@ -81,6 +87,9 @@ export async function clusterUpgrade(input: ClusterUpgradeInput): Promise<Upgrad
     nonRetryableErrorTypes: NON_RETRYABLE,
   });
   const quick = proxyActivities<UpgradeActivities>({ startToCloseTimeout: '5m', heartbeatTimeout: '60s', retry: retry(3) });
+  // Best effort: one attempt, and the activity itself never throws for a webhook that is down.
+  const notifier = proxyActivities<ReleaseActivities>({ startToCloseTimeout: '1m', retry: { maximumAttempts: 1 } });
+  const fixer = proxyActivities<ReleaseActivities>({ startToCloseTimeout: '20m', heartbeatTimeout: '2m', retry: retry(3) });
   const etcdGate = proxyActivities<UpgradeActivities>({ startToCloseTimeout: '2m', retry: retry(6, '5s') });
   const backupActs = proxyActivities<UpgradeActivities>({ startToCloseTimeout: '2h', heartbeatTimeout: '2m', retry: retry(3) });
   const longRunning = (timeoutMs: number) =>
@@ -104,6 +113,8 @@ export async function clusterUpgrade(input: ClusterUpgradeInput): Promise<Upgrad
     steps: [],
     current: null,
     waiting: null,
+    window: null,
+    remediations: [],
     backups: { velero: null, etcdSnapshot: null },
     audit: [],
     pauseRequested: false,
@@ -120,6 +131,10 @@ export async function clusterUpgrade(input: ClusterUpgradeInput): Promise<Upgrad
   // Read through a function: TypeScript cannot see that handlers assign it while we await.
   const pendingDecision = (): Decision | null => decision;
   let resumeRequested = false;
+  let offered: Remediation[] = [];
+  let remediationRequest: { id: string; by: string } | null = null;
+  const pendingRemediation = (): { id: string; by: string } | null => remediationRequest;
+  const notifications: Promise<unknown>[] = [];
   let abortReason = '';
   let veleroAttempt = 0;
 
@@ -236,12 +251,68 @@ export async function clusterUpgrade(input: ClusterUpgradeInput): Promise<Upgrad
       else if (!waitingFor(c.value.step, 'decision')) refuse(`step ${c.value.step} is not awaiting a decision${progress.waiting ? `; waiting: ${progress.waiting.step} (${progress.waiting.kind})` : ''}`);
     },
   });
+  const remediate = (raw: unknown, via: string): AuditEntry => {
+    const checked = checkRemediate(raw);
+    if (!checked.ok) return audit({ signal: via, by: 'unknown', step: null, accepted: false, note: `malformed payload: ${checked.error}` });
+    const { id, by = 'unknown' } = checked.value;
+    if (!findRemediation(offered, id)) return audit({ signal: via, by, step: progress.waiting?.step ?? null, accepted: false, note: `no fix ${id} is on offer` });
+    remediationRequest = { id, by };
+    return audit({ signal: via, by, step: progress.waiting?.step ?? null, accepted: true, note: id });
+  };
+  setHandler(remediateSignal, (raw) => void remediate(raw, 'remediate'), { description: HANDLER_DESCRIPTIONS.remediate });
+  setHandler(remediateStepUpdate, (raw) => remediate(raw, 'remediateStep'), {
+    description: HANDLER_DESCRIPTIONS.remediateStep,
+    validator: (raw) => {
+      const c = checkRemediate(raw);
+      if (!c.ok) refuse(c.error);
+      else if (!findRemediation(offered, c.value.id)) {
+        refuse(`fix ${c.value.id} is not on offer${offered.length ? `; offered: ${offered.map((r) => r.id).join(', ')}` : ''}`);
+      }
+    },
+  });
   setHandler(progressQuery, () => progress, { description: HANDLER_DESCRIPTIONS.progress });
 
   // ------------------------------------------------------------ human waits
+  const notify = (event: Omit<NotificationEvent, 'cluster' | 'workflowId'>): void => {
+    if (!spec.notifications?.length) return;
+    const full: NotificationEvent = { ...event, cluster: spec.cluster, workflowId: workflowInfo().workflowId };
+    notifications.push(notifier.notify.executeWithOptions({ summary: `notify: ${event.title}` }, [{ targets: spec.notifications, event: full }]).catch(() => undefined));
+  };
+  const cliFor = (w: Omit<WaitingFor, 'since'>): string => {
+    if (w.kind === 'approval') return `talos-upgrade approve ${spec.cluster} --step ${w.step}`;
+    if (w.kind === 'decision') return `talos-upgrade decide ${spec.cluster} --step ${w.step} --action retry`;
+    return `talos-upgrade resume ${spec.cluster}`;
+  };
   const ask = (w: Omit<WaitingFor, 'since'>): void => {
     progress.waiting = { ...w, since: now() };
     publish();
+    notify({
+      kind: w.kind === 'decision' ? 'step-failed' : 'approval-needed',
+      title: `${spec.cluster}: ${w.kind === 'approval' ? `approve ${w.step}` : w.kind === 'decision' ? `${w.step} failed` : 'waiting to resume'}`,
+      message: w.question,
+      step: w.step,
+      signal: { name: w.signal, payload: w.payload },
+      cli: cliFor(w),
+    });
+  };
+  const offer = (fixes: Remediation[]): void => {
+    offered = fixes;
+    progress.remediations = fixes.map((r) => ({ id: r.id, title: r.title, command: r.command }));
+    publish();
+  };
+  /** Applies the fix a human chose; its outcome goes to the audit log, a failure never ends the run. */
+  const applyChosenFix = async (): Promise<void> => {
+    const request = pendingRemediation();
+    remediationRequest = null;
+    const fix = request ? findRemediation(offered, request.id) : undefined;
+    if (!request || !fix) return;
+    try {
+      const result = await fixer.applyRemediation.executeWithOptions({ summary: fix.title }, [{ access, remediation: fix, tuning }]);
+      audit({ signal: 'remediation', by: request.by, step: progress.waiting?.step ?? null, accepted: true, note: result.detail });
+    } catch (err) {
+      audit({ signal: 'remediation', by: request.by, step: progress.waiting?.step ?? null, accepted: false, note: `${fix.id} failed: ${failureMessage(err)}` });
+    }
+    offer(offered.filter((r) => r.id !== fix.id));
   };
   const answered = (): void => {
     progress.waiting = null;
@@ -287,19 +358,28 @@ export async function clusterUpgrade(input: ClusterUpgradeInput): Promise<Upgrad
     row.status = 'pending';
   };
 
-  const awaitDecision = async (row: StepProgress): Promise<DecisionAction> => {
+  const awaitDecision = async (row: StepProgress, fixes: Remediation[]): Promise<DecisionAction> => {
     const failedPhase = progress.phase;
     setPhase('awaiting-decision');
     decision = null;
+    offer(fixes);
     ask({
       step: row.id,
       kind: 'decision',
       question: `${row.title} failed: ${row.message ?? 'unknown error'}. Retry, skip, roll back everything, or abort?`,
       signal: 'decide',
       payload: { step: row.id, action: 'retry', by: 'your-name' },
-      alternatives: (['skip', 'rollback-all', 'abort'] as const).map((action) => ({ signal: 'decide', payload: { step: row.id, action, by: 'your-name' } })),
+      alternatives: [
+        ...(['skip', 'rollback-all', 'abort'] as const).map((action) => ({ signal: 'decide', payload: { step: row.id, action, by: 'your-name' } })),
+        ...fixes.map((r) => ({ signal: 'remediate', payload: { id: r.id, by: 'your-name' } })),
+      ],
     });
-    await condition(() => pendingDecision() !== null || progress.abortRequested);
+    for (;;) {
+      await condition(() => pendingDecision() !== null || progress.abortRequested || pendingRemediation() !== null);
+      if (pendingDecision() !== null || progress.abortRequested) break;
+      await applyChosenFix();
+    }
+    offer([]);
     answered();
     const chosen: DecisionAction = pendingDecision()?.action ?? 'abort';
     decision = null;
@@ -308,6 +388,27 @@ export async function clusterUpgrade(input: ClusterUpgradeInput): Promise<Upgrad
   };
 
   // ------------------------------------------------------------ steps
+  const failureType = (err: unknown): string | undefined => {
+    const e = err instanceof ActivityFailure && err.cause ? err.cause : err;
+    return e instanceof ApplicationFailure ? (e.type ?? undefined) : undefined;
+  };
+  /** What the runbook would fix here, read from a fresh look at the cluster (best effort). */
+  const fixesAfterFailure = async (step: PlanStep, err: unknown): Promise<Remediation[]> => {
+    const plan = progress.plan;
+    if (!plan) return [];
+    try {
+      facts = await inspect();
+    } catch {
+      return [];
+    }
+    const upgradedNodes = progress.steps.filter((r) => r.kind === 'talos' && r.node && (r.status === 'succeeded' || r.id === step.id)).map((r) => r.node as string);
+    const type = failureType(err);
+    return remediationsForPlan(plan, facts, {
+      imageFactory: spec.talos.imageFactory,
+      upgradedNodes,
+      failure: { step: step.id, ...(step.kind === 'talos' ? { node: step.node } : {}), ...(type ? { errorType: type } : {}), message: failureMessage(err) },
+    });
+  };
   const failureMessage = (err: unknown): string => {
     let e: unknown = err;
     if (e instanceof ActivityFailure && e.cause) e = e.cause;
@@ -563,26 +664,53 @@ export async function clusterUpgrade(input: ClusterUpgradeInput): Promise<Upgrad
       const blockers = plan.preflight.filter((c) => c.verdict === 'blocker');
       await blocked(
         `Preflight found ${blockers.length} blocker(s): ${blockers.map((b) => b.message + (b.fix ? ` (fix: ${b.fix})` : '')).join('; ')}. Fix them, then resume to re-run preflight.`,
+        remediationsForPlan(plan, facts, { imageFactory: spec.talos.imageFactory }),
       );
     }
   };
 
   /** Nothing has been changed: wait for the operator to fix the cluster and resume (or abort). */
-  async function blocked(question: string): Promise<void> {
+  async function blocked(question: string, fixes: Remediation[] = []): Promise<void> {
     setPhase('blocked');
     resumeRequested = false;
+    offer(fixes);
     ask({
       step: 'preflight',
       kind: 'resume',
       question,
       signal: 'resume',
       payload: { by: 'your-name' },
-      alternatives: [{ signal: 'abort', payload: { by: 'your-name', reason: '' } }],
+      alternatives: [
+        ...fixes.map((r) => ({ signal: 'remediate', payload: { id: r.id, by: 'your-name' } })),
+        { signal: 'abort', payload: { by: 'your-name', reason: '' } },
+      ],
     });
-    await condition(() => resumeRequested || progress.abortRequested);
+    await condition(() => resumeRequested || progress.abortRequested || pendingRemediation() !== null);
+    // An applied fix re-runs preflight like a resume does.
+    if (pendingRemediation() !== null && !progress.abortRequested) await applyChosenFix();
+    offer([]);
     answered();
     if (progress.abortRequested) throw new StopRun('aborted', abortReason || 'aborted while blocked');
   }
+
+  /** Changes start only inside the maintenance window; a pause or abort still works while waiting. */
+  const insideWindow = async (): Promise<void> => {
+    for (;;) {
+      const waited = await untilWindowOpens(spec.maintenanceWindow, {
+        onWait: (state, message) => {
+          progress.window = { opensAt: new Date(state.opensAt).toISOString(), message };
+          publish();
+        },
+        wakeUp: () => progress.pauseRequested || progress.abortRequested,
+      });
+      if (progress.window) {
+        progress.window = null;
+        publish();
+      }
+      if (!waited.interrupted) return;
+      await safePoint();
+    }
+  };
 
   // ------------------------------------------------------------ the run
   const versionsTable = (): NodeVersionRow[] => {
@@ -639,6 +767,7 @@ export async function clusterUpgrade(input: ClusterUpgradeInput): Promise<Upgrad
       progress.current = step.id;
       setPhase(step.kind === 'plan' ? 'plan-approval' : step.kind);
       if (step.needsApproval) await gate(step, row);
+      if (step.kind === 'backup' || step.kind === 'talos' || step.kind === 'kubernetes') await insideWindow();
       if (step.kind === 'plan') {
         row.status = 'succeeded';
         row.endedAt = now();
@@ -675,7 +804,7 @@ export async function clusterUpgrade(input: ClusterUpgradeInput): Promise<Upgrad
             const notes = await compensate(own);
             if (notes.length) row.message = `${row.message}; compensated: ${notes.join('; ')}`;
           }
-          const action = await awaitDecision(row);
+          const action = await awaitDecision(row, await fixesAfterFailure(step, err));
           if (action === 'retry') {
             row.endedAt = null;
             continue;
@@ -717,6 +846,8 @@ export async function clusterUpgrade(input: ClusterUpgradeInput): Promise<Upgrad
   progress.waiting = null;
   progress.report = finalReport;
   publish();
+  notify({ kind: 'upgrade-ended', title: `${spec.cluster}: upgrade ${finalReport.outcome}`, message: finalReport.message });
+  await Promise.all(notifications);
   await condition(allHandlersFinished);
   return finalReport;
 }

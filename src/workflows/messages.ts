@@ -26,6 +26,11 @@ export interface DecidePayload {
   action: DecisionAction;
   by?: string;
 }
+/** Apply one of the fixes offered while blocked or awaiting a decision (ids are listed in `progress.remediations`). */
+export interface RemediatePayload {
+  id: string;
+  by?: string;
+}
 export interface ControlPayload {
   by?: string;
   reason?: string;
@@ -39,11 +44,13 @@ export const decideSignal = defineSignal<[DecidePayload]>('decide');
 export const pauseSignal = defineSignal<[ControlPayload]>('pause');
 export const resumeSignal = defineSignal<[ControlPayload]>('resume');
 export const abortSignal = defineSignal<[ControlPayload]>('abort');
+export const remediateSignal = defineSignal<[RemediatePayload]>('remediate');
 
 /** Updates carry the same payloads; their synchronous validators refuse a wrong step at once. */
 export const approveStepUpdate = defineUpdate<AuditEntry, [ApprovePayload]>('approveStep');
 export const rejectStepUpdate = defineUpdate<AuditEntry, [RejectPayload]>('rejectStep');
 export const decideStepUpdate = defineUpdate<AuditEntry, [DecidePayload]>('decideStep');
+export const remediateStepUpdate = defineUpdate<AuditEntry, [RemediatePayload]>('remediateStep');
 
 export const progressQuery = defineQuery<UpgradeProgress>('progress');
 
@@ -56,6 +63,9 @@ export const HANDLER_DESCRIPTIONS = {
   pause: 'Pause at the next safe point (between steps). JSON: {"by": "your name", "reason": "why"}.',
   resume: 'Continue after a pause, or re-run preflight when blocked. JSON: {"by": "your name"}.',
   abort: 'Stop at the next safe point and compensate per the onFailure policy. JSON: {"by": "your name", "reason": "why"}.',
+  remediate:
+    'Apply an offered fix (stale etcd member, pods stuck Terminating, wrong schematic) while blocked or awaiting a decision. JSON: {"id": "<id from the offered fixes, e.g. etcd-remove-member:0a1b2c3d4e5f6a7b>", "by": "your name"}.',
+  remediateStep: 'Like the remediate signal, but refused at once when that fix is not on offer.',
   approveStep: 'Like the approve signal, but refused at once when the step is not waiting for approval.',
   rejectStep: 'Like the reject signal, but refused at once when the step is not waiting for approval.',
   decideStep: 'Like the decide signal, but refused at once when the step is not awaiting a decision.',
@@ -159,6 +169,14 @@ export interface UpgradeReport {
   restoreHint: string | null;
 }
 
+/** A fix on offer, applied only when a human sends `remediate` with its id. */
+export interface RemediationOffer {
+  id: string;
+  title: string;
+  /** The exact command it runs. */
+  command: string;
+}
+
 export interface UpgradeProgress {
   cluster: string;
   phase: Phase;
@@ -172,6 +190,10 @@ export interface UpgradeProgress {
   steps: StepProgress[];
   current: string | null;
   waiting: WaitingFor | null;
+  /** Set while a step waits for the maintenance window to open. */
+  window: { opensAt: string; message: string } | null;
+  /** Fixes on offer while blocked or awaiting a decision. */
+  remediations: RemediationOffer[];
   backups: BackupRecord;
   audit: AuditEntry[];
   pauseRequested: boolean;
@@ -207,6 +229,7 @@ const ALLOWED = {
   reject: ['step', 'by', 'reason'],
   decide: ['step', 'action', 'by'],
   control: ['by', 'reason'],
+  remediate: ['id', 'by'],
 } as const;
 
 function checkKeys(obj: Record<string, unknown>, allowed: readonly string[]): string | null {
@@ -252,4 +275,14 @@ export function checkControl(raw: unknown): Checked<ControlPayload> {
   const reason = optionalString(raw, 'reason');
   if (by === null || reason === null) return { ok: false, error: '"by" and "reason" must be strings' };
   return { ok: true, value: { by: by ?? undefined, reason: reason ?? undefined } };
+}
+
+export function checkRemediate(raw: unknown): Checked<RemediatePayload> {
+  if (!isObject(raw)) return { ok: false, error: 'payload must be one JSON object like {"id": "...", "by": "name"}' };
+  const bad = checkKeys(raw, ALLOWED.remediate);
+  if (bad) return { ok: false, error: bad };
+  if (typeof raw.id !== 'string' || raw.id.length === 0 || raw.id.length > 300) return { ok: false, error: '"id" must be the id of an offered fix' };
+  const by = optionalString(raw, 'by');
+  if (by === null) return { ok: false, error: '"by" must be a string' };
+  return { ok: true, value: { id: raw.id, by: by ?? undefined } };
 }

@@ -95,6 +95,8 @@ function progress(over: Partial<UpgradeProgress> = {}): UpgradeProgress {
     cluster: 'lab',
     phase: 'talos',
     stage: 'talos',
+    window: null,
+    remediations: [],
     startedAt: '2025-01-01T00:00:00.000Z',
     updatedAt: '2025-01-01T00:01:00.000Z',
     target: { talos: 'v1.9.4', kubernetes: '1.32.2' },

@@ -28,6 +28,8 @@ function progress(steps: StepProgress[], over: Partial<UpgradeProgress> = {}): U
     cluster: 'lab',
     phase: 'talos',
     stage: 'talos',
+    window: null,
+    remediations: [],
     startedAt: '2025-01-01T00:00:00.000Z',
     updatedAt: '2025-01-01T00:00:00.000Z',
     target: { talos: 'v1.9.4', kubernetes: null },
