@@ -153,6 +153,10 @@ export function renderWaiting(w: WaitingFor, cluster: string, opts: { uiUrl?: st
   const lines = [c.bold(c.yellow(`A human is needed: ${w.question}`)), `  waiting since ${w.since} on step ${w.step}`];
   lines.push(`  from the terminal:  ${c.bold(first ?? '')}`);
   for (const alt of others) lines.push(`                 or:  ${alt}`);
+  for (const alt of w.alternatives) {
+    const id = alt.signal === 'remediate' ? (alt.payload as { id?: unknown }).id : undefined;
+    if (typeof id === 'string') lines.push(`          apply fix:  ${command(['talos-upgrade', 'remediate', cluster, '--id', id])}`);
+  }
   const where = opts.uiUrl ? ` at ${opts.uiUrl}` : '';
   lines.push(`  from the Web UI${where}: Send a Signal, name ${c.bold(w.signal)}, input ${c.bold(JSON.stringify(w.payload))}`);
   for (const alt of w.alternatives) lines.push(`                 or:  name ${alt.signal}, input ${JSON.stringify(alt.payload)}`);
@@ -410,6 +414,8 @@ export function renderProgress(p: UpgradeProgress, opts: ProgressRenderOptions):
   if (backups) out.push(`  backups: ${backups}`);
   const blockers = p.preflight.filter((ch) => ch.verdict === 'blocker');
   if (p.phase === 'blocked') for (const b of blockers) out.push(c.red(`  blocker ${b.id}: ${b.message}${b.fix ? ` (fix: ${b.fix})` : ''}`));
+  if (p.window) out.push(c.yellow(`  ${p.window.message}`));
+  for (const fix of p.remediations ?? []) out.push(`  fix on offer ${fix.id}: ${fix.command}`);
   if (p.pauseRequested && p.phase !== 'paused') out.push(c.yellow('  pause requested: stops at the next safe point'));
   if (p.abortRequested && !p.report) out.push(c.yellow('  abort requested: stops at the next safe point'));
   return out;
@@ -428,6 +434,8 @@ export function progressEvents(p: UpgradeProgress): Map<string, string> {
   }
   if (p.backups.velero) events.set('backup:velero', `backup Velero ${p.backups.velero.name} ${p.backups.velero.phase}`);
   if (p.backups.etcdSnapshot) events.set('backup:etcd', `backup etcd snapshot ${p.backups.etcdSnapshot.path} (${humanBytes(p.backups.etcdSnapshot.bytes)})`);
+  if (p.window) events.set('window', p.window.message);
+  for (const fix of p.remediations ?? []) events.set(`fix:${fix.id}`, `fix on offer ${fix.id}: ${fix.command}`);
   if (p.pauseRequested) events.set('pause', 'pause requested');
   if (p.abortRequested) events.set('abort', 'abort requested');
   return events;

@@ -14,6 +14,7 @@ import {
   abortSignal,
   approveStepUpdate,
   decideStepUpdate,
+  remediateStepUpdate,
   pauseSignal,
   progressQuery,
   rejectStepUpdate,
@@ -190,6 +191,10 @@ export async function rejectStep(ctx: ClientContext, found: FoundUpgrade, step: 
 
 export async function decideStep(ctx: ClientContext, found: FoundUpgrade, step: string, action: DecisionAction, by: string): Promise<AuditEntry> {
   return sendUpdate(ctx, found, 'decide', () => found.handle.executeUpdate(decideStepUpdate, { args: [{ step, action, by }] }));
+}
+
+export async function remediateStep(ctx: ClientContext, found: FoundUpgrade, id: string, by: string): Promise<AuditEntry> {
+  return sendUpdate(ctx, found, 'remediate', () => found.handle.executeUpdate(remediateStepUpdate, { args: [{ id, by }] }));
 }
 
 /** Asks a yes/no question on the terminal; anything but y/yes is no. */
@@ -497,6 +502,30 @@ export function registerUpgradeCommands(program: Command): void {
       const step = await waitingStep(ctx, found, 'decision', 'decide', { ...opts, confirm: false });
       await decideStep(ctx, found, step, action, opts.by);
       process.stdout.write(`decided ${action} for ${step} as ${opts.by}; follow it with talos-upgrade watch ${cluster}\n`);
+    });
+  });
+
+  byOption(
+    program
+      .command('remediate')
+      .description('apply a fix the upgrade offers while blocked or awaiting a decision (list them with status)')
+      .argument('<cluster>', 'cluster name')
+      .option('--id <id>', 'the offered fix, e.g. etcd-remove-member:0a1b2c3d4e5f6a7b (default: the only one offered)'),
+  ).action(async (cluster: string, opts: { id?: string; by: string }) => {
+    await withClient(async (ctx) => {
+      const found = await findUpgrade(ctx, cluster);
+      const offered = (await readSnapshot(ctx, found.handle)).progress?.remediations ?? [];
+      const id = opts.id ?? (offered.length === 1 ? offered[0]?.id : undefined);
+      if (!id) {
+        throw new UserError(
+          offered.length === 0
+            ? `the upgrade of ${cluster} offers no fix right now`
+            : `several fixes are offered; choose one with --id: ${offered.map((r) => r.id).join(', ')}`,
+        );
+      }
+      await remediateStep(ctx, found, id, opts.by);
+      const fix = offered.find((r) => r.id === id);
+      process.stdout.write(`requested ${id}${fix ? ` (${fix.command})` : ''} as ${opts.by}; follow it with talos-upgrade watch ${cluster}\n`);
     });
   });
 

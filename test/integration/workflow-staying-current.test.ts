@@ -7,7 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { readInvocations, readSimState, setFault, upgradeCount } from '../../src/simulator';
-import { approveStepUpdate, remediateSignal, remediateStepUpdate, type UpgradeReport } from '../../src/workflows/messages';
+import { approveStepUpdate, remediateStepUpdate, type UpgradeReport } from '../../src/workflows/messages';
+import { runCli } from '../helpers/cli';
 import { startHttpServer, type TestHttpServer } from '../helpers/http-receiver';
 import { eventually, startTestServer, startTestWorker, tempDir, type RunningWorker } from '../helpers/temporal-env';
 import { progressOf, simFixture, start, waitingOn } from '../helpers/upgrade-fixture';
@@ -104,7 +105,14 @@ describe('clusterUpgrade: windows, notifications, remediation', () => {
       handle.executeUpdate(remediateStepUpdate, { args: [{ id: 'etcd-remove-member:ffffffffffffffff', by: 't' }] }),
       (err: unknown) => err instanceof WorkflowUpdateFailedError,
     );
-    await handle.signal(remediateSignal, { id: fix.id, by: 'tester' });
+    // The CLI goes through the remediateStep update: a fix not on offer is refused at once.
+    const cliEnv = { TEMPORAL_ADDRESS: env.address };
+    const wrong = await runCli(['remediate', 'stale', '--id', 'force-delete-pods:nope', '--by', 'tester'], { env: cliEnv });
+    assert.equal(wrong.exitCode, 1);
+    assert.match(wrong.stderr, /refused: fix force-delete-pods:nope is not on offer/);
+    const right = await runCli(['remediate', 'stale', '--id', fix.id, '--by', 'tester'], { env: cliEnv });
+    assert.equal(right.exitCode, 0, right.stderr);
+    assert.match(right.stdout, /requested etcd-remove-member:/);
     const report = (await handle.result()) as UpgradeReport;
     assert.equal(report.outcome, 'completed', report.message);
     assert.equal(removals(), 1);
