@@ -56,10 +56,10 @@ export const progressQuery = defineQuery<UpgradeProgress>('progress');
 
 export const HANDLER_DESCRIPTIONS = {
   approve:
-    'Open an approval gate. JSON: {"step": "<step id shown as waiting, e.g. talos:v1.9.4:192.168.1.71>", "by": "your name", "comment": ""}. A step that is not waiting is ignored and recorded in the audit log.',
-  reject: 'Decline an approval gate: the upgrade stops safely and changes nothing more. JSON: {"step": "<waiting step id>", "by": "your name", "reason": "why"}.',
+    'Open the approval gate shown under User Metadata → Current Details: paste the JSON shown there, e.g. {"step": "talos:v1.9.4:192.168.1.71", "by": "your name", "comment": ""}. A step that is not waiting is ignored and recorded in the audit log.',
+  reject: 'Decline the approval gate shown in Current Details: the upgrade stops safely and changes nothing more. JSON: {"step": "<waiting step id>", "by": "your name", "reason": "why"}.',
   decide:
-    'Answer a failed step. JSON: {"step": "<failed step id>", "action": "retry" | "skip" | "rollback-all" | "abort", "by": "your name"}.',
+    'Answer the failed step shown in Current Details (paste the JSON shown there). JSON: {"step": "<failed step id>", "action": "retry" | "skip" | "rollback-all" | "abort", "by": "your name"}.',
   pause: 'Pause at the next safe point (between steps). JSON: {"by": "your name", "reason": "why"}.',
   resume: 'Continue after a pause, or re-run preflight when blocked. JSON: {"by": "your name"}.',
   abort: 'Stop at the next safe point and compensate per the onFailure policy. JSON: {"by": "your name", "reason": "why"}.',
