@@ -125,7 +125,8 @@ describe('talos-upgrade releases watch (Temporal Schedule)', () => {
     assert.equal(waiting.waiting?.kind, 'approval');
     assert.ok(!readInvocations(sim.dir).some((i) => i.tool === 'talosctl' && i.args[0] === 'upgrade'), 'nothing upgraded before approval');
 
-    const hook = server.received.filter((r) => r.path === '/hook');
+    // The started upgrade notifies too (its plan approval); the check itself sends exactly one proposal.
+    const hook = server.received.filter((r) => r.path === '/hook' && r.body.includes('"release-proposed"'));
     assert.equal(hook.length, 1);
     const body = JSON.parse(hook[0]?.body ?? '{}') as Record<string, unknown>;
     assert.equal(body.event, 'release-proposed');

@@ -129,7 +129,7 @@ describe('approving from the Temporal Web UI (chromium + playwright-core)', () =
     const payload = { step: wrong.id, by: 'web-ui-mallory' };
     const sent = await sendSignalFromUi(page, 'approve', JSON.stringify(payload));
     note(sent.uiGlitch);
-    assert.match(sent.description, /Open an approval gate/, 'the dropdown shows the handler description');
+    assert.match(sent.description, /^approve Open the approval gate shown under User Metadata → Current Details: paste the JSON shown there/, 'the dropdown shows the handler description');
     assert.deepEqual(sent.sentJson, payload, 'the UI sent exactly the typed JSON');
 
     const p: UpgradeProgress = await eventually(async () => {
