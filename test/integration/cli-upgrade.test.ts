@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -15,18 +14,7 @@ import type { UpgradePlan } from '../../src/plan/types';
 import { initSim, readInvocations, type SimInfo } from '../../src/simulator';
 import { TASK_QUEUE } from '../../src/workflows/search-attributes';
 import { cliEntry, runCli } from '../helpers/cli';
-import { eventually, startTestServer, startTestWorker, tempDir, type RunningWorker } from '../helpers/temporal-env';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+import { eventually, freePort, type RunningWorker, startTestServer, startTestWorker, tempDir } from '../helpers/temporal-env';
 
 function specYaml(sim: SimInfo, dir: string): string {
   return [

@@ -1,21 +1,9 @@
 import assert from 'node:assert/strict';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { selfTest, finishSelfTest, selfTestState } from '../../src/workflows/self-test';
 import { TalosCluster } from '../../src/workflows/search-attributes';
-import { eventually, startTestServer, startTestWorker, tempDir } from '../helpers/temporal-env';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+import { eventually, freePort, startTestServer, startTestWorker, tempDir } from '../helpers/temporal-env';
 
 describe('foundation: real dev server + real worker', () => {
   const tmp = tempDir('foundation');

@@ -7,18 +7,7 @@ import { after, describe, it } from 'node:test';
 import execa from 'execa';
 import { connectClient } from '../../src/client/connection';
 import { cliEntry, runCli } from '../helpers/cli';
-import { eventually, tempDir } from '../helpers/temporal-env';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+import { eventually, freePort, tempDir } from '../helpers/temporal-env';
 
 function httpStatus(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
