@@ -28,6 +28,10 @@ export async function createUpgradeWorker(opts: UpgradeWorkerOptions): Promise<W
     ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: workflowsEntry() }),
     activities: createActivities(opts.activityDeps),
     shutdownGraceTime: opts.shutdownGraceTime ?? '30s',
+    // Work around an SDK 1.24 problem found by the durability suite: a query answered by a fresh worker
+    // while a workflow task is pending, followed at once by a signal or update, can leave a history
+    // that no longer replays. Without a cache every task replays from history, which stays correct.
+    maxCachedWorkflows: 0,
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...opts.extra,
   });

@@ -8,6 +8,7 @@ import { Context, sleep } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { runTool, ToolError } from './exec';
 import { typed } from './failures';
+import { withHeartbeats } from './heartbeat';
 import { isTerminalPhase, parseBackupGet } from './parse/velero';
 import { toolEnv } from './tool-env';
 import { ErrorTypes, type EtcdSnapshotInput, type EtcdSnapshotResult, type VeleroBackupInput, type VeleroBackupResult } from './types';
@@ -74,12 +75,13 @@ export async function takeEtcdSnapshot(input: EtcdSnapshotInput): Promise<EtcdSn
     // Written under a temporary name and renamed, so a crash never leaves a half snapshot that looks whole.
     const partial = `${target}.partial`;
     fs.rmSync(partial, { force: true });
-    await runTool('talosctl', input.access.tools.talosctl, ['etcd', 'snapshot', partial, '--nodes', input.node], {
-      env: toolEnv(input.access),
-      signal: ctx.cancellationSignal,
-      timeoutMs: 10 * 60_000,
-      onLine: () => ctx.heartbeat(),
-    });
+    await withHeartbeats(() =>
+      runTool('talosctl', input.access.tools.talosctl, ['etcd', 'snapshot', partial, '--nodes', input.node], {
+        env: toolEnv(input.access),
+        signal: ctx.cancellationSignal,
+        timeoutMs: 10 * 60_000,
+      }),
+    );
     const bytes = fs.existsSync(partial) ? fs.statSync(partial).size : 0;
     if (bytes === 0) throw ApplicationFailure.retryable(`talosctl etcd snapshot wrote no data to ${partial}`, ErrorTypes.toolFailed);
     fs.renameSync(partial, target);

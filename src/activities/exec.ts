@@ -290,7 +290,9 @@ export function lastMeaningfulLine(stderr: string, stdout = ''): string {
   for (const text of [stderr, stdout]) {
     const lines = text
       .split('\n')
-      .map((l) => l.replace(/\r$/, '').trim())
+      // Control bytes from a crashing tool must not reach step messages, history or notifications.
+      // eslint-disable-next-line no-control-regex
+      .map((l) => l.replace(/\r$/, '').replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\ufffd]/g, '').trim())
       .filter((l) => l.length > 0 && !/^[-=.\s]+$/.test(l));
     const line = [...lines].reverse().find((l) => ERRORISH.test(l)) ?? lines[lines.length - 1];
     if (line !== undefined) {

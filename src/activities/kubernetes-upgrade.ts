@@ -33,7 +33,7 @@ export async function upgradeKubernetes(input: UpgradeKubernetesInput): Promise<
     let lines = 0;
     let last = '';
     // upgrade-k8s can be quiet for minutes while a kubelet restarts: heartbeat on a timer as well.
-    const timer = setInterval(() => ctx.heartbeat({ lines, last }), 5_000);
+    const timer = setInterval(() => ctx.heartbeat({ lines, last }), 2_000);
     try {
       await runTool('talosctl', input.access.tools.talosctl, ['upgrade-k8s', '--to', to, '--nodes', input.node], {
         env: toolEnv(input.access),

@@ -7,6 +7,7 @@ import { Context, sleep } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { runTool, ToolError } from './exec';
 import { isRefusal, typed } from './failures';
+import { withHeartbeats } from './heartbeat';
 import { observeNode, type NodeObservation } from './node-observer';
 import { parseNodes } from './parse/kubectl';
 import { toolEnv } from './tool-env';
@@ -235,21 +236,17 @@ export async function verifyNode(input: VerifyNodeInput): Promise<VerifyNodeResu
     const env = toolEnv(input.access);
     const waitTimeout = `${Math.max(1, Math.round(input.timeoutMs / 1000))}s`;
     try {
-      await runTool(
-        'talosctl',
-        input.access.tools.talosctl,
-        [
-          'health',
-          '--nodes',
-          input.node,
-          '--control-plane-nodes',
-          input.controlPlanes.join(','),
-          ...(input.workers.length ? ['--worker-nodes', input.workers.join(',')] : []),
-          '--wait-timeout',
-          waitTimeout,
-        ],
-        { env, signal: ctx.cancellationSignal, timeoutMs: input.timeoutMs + 60_000, onLine: () => ctx.heartbeat() },
-      );
+      const args = [
+        'health',
+        '--nodes',
+        input.node,
+        '--control-plane-nodes',
+        input.controlPlanes.join(','),
+        ...(input.workers.length ? ['--worker-nodes', input.workers.join(',')] : []),
+        '--wait-timeout',
+        waitTimeout,
+      ];
+      await withHeartbeats(() => runTool('talosctl', input.access.tools.talosctl, args, { env, signal: ctx.cancellationSignal, timeoutMs: input.timeoutMs + 60_000 }));
     } catch (err) {
       if (err instanceof ToolError && err.kind === 'exit') {
         throw ApplicationFailure.retryable(`talosctl health for ${input.node} failed: ${err.message}`, ErrorTypes.verificationFailed);

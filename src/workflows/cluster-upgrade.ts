@@ -86,12 +86,16 @@ export async function clusterUpgrade(input: ClusterUpgradeInput): Promise<Upgrad
     maximumInterval: '30s',
     nonRetryableErrorTypes: NON_RETRYABLE,
   });
-  const quick = proxyActivities<UpgradeActivities>({ startToCloseTimeout: '5m', heartbeatTimeout: '60s', retry: retry(3) });
+  // Tests and rehearsals shorten heartbeat timeouts (faster resume after a crash); production keeps roomy ones.
+  const tunedHeartbeat = (fallbackMs: number): number => input.tuning?.heartbeatTimeoutMs ?? fallbackMs;
+  const quick = proxyActivities<UpgradeActivities>({ startToCloseTimeout: '5m', heartbeatTimeout: tunedHeartbeat(60_000), retry: retry(3) });
+  // A look after a failure only enriches the question: one attempt, so a hung tool cannot delay the human.
+  const probe = proxyActivities<UpgradeActivities>({ startToCloseTimeout: '90s', heartbeatTimeout: tunedHeartbeat(60_000), retry: { maximumAttempts: 1 } });
   // Best effort: one attempt, and the activity itself never throws for a webhook that is down.
   const notifier = proxyActivities<ReleaseActivities>({ startToCloseTimeout: '1m', retry: { maximumAttempts: 1 } });
   const fixer = proxyActivities<ReleaseActivities>({ startToCloseTimeout: '20m', heartbeatTimeout: '2m', retry: retry(3) });
   const etcdGate = proxyActivities<UpgradeActivities>({ startToCloseTimeout: '2m', retry: retry(6, '5s') });
-  const backupActs = proxyActivities<UpgradeActivities>({ startToCloseTimeout: '2h', heartbeatTimeout: '2m', retry: retry(3) });
+  const backupActs = proxyActivities<UpgradeActivities>({ startToCloseTimeout: '2h', heartbeatTimeout: tunedHeartbeat(120_000), retry: retry(3) });
   const longRunning = (timeoutMs: number) =>
     proxyActivities<UpgradeActivities>({
       // The activity enforces timeoutMs itself (a non-retryable timeout); startToClose is the backstop.
@@ -397,7 +401,13 @@ export async function clusterUpgrade(input: ClusterUpgradeInput): Promise<Upgrad
     const plan = progress.plan;
     if (!plan) return [];
     try {
-      facts = await inspect();
+      facts = await probe.inspectCluster.executeWithOptions({ summary: `inspect ${spec.cluster} after ${step.id} failed` }, [
+        {
+          access,
+          nodes: spec.nodes ? { controlPlane: spec.nodes.controlPlane, workers: spec.nodes.workers } : null,
+          veleroEnabled: spec.backup.velero.enabled,
+        },
+      ]);
     } catch {
       return [];
     }
@@ -534,7 +544,7 @@ export async function clusterUpgrade(input: ClusterUpgradeInput): Promise<Upgrad
   const runKubernetes = async (step: KubernetesStep, row: StepProgress): Promise<void> => {
     if (!undos.some((u) => u.stepId === step.id)) undos.push({ kind: 'kubernetes', stepId: step.id, node: step.node, from: step.from, to: step.to });
     const result = await longRunning(step.timeoutMs).upgradeKubernetes.executeWithOptions(
-      { summary: `upgrade Kubernetes to ${step.to} via ${step.node}`, heartbeatTimeout: Math.max(heartbeatTimeout, 30_000) },
+      { summary: `upgrade Kubernetes to ${step.to} via ${step.node}`, heartbeatTimeout: tunedHeartbeat(30_000) },
       [{ access, node: step.node, to: step.to, timeoutMs: step.timeoutMs, tuning }],
     );
     row.before = result.before ?? row.before;
