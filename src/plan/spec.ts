@@ -452,7 +452,9 @@ export function parseSpec(input: unknown, source?: string): UpgradeSpec {
   }
   const result = specFileSchema.safeParse(input, { reportInput: true });
   if (!result.success) {
-    const [first, ...rest] = result.error.issues;
+    // A misspelt key also makes the real one "missing": report the unknown key (with its did-you-mean) first.
+    const issues = [...result.error.issues].sort((a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'));
+    const [first, ...rest] = issues;
     if (!first) throw new SpecError('', 'invalid spec', source);
     const [path, problem] = describeIssue(first);
     const more = rest.length > 0 ? ` (${rest.length} more problem${rest.length === 1 ? '' : 's'} after this one)` : '';
