@@ -1,0 +1,111 @@
+/**
+ * Where durability tests leave their figures for the summary printer: one JSON file per suite
+ * under `test-results/durability/` (git-ignored), rewritten as each case ends, so re-running one
+ * suite replaces only its own figures. `DURABILITY_RESULTS_DIR` moves the directory.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** The repository root, from dist/test/durability/ (compiled) or test/durability/ (ts-node style). */
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', ...(path.basename(path.resolve(__dirname, '..', '..')) === 'dist' ? ['..'] : []));
+
+export function resultsDir(): string {
+  return process.env.DURABILITY_RESULTS_DIR ?? path.join(REPO_ROOT, 'test-results', 'durability');
+}
+
+export type Disruption = 'worker-sigkill' | 'server-restart' | 'sleep';
+
+/** One disruption of a running upgrade, and what the cluster looked like afterwards. */
+export interface CrashRecord {
+  kind: 'crash';
+  name: string;
+  disruption: Disruption;
+  /** Completed with every node on target, none upgraded more often than planned. */
+  survived: boolean;
+  outcome: string;
+  /** `talosctl upgrade` requests the cluster accepted beyond what the plan (and human retries) called for. */
+  duplicateUpgrades: number;
+  /** Nodes that should have been upgraded and were not (never accepted, or not on target at the end). */
+  lostUpgrades: number;
+  acceptedUpgrades: number;
+  seconds: number;
+  note?: string;
+}
+
+export interface BadInputRecord {
+  kind: 'bad-input';
+  name: string;
+  channel: 'spec' | 'signal' | 'update';
+  rejected: boolean;
+  /** For generated batches: how many inputs the record stands for, and how many were refused. Default 1. */
+  inputs?: number;
+  rejectedInputs?: number;
+  note?: string;
+}
+
+export interface ReplayRecord {
+  kind: 'replay';
+  name: string;
+  ok: boolean;
+  events: number;
+  note?: string;
+}
+
+export interface ToolFaultRecord {
+  kind: 'tool-fault';
+  name: string;
+  /** Reached awaiting-decision with a clear message, bounded attempts, no tool left running. */
+  ok: boolean;
+  attempts: number;
+  leftoverProcesses: number;
+  seconds: number;
+  message?: string;
+  note?: string;
+}
+
+export type DurabilityRecord = CrashRecord | BadInputRecord | ReplayRecord | ToolFaultRecord;
+
+export interface SuiteResults {
+  suite: string;
+  startedAt: string;
+  updatedAt: string;
+  records: DurabilityRecord[];
+}
+
+export const SUITES = ['crash-matrix', 'server-restart', 'sleep', 'replay', 'bad-input', 'tool-faults'] as const;
+export type SuiteName = (typeof SUITES)[number];
+
+const fileOf = (suite: string): string => path.join(resultsDir(), `${suite}.json`);
+
+/** Opens a suite's results afresh (the previous run's figures are dropped). */
+export function openSuite(suite: SuiteName): { record(r: DurabilityRecord): void } {
+  const now = new Date().toISOString();
+  const results: SuiteResults = { suite, startedAt: now, updatedAt: now, records: [] };
+  const write = (): void => {
+    fs.mkdirSync(resultsDir(), { recursive: true });
+    const tmp = `${fileOf(suite)}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, `${JSON.stringify(results, null, 2)}\n`);
+    fs.renameSync(tmp, fileOf(suite));
+  };
+  write();
+  return {
+    record(r) {
+      results.records.push(r);
+      results.updatedAt = new Date().toISOString();
+      write();
+    },
+  };
+}
+
+/** Every suite's results found on disk (missing suites are absent). */
+export function readSuites(): SuiteResults[] {
+  const out: SuiteResults[] = [];
+  for (const suite of SUITES) {
+    try {
+      out.push(JSON.parse(fs.readFileSync(fileOf(suite), 'utf8')) as SuiteResults);
+    } catch {
+      /* not run */
+    }
+  }
+  return out;
+}

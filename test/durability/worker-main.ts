@@ -1,0 +1,41 @@
+/**
+ * A worker in its own process, so durability tests can SIGKILL or SIGSTOP it like a dying or
+ * sleeping laptop. Env: TEMPORAL_ADDRESS, TEST_TASK_QUEUE, WORKFLOW_BUNDLE (a prebuilt bundle, so
+ * a restart takes a second rather than a webpack run), WORKER_IDENTITY, and WORKER_ROLE:
+ * `all` (default: the product's worker), `workflows` or `activities` (to freeze one half alone).
+ */
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { createActivities } from '../../src/activities';
+import { createUpgradeWorker } from '../../src/worker';
+import { workflowsEntry } from '../../src/workflow-bundle';
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
+  const bundle = process.env.WORKFLOW_BUNDLE;
+  const role = process.env.WORKER_ROLE ?? 'all';
+  const common = {
+    connection,
+    namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+    taskQueue: process.env.TEST_TASK_QUEUE ?? 'talos-upgrade',
+    shutdownGraceTime: '2s' as const,
+    ...(process.env.WORKER_IDENTITY ? { identity: process.env.WORKER_IDENTITY } : {}),
+  };
+  const workflows = {
+    ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: workflowsEntry() }),
+    // Experiments only (e.g. 0 to see a worker without a sticky cache); the product's default otherwise.
+    ...(process.env.WORKER_MAX_CACHED ? { maxCachedWorkflows: Number(process.env.WORKER_MAX_CACHED) } : {}),
+  };
+  let worker: Worker;
+  if (role === 'activities') worker = await Worker.create({ ...common, activities: createActivities() });
+  else if (role === 'workflows') worker = await Worker.create({ ...common, ...workflows });
+  else worker = await createUpgradeWorker({ ...common, ...(bundle ? { extra: { ...workflows, workflowsPath: undefined } } : {}) });
+  process.stdout.write('worker-ready\n');
+  await worker.run();
+  await connection.close();
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`worker-main: ${String(err)}\n`);
+  process.exitCode = 1;
+});
