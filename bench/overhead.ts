@@ -1,0 +1,123 @@
+/**
+ * 1. Overhead ratio: talos-upgrade's wall time over the runbook's shell loop's, on twins with the same
+ * size and reboot time, run one after the other in the same process so both see the same machine.
+ */
+import * as os from 'node:os';
+import { benchCluster } from './cluster';
+import { cpuMeter, processCpu, type CpuShare } from './cpu';
+import { loadNow } from './machine';
+import { queueFor, type BenchContext } from './context';
+import { runShellLoop } from './shell-loop';
+import { median, round, spread, type Spread } from './stats';
+import { readInvocations } from '../src/simulator';
+import { activityTimes, fixedPhases, gapParts, historySize, nodeGaps, nodeTimes, type HistorySize } from './timeline';
+import { runUpgrade } from './upgrade-run';
+import { startWorkerChild } from './worker-child';
+
+export interface OverheadCase {
+  nodes: number;
+  rebootSeconds: number;
+  pollIntervalMs: number;
+}
+
+export interface OverheadResult extends OverheadCase {
+  shellMs: number;
+  workflowMs: number;
+  ratio: number;
+  /** (workflow − shell) / nodes: what durability and the extra checks cost per node. */
+  extraPerNodeMs: number;
+  gapShellMs: Spread;
+  gapWorkflowMs: Spread;
+  /** Medians of where the workflow's per-node gap goes (see timeline.ts). */
+  gapPartsMs: { detect: number; verify: number; next: number; issue: number };
+  history: HistorySize;
+  approvalsGiven: number;
+  /**
+   * What does not grow with the node count, in ms: talos-upgrade's preflight, Kubernetes upgrade and
+   * postflight, and the loop's upgrade-k8s. (Older result files lack it.)
+   */
+  fixedMs?: { preflight: number; kubernetes: number; postflight: number; shellKubernetes: number };
+  /** CPU seconds: the loop's bash and twins, against talos-upgrade's worker, tools and server. */
+  cpuSeconds: { shell: number; workflow: CpuShare };
+  /** 1-minute load average when the case ended. */
+  load: number;
+}
+
+export interface OverheadSection {
+  cases: OverheadResult[];
+  workerStartMs: number;
+  workerIdleRssMiB: number;
+  workerPeakRssMiB: number;
+  prebuiltBundle: boolean;
+}
+
+export function overheadCases(quick: boolean, pollIntervalMs: number): OverheadCase[] {
+  const sizes = quick ? [3, 10] : [3, 10, 50];
+  const reboots = quick ? [0, 2] : [0, 5];
+  const cases: OverheadCase[] = [];
+  for (const rebootSeconds of reboots) for (const nodes of sizes) cases.push({ nodes, rebootSeconds, pollIntervalMs });
+  // The production default poll interval, for honesty about what tuning buys.
+  if (!quick) cases.push({ nodes: 10, rebootSeconds: 5, pollIntervalMs: 2_000 });
+  return cases;
+}
+
+export async function runOverhead(ctx: BenchContext, cases: OverheadCase[]): Promise<OverheadSection> {
+  const queue = queueFor('overhead');
+  const worker = await startWorkerChild(ctx.address, queue, { workflowBundle: ctx.workflowBundle });
+  const results: OverheadResult[] = [];
+  // The loop does not poll, so cases that differ only in talos-upgrade's poll interval share one loop run.
+  const loops = new Map<string, { wallMs: number; gaps: number[]; cpu: number; k8sMs: number }>();
+  // The loop's bash is our child: its CPU and its twins' lands in our cutime/cstime once it exits.
+  const reaped = (): number => processCpu(process.pid)?.children ?? Number.NaN;
+  try {
+    for (const c of cases) {
+      const tag = `${c.nodes}n-r${c.rebootSeconds}-p${c.pollIntervalMs}`;
+      const timeoutMs = c.nodes * (c.rebootSeconds * 1000 + 60_000) + 120_000;
+      const loopKey = `${c.nodes}n-r${c.rebootSeconds}`;
+      let shell = loops.get(loopKey);
+      if (!shell) {
+        const shellCluster = await benchCluster(ctx.dir, `shell-${loopKey}`, c.nodes, c.rebootSeconds);
+        const before = reaped();
+        const wallMs = (await runShellLoop(shellCluster, timeoutMs)).wallMs;
+        const k8sCall = readInvocations(shellCluster.sim.dir).find((i) => i.tool === 'talosctl' && i.args[0] === 'upgrade-k8s');
+        shell = { wallMs, gaps: nodeGaps(nodeTimes(shellCluster.sim.dir)), cpu: round(reaped() - before, 1), k8sMs: k8sCall?.durationMs ?? Number.NaN };
+        loops.set(loopKey, shell);
+      }
+      const wfCluster = await benchCluster(ctx.dir, `wf-${tag}`, c.nodes, c.rebootSeconds);
+      const cpu = cpuMeter(() => worker.cpu(), os.availableParallelism());
+      const run = await runUpgrade(ctx.client, wfCluster, queue, { ...ctx.tuning, pollIntervalMs: c.pollIntervalMs });
+      const workflowCpu = cpu();
+      const handle = ctx.client.workflow.getHandle(run.workflowId);
+      const size = await historySize(handle);
+      const wfTimes = nodeTimes(wfCluster.sim.dir);
+      const acts = activityTimes(size.history);
+      const parts = gapParts(wfTimes, acts);
+      const result: OverheadResult = {
+        ...c,
+        shellMs: shell.wallMs,
+        workflowMs: run.wallMs,
+        ratio: round(run.wallMs / shell.wallMs, 2),
+        extraPerNodeMs: round((run.wallMs - shell.wallMs) / c.nodes),
+        gapShellMs: spread(shell.gaps),
+        gapWorkflowMs: spread(nodeGaps(wfTimes)),
+        gapPartsMs: { detect: round(median(parts.detect)), verify: round(median(parts.verify)), next: round(median(parts.next)), issue: round(median(parts.issue)) },
+        history: { events: size.events, bytes: size.bytes, byType: size.byType },
+        approvalsGiven: run.approvalsGiven,
+        fixedMs: { ...fixedPhases(size.history, acts), shellKubernetes: shell.k8sMs },
+        cpuSeconds: { shell: shell.cpu, workflow: workflowCpu },
+        load: loadNow(),
+      };
+      results.push(result);
+      ctx.log(
+        `overhead ${tag}: shell ${(shell.wallMs / 1000).toFixed(1)} s, talos-upgrade ${(run.wallMs / 1000).toFixed(1)} s, ratio ${result.ratio}, ` +
+          `gap p50 ${result.gapWorkflowMs.p50} ms (shell ${result.gapShellMs.p50} ms), ${size.events} events`,
+      );
+    }
+    return { cases: results, workerStartMs: worker.startMs, workerIdleRssMiB: worker.idleRssMiB, workerPeakRssMiB: worker.peakRssMiB(), prebuiltBundle: worker.prebuiltBundle };
+  } catch (err) {
+    const stderr = worker.stderr().trim();
+    throw stderr ? new Error(`${err instanceof Error ? err.message : String(err)} (worker said: ${stderr.split('\n').slice(-3).join(' | ')})`) : err;
+  } finally {
+    await worker.stop();
+  }
+}

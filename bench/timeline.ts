@@ -1,0 +1,174 @@
+/**
+ * When things happened in a run, from two clocks on the same machine: the simulated cluster (when each
+ * `talosctl upgrade` was accepted, when each node was back) and the workflow history (when each
+ * activity was scheduled, started, completed). From them: the gap between a node turning healthy and
+ * the next node's upgrade starting, and where that gap goes.
+ */
+import type { WorkflowHandle } from '@temporalio/client';
+import { readSimState } from '../src/simulator';
+
+export type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
+type HistoryEvent = NonNullable<History['events']>[number];
+
+export interface NodeUpgradeTimes {
+  node: string;
+  acceptedAt: number;
+  /** When the node answered again on its new version (the simulator's boot time). */
+  healthyAt: number;
+}
+
+/** Every node's upgrade in the order they were accepted (one per node in a clean run). */
+export function nodeTimes(simDir: string): NodeUpgradeTimes[] {
+  const state = readSimState(simDir);
+  return state.acceptedUpgrades
+    .map((u) => ({ node: u.node, acceptedAt: Date.parse(u.at), healthyAt: state.nodes.find((n) => n.address === u.node)?.bootedAt ?? Number.NaN }))
+    .sort((a, b) => a.acceptedAt - b.acceptedAt);
+}
+
+/** Milliseconds from each node being healthy again to the next node's upgrade being accepted. */
+export function nodeGaps(times: NodeUpgradeTimes[]): number[] {
+  const gaps: number[] = [];
+  for (let i = 0; i + 1 < times.length; i++) {
+    const cur = times[i] as NodeUpgradeTimes;
+    const next = times[i + 1] as NodeUpgradeTimes;
+    gaps.push(next.acceptedAt - cur.healthyAt);
+  }
+  return gaps;
+}
+
+// ------------------------------------------------------------------ history
+
+/** A protobuf Timestamp (seconds may be a Long) as epoch milliseconds. */
+const millis = (t: { seconds?: number | { toNumber(): number } | null; nanos?: number | null } | null | undefined): number => {
+  if (!t) return Number.NaN;
+  const seconds = typeof t.seconds === 'number' ? t.seconds : (t.seconds?.toNumber() ?? 0);
+  return seconds * 1000 + (t.nanos ?? 0) / 1e6;
+};
+
+/** The event's type name, from whichever `...EventAttributes` field it carries. */
+export function eventTypeName(e: HistoryEvent): string {
+  const key = Object.keys(e).find((k) => k.endsWith('EventAttributes') && (e as Record<string, unknown>)[k] != null);
+  if (!key) return 'Unknown';
+  const base = key.slice(0, -'EventAttributes'.length);
+  return base.charAt(0).toUpperCase() + base.slice(1);
+}
+
+export interface ActivityTimes {
+  type: string;
+  node: string | null;
+  scheduledAt: number;
+  startedAt: number;
+  completedAt: number;
+  /** Attempt that completed (1 unless it was retried, e.g. after a worker crash). */
+  attempt: number;
+}
+
+function firstInput(payloads: { data?: Uint8Array | null }[] | null | undefined): Record<string, unknown> | null {
+  const data = payloads?.[0]?.data;
+  if (!data) return null;
+  try {
+    const value: unknown = JSON.parse(Buffer.from(data).toString('utf8'));
+    return value && typeof value === 'object' ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Activities in scheduling order, with the node they were about (when the input names one). */
+export function activityTimes(history: History): ActivityTimes[] {
+  const byId = new Map<string, ActivityTimes>();
+  for (const e of history.events ?? []) {
+    const at = millis(e.eventTime);
+    const s = e.activityTaskScheduledEventAttributes;
+    if (s) {
+      const input = firstInput(s.input?.payloads);
+      const node = typeof input?.node === 'string' ? input.node : null;
+      byId.set(String(e.eventId), { type: s.activityType?.name ?? '?', node, scheduledAt: at, startedAt: Number.NaN, completedAt: Number.NaN, attempt: 0 });
+      continue;
+    }
+    const st = e.activityTaskStartedEventAttributes;
+    if (st) {
+      const a = byId.get(String(st.scheduledEventId));
+      if (a) {
+        a.startedAt = at;
+        a.attempt = st.attempt ?? 1;
+      }
+      continue;
+    }
+    const done = e.activityTaskCompletedEventAttributes;
+    if (done) {
+      const a = byId.get(String(done.scheduledEventId));
+      if (a) a.completedAt = at;
+    }
+  }
+  return [...byId.values()];
+}
+
+/**
+ * Where the time between "node i healthy" and "node i+1 upgrade accepted" goes, per node pair:
+ *   detect  node healthy → upgradeNode completed (poll interval + one observation),
+ *   verify  → verifyNode completed (a workflow task, talosctl health, observation, kubectl),
+ *   next    → next upgradeNode started (a workflow task; the etcd gate before control planes),
+ *   issue   → next `talosctl upgrade` accepted (the pre-upgrade observation, then the call).
+ */
+export interface GapParts {
+  detect: number[];
+  verify: number[];
+  next: number[];
+  issue: number[];
+}
+
+export function gapParts(times: NodeUpgradeTimes[], activities: ActivityTimes[]): GapParts {
+  const parts: GapParts = { detect: [], verify: [], next: [], issue: [] };
+  const find = (type: string, node: string): ActivityTimes | undefined => activities.filter((a) => a.type === type && a.node === node).pop();
+  for (let i = 0; i + 1 < times.length; i++) {
+    const cur = times[i] as NodeUpgradeTimes;
+    const next = times[i + 1] as NodeUpgradeTimes;
+    const up = find('upgradeNode', cur.node);
+    const verify = find('verifyNode', cur.node);
+    const nextUp = find('upgradeNode', next.node);
+    if (!up || !verify || !nextUp) continue;
+    parts.detect.push(up.completedAt - cur.healthyAt);
+    parts.verify.push(verify.completedAt - up.completedAt);
+    parts.next.push(nextUp.startedAt - verify.completedAt);
+    parts.issue.push(next.acceptedAt - nextUp.startedAt);
+  }
+  return parts;
+}
+
+export interface HistorySize {
+  events: number;
+  bytes: number;
+  byType: Record<string, number>;
+}
+
+export async function historySize(handle: WorkflowHandle): Promise<HistorySize & { history: History }> {
+  const [description, history] = await Promise.all([handle.describe(), handle.fetchHistory()]);
+  const byType: Record<string, number> = {};
+  for (const e of history.events ?? []) {
+    const name = eventTypeName(e);
+    byType[name] = (byType[name] ?? 0) + 1;
+  }
+  return { events: description.historyLength, bytes: description.historySize ?? Number.NaN, byType, history };
+}
+
+/** When the run started and ended (first and last event). */
+export function runSpan(history: History): { startedAt: number; endedAt: number } {
+  const events = history.events ?? [];
+  return { startedAt: millis(events[0]?.eventTime), endedAt: millis(events[events.length - 1]?.eventTime) };
+}
+
+/**
+ * The parts of a run that do not grow with the node count: preflight (start → first node step
+ * scheduled), the Kubernetes upgrade, and postflight (Kubernetes done → end).
+ */
+export function fixedPhases(history: History, activities: ActivityTimes[]): { preflight: number; kubernetes: number; postflight: number } {
+  const span = runSpan(history);
+  const firstNodeStep = activities.find((a) => a.type === 'upgradeNode' || a.type === 'checkEtcdQuorum');
+  const k8s = activities.filter((a) => a.type === 'upgradeKubernetes').pop();
+  return {
+    preflight: Math.round((firstNodeStep?.scheduledAt ?? Number.NaN) - span.startedAt),
+    kubernetes: Math.round((k8s?.completedAt ?? Number.NaN) - (k8s?.startedAt ?? Number.NaN)),
+    postflight: Math.round(span.endedAt - (k8s?.completedAt ?? Number.NaN)),
+  };
+}
