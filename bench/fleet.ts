@@ -27,6 +27,7 @@ export interface FleetRun {
   workerPeakRssMiB: number;
   workerStartMs: number;
   prebuiltBundle: boolean;
+  workflowCacheSize: number;
   /** CPU seconds during the run, by who used them. */
   cpuSeconds: CpuShare;
   gapMs: Spread;
@@ -84,6 +85,7 @@ async function fleetRun(ctx: BenchContext, tag: string, clusters: BenchCluster[]
       workerIdleRssMiB: worker.idleRssMiB,
       workerStartMs: worker.startMs,
       prebuiltBundle: worker.prebuiltBundle,
+      workflowCacheSize: worker.workflowCacheSize,
       workerPeakRssMiB: worker.peakRssMiB(),
       cpuSeconds,
       gapMs: spread(gaps),

@@ -49,6 +49,7 @@ export interface OverheadSection {
   workerIdleRssMiB: number;
   workerPeakRssMiB: number;
   prebuiltBundle: boolean;
+  workflowCacheSize: number;
 }
 
 export function overheadCases(quick: boolean, pollIntervalMs: number): OverheadCase[] {
@@ -113,7 +114,7 @@ export async function runOverhead(ctx: BenchContext, cases: OverheadCase[]): Pro
           `gap p50 ${result.gapWorkflowMs.p50} ms (shell ${result.gapShellMs.p50} ms), ${size.events} events`,
       );
     }
-    return { cases: results, workerStartMs: worker.startMs, workerIdleRssMiB: worker.idleRssMiB, workerPeakRssMiB: worker.peakRssMiB(), prebuiltBundle: worker.prebuiltBundle };
+    return { cases: results, workerStartMs: worker.startMs, workerIdleRssMiB: worker.idleRssMiB, workerPeakRssMiB: worker.peakRssMiB(), prebuiltBundle: worker.prebuiltBundle, workflowCacheSize: worker.workflowCacheSize };
   } catch (err) {
     const stderr = worker.stderr().trim();
     throw stderr ? new Error(`${err instanceof Error ? err.message : String(err)} (worker said: ${stderr.split('\n').slice(-3).join(' | ')})`) : err;

@@ -1,6 +1,6 @@
 /**
  * 3. Resume latency: SIGKILL the worker while a node reboots, start a new one at once, and time
- * until the workflow moves on. What bounds it: the server only learns that the attempt died when
+ * until the workflow moves on. What bounds it (see resumeBound): the server only learns that the attempt died when
  * no heartbeat arrived for heartbeatTimeout; then the retry policy's first interval (2 s) passes,
  * the new worker runs attempt 2, which finds the upgrade already issued in the heartbeat details,
  * waits for the node instead of upgrading it again, and completes.
@@ -40,6 +40,8 @@ export interface ResumeResult extends ResumeCase {
   attempt: number;
   /** Every node's upgrade was accepted exactly once, despite the crash. */
   upgradedExactlyOnce: boolean;
+  /** The worker's maxCachedWorkflows (0: no sticky queue). */
+  workflowCacheSize: number;
   load: number;
 }
 
@@ -48,13 +50,21 @@ export interface ResumeSection {
   bound: string;
 }
 
-export const RESUME_BOUND =
+const HEARTBEAT_BOUND =
   'the server gives up on the dead attempt heartbeatTimeout after the last heartbeat the SDK sent (it sends at most one per ' +
   '0.8 × heartbeatTimeout), waits the retry policy\'s 2 s initialInterval, and attempt 2 finds the upgrade already issued and only ' +
-  'waits for the node: kill → moves on lies between 0.2 × heartbeatTimeout + 2 s and heartbeatTimeout + 2 s, plus one observation. ' +
-  'The workflow task that follows goes to the dead worker\'s sticky queue unless the server has seen no poll there for 10 s; ' +
-  'sooner than that it first waits out the worker\'s stickyQueueScheduleToStartTimeout (10 s by default), so a heartbeat timeout ' +
-  'under about 10 s makes the next step later, not sooner, unless that worker option is lowered with it';
+  'waits for the node: kill → upgradeNode done lies between 0.2 × heartbeatTimeout + 2 s and heartbeatTimeout + 2 s, plus one observation. ';
+const STICKY_NOTE =
+  'With a workflow cache, the workflow task that follows goes to the dead worker\'s sticky queue unless the server has seen no poll ' +
+  'there for 10 s; sooner than that it first waits out the worker\'s stickyQueueScheduleToStartTimeout (10 s by default), so a ' +
+  'heartbeat timeout under about 10 s makes the next step later, not sooner, unless that worker option is lowered with it';
+const NO_CACHE_NOTE =
+  'The worker keeps no workflow cache (maxCachedWorkflows 0), so there is no sticky queue to wait out: the next step follows at once. ' +
+  'With a cache, a heartbeat timeout under about 10 s would make the next step later (the dead worker\'s sticky queue is tried first)';
+
+export function resumeBound(workflowCacheSize: number): string {
+  return HEARTBEAT_BOUND + (workflowCacheSize === 0 ? NO_CACHE_NOTE : STICKY_NOTE);
+}
 
 export function resumeCases(quick: boolean): ResumeCase[] {
   // The kill lands mid-reboot either way; quick mode's shorter reboot only saves time.
@@ -63,7 +73,8 @@ export function resumeCases(quick: boolean): ResumeCase[] {
   return [
     { ...base, heartbeatTimeoutMs: 10_000 },
     { ...base, heartbeatTimeoutMs: 5_000 },
-    // What a shorter heartbeat timeout needs to pay off: a shorter sticky schedule-to-start timeout too.
+    // With a workflow cache, what a shorter heartbeat timeout needs to pay off: a shorter sticky timeout too.
+    // Skipped when the worker keeps no cache (there is no sticky queue then).
     { ...base, heartbeatTimeoutMs: 5_000, stickyTimeoutMs: 2_000 },
   ];
 }
@@ -85,6 +96,11 @@ export async function runResume(ctx: BenchContext, cases: ResumeCase[]): Promise
     const queue = queueFor(`resume-${tag}`);
     const victim = cluster.sim.nodes.workers[0] as string;
     let worker = await startWorkerChild(ctx.address, queue, workerOpts);
+    if (c.stickyTimeoutMs && worker.workflowCacheSize === 0) {
+      ctx.log(`resume ${tag}: skipped, the worker keeps no workflow cache so there is no sticky queue`);
+      await worker.stop();
+      continue;
+    }
     try {
       const run = await startRun(ctx.client, cluster, queue, { pollIntervalMs: ctx.tuning.pollIntervalMs, heartbeatTimeoutMs: c.heartbeatTimeoutMs });
       await until(() => upgradeCount(cluster.sim.dir, victim) >= 1, 120_000, `the upgrade of ${victim}`);
@@ -110,6 +126,7 @@ export async function runResume(ctx: BenchContext, cases: ResumeCase[]): Promise
         lateMs: Math.round(upgrade.completedAt - healthyAt),
         attempt: upgrade.attempt,
         upgradedExactlyOnce: once,
+        workflowCacheSize: worker.workflowCacheSize,
         load: loadNow(),
       };
       results.push(result);
@@ -122,5 +139,5 @@ export async function runResume(ctx: BenchContext, cases: ResumeCase[]): Promise
       await worker.stop();
     }
   }
-  return { cases: results, bound: RESUME_BOUND };
+  return { cases: results, bound: resumeBound(results[0]?.workflowCacheSize ?? Number.NaN) };
 }

@@ -73,8 +73,7 @@ export function parseArgs(argv: string[]): Args {
       const value = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
       if (!value) usage('--render needs a results file');
       args.render = value;
-    }
-    else if (a === '--only' || a.startsWith('--only=')) {
+    } else if (a === '--only' || a.startsWith('--only=')) {
       const value = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
       if (!value) usage('--only needs a list of benchmarks');
       const names = value.split(',').map((s) => s.trim()).filter(Boolean);

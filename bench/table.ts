@@ -20,10 +20,12 @@ function goal(text: string, reached: boolean | null, figure: string): string {
 export function renderTable(r: BenchResults): string {
   const out: string[] = [];
   const m = r.machine;
+  const cache = r.overhead?.workflowCacheSize ?? r.fleet?.cases[0]?.fleet.workflowCacheSize ?? r.resume?.cases[0]?.workflowCacheSize;
   out.push(
     `talos-upgrade benchmarks (${r.mode}, ${r.date.slice(0, 16).replace('T', ' ')} UTC) on ${m.nproc} × ${m.cpuModel}, ${m.memoryGiB} GiB, ` +
       `${m.node}, load ${m.loadAverageAtStart} at start, ${r.loadAverageAtEnd} at end`,
-    `talos-upgrade: poll ${r.settings.pollIntervalMs} ms (production default 2000 ms), heartbeat timeout ${r.settings.heartbeatTimeoutMs / 1000} s; ${r.settings.upgrade}; backups off`,
+    `talos-upgrade: poll ${r.settings.pollIntervalMs} ms (production default 2000 ms), heartbeat timeout ${r.settings.heartbeatTimeoutMs / 1000} s` +
+      `${cache === undefined ? '' : `, worker maxCachedWorkflows ${cache}`}; ${r.settings.upgrade}; backups off`,
     '',
   );
 

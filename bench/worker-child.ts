@@ -28,6 +28,8 @@ export interface WorkerChild {
   idleRssMiB: number;
   /** Whether it loaded the prebuilt workflow bundle (else it ran webpack at start). */
   prebuiltBundle: boolean;
+  /** The worker's maxCachedWorkflows: 0 means every workflow task replays its history and no sticky queue exists. */
+  workflowCacheSize: number;
   /** Highest VmRSS sampled, and the kernel's own high-water mark (VmHWM), in MiB. */
   peakRssMiB(): number;
   cpu(): CpuSeconds;
@@ -122,6 +124,7 @@ export async function startWorkerChild(address: string, taskQueue: string, opts:
     startMs,
     idleRssMiB,
     prebuiltBundle: out.includes('bundle=prebuilt'),
+    workflowCacheSize: Number(/cache=(\d+)/.exec(out)?.[1] ?? Number.NaN),
     peakRssMiB: () => {
       sample();
       return Math.round(peak);

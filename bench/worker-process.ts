@@ -32,7 +32,9 @@ async function main(): Promise<void> {
     extra: { ...bundleOption(), ...stickyOption() },
   });
   // Without the prebuilt bundle the worker runs webpack itself: slower to start and heavier.
-  process.stdout.write(`worker-ready bundle=${bundleOption() || prebuiltBundle() ? 'prebuilt' : 'bundled-at-start'}\n`);
+  const bundle = bundleOption() || prebuiltBundle() ? 'prebuilt' : 'bundled-at-start';
+  // The cache size decides whether sticky queues exist, which matters for resume after a crash.
+  process.stdout.write(`worker-ready bundle=${bundle} cache=${worker.options.maxCachedWorkflows}\n`);
   await worker.run();
   await connection.close();
 }
