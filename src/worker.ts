@@ -8,6 +8,15 @@ import { connectNative, connectTarget, type ConnectTarget } from './client/conne
 import { TASK_QUEUE } from './workflows/search-attributes';
 import { prebuiltBundle, workflowsEntry } from './workflow-bundle';
 
+/**
+ * No workflow cache: every workflow task replays the run from its history. Works around an SDK 1.24
+ * problem found by the durability suite (test/durability/query-race.test.ts): a worker that answers a
+ * progress query while the run has an unprocessed activity result applies that result to its cached
+ * copy, then applies the operator's decision arriving next as a separate step; a replay applies both
+ * in one activation with signals first, so the history stops replaying. Costs CPU per task (see bench/).
+ */
+export const WORKFLOW_CACHE_SIZE = 0;
+
 export interface UpgradeWorkerOptions {
   connection: NativeConnection;
   namespace: string;
@@ -28,10 +37,7 @@ export async function createUpgradeWorker(opts: UpgradeWorkerOptions): Promise<W
     ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: workflowsEntry() }),
     activities: createActivities(opts.activityDeps),
     shutdownGraceTime: opts.shutdownGraceTime ?? '30s',
-    // Work around an SDK 1.24 problem found by the durability suite: a query answered by a fresh worker
-    // while a workflow task is pending, followed at once by a signal or update, can leave a history
-    // that no longer replays. Without a cache every task replays from history, which stays correct.
-    maxCachedWorkflows: 0,
+    maxCachedWorkflows: WORKFLOW_CACHE_SIZE,
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...opts.extra,
   });

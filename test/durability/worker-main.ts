@@ -6,7 +6,7 @@
  */
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
-import { createUpgradeWorker } from '../../src/worker';
+import { createUpgradeWorker, WORKFLOW_CACHE_SIZE } from '../../src/worker';
 import { workflowsEntry } from '../../src/workflow-bundle';
 
 async function main(): Promise<void> {
@@ -23,8 +23,8 @@ async function main(): Promise<void> {
   };
   const workflows = {
     ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: workflowsEntry() }),
-    // Experiments only (e.g. 0 to see a worker without a sticky cache); the product's default otherwise.
-    ...(process.env.WORKER_MAX_CACHED ? { maxCachedWorkflows: Number(process.env.WORKER_MAX_CACHED) } : {}),
+    // The product's cache size unless an experiment asks for another (query-race shows why it is 0).
+    maxCachedWorkflows: process.env.WORKER_MAX_CACHED ? Number(process.env.WORKER_MAX_CACHED) : WORKFLOW_CACHE_SIZE,
   };
   let worker: Worker;
   if (role === 'activities') worker = await Worker.create({ ...common, activities: createActivities() });
