@@ -146,8 +146,9 @@ export function renderTable(r: BenchResults): string {
   if (r.twin) {
     out.push(`5. Twin call latency (talosctl version, start to exit, ${r.twin.n} calls): median ${r.twin.medianMs} ms, p95 ${r.twin.p95Ms} ms (simulator's goal: median < 150 ms)`);
     out.push(
-      '   it colours every figure above: talos-upgrade\'s critical path between two nodes is about 12 such calls in a row (three',
-      '   observations of 3 calls, talosctl health, kubectl, talosctl upgrade; 2 more before a control plane), the loop\'s is 2',
+      '   it colours every figure above: talos-upgrade\'s critical path between two nodes is about 6 such calls in a row (seeing the',
+      '   node back: version, then extensions ‖ machinestatus; talosctl health; a look ‖ kubectl; a look; talosctl upgrade; 2 more',
+      '   before a control plane), the loop\'s is 2',
       '',
     );
   }

@@ -23,30 +23,41 @@ function unreachable(detail: string): NodeObservation {
   return { reachable: false, version: null, schematic: null, stage: null, ready: null, detail };
 }
 
-export async function observeNode(access: ClusterAccess, node: string, signal?: AbortSignal): Promise<NodeObservation> {
+function unreachableFrom(err: unknown): NodeObservation | null {
+  return err instanceof ToolError && err.kind === 'exit' && UNREACHABLE.test(err.stderrTail) ? unreachable(err.stderrTail.trim().split('\n').pop() ?? '') : null;
+}
+
+function failedRead(err: unknown): NodeObservation {
+  const down = unreachableFrom(err);
+  if (down) return down;
+  throw err;
+}
+
+/**
+ * The three reads run at once: they are independent, and a look sits on the critical path between
+ * two nodes several times (before issuing, detecting the node back, verification), so it costs one
+ * call, not three. While a node is known to be down (`probeFirst`), `talosctl version` goes alone
+ * first: a poll of a rebooting node then costs one process, not three, which matters for a fleet.
+ */
+export async function observeNode(access: ClusterAccess, node: string, signal?: AbortSignal, opts: { probeFirst?: boolean } = {}): Promise<NodeObservation> {
   const env = toolEnv(access);
   const talosctl = access.tools.talosctl;
   const call = (args: string[]) => runTool('talosctl', talosctl, args, { env, ...(signal ? { signal } : {}), timeoutMs: 60_000 });
-  let version: string | null;
-  try {
-    const out = await call(['version', '--nodes', node]);
-    const parsed = parseTalosVersion(out.stdout, out.stderr);
-    const answer = parsed.nodes.find((n) => n.node === node) ?? parsed.nodes[0];
-    if (!answer) return unreachable(parsed.unreachable[0]?.error ?? 'no answer');
-    version = answer.tag;
-  } catch (err) {
-    if (err instanceof ToolError && err.kind === 'exit' && UNREACHABLE.test(err.stderrTail)) return unreachable(err.stderrTail.trim().split('\n').pop() ?? '');
-    throw err;
-  }
-  try {
-    const ext = await call(['get', 'extensions', '--nodes', node, '-o', 'json']);
-    const status = await call(['get', 'machinestatus', '--nodes', node, '-o', 'json']);
-    const extensions = parseExtensions(parseTalosGetJson(ext.stdout));
-    const machine = parseMachineStatus(parseTalosGetJson(status.stdout));
-    return { reachable: true, version, schematic: extensions.schematic, stage: machine.stage, ready: machine.ready, detail: null };
-  } catch (err) {
-    // It went away between the two calls: it is rebooting.
-    if (err instanceof ToolError && err.kind === 'exit' && UNREACHABLE.test(err.stderrTail)) return unreachable(err.stderrTail.trim().split('\n').pop() ?? '');
-    throw err;
-  }
+  const details = (): Array<ReturnType<typeof call>> => [
+    call(['get', 'extensions', '--nodes', node, '-o', 'json']),
+    call(['get', 'machinestatus', '--nodes', node, '-o', 'json']),
+  ];
+  // allSettled, not all: every process is waited for, none is left running behind a first failure.
+  const [version, ...rest] = await Promise.allSettled([call(['version', '--nodes', node]), ...(opts.probeFirst ? [] : details())]);
+  if (version?.status !== 'fulfilled') return failedRead(version?.reason);
+  const parsed = parseTalosVersion(version.value.stdout, version.value.stderr);
+  const answer = parsed.nodes.find((n) => n.node === node) ?? parsed.nodes[0];
+  if (!answer) return unreachable(parsed.unreachable[0]?.error ?? 'no answer');
+  const [ext, status] = opts.probeFirst ? await Promise.allSettled(details()) : rest;
+  // A read that failed because the node went away while we looked: it is rebooting.
+  if (ext?.status !== 'fulfilled') return failedRead(ext?.reason);
+  if (status?.status !== 'fulfilled') return failedRead(status?.reason);
+  const extensions = parseExtensions(parseTalosGetJson(ext.value.stdout));
+  const machine = parseMachineStatus(parseTalosGetJson(status.value.stdout));
+  return { reachable: true, version: answer.tag, schematic: extensions.schematic, stage: machine.stage, ready: machine.ready, detail: null };
 }

@@ -83,8 +83,10 @@ interface WaitTarget {
 async function waitForNode(access: ClusterAccess, target: WaitTarget, progress: NodeProgress): Promise<NodeObservation> {
   const ctx = Context.current();
   let stillOld = 0;
+  let down = false;
   for (;;) {
-    const seen = await observeNode(access, target.node, ctx.cancellationSignal);
+    const seen = await observeNode(access, target.node, ctx.cancellationSignal, { probeFirst: down });
+    down = !seen.reachable;
     progress.last = describe(seen);
     if (!seen.reachable || seen.stage === 'rebooting' || seen.stage === 'booting' || seen.stage === 'upgrading' || seen.stage === 'installing') {
       progress.sawDown = progress.sawDown || !seen.reachable || seen.stage === 'rebooting' || seen.stage === 'booting';
@@ -253,7 +255,13 @@ export async function verifyNode(input: VerifyNodeInput): Promise<VerifyNodeResu
       }
       throw err;
     }
-    const seen = await observeNode(input.access, input.node, ctx.cancellationSignal);
+    // Both reads after health passed, at once (they are independent); each is waited for.
+    const [look, listing] = await Promise.allSettled([
+      observeNode(input.access, input.node, ctx.cancellationSignal),
+      runTool('kubectl', input.access.tools.kubectl, ['get', 'nodes', '-o', 'json'], { env, signal: ctx.cancellationSignal, timeoutMs: 60_000 }),
+    ]);
+    if (look.status === 'rejected') throw look.reason;
+    const seen = look.value;
     if (!seen.reachable || seen.version !== input.toVersion) {
       throw ApplicationFailure.retryable(`${input.node} runs ${describe(seen)}, expected ${input.toVersion}`, ErrorTypes.verificationFailed);
     }
@@ -264,8 +272,8 @@ export async function verifyNode(input: VerifyNodeInput): Promise<VerifyNodeResu
         ErrorTypes.schematicMismatch,
       );
     }
-    const nodes = await runTool('kubectl', input.access.tools.kubectl, ['get', 'nodes', '-o', 'json'], { env, signal: ctx.cancellationSignal, timeoutMs: 60_000 });
-    const k8s = parseNodes(nodes.stdout).find((n) => n.internalIP === input.node);
+    if (listing.status === 'rejected') throw listing.reason;
+    const k8s = parseNodes(listing.value.stdout).find((n) => n.internalIP === input.node);
     if (!k8s) throw ApplicationFailure.retryable(`${input.node} is not registered in Kubernetes`, ErrorTypes.verificationFailed);
     if (k8s.ready !== true) throw ApplicationFailure.retryable(`${input.node} (${k8s.name}) is not Ready in Kubernetes`, ErrorTypes.verificationFailed);
     return { node: input.node, version: seen.version, schematic: seen.schematic, kubeletVersion: k8s.kubeletVersion, ready: true };
