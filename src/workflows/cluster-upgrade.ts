@@ -126,6 +126,7 @@ export async function clusterUpgrade(input: ClusterUpgradeInput): Promise<Upgrad
     report: null,
   };
   let facts: ClusterFacts | null = null;
+  const schematicsBefore = new Map<string, string | null>();
   const partitions = new BootPartitions();
   const undos: Undo[] = [];
   const approvals = new Map<string, string>(); // step id → approver
@@ -669,6 +670,8 @@ export async function clusterUpgrade(input: ClusterUpgradeInput): Promise<Upgrad
       progress.preflight = plan.preflight;
       if (progress.steps.length === 0 || round > 1) progress.steps = plan.steps.map(rowFor);
       for (const n of facts.nodes) partitions.seed(n.address, n.talosVersion);
+      // What each node ran before anything was changed, for the report (a later round may see a fixed cluster).
+      for (const n of facts.nodes) if (!schematicsBefore.has(n.address)) schematicsBefore.set(n.address, n.schematic);
       publish();
       if (!plan.blocked) return plan;
       const blockers = plan.preflight.filter((c) => c.verdict === 'blocker');
@@ -735,7 +738,7 @@ export async function clusterUpgrade(input: ClusterUpgradeInput): Promise<Upgrad
         role: plan.controlPlanes.includes(node) ? 'controlplane' : 'worker',
         before: original.get(node) ?? plan.current.talos,
         after: partitions.active(node) ?? f?.talosVersion ?? null,
-        schematicBefore: null,
+        schematicBefore: schematicsBefore.get(node) ?? null,
         schematicAfter: f?.schematic ?? null,
       };
     });

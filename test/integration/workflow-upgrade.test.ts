@@ -111,6 +111,7 @@ describe('clusterUpgrade workflow on the twin', () => {
     assert.ok(report.backups.etcdSnapshot && fs.existsSync(report.backups.etcdSnapshot.path));
     assert.equal(report.restoreHint, `velero restore create --from-backup ${report.backups.velero?.name}`);
     assert.ok(report.versions.every((v) => v.after === 'v1.9.4' && v.before === 'v1.9.2'));
+    assert.deepEqual(new Set(report.versions.map((v) => `${v.schematicBefore} → ${v.schematicAfter}`)), new Set([`${fx.sim.schematic} → ${fx.sim.schematic}`]));
 
     const audit = (await progressOf(handle)).audit;
     assert.deepEqual(
