@@ -2,7 +2,8 @@
  * The runbook's upgrade cadence as policy ("Staying Current"): which Talos and Kubernetes releases to
  * propose, given what the cluster runs and what the release feeds list. Pure; the caller passes `now`.
  *
- * - Patches of the running minor are proposed at once, to be applied within a week of publication.
+ * - Patches of the running minor are proposed at once, to be applied within a week of publication
+ *   (Talos) or two weeks (Kubernetes), as the runbook's cadence table says.
  * - A newer minor is proposed only once its .1 exists (a .0 is held back), one minor at a time and
  *   only after the running minor's newest patch is in place.
  * - Always inside the support matrix: no Talos minor the matrix does not know, no Talos the installer
@@ -61,9 +62,12 @@ export const DEFAULT_RELEASE_FEEDS: ReleaseFeeds = {
   kubernetesFeed: 'https://api.github.com/repos/kubernetes/kubernetes/releases?per_page=100',
 };
 
-/** The runbook: "apply within a week". */
-export const PATCH_APPLY_WITHIN_MS = 7 * 24 * 3_600_000;
 const DAY_MS = 24 * 3_600_000;
+/** The runbook's cadence table: Talos patches "apply within a week", Kubernetes patches "within 2 weeks". */
+export const PATCH_APPLY_WITHIN: Record<'talos' | 'kubernetes', { ms: number; text: string }> = {
+  talos: { ms: 7 * DAY_MS, text: 'a week' },
+  kubernetes: { ms: 14 * DAY_MS, text: 'two weeks' },
+};
 
 type Kind = 'talos' | 'kubernetes';
 
@@ -111,7 +115,7 @@ function day(iso: string): string {
 
 interface Pick {
   target: Candidate | null;
-  /** For a patch: ISO deadline (oldest unapplied patch + a week). */
+  /** For a patch: ISO deadline (oldest unapplied patch + a week for Talos, two for Kubernetes). */
   applyBy: string | null;
   reasons: string[];
   heldBack: HeldBack[];
@@ -137,15 +141,15 @@ function pickNext(kind: Kind, current: Version, all: Candidate[], nowMs: number,
       const oldest = patches.find((c) => c.publishedAt !== null);
       const published = newest.publishedAt ? ` (published ${day(newest.publishedAt)})` : '';
       if (oldest?.publishedAt) {
-        const deadline = Date.parse(oldest.publishedAt) + PATCH_APPLY_WITHIN_MS;
+        const deadline = Date.parse(oldest.publishedAt) + PATCH_APPLY_WITHIN[kind].ms;
         out.applyBy = new Date(deadline).toISOString();
         const behind = patches.length > 1 ? `; ${patches.length} patches behind since ${oldest.version}` : '';
         const due = nowMs > deadline
           ? `overdue: it was due by ${day(out.applyBy)}${behind}`
-          : `apply it within a week, by ${day(out.applyBy)}${behind}`;
+          : `apply it within ${PATCH_APPLY_WITHIN[kind].text}, by ${day(out.applyBy)}${behind}`;
         out.reasons.push(`${name} ${newest.version} is the newest ${current.major}.${current.minor} patch${published}: ${due}`);
       } else {
-        out.reasons.push(`${name} ${newest.version} is the newest ${current.major}.${current.minor} patch: apply it within a week`);
+        out.reasons.push(`${name} ${newest.version} is the newest ${current.major}.${current.minor} patch: apply it within ${PATCH_APPLY_WITHIN[kind].text}`);
       }
     }
   }

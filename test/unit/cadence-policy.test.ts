@@ -1,5 +1,5 @@
 /**
- * The release cadence (runbook "Staying Current"): patches within a week, minors once their .1 exists,
+ * The release cadence (runbook "Staying Current"): Talos patches within a week, Kubernetes patches within two, minors once their .1 exists,
  * one minor at a time, always inside the support matrix, never a Kubernetes the Talos cannot run.
  */
 import assert from 'node:assert/strict';
@@ -139,21 +139,30 @@ const ROWS: Row[] = [
     held: [['1.33.0', /waiting for 1\.33\.1/]],
   },
   {
-    name: 'Kubernetes patches: the deadline runs from the oldest unapplied patch, and says when it is overdue',
+    name: 'Kubernetes patches: two weeks from the oldest unapplied patch, and it says when that is overdue',
     talos: 'v1.9.5',
     kubernetes: '1.32.2',
     talosFeed: feed('v1.9.5@01-01'),
-    kubernetesFeed: feed('v1.32.2@01-15', 'v1.32.3@03-01', 'v1.32.4@03-12'),
-    expect: { talos: null, kubernetes: '1.32.4', applyBy: '2025-03-08T00:00:00.000Z' },
-    reason: /1\.32\.4 is the newest 1\.32 patch .*overdue: it was due by 2025-03-08; 2 patches behind since 1\.32\.3/,
+    kubernetesFeed: feed('v1.32.2@01-15', 'v1.32.3@02-25', 'v1.32.4@03-12'),
+    expect: { talos: null, kubernetes: '1.32.4', applyBy: '2025-03-11T00:00:00.000Z' },
+    reason: /1\.32\.4 is the newest 1\.32 patch .*overdue: it was due by 2025-03-11; 2 patches behind since 1\.32\.3/,
+  },
+  {
+    name: 'a Kubernetes patch published 9 days ago is not yet due (two weeks, not one)',
+    talos: 'v1.9.5',
+    kubernetes: '1.32.2',
+    talosFeed: feed('v1.9.5@01-01'),
+    kubernetesFeed: feed('v1.32.3@03-05'),
+    expect: { talos: null, kubernetes: '1.32.3', applyBy: '2025-03-19T00:00:00.000Z' },
+    reason: /1\.32\.3 is the newest 1\.32 patch .*apply it within two weeks, by 2025-03-19/,
   },
   {
     name: 'applyBy is the earlier of the two patch deadlines',
     talos: 'v1.9.4',
     kubernetes: '1.32.2',
     talosFeed: feed('v1.9.5@03-10'),
-    kubernetesFeed: feed('v1.32.3@03-08'),
-    expect: { talos: 'v1.9.5', kubernetes: '1.32.3', applyBy: '2025-03-15T00:00:00.000Z' },
+    kubernetesFeed: feed('v1.32.3@03-02'),
+    expect: { talos: 'v1.9.5', kubernetes: '1.32.3', applyBy: '2025-03-16T00:00:00.000Z' },
   },
 ];
 
