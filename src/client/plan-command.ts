@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { inspectCluster } from '../activities/inspect';
 import { ToolError } from '../activities/exec';
 import { buildPlan } from '../plan/build-plan';
+import { inspectTarget } from '../plan/inspect-target';
 import { SpecError } from '../plan/spec';
 import type { ClusterFacts, UpgradePlan, UpgradeSpec } from '../plan/types';
 import { PolicyError } from '../plan/versions';
@@ -44,13 +45,8 @@ export async function planFromSpecFile(specPath: string, opts: { allowDowngrade?
   const { spec, warnings } = loaded;
   let facts: ClusterFacts;
   try {
-    facts = await inspectCluster({
-      talosconfig: spec.talosconfig,
-      kubeconfig: spec.kubeconfig,
-      tools: spec.tools,
-      nodes: spec.nodes ? { controlPlane: spec.nodes.controlPlane, workers: spec.nodes.workers } : null,
-      veleroEnabled: spec.backup.velero.enabled,
-    });
+    const { access, ...layout } = inspectTarget(spec);
+    facts = await inspectCluster({ ...access, ...layout });
   } catch (err) {
     throw inspectionError(err);
   }

@@ -16,6 +16,7 @@ import { fetchReleases } from '../activities/releases';
 import type { NotifyResult } from '../activities/release-types';
 import { buildPlan } from '../plan/build-plan';
 import { DEFAULT_RELEASE_FEEDS, currentVersions, proposeRelease, specForProposal } from '../plan/cadence';
+import { inspectTarget } from '../plan/inspect-target';
 import { tryParseDuration, formatDuration } from '../plan/duration';
 import { CLUSTER_NAME, SpecError, parseSpecText } from '../plan/spec';
 import type { ClusterFacts, UpgradePlan, UpgradeSpec } from '../plan/types';
@@ -75,13 +76,8 @@ export async function checkReleases(spec: UpgradeSpec, opts: CheckOptions = {}):
   const [talosReleases, kubernetesReleases] = releases;
   let facts: ClusterFacts;
   try {
-    facts = await inspectCluster({
-      talosconfig: spec.talosconfig,
-      kubeconfig: spec.kubeconfig,
-      tools: spec.tools,
-      nodes: spec.nodes ? { controlPlane: spec.nodes.controlPlane, workers: spec.nodes.workers } : null,
-      veleroEnabled: spec.backup.velero.enabled,
-    });
+    const { access, ...layout } = inspectTarget(spec);
+    facts = await inspectCluster({ ...access, ...layout });
   } catch (err) {
     const hint = err instanceof ToolError && err.kind === 'timeout' ? '; the cluster did not answer in time' : '';
     throw new UserError(`cannot inspect the cluster: ${firstLine(err)}${hint}`);

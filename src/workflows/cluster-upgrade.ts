@@ -17,12 +17,13 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ActivityOptions, Duration } from '@temporalio/common';
-import type { UpgradeActivities, ClusterAccess, Tuning } from '../activities/types';
+import type { UpgradeActivities, Tuning } from '../activities/types';
 import type { NotificationEvent, ReleaseActivities } from '../activities/release-types';
 import { findRemediation, remediationsForPlan, type Remediation } from '../plan/remediation';
 import { untilWindowOpens } from './maintenance-window';
 import { ErrorTypes, NON_RETRYABLE } from './error-types';
 import { buildPlan } from '../plan/build-plan';
+import { inspectTarget } from '../plan/inspect-target';
 import type { ClusterFacts, KubernetesStep, PlanStep, TalosStep, UpgradePlan, UpgradeSpec, BackupStep } from '../plan/types';
 import { BootPartitions, kubernetesUndoPossible, type Undo } from './compensation';
 import { renderDetails } from './details';
@@ -75,7 +76,7 @@ export async function clusterUpgrade(input: ClusterUpgradeInput): Promise<Upgrad
   const spec: UpgradeSpec = input.spec;
   const tuning: Tuning = input.tuning?.pollIntervalMs ? { pollIntervalMs: input.tuning.pollIntervalMs } : {};
   const heartbeatTimeout = input.tuning?.heartbeatTimeoutMs ?? 10_000;
-  const access: ClusterAccess = { talosconfig: spec.talosconfig, kubeconfig: spec.kubeconfig, tools: spec.tools };
+  const { access } = inspectTarget(spec);
   const now = (): string => new Date().toISOString();
 
   // ------------------------------------------------------------ activities
@@ -403,11 +404,7 @@ export async function clusterUpgrade(input: ClusterUpgradeInput): Promise<Upgrad
     if (!plan) return [];
     try {
       facts = await probe.inspectCluster.executeWithOptions({ summary: `inspect ${spec.cluster} after ${step.id} failed` }, [
-        {
-          access,
-          nodes: spec.nodes ? { controlPlane: spec.nodes.controlPlane, workers: spec.nodes.workers } : null,
-          veleroEnabled: spec.backup.velero.enabled,
-        },
+        inspectTarget(spec),
       ]);
     } catch {
       return [];
@@ -641,11 +638,7 @@ export async function clusterUpgrade(input: ClusterUpgradeInput): Promise<Upgrad
   // ------------------------------------------------------------ preflight
   const inspect = async (): Promise<ClusterFacts> =>
     quick.inspectCluster.executeWithOptions({ summary: `inspect ${spec.cluster} (read-only)` }, [
-      {
-        access,
-        nodes: spec.nodes ? { controlPlane: spec.nodes.controlPlane, workers: spec.nodes.workers } : null,
-        veleroEnabled: spec.backup.velero.enabled,
-      },
+      inspectTarget(spec),
     ]);
 
   const preflight = async (): Promise<UpgradePlan> => {

@@ -11,6 +11,7 @@ import { log, proxyActivities, startChild, workflowInfo } from '@temporalio/work
 import type { ReleaseActivities, NotifyResult } from '../activities/release-types';
 import type { UpgradeActivities } from '../activities/types';
 import { buildPlan } from '../plan/build-plan';
+import { inspectTarget } from '../plan/inspect-target';
 import { DEFAULT_RELEASE_FEEDS, currentVersions, proposeRelease, shouldNotify, specForProposal, type ReleaseProposal } from '../plan/cadence';
 import type { UpgradePlan, UpgradeSpec } from '../plan/types';
 import type { ClusterUpgradeInput } from './messages';
@@ -94,11 +95,7 @@ export async function releaseWatch(input: ReleaseWatchInput): Promise<ReleaseWat
     fetchReleases({ url: feeds.talosFeed }),
     fetchReleases({ url: feeds.kubernetesFeed }),
   ]);
-  const facts = await inspectCluster({
-    access: { talosconfig: spec.talosconfig, kubeconfig: spec.kubeconfig, tools: spec.tools },
-    nodes: spec.nodes ? { controlPlane: spec.nodes.controlPlane, workers: spec.nodes.workers } : null,
-    veleroEnabled: spec.backup.velero.enabled,
-  });
+  const facts = await inspectCluster(inspectTarget(spec));
   const current = currentVersions(facts);
   const result: ReleaseWatchResult = {
     cluster: spec.cluster,

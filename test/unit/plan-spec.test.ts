@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { SpecError, formatDuration, parseDuration, parseSpec, parseSpecText, specWarnings, tryParseDuration } from '../../src/plan';
 import { loadSpecFile } from '../../src/client/spec-file';
+import { inspectTarget } from '../../src/plan/inspect-target';
 
 const SCHEMATIC = '376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba';
 const REPO = path.resolve(__dirname, '..', '..', '..');
@@ -446,6 +447,28 @@ describe('parseSpec: staying current (maintenance window, notifications, release
       assert.ok(err.message.startsWith(`${c.path}: `), `message should start with the path ${c.path}: ${err.message}`);
       if (c.mentions) assert.match(err.message, c.mentions);
       assert.equal(err.exitCode, 2);
+    });
+  }
+});
+
+describe('inspectTarget: what an inspection of the spec’s cluster gets', () => {
+  const rows: Array<{ name: string; spec: Raw; nodes: { controlPlane: string[]; workers: string[] } | null; velero: boolean }> = [
+    {
+      name: 'listed nodes are passed on, the primary is not a layout of its own',
+      spec: withValue('nodes.primary', '192.168.1.71'),
+      nodes: { controlPlane: ['192.168.1.70', '192.168.1.71', '192.168.1.72'], workers: ['192.168.1.80', '192.168.1.81'] },
+      velero: true,
+    },
+    { name: 'discover: true lists no nodes: null, so inspection discovers them from Kubernetes', spec: { ...withValue('nodes', undefined), discover: true }, nodes: null, velero: true },
+    { name: 'Velero turned off in the spec is not read', spec: withValue('backup', { velero: { enabled: false } }), nodes: baseSpec().nodes as never, velero: false },
+  ];
+  for (const row of rows) {
+    it(row.name, () => {
+      const spec = parseSpec(row.spec);
+      const target = inspectTarget(spec);
+      assert.deepEqual(target.nodes, row.nodes);
+      assert.equal(target.veleroEnabled, row.velero);
+      assert.deepEqual(target.access, { talosconfig: spec.talosconfig, kubeconfig: spec.kubeconfig, tools: spec.tools });
     });
   }
 });
