@@ -89,8 +89,8 @@ export function parseFaults(values: string[]): FaultRequest[] {
   return out;
 }
 
-function faultLabel(f: FaultRequest, renamed: Map<string, string>): string {
-  return `${f.kind}${f.node ? `@${renamed.get(f.node) ?? f.node}` : ''}${f.times !== undefined ? `*${f.times}` : ''}`;
+function faultLabel(f: FaultRequest): string {
+  return `${f.kind}${f.node ? `@${f.node}` : ''}${f.times !== undefined ? `*${f.times}` : ''}`;
 }
 
 function parseSeconds(flag: string, raw: string | undefined, fallback: number, max: number): number {
@@ -106,28 +106,22 @@ export interface Twin {
   sim: SimInfo;
   /** The spec pointed at the twin. */
   spec: UpgradeSpec;
-  /** Spec node address → twin node address, when they differ. */
-  renamed: Map<string, string>;
 }
 
 /**
- * A twin with the spec's topology at the current versions, and the spec rewritten to use it. The twin
- * names its nodes 192.168.1.70.. (control planes) and .80.. (workers); a spec with other addresses is
- * mapped onto them in order. Every address is only a label: the twins never contact anything.
+ * A twin with the spec's nodes (its own addresses, or 192.168.1.70.. and .80.. under `discover: true`)
+ * at the current versions, and the spec rewritten to use it. Every address is only a label: the twins
+ * never contact anything.
  */
 export async function buildTwin(
   spec: UpgradeSpec,
   dir: string,
   opts: { from: { talos: string; kubernetes: string }; rebootSeconds: number; cluster: string },
 ): Promise<Twin> {
-  const controlPlane = spec.nodes?.controlPlane ?? ['192.168.1.70', '192.168.1.71', '192.168.1.72'];
-  const workers = spec.nodes?.workers ?? ['192.168.1.80', '192.168.1.81'];
-  const primaryIndex = Math.max(0, spec.nodes ? controlPlane.indexOf(spec.nodes.primary) : 0);
   let sim: SimInfo;
   try {
     sim = await initSim(dir, {
-      controlPlanes: controlPlane.length,
-      workers: workers.length,
+      ...(spec.nodes ? { addresses: { controlPlane: spec.nodes.controlPlane, workers: spec.nodes.workers } } : { controlPlanes: 3, workers: 2 }),
       talos: opts.from.talos,
       kubernetes: opts.from.kubernetes,
       ...(spec.talos.schematic !== 'detect' ? { schematic: spec.talos.schematic } : {}),
@@ -139,20 +133,11 @@ export async function buildTwin(
   } catch (err) {
     if (err instanceof SimOptionError) {
       if (/already holds a simulated cluster/.test(err.message)) throw new UserError(`${dir} already holds a simulated cluster; pick another --sim-dir or remove it`, ExitCode.badSpec);
-      throw new UserError(`cannot build the twin: ${err.message} (set the current versions with --from-talos / --from-kubernetes)`, ExitCode.badSpec);
+      const hint = /talos|kubernetes/i.test(err.message) ? ' (set the current versions with --from-talos / --from-kubernetes)' : '';
+      throw new UserError(`cannot build the twin: ${err.message}${hint}`, ExitCode.badSpec);
     }
     throw err;
   }
-  const renamed = new Map<string, string>();
-  controlPlane.forEach((address, i) => {
-    const twin = sim.nodes.controlPlane[i];
-    if (twin && twin !== address) renamed.set(address, twin);
-  });
-  workers.forEach((address, i) => {
-    const twin = sim.nodes.workers[i];
-    if (twin && twin !== address) renamed.set(address, twin);
-  });
-  const primary = sim.nodes.controlPlane[primaryIndex] ?? sim.nodes.primary;
   const rewritten: UpgradeSpec = {
     ...spec,
     cluster: opts.cluster,
@@ -160,13 +145,12 @@ export async function buildTwin(
     kubeconfig: sim.kubeconfig,
     tools: { ...sim.tools },
     // A spec with `discover: true` stays so: the twin answers the discovery like a cluster would.
-    ...(spec.nodes ? { nodes: { controlPlane: [...sim.nodes.controlPlane], primary, workers: [...sim.nodes.workers] } } : {}),
     backup: {
       velero: { ...spec.backup.velero, excludeNamespaces: [...spec.backup.velero.excludeNamespaces] },
       etcdSnapshot: { ...spec.backup.etcdSnapshot, directory: path.join(sim.dir, 'backups') },
     },
   };
-  return { sim, spec: rewritten, renamed };
+  return { sim, spec: rewritten };
 }
 
 // ---------------------------------------------------------------- Temporal
@@ -559,11 +543,10 @@ export async function runRehearsal(specPath: string | undefined, o: RehearseOpti
     // The twin (and its faults) first: bad options fail before a server is started.
     const twin = await buildTwin(original, simDir, { from, rebootSeconds, cluster });
     for (const f of faults) {
-      const node = f.node ? (twin.renamed.get(f.node) ?? f.node) : undefined;
       try {
-        setFault(twin.sim.dir, { kind: f.kind, ...(node ? { node } : {}), ...(f.times !== undefined ? { times: f.times } : {}) });
+        setFault(twin.sim.dir, { kind: f.kind, ...(f.node ? { node: f.node } : {}), ...(f.times !== undefined ? { times: f.times } : {}) });
       } catch (err) {
-        if (err instanceof FaultSpecError) throw new UserError(`--fault ${faultLabel(f, new Map())}: ${err.message}`, ExitCode.badSpec);
+        if (err instanceof FaultSpecError) throw new UserError(`--fault ${faultLabel(f)}: ${err.message}`, ExitCode.badSpec);
         throw err;
       }
     }
@@ -576,8 +559,7 @@ export async function runRehearsal(specPath: string | undefined, o: RehearseOpti
     const topology = `${count(twin.sim.nodes.controlPlane.length, 'control plane')}, ${count(twin.sim.nodes.workers.length, 'worker')}`;
     write(`  twin:     ${twin.sim.dir} (${topology} on Talos ${twin.sim.talos}, Kubernetes ${twin.sim.kubernetes}; reboots take ${rebootSeconds}s)`);
     write(`  target:   Talos ${spec.talos.version}${spec.kubernetes ? `, Kubernetes ${spec.kubernetes.version}` : ''}; approvals ${spec.approvals}, on failure ${spec.onFailure}`);
-    if (twin.renamed.size) write(`  nodes:    the twin's addresses stand in for the spec's: ${[...twin.renamed].map(([a, b]) => `${a} → ${b}`).join(', ')}`);
-    if (faults.length) write(`  faults:   ${faults.map((f) => faultLabel(f, twin.renamed)).join(', ')}`);
+    if (faults.length) write(`  faults:   ${faults.map(faultLabel).join(', ')}`);
     write(`  temporal: ${server.embedded ? `private dev server on ${server.address} (headless, throwaway: gone when this ends)` : `server ${server.address}, namespace ${server.namespace}`}`);
     if (!server.embedded) write(`  Web UI:   ${workflowUiUrl(server.namespace, `talos-upgrade-${cluster}`)}`);
     if (!interactive && !o.yes) {

@@ -5,6 +5,7 @@
  * cp-1, cp-2, …), workers 192.168.1.80, .81, … (worker-1, …), as in the operator's runbook.
  */
 import { talosRunsKubernetes, talosSupport } from '../plan/matrix';
+import { STALE_MEMBER_ADDRESS } from './faults';
 import { etcdMemberFor, extensionsFor, hex16 } from './state';
 import type { SimExtension, SimFluxObject, SimNode, SimPod, SimState } from './types';
 
@@ -49,6 +50,11 @@ export interface SimInitOptions {
   /** talosctl client version; default = talos. */
   talosctlVersion?: string;
   imageFactory?: string;
+  /**
+   * The nodes' addresses, e.g. a spec's own (labels only: nothing is ever contacted). Their counts
+   * replace controlPlanes/workers. Default 192.168.1.70.. and .80.. as above.
+   */
+  addresses?: { controlPlane: string[]; workers: string[] };
 }
 
 /** Thrown for impossible init options; the CLI turns it into a UserError. */
@@ -79,9 +85,39 @@ function int(name: string, value: number, min: number, max: number): number {
   return value;
 }
 
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+/**
+ * Addresses and hostnames: cp-N / worker-N, or a DNS name given as the address is its own hostname.
+ * The twins find a node by either, so no name may stand for two nodes.
+ */
+function nodeLayout(cpCount: number, workerCount: number, given?: SimInitOptions['addresses']): Array<{ role: SimNode['role']; address: string; hostname: string }> {
+  const pick = (role: SimNode['role'], i: number, list: string[] | undefined, base: number, prefix: string) => {
+    const address = list?.[i] ?? `192.168.1.${base + i}`;
+    if (!/^[A-Za-z0-9:][A-Za-z0-9.:-]*$/.test(address)) throw new SimOptionError(`node address "${address}" must be an IP address or DNS name`);
+    if (address === STALE_MEMBER_ADDRESS) throw new SimOptionError(`node address ${address} is taken by the stale-member fault's old control plane`);
+    const hostname = IPV4.test(address) || address.includes(':') ? `${prefix}-${i + 1}` : address;
+    return { role, address, hostname };
+  };
+  const nodes = [
+    ...Array.from({ length: cpCount }, (_, i) => pick('controlplane', i, given?.controlPlane, 70, 'cp')),
+    ...Array.from({ length: workerCount }, (_, i) => pick('worker', i, given?.workers, 80, 'worker')),
+  ];
+  const owner = new Map<string, string>();
+  for (const n of nodes) {
+    for (const name of new Set([n.address, n.hostname])) {
+      const other = owner.get(name);
+      if (other !== undefined) throw new SimOptionError(`node name "${name}" would stand for both ${other} and ${n.address}`);
+      owner.set(name, n.address);
+    }
+  }
+  return nodes;
+}
+
 export function buildInitialState(opts: SimInitOptions, now = Date.now()): SimState {
-  const cpCount = int('--control-planes', opts.controlPlanes ?? 1, 1, MAX_CONTROL_PLANES);
-  const workerCount = int('--workers', opts.workers ?? 2, 0, MAX_WORKERS);
+  const cpCount = int('--control-planes', opts.addresses?.controlPlane.length ?? opts.controlPlanes ?? 1, 1, MAX_CONTROL_PLANES);
+  const workerCount = int('--workers', opts.addresses?.workers.length ?? opts.workers ?? 2, 0, MAX_WORKERS);
+  const layout = nodeLayout(cpCount, workerCount, opts.addresses);
   const talosRaw = opts.talos ?? 'v1.9.2';
   const kubeRaw = opts.kubernetes ?? '1.32.0';
   if (!SEMVER.test(talosRaw)) throw new SimOptionError(`--talos must look like v1.9.2, got "${talosRaw}"`);
@@ -157,8 +193,7 @@ export function buildInitialState(opts: SimInitOptions, now = Date.now()): SimSt
     pendingUpgrade: null,
     bootedAt,
   });
-  for (let i = 0; i < cpCount; i++) state.nodes.push(makeNode('controlplane', `192.168.1.${70 + i}`, `cp-${i + 1}`));
-  for (let i = 0; i < workerCount; i++) state.nodes.push(makeNode('worker', `192.168.1.${80 + i}`, `worker-${i + 1}`));
+  for (const n of layout) state.nodes.push(makeNode(n.role, n.address, n.hostname));
   state.etcd.members = state.nodes.filter((n) => n.role === 'controlplane').map((n) => etcdMemberFor(n));
   state.pods = buildPods(state, bootedAt);
   if (state.flux.installed) {

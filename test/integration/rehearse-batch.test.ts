@@ -3,6 +3,7 @@
  * completes against the twin (private dev server, in-process worker), and faults end it non-zero.
  */
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { projectRoot } from '../../src/paths';
@@ -63,6 +64,28 @@ describe('rehearse off a terminal', () => {
     assert.equal(counts.get('192.168.1.80'), 1);
     assert.equal(counts.get('192.168.1.81'), 1);
     for (const cp of ['192.168.1.70', '192.168.1.71', '192.168.1.72']) assert.equal(counts.get(cp) ?? 0, 0, cp);
+  });
+
+  it('a spec with its own addresses is rehearsed on those addresses, faults included', async () => {
+    const simDir = path.join(tmp.dir, 'own-addresses');
+    const homelab = fs.readFileSync(path.join(projectRoot(), 'examples', 'homelab.yaml'), 'utf8');
+    const text = homelab
+      .replace('controlPlane: [192.168.1.70]', 'controlPlane: [10.20.0.11]')
+      .replace('primary: 192.168.1.70', 'primary: 10.20.0.11')
+      .replace('workers: [192.168.1.80, 192.168.1.81]', 'workers: [10.20.0.21, node-b.lab]');
+    assert.notEqual(text, homelab);
+    const specFile = path.join(tmp.dir, 'own-addresses.yaml');
+    fs.writeFileSync(specFile, text);
+    const r = await runCli(['rehearse', specFile, '--yes', '--reboot-seconds', '0.2', '--embedded', '--sim-dir', simDir, '--fault', 'fallback@node-b.lab'], {
+      timeoutMs: 240_000,
+    });
+    assert.equal(r.exitCode, 1, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /faults: {3}fallback@node-b\.lab/);
+    assert.match(r.stdout, /talos:v1\.9\.4:node-b\.lab {2}failed .*BootFallback/);
+    assert.ok(!r.stdout.includes('192.168.1.'), 'no stand-in addresses');
+    const counts = upgradesPerNode(simDir);
+    assert.deepEqual(Object.fromEntries(counts), { '10.20.0.21': 1, 'node-b.lab': 1 });
+    assert.deepEqual(readSimState(simDir).nodes.map((n) => n.address).sort(), ['10.20.0.11', '10.20.0.21', 'node-b.lab']);
   });
 
   it('preflight blockers stop it before anything changes (exit 3)', async () => {

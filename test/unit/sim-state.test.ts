@@ -67,6 +67,35 @@ describe('initSim', () => {
   });
 });
 
+describe('initSim with given addresses', () => {
+  const rows: Array<{ name: string; addresses: { controlPlane: string[]; workers: string[] }; error?: RegExp; hostnames?: string[] }> = [
+    { name: 'IPs keep cp-N / worker-N hostnames', addresses: { controlPlane: ['10.0.5.1'], workers: ['10.0.5.2'] }, hostnames: ['cp-1', 'worker-1'] },
+    { name: 'a DNS name is its own hostname', addresses: { controlPlane: ['cp.lab'], workers: ['fd00::2', 'w.lab'] }, hostnames: ['cp.lab', 'worker-1', 'w.lab'] },
+    { name: 'a duplicate address is refused', addresses: { controlPlane: ['10.0.5.1'], workers: ['10.0.5.1'] }, error: /"10\.0\.5\.1" would stand for both/ },
+    { name: 'a name that is another node\'s hostname is refused', addresses: { controlPlane: ['10.0.5.1'], workers: ['cp-1'] }, error: /"cp-1" would stand for both 10\.0\.5\.1 and cp-1/ },
+    { name: 'the stale-member fault\'s address is refused', addresses: { controlPlane: ['192.168.1.69'], workers: [] }, error: /taken by the stale-member fault/ },
+    { name: 'something that is not an address is refused', addresses: { controlPlane: ['a b'], workers: [] }, error: /must be an IP address or DNS name/ },
+    { name: 'no control plane is refused', addresses: { controlPlane: [], workers: ['10.0.5.2'] }, error: /--control-planes/ },
+  ];
+  for (const row of rows) {
+    it(row.name, async () => {
+      // The counts come from the lists, whatever controlPlanes/workers say.
+      const made = newSim({ controlPlanes: 3, workers: 3, addresses: row.addresses });
+      if (row.error) return void (await assert.rejects(made, row.error));
+      const sim = await made;
+      assert.deepEqual(sim.nodes.controlPlane, row.addresses.controlPlane);
+      assert.deepEqual(sim.nodes.workers, row.addresses.workers);
+      const state = readSimState(sim.dir);
+      assert.deepEqual(state.nodes.map((n) => n.hostname), row.hostnames);
+      // A twin answers for a given address like for the default ones.
+      const node = row.addresses.workers[0] ?? '';
+      const out = await execTwin(sim, 'talosctl', ['version', '--nodes', node]);
+      assert.equal(out.exitCode, 0, out.stderr);
+      assert.ok(out.stdout.includes(node), out.stdout);
+    });
+  }
+});
+
 describe('time and state', () => {
   it('is lazy: a reboot completes on read, with no process running', async () => {
     const sim = await newSim({ rebootSeconds: 1 });
