@@ -3,6 +3,7 @@
  * server the test owns (to kill and restart on the same SQLite file), the twin processes a
  * simulated cluster has running, and the "exactly once" bookkeeping read from the twin.
  */
+import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,6 +16,7 @@ import { ensureTemporalCli } from '../../src/temporal-cli';
 import { prebuiltBundle, workflowsEntry } from '../../src/workflow-bundle';
 import type { UpgradeReport } from '../../src/workflows/messages';
 import { freePort } from '../helpers/temporal-env';
+import { progressOf, type SimFixture, type UpgradeHandle } from '../helpers/upgrade-fixture';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -319,4 +321,20 @@ export function finalAttempts(history: HistoryLike, activityType: string): numbe
     if (started && scheduled.has(String(started.scheduledEventId))) out.push(started.attempt ?? 1);
   }
   return out;
+}
+
+/**
+ * After a disruption, the cluster and the run are as if nothing happened: no duplicate or lost
+ * upgrade, every step succeeded, the history replays, no tool process is left. Returns the history.
+ */
+export async function assertEndedClean(name: string, fx: SimFixture, handle: UpgradeHandle, target: string): ReturnType<UpgradeHandle['fetchHistory']> {
+  const tally = tallyUpgrades(fx.sim.dir, target);
+  assert.equal(tally.duplicates, 0, `${name}: no duplicate upgrade ${JSON.stringify(tally.accepted)}`);
+  assert.equal(tally.lost, 0, `${name}: no lost upgrade ${JSON.stringify(tally.accepted)}`);
+  const p = await progressOf(handle);
+  assert.deepEqual(p.steps.filter((s) => s.status !== 'succeeded').map((s) => s.id), [], `${name}: every step succeeded`);
+  const history = await handle.fetchHistory();
+  await replayHistory(history, fx.spec.cluster);
+  assert.deepEqual(await twinsRunning(fx.sim.dir), [], 'no tool process left running');
+  return history;
 }

@@ -77,6 +77,33 @@ export type SuiteName = (typeof SUITES)[number];
 
 const fileOf = (suite: string): string => path.join(resultsDir(), `${suite}.json`);
 
+/**
+ * A disruption's record. It survived when nothing went wrong in the test (no note), it completed,
+ * and the cluster shows no duplicate or lost upgrade; `survived` overrides that when a case judges otherwise.
+ */
+export function crashRecord(r: {
+  name: string;
+  disruption: Disruption;
+  outcome: string;
+  tally: { duplicates: number; lost: number; total: number };
+  startedMs: number;
+  note?: string | undefined;
+  survived?: boolean;
+}): CrashRecord {
+  return {
+    kind: 'crash',
+    name: r.name,
+    disruption: r.disruption,
+    survived: r.survived ?? (r.note === undefined && r.outcome === 'completed' && r.tally.duplicates === 0 && r.tally.lost === 0),
+    outcome: r.outcome,
+    duplicateUpgrades: r.tally.duplicates,
+    lostUpgrades: r.tally.lost,
+    acceptedUpgrades: r.tally.total,
+    seconds: Math.round((Date.now() - r.startedMs) / 1000),
+    ...(r.note ? { note: r.note } : {}),
+  };
+}
+
 /** Opens a suite's results afresh (the previous run's figures are dropped). */
 export function openSuite(suite: SuiteName): { record(r: DurabilityRecord): void } {
   const now = new Date().toISOString();

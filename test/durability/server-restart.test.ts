@@ -9,9 +9,9 @@ import { after, before, describe, it } from 'node:test';
 import { releasePause, setPause, waitForPause } from '../../src/simulator';
 import { approveStepUpdate } from '../../src/workflows/messages';
 import { tempDir } from '../helpers/temporal-env';
-import { progressOf, simFixture, start, waitingOn, type SimFixture, type UpgradeHandle } from '../helpers/upgrade-fixture';
-import { killTwins, replayHistory, resultWithin, spawnWorker, startOwnedServer, tallyUpgrades, twinsRunning, type OwnedServer, type WorkerProcess } from './harness';
-import { openSuite, type CrashRecord } from './results';
+import { simFixture, start, waitingOn, type SimFixture, type UpgradeHandle } from '../helpers/upgrade-fixture';
+import { assertEndedClean, killTwins, resultWithin, spawnWorker, startOwnedServer, tallyUpgrades, type OwnedServer, type WorkerProcess } from './harness';
+import { crashRecord, openSuite } from './results';
 import { approveUntilDone } from './scenarios';
 
 const TARGET = 'v1.9.4';
@@ -67,15 +67,7 @@ describe('dev server killed mid-upgrade and restarted on the same SQLite file', 
       assert.equal(busyReport.outcome, 'completed', busyReport.message);
       assert.equal(gatedReport.outcome, 'completed', gatedReport.message);
       assert.equal(worker.child.exitCode, null, `the worker survived the server restart: ${worker.output().slice(-500)}`);
-      for (const c of cases) {
-        const tally = tallyUpgrades(c.fx.sim.dir, TARGET);
-        assert.equal(tally.duplicates, 0, `${c.name}: no duplicate upgrade ${JSON.stringify(tally.accepted)}`);
-        assert.equal(tally.lost, 0, `${c.name}: no lost upgrade ${JSON.stringify(tally.accepted)}`);
-        const p = await progressOf(c.handle!);
-        assert.deepEqual(p.steps.filter((s) => s.status !== 'succeeded').map((s) => s.id), [], `${c.name}: every step succeeded`);
-        await replayHistory(await c.handle!.fetchHistory(), c.fx.spec.cluster);
-        assert.deepEqual(await twinsRunning(c.fx.sim.dir), [], 'no tool process left running');
-      }
+      for (const c of cases) await assertEndedClean(c.name, c.fx, c.handle!, TARGET);
     } catch (err) {
       const note = err instanceof Error ? err.message.split('\n')[0] : String(err);
       for (const c of cases) c.note ??= note;
@@ -84,19 +76,7 @@ describe('dev server killed mid-upgrade and restarted on the same SQLite file', 
       for (const c of cases) {
         await killTwins(c.fx.sim.dir);
         const tally = tallyUpgrades(c.fx.sim.dir, TARGET);
-        const record: CrashRecord = {
-          kind: 'crash',
-          name: c.name,
-          disruption: 'server-restart',
-          survived: c.note === undefined && c.outcome === 'completed' && tally.duplicates === 0 && tally.lost === 0,
-          outcome: c.outcome,
-          duplicateUpgrades: tally.duplicates,
-          lostUpgrades: tally.lost,
-          acceptedUpgrades: tally.total,
-          seconds: Math.round((Date.now() - started) / 1000),
-          ...(c.note ? { note: c.note } : {}),
-        };
-        results.record(record);
+        results.record(crashRecord({ name: c.name, disruption: 'server-restart', outcome: c.outcome, tally, startedMs: started, note: c.note }));
       }
     }
   });

@@ -10,9 +10,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { releasePause, setPause, upgradeCount, waitForPause } from '../../src/simulator';
 import { eventually, tempDir } from '../helpers/temporal-env';
-import { progressOf, simFixture, start, type SimFixture, type UpgradeHandle } from '../helpers/upgrade-fixture';
-import { finalAttempts, killTwins, replayHistory, resultWithin, sleep, spawnWorker, startOwnedServer, tallyUpgrades, twinsRunning, type OwnedServer, type WorkerProcess } from './harness';
-import { openSuite } from './results';
+import { simFixture, start, type SimFixture, type UpgradeHandle } from '../helpers/upgrade-fixture';
+import { assertEndedClean, finalAttempts, killTwins, resultWithin, sleep, spawnWorker, startOwnedServer, tallyUpgrades, type OwnedServer, type WorkerProcess } from './harness';
+import { crashRecord, openSuite } from './results';
 
 const TARGET = 'v1.9.4';
 const QUEUE = 'durability-sleep';
@@ -82,16 +82,9 @@ describe('laptop sleep: SIGSTOP worker and server longer than the heartbeat time
       }
       assert.equal(worker.child.exitCode, null, 'the worker survived the sleep');
       for (const c of cases) {
-        const tally = tallyUpgrades(c.fx.sim.dir, TARGET);
-        assert.equal(tally.duplicates, 0, `${c.name}: no duplicate upgrade ${JSON.stringify(tally.accepted)}`);
-        assert.equal(tally.lost, 0, `${c.name}: no lost upgrade ${JSON.stringify(tally.accepted)}`);
-        const p = await progressOf(c.handle!);
-        assert.deepEqual(p.steps.filter((s) => s.status !== 'succeeded').map((s) => s.id), [], `${c.name}: every step succeeded`);
-        const history = await c.handle!.fetchHistory();
+        const history = await assertEndedClean(c.name, c.fx, c.handle!, TARGET);
         // The sleep outlasted the heartbeat timeout: the frozen attempt was given up and retried.
         assert.ok(Math.max(...finalAttempts(history, 'upgradeNode')) >= 2, `${c.name}: upgradeNode was retried after the sleep`);
-        await replayHistory(history, c.fx.spec.cluster);
-        assert.deepEqual(await twinsRunning(c.fx.sim.dir), [], 'no tool process left running');
       }
     } catch (err) {
       const note = err instanceof Error ? err.message.split('\n')[0] : String(err);
@@ -102,18 +95,7 @@ describe('laptop sleep: SIGSTOP worker and server longer than the heartbeat time
       for (const c of cases) {
         await killTwins(c.fx.sim.dir);
         const tally = tallyUpgrades(c.fx.sim.dir, TARGET);
-        results.record({
-          kind: 'crash',
-          name: c.name,
-          disruption: 'sleep',
-          survived: c.note === undefined && c.outcome === 'completed' && tally.duplicates === 0 && tally.lost === 0,
-          outcome: c.outcome,
-          duplicateUpgrades: tally.duplicates,
-          lostUpgrades: tally.lost,
-          acceptedUpgrades: tally.total,
-          seconds: Math.round((Date.now() - started) / 1000),
-          ...(c.note ? { note: c.note } : {}),
-        });
+        results.record(crashRecord({ name: c.name, disruption: 'sleep', outcome: c.outcome, tally, startedMs: started, note: c.note }));
       }
     }
   });
