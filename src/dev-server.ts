@@ -43,6 +43,18 @@ export function portIsFree(port: number): Promise<boolean> {
   });
 }
 
+/** A port nothing listens on right now, on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port on 127.0.0.1'))));
+    });
+  });
+}
+
 /** Polls until a Temporal server answers at 127.0.0.1:port, or throws after `timeoutMs`. */
 export async function waitForServer(port: number, timeoutMs: number, child?: ChildProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;

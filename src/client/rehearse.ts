@@ -8,7 +8,6 @@
 import { spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
@@ -18,11 +17,11 @@ import type { Command } from 'commander';
 import { CLUSTER_NAME, SpecError, parseSpec, parseSpecText } from '../plan/spec';
 import type { UpgradeSpec } from '../plan/types';
 import { FAULT_KINDS, FaultSpecError, SimOptionError, initSim, readInvocations, setFault, type FaultKind, type SimInfo } from '../simulator';
-import { devServerArgs, waitForServer } from '../dev-server';
+import { devServerArgs, freePort, waitForServer } from '../dev-server';
 import { ensureTemporalCli } from '../temporal-cli';
 import { createUpgradeWorker } from '../worker';
 import { DECISION_ACTIONS, abortSignal, resumeSignal, type DecisionAction, type UpgradeProgress, type WaitingFor } from '../workflows/messages';
-import { connectClient, connectNative, connectTarget, ensureSearchAttributes, isTemporalServer } from './connection';
+import { connectClient, connectNative, connectTarget, ensureSearchAttributes, isTemporalServer, type ConnectTarget } from './connection';
 import { ExitCode, UserError } from './errors';
 import { styleFor, workflowUiUrl } from './render';
 import { startUpgrade } from './start-upgrade';
@@ -166,17 +165,6 @@ interface Server {
   close(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port on 127.0.0.1'))));
-    });
-  });
-}
-
 /**
  * Runs the server under a small sh watchdog that kills it when its stdin (a pipe from us) closes, so
  * the server never outlives this process, even when we die by SIGKILL or a closed terminal.
@@ -210,33 +198,18 @@ async function embeddedServer(dir: string): Promise<Server> {
   };
   try {
     await waitForServer(port, 60_000, child);
-    const address = `127.0.0.1:${port}`;
-    const target = { address, namespace: 'default' };
-    const { client, connection } = await connectClient(target);
-    const native = await connectNative(target);
-    return {
-      client,
-      connection,
-      native,
-      namespace: target.namespace,
-      address,
-      embedded: true,
-      close: async () => {
-        await native.close().catch(() => undefined);
-        await connection.close().catch(() => undefined);
-        await stopServer();
-      },
-    };
+    return await connectServer({ address: `127.0.0.1:${port}`, namespace: 'default' }, true, stopServer);
   } catch (err) {
     await stopServer();
     throw err;
   }
 }
 
-async function sharedServer(): Promise<Server> {
-  const target = connectTarget();
+/** Clients on `target`; closing them also runs `stop` (the embedded server's shutdown). */
+async function connectServer(target: ConnectTarget, embedded: boolean, stop: () => Promise<void> = async () => undefined): Promise<Server> {
   const { client, connection } = await connectClient(target);
-  await ensureSearchAttributes(connection, target.namespace);
+  // A shared server may predate our search attributes; an embedded one was started with them.
+  if (!embedded) await ensureSearchAttributes(connection, target.namespace);
   const native = await connectNative(target);
   return {
     client,
@@ -244,12 +217,17 @@ async function sharedServer(): Promise<Server> {
     native,
     namespace: target.namespace,
     address: target.address,
-    embedded: false,
+    embedded,
     close: async () => {
       await native.close().catch(() => undefined);
       await connection.close().catch(() => undefined);
+      await stop();
     },
   };
+}
+
+function sharedServer(): Promise<Server> {
+  return connectServer(connectTarget(), false);
 }
 
 /** TEMPORAL_ADDRESS when set; else a server already on 127.0.0.1:7233; else a private one. */

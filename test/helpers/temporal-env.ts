@@ -3,7 +3,6 @@
  * binary (never a download), on a free port with our search attributes, plus a real worker.
  */
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -93,14 +92,4 @@ export async function eventually<T>(check: () => Promise<T | undefined | null | 
   throw new Error(`condition not met within ${timeoutMs} ms${detail}`);
 }
 
-/** A port nothing listens on right now, on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+export { freePort } from '../../src/dev-server';

@@ -5,7 +5,6 @@
  * recorded.
  */
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type BrowserContext, type FrameLocator, type Locator, type Page, type Request } from 'playwright-core';
@@ -30,16 +29,7 @@ export const UI_TIMEOUT = 20_000;
 export const REPO_ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..');
 export const ARTIFACTS_DIR = path.join(REPO_ROOT, 'test-results', 'web-ui');
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port on 127.0.0.1'))));
-    });
-  });
-}
+export { freePort } from '../../src/dev-server';
 
 /** Fails (never skips) when the browser is missing: this test is part of the acceptance. */
 export function requireChromium(): string {
