@@ -85,9 +85,18 @@ function snapshotTwin(dir: string): string {
   fs.mkdirSync(path.join(dest, 'plan'), { recursive: true });
   // The copy must stay CommonJS even inside a "type": "module" project.
   fs.writeFileSync(path.join(dest, 'package.json'), '{ "type": "commonjs" }\n');
-  for (const name of fs.readdirSync(__dirname).filter((f) => f.endsWith('.js'))) {
-    fs.writeFileSync(path.join(dest, 'simulator', name), readComplete(path.join(__dirname, name)));
-  }
+  // The twin's modules, subdirectories included (one module per talosctl command lives in talosctl/).
+  const copyModules = (from: string, to: string): void => {
+    for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
+      if (entry.isDirectory()) {
+        fs.mkdirSync(path.join(to, entry.name), { recursive: true });
+        copyModules(path.join(from, entry.name), path.join(to, entry.name));
+      } else if (entry.name.endsWith('.js')) {
+        fs.writeFileSync(path.join(to, entry.name), readComplete(path.join(from, entry.name)));
+      }
+    }
+  };
+  copyModules(__dirname, path.join(dest, 'simulator'));
   fs.writeFileSync(path.join(dest, 'plan', 'matrix.js'), readComplete(path.join(__dirname, '..', 'plan', 'matrix.js')));
   return path.join(dest, 'simulator', 'twin.js');
 }

@@ -19,7 +19,7 @@ import { holdAtPause } from './pause';
 import { SIM_DIR_ENV, sleep, ToolExit } from './runtime';
 import type { Io, TwinContext } from './runtime';
 import { loadState, logPath, transact } from './state';
-import { talosctl } from './talosctl';
+import { talosctl } from './talosctl/index';
 import { TOOL_FAULTS, TOOL_NAMES } from './types';
 import type { Invocation, SimFault, SimPause, SimState, ToolName } from './types';
 import { velero } from './velero';
