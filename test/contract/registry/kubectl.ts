@@ -1,0 +1,7 @@
+/** The kubectl parsers and twin states the contract cases under test/contract/kubectl/ can name. */
+import type { ToolRegistry } from './types';
+
+export const registry: ToolRegistry = {
+  parsers: {},
+  twinStates: {},
+};
