@@ -95,6 +95,18 @@ export interface SimFluxObject {
   message: string;
 }
 
+/**
+ * A PodDisruptionBudget over the pods labelled app=<app> (matchLabels only, as the twin's pods carry
+ * one label). Eviction of a covered pod is refused while the healthy covered pods would drop below
+ * minAvailable (the Eviction API's "Cannot evict pod as it would violate the pod's disruption budget").
+ */
+export interface SimPdb {
+  namespace: string;
+  name: string;
+  app: string;
+  minAvailable: number;
+}
+
 export interface SimPod {
   namespace: string;
   name: string;
@@ -183,6 +195,8 @@ export interface SimState {
   velero: { installed: boolean; backups: SimBackup[]; restores: SimRestore[] };
   flux: { installed: boolean; kustomizations: SimFluxObject[]; helmreleases: SimFluxObject[] };
   pods: SimPod[];
+  /** Absent in state files written before PDBs were modelled: none. */
+  pdbs?: SimPdb[];
   faults: SimFault[];
   pauses: SimPause[];
   /** Every accepted `talosctl upgrade`, per node, in order. */
