@@ -9,13 +9,12 @@ import { TASK_QUEUE } from './workflows/search-attributes';
 import { prebuiltBundle, workflowsEntry } from './workflow-bundle';
 
 /**
- * No workflow cache: every workflow task replays the run from its history. Works around an SDK 1.24
- * problem found by the durability suite (test/durability/query-race.test.ts): a worker that answers a
- * progress query while the run has an unprocessed activity result applies that result to its cached
- * copy, then applies the operator's decision arriving next as a separate step; a replay applies both
- * in one activation with signals first, so the history stops replaying. Costs CPU per task (see bench/).
+ * The SDK's default workflow cache (undefined = sized from the worker's memory). Runs no longer
+ * depend on the order in which an activity result and a human's answer are applied (answers are
+ * judged where the run waits: src/workflows/run/inbox.ts), so the cache needs no workaround;
+ * test/durability/query-race.test.ts holds both a cached and an uncached worker to that.
  */
-export const WORKFLOW_CACHE_SIZE = 0;
+export const WORKFLOW_CACHE_SIZE: number | undefined = undefined;
 
 export interface UpgradeWorkerOptions {
   connection: NativeConnection;
@@ -37,7 +36,7 @@ export async function createUpgradeWorker(opts: UpgradeWorkerOptions): Promise<W
     ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: workflowsEntry() }),
     activities: createActivities(opts.activityDeps),
     shutdownGraceTime: opts.shutdownGraceTime ?? '30s',
-    maxCachedWorkflows: WORKFLOW_CACHE_SIZE,
+    ...(WORKFLOW_CACHE_SIZE !== undefined ? { maxCachedWorkflows: WORKFLOW_CACHE_SIZE } : {}),
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...opts.extra,
   });

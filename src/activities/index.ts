@@ -7,6 +7,7 @@ import type { UpgradeActivities } from './types';
 import { fetchReleases } from './releases';
 import { notify } from './notify';
 import { applyRemediation } from './remediate';
+import { assessFailure, planUpgrade } from './plan-upgrade';
 import type { ReleaseActivities } from './release-types';
 
 export interface ActivityDeps {
@@ -15,8 +16,10 @@ export interface ActivityDeps {
 }
 
 /** Every activity the worker registers. */
-export function createActivities(_deps: ActivityDeps = {}): UpgradeActivities & ReleaseActivities & typeof selfTestActivities {
+export function createActivities(_deps: ActivityDeps = {}): UpgradeActivities & ReleaseActivities & typeof selfTestActivities & { planUpgrade: typeof planUpgrade; assessFailure: typeof assessFailure } {
   return {
+    planUpgrade,
+    assessFailure,
     ...selfTestActivities,
     inspectCluster,
     createVeleroBackup,

@@ -16,6 +16,7 @@ export const ErrorTypes = {
   verificationFailed: 'VerificationFailed',
   rollbackFailed: 'RollbackFailed',
   badInput: 'BadInput',
+  noUpgradePath: 'NoUpgradePath',
 } as const;
 
 /** Failures no retry can fix: the workflow goes straight to a decision. */
@@ -27,5 +28,6 @@ export const NON_RETRYABLE: string[] = [
   ErrorTypes.toolMissing,
   ErrorTypes.backupFailed,
   ErrorTypes.badInput,
+  ErrorTypes.noUpgradePath,
 ];
 

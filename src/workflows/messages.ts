@@ -24,6 +24,8 @@ export const DECISION_ACTIONS: readonly DecisionAction[] = ['retry', 'skip', 'ro
 export interface DecidePayload {
   step: string;
   action: DecisionAction;
+  /** The failed attempt this answers (shown in the question); absent: whichever failure of the step waits. */
+  attempt?: number;
   by?: string;
 }
 /** Apply one of the fixes offered while blocked or awaiting a decision (ids are listed in `progress.remediations`). */
@@ -59,7 +61,7 @@ export const HANDLER_DESCRIPTIONS = {
     'Open the approval gate shown under User Metadata → Current Details: paste the JSON shown there, e.g. {"step": "talos:v1.9.4:192.168.1.71", "by": "your name", "comment": ""}. A step that is not waiting is ignored and recorded in the audit log.',
   reject: 'Decline the approval gate shown in Current Details: the upgrade stops safely and changes nothing more. JSON: {"step": "<waiting step id>", "by": "your name", "reason": "why"}.',
   decide:
-    'Answer the failed step shown in Current Details (paste the JSON shown there). JSON: {"step": "<failed step id>", "action": "retry" | "skip" | "rollback-all" | "abort", "by": "your name"}.',
+    'Answer the failed step shown in Current Details (paste the JSON shown there). JSON: {"step": "<failed step id>", "action": "retry" | "skip" | "rollback-all" | "abort", "attempt": <the attempt shown>, "by": "your name"}.',
   pause: 'Pause at the next safe point (between steps). JSON: {"by": "your name", "reason": "why"}.',
   resume: 'Continue after a pause, or re-run preflight when blocked. JSON: {"by": "your name"}.',
   abort: 'Stop at the next safe point and compensate per the onFailure policy. JSON: {"by": "your name", "reason": "why"}.',
@@ -196,6 +198,8 @@ export interface UpgradeProgress {
   remediations: RemediationOffer[];
   backups: BackupRecord;
   audit: AuditEntry[];
+  /** Answers received for a step that is not waiting yet, judged when it does (or dropped when it ends). */
+  held?: { kind: string; step: string | null; by: string }[];
   pauseRequested: boolean;
   abortRequested: boolean;
   report: UpgradeReport | null;
@@ -227,7 +231,7 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 const ALLOWED = {
   approve: ['step', 'by', 'comment'],
   reject: ['step', 'by', 'reason'],
-  decide: ['step', 'action', 'by'],
+  decide: ['step', 'action', 'attempt', 'by'],
   control: ['by', 'reason'],
   remediate: ['id', 'by'],
 } as const;
@@ -242,7 +246,7 @@ function checkStepPayload(raw: unknown, allowed: readonly string[], extra: strin
   const bad = checkKeys(raw, allowed);
   if (bad) return { ok: false, error: bad };
   if (typeof raw.step !== 'string' || raw.step.length === 0 || raw.step.length > 200) return { ok: false, error: '"step" must be the step id string' };
-  for (const key of allowed) if (key !== 'step' && key !== 'action' && optionalString(raw, key) === null) return { ok: false, error: `"${key}" must be a string` };
+  for (const key of allowed) if (key !== 'step' && key !== 'action' && key !== 'attempt' && optionalString(raw, key) === null) return { ok: false, error: `"${key}" must be a string` };
   return { ok: true, value: raw as Record<string, unknown> & { step: string } };
 }
 
@@ -263,7 +267,11 @@ export function checkDecide(raw: unknown): Checked<DecidePayload> {
   if (typeof action !== 'string' || !(DECISION_ACTIONS as readonly string[]).includes(action)) {
     return { ok: false, error: `"action" must be one of ${DECISION_ACTIONS.join(', ')}` };
   }
-  return { ok: true, value: { step: r.value.step, action: action as DecisionAction, by: r.value.by as string | undefined } };
+  const attempt = r.value.attempt;
+  if (attempt !== undefined && (typeof attempt !== 'number' || !Number.isInteger(attempt) || attempt < 1 || attempt > 10_000)) {
+    return { ok: false, error: '"attempt" must be the attempt number shown in the question' };
+  }
+  return { ok: true, value: { step: r.value.step, action: action as DecisionAction, ...(attempt !== undefined ? { attempt } : {}), by: r.value.by as string | undefined } };
 }
 
 export function checkControl(raw: unknown): Checked<ControlPayload> {

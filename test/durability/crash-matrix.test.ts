@@ -77,10 +77,10 @@ const POINTS: CrashPoint[] = [
     },
   },
   {
-    name: 'inspection (preflight)',
+    name: 'inspection and plan (preflight)',
     cluster: 'crash-inspect',
     pause: () => ({ name: 'crash', tool: 'kubectl', match: 'pods' }),
-    activity: 'inspectCluster',
+    activity: 'planUpgrade',
     orphan: 'kill',
   },
   {

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const workflows = {
     ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: workflowsEntry() }),
     // The product's cache size unless an experiment asks for another (query-race shows why it is 0).
-    maxCachedWorkflows: process.env.WORKER_MAX_CACHED ? Number(process.env.WORKER_MAX_CACHED) : WORKFLOW_CACHE_SIZE,
+    ...(process.env.WORKER_MAX_CACHED ? { maxCachedWorkflows: Number(process.env.WORKER_MAX_CACHED) } : WORKFLOW_CACHE_SIZE !== undefined ? { maxCachedWorkflows: WORKFLOW_CACHE_SIZE } : {}),
   };
   let worker: Worker;
   if (role === 'activities') worker = await Worker.create({ ...common, activities: createActivities() });

@@ -38,7 +38,8 @@ describe('rehearse off a terminal', () => {
       assert.match(r.stdout, new RegExp(`^ {2}${node.replace(/\./g, '\\.')}\\s+(worker|control plane)\\s+v1\\.9\\.2\\s+v1\\.9\\.4\\s+✔ on target$`, 'm'), node);
     }
     assert.match(r.stdout, /Kubernetes: 1\.32\.0 → 1\.32\.2 {2}✔ on target/);
-    assert.match(r.stdout, /To restore: velero restore create --from-backup pre-upgrade-ha-/);
+    // A completed upgrade leaves nothing to restore: no restore hint (the backup is still listed).
+    assert.doesNotMatch(r.stdout, /To restore:/);
     assert.ok(!r.stdout.includes('\x1b['), 'plain lines off a terminal');
     // Every gate was approved by --yes, in order: plan, the three control planes, Kubernetes.
     const approved = [...r.stdout.matchAll(/→ approved (\S+) \(--yes\)/g)].map((m) => m[1]);

@@ -1,0 +1,64 @@
+/**
+ * Preflight: the plan comes from an activity (planUpgrade), so the plan this run walks, and the one a
+ * human approves, is a recorded result that a later release cannot change. A blocked plan waits for
+ * the operator (with the fixes on offer) and is made again after resume: a new recorded plan.
+ */
+import type { PlanStep, UpgradePlan } from '../../plan/types';
+import { ErrorTypes } from '../error-types';
+import type { StepProgress } from '../messages';
+import { failureMessage, failureType } from './failures';
+import { blocked } from './human';
+import { StopRun, type UpgradeRun } from './upgrade-run';
+
+export function rowFor(step: PlanStep): StepProgress {
+  return {
+    id: step.id,
+    kind: step.kind,
+    title: step.title,
+    status: 'pending',
+    needsApproval: step.needsApproval,
+    before: step.kind === 'talos' ? step.fromVersion : step.kind === 'kubernetes' ? step.from : null,
+    after: null,
+    target: step.kind === 'talos' ? step.toVersion : step.kind === 'kubernetes' ? step.to : null,
+    startedAt: null,
+    endedAt: null,
+    attempts: 0,
+    message: null,
+    approvedBy: null,
+    ...(step.kind === 'talos' ? { node: step.node, role: step.role } : step.kind === 'kubernetes' ? { node: step.node } : {}),
+  };
+}
+
+export async function preflight(run: UpgradeRun): Promise<UpgradePlan> {
+  for (;;) {
+    run.setPhase('preflight');
+    let result;
+    try {
+      result = await run.ports.acts.planUpgrade({ spec: run.spec }, { summary: `inspect ${run.spec.cluster} and plan (read-only)` });
+    } catch (err) {
+      if (run.ports.isCancellation(err)) throw err;
+      // Policy refusals (no path, downgrade) are final; anything else is a cluster we cannot read yet.
+      if (failureType(err) === ErrorTypes.noUpgradePath) throw new StopRun('failed', `no upgrade path: ${failureMessage(err).replace(/^NoUpgradePath: /, '')}`);
+      await blocked(run, `the cluster could not be inspected: ${failureMessage(err)}. Fix access (talosconfig, kubeconfig, tools) and resume to re-run preflight.`);
+      continue;
+    }
+    const { plan, facts } = result;
+    run.facts = facts;
+    run.progress.plan = plan;
+    run.progress.preflight = plan.preflight;
+    run.progress.steps = plan.steps.map(rowFor);
+    for (const n of facts.nodes) {
+      run.partitions.seed(n.address, n.talosVersion);
+      // What each node ran before this run changed anything (a later round may see a fixed cluster).
+      if (!run.seenBefore.has(n.address)) run.seenBefore.set(n.address, { version: n.talosVersion, schematic: n.schematic });
+    }
+    run.publish();
+    if (!plan.blocked) return plan;
+    const blockers = plan.preflight.filter((c) => c.verdict === 'blocker');
+    await blocked(
+      run,
+      `Preflight found ${blockers.length} blocker(s): ${blockers.map((b) => b.message + (b.fix ? ` (fix: ${b.fix})` : '')).join('; ')}. Fix them, then resume to re-run preflight.`,
+      result.remediations,
+    );
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The real RunPorts: activities behind proxies whose timeouts derive from each call's budget,
+ * durable conditions, the workflow clock, the Web UI's current details and search attributes.
+ *
+ * Node-changing activities wait for their cancellation to complete (WAIT_CANCELLATION_COMPLETED): a
+ * Temporal cancel must not let the run decide what to undo while a `talosctl upgrade` it started is
+ * still on its way; the activity ends its tool process first.
+ */
+import {
+  ActivityCancellationType,
+  CancellationScope,
+  allHandlersFinished,
+  condition,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import type { Activities } from '../activities';
+import { untilWindowOpens } from './maintenance-window';
+import { NON_RETRYABLE } from './error-types';
+import type { ClusterUpgradeInput } from './messages';
+import type { BudgetCall, Call, RunActivities, RunPorts } from './run/ports';
+import { UpgradePhase } from './search-attributes';
+
+const MINUTE = 60_000;
+
+function retry(maximumAttempts: number, initialInterval: Duration = '2s'): ActivityOptions['retry'] {
+  return { maximumAttempts, initialInterval, backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE };
+}
+
+type Name = keyof RunActivities;
+
+/** Option sets, by activity; `budgetMs` is the step's remaining budget for the budgeted ones. */
+function optionsFor(name: Name, call: Call | BudgetCall, heartbeatMs: number | undefined): ActivityOptions {
+  const hb = (fallback: number): number => heartbeatMs ?? fallback;
+  const budget = 'budgetMs' in call ? call.budgetMs : 0;
+  const changesNodes = { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED };
+  switch (name) {
+    case 'planUpgrade':
+    case 'postflight':
+      return { startToCloseTimeout: '5m', heartbeatTimeout: hb(MINUTE), retry: retry(3) };
+    case 'assessFailure':
+    case 'inspectCluster':
+      // Only enriches a question or the report: one attempt, so a hung tool cannot delay the human.
+      return { startToCloseTimeout: '90s', heartbeatTimeout: hb(MINUTE), retry: { maximumAttempts: 1 } };
+    case 'createVeleroBackup':
+      return { startToCloseTimeout: '2h', heartbeatTimeout: hb(2 * MINUTE), retry: retry(3) };
+    case 'takeEtcdSnapshot':
+      return { startToCloseTimeout: '5m', heartbeatTimeout: hb(MINUTE), retry: retry(3) };
+    case 'checkEtcdQuorum':
+      return { startToCloseTimeout: '2m', retry: retry(6, '5s') };
+    case 'upgradeNode':
+    case 'rollbackNode':
+    case 'upgradeKubernetes':
+      // The activity enforces the budget itself (a non-retryable timeout); these are backstops, and
+      // scheduleToClose keeps retries from multiplying the budget.
+      return { ...changesNodes, startToCloseTimeout: budget + 5 * MINUTE, scheduleToCloseTimeout: budget + 10 * MINUTE, heartbeatTimeout: hb(MINUTE), retry: retry(3) };
+    case 'verifyNode':
+      return { ...changesNodes, startToCloseTimeout: budget + 2 * MINUTE, scheduleToCloseTimeout: budget + 3 * MINUTE, heartbeatTimeout: hb(MINUTE), retry: retry(3) };
+    case 'applyRemediation':
+      return { ...changesNodes, startToCloseTimeout: '20m', heartbeatTimeout: hb(2 * MINUTE), retry: retry(3) };
+    case 'notify':
+      return { startToCloseTimeout: '1m', retry: { maximumAttempts: 1 } };
+  }
+}
+
+function activities(heartbeatMs: number | undefined): RunActivities {
+  const call =
+    (name: Name) =>
+    (input: unknown, c: Call | BudgetCall): Promise<never> => {
+      const proxy = proxyActivities<Activities>(optionsFor(name, c, heartbeatMs));
+      const fn = proxy[name] as unknown as { executeWithOptions(o: { summary: string }, args: unknown[]): Promise<never> };
+      return fn.executeWithOptions({ summary: c.summary }, [input]);
+    };
+  const names: Name[] = [
+    'planUpgrade', 'assessFailure', 'inspectCluster', 'createVeleroBackup', 'takeEtcdSnapshot', 'checkEtcdQuorum', 'upgradeNode',
+    'verifyNode', 'rollbackNode', 'upgradeKubernetes', 'postflight', 'applyRemediation', 'notify',
+  ];
+  return Object.fromEntries(names.map((n) => [n, call(n)])) as unknown as RunActivities;
+}
+
+export function temporalPorts(input: ClusterUpgradeInput): RunPorts {
+  const info = workflowInfo();
+  return {
+    acts: activities(input.tuning?.heartbeatTimeoutMs),
+    condition: (fn, timeoutMs) => (timeoutMs === undefined ? condition(fn).then(() => true) : condition(fn, timeoutMs)),
+    nowMs: () => Date.now(),
+    publish: (markdown) => setCurrentDetails(markdown),
+    searchPhase: (phase) => upsertSearchAttributes([{ key: UpgradePhase, value: phase }]),
+    nonCancellable: (fn) => CancellationScope.nonCancellable(fn),
+    isCancellation,
+    waitForWindow: untilWindowOpens,
+    allHandlersFinished: () => condition(allHandlersFinished),
+    info: { workflowId: info.workflowId, runId: info.runId, startTime: info.startTime },
+  };
+}
