@@ -9,12 +9,18 @@ import { ApplicationFailure } from '@temporalio/common';
 import { runTool, ToolError } from './exec';
 import { typed } from './failures';
 import { withHeartbeats } from './heartbeat';
-import { isTerminalPhase, parseBackupGet } from './parse/velero';
+import { isTerminalPhase, parseBackupCreateOutput, parseBackupGet, parseVeleroError } from './parse/velero';
 import { toolEnv } from './tool-env';
 import { ErrorTypes, type EtcdSnapshotInput, type EtcdSnapshotResult, type VeleroBackupInput, type VeleroBackupResult } from './types';
 
 const BACKUP_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
+/**
+ * `velero backup create NAME --exclude-namespaces a,b [--default-volumes-to-fs-backup] --wait`, after
+ * `velero backup get NAME -o json` finds no backup of that name (test/contract/velero/). `--wait` prints
+ * a dot a second without a newline and exits 0 whatever the outcome, so the activity heartbeats on a
+ * timer and reads the phase afterwards.
+ */
 export async function createVeleroBackup(input: VeleroBackupInput): Promise<VeleroBackupResult> {
   return typed(async () => {
     if (!BACKUP_NAME.test(input.name)) throw ApplicationFailure.nonRetryable(`invalid Velero backup name ${input.name}`, ErrorTypes.badInput);
@@ -24,45 +30,54 @@ export async function createVeleroBackup(input: VeleroBackupInput): Promise<Vele
     const pollMs = input.tuning?.pollIntervalMs ?? 2_000;
     const get = async () => {
       try {
-        const out = await runTool('velero', velero, ['backup', 'get', input.name, '-o', 'json'], { env, signal: ctx.cancellationSignal, timeoutMs: 60_000 });
+        const out = await withHeartbeats(() => runTool('velero', velero, ['backup', 'get', input.name, '-o', 'json'], { env, signal: ctx.cancellationSignal, timeoutMs: 60_000 }));
         return parseBackupGet(out.stdout);
       } catch (err) {
-        if (err instanceof ToolError && err.kind === 'exit' && /not found/i.test(err.stderrTail)) return null;
+        if (err instanceof ToolError && err.kind === 'exit' && parseVeleroError(err.stderrTail).kind === 'not-found') return null;
         throw err;
       }
     };
     let existing = await get();
-    let reused = existing !== null;
+    const reused = existing !== null;
+    let waitPhase: string | null = null;
     if (!existing) {
+      const args = [
+        'backup',
+        'create',
+        input.name,
+        ...(input.excludeNamespaces.length ? ['--exclude-namespaces', input.excludeNamespaces.join(',')] : []),
+        ...(input.defaultVolumesToFsBackup ? ['--default-volumes-to-fs-backup'] : []),
+        '--wait',
+      ];
       try {
-        await runTool(
-          'velero',
-          velero,
-          [
-            'backup',
-            'create',
-            input.name,
-            ...(input.excludeNamespaces.length ? ['--exclude-namespaces', input.excludeNamespaces.join(',')] : []),
-            ...(input.defaultVolumesToFsBackup ? ['--default-volumes-to-fs-backup'] : []),
-            '--wait',
-          ],
-          { env, signal: ctx.cancellationSignal, timeoutMs: 2 * 60 * 60_000, onLine: (line) => ctx.heartbeat({ line }) },
+        const out = await withHeartbeats(
+          () => runTool('velero', velero, args, { env, signal: ctx.cancellationSignal, timeoutMs: 2 * 60 * 60_000 }),
+          () => ({ waiting: input.name }),
         );
+        waitPhase = parseBackupCreateOutput(out.stdout).finalPhase;
       } catch (err) {
         // A retried attempt whose first try created it: use that one.
-        if (!(err instanceof ToolError && /already exists/i.test(err.stderrTail))) throw err;
+        if (!(err instanceof ToolError && err.kind === 'exit' && parseVeleroError(err.stderrTail).kind === 'already-exists')) throw err;
       }
-      reused = false;
       existing = await get();
     }
-    // `--wait` exits 0 whatever the outcome, and a reused backup may still be running: read the phase.
+    // A reused backup may still be queued or running (and --wait never ends on Deleting): read the phase.
     for (let i = 0; existing && !isTerminalPhase(existing.phase) && i < 3600; i++) {
       ctx.heartbeat({ phase: existing.phase });
       await sleep(pollMs);
       existing = await get();
     }
     if (!existing) throw ApplicationFailure.retryable(`Velero backup ${input.name} vanished after it was created`, ErrorTypes.toolFailed);
-    return { name: input.name, phase: existing.phase, reused, errors: existing.errors, warnings: existing.warnings };
+    return {
+      name: input.name,
+      phase: existing.phase,
+      reused,
+      errors: existing.errors,
+      warnings: existing.warnings,
+      failureReason: existing.failureReason,
+      validationErrors: existing.validationErrors,
+      waitPhase,
+    };
   });
 }
 

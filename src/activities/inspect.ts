@@ -6,10 +6,10 @@
  * reaches the cluster, or prints something unreadable is an exception (ToolError / ParseError): then
  * nothing is known and nothing may be decided.
  */
-import type { ClusterFacts, EtcdStatusFacts, FluxObjectFacts, NodeFacts, NodeRole, ToolPaths } from '../plan/types';
+import type { ClusterFacts, EtcdStatusFacts, FluxObjectFacts, FluxUnreadableFacts, NodeFacts, NodeRole, ToolPaths } from '../plan/types';
 import { assertSafeAddress, describeCommand, lastMeaningfulLine, runTool, ToolError, type RunOptions, type RunResult, type ToolName } from './exec';
 import { ParseError } from './parse/common';
-import { isFluxNoObjects, isFluxNotInstalled, parseFluxGet } from './parse/flux';
+import { readFluxGet } from './parse/flux';
 import { parseKubectlVersion, parseNodes, parsePods, type KubeNodeFacts } from './parse/kubectl';
 import {
   parseEtcdMembers,
@@ -23,7 +23,7 @@ import {
   type ExtensionFacts,
   type MachineStatusFacts,
 } from './parse/talosctl';
-import { parseBackupList } from './parse/velero';
+import { parseBackupList, parseVeleroError } from './parse/velero';
 import { toolEnv } from './tool-env';
 
 /** How to reach the cluster: config file paths (never contents) and tool executables. */
@@ -59,7 +59,7 @@ const TALOS_JSON_MAX_BYTES = 16 * 1024 * 1024;
 const CONNECTIVITY =
   /rpc error|connection refused|code = Unavailable|DeadlineExceeded|deadline exceeded|i\/o timeout|no route to host|connection reset|unexpected EOF|network is unreachable|host is down/i;
 
-type Run = (tool: ToolName, args: string[], extra?: Partial<RunOptions>) => Promise<RunResult>;
+export type Run = (tool: ToolName, args: string[], extra?: Partial<RunOptions>) => Promise<RunResult>;
 
 function makeRunner(access: ToolAccess, ctx: InspectContext): Run {
   const env = toolEnv(access);
@@ -256,35 +256,46 @@ async function readKubernetesVersion(run: Run, kube: KubeNodeFacts[]): Promise<s
   return kubelets.sort(compareVersions)[0] ?? null;
 }
 
-async function readFlux(run: Run): Promise<FluxObjectFacts[] | null> {
+export interface FluxReading {
+  /** null: Flux is not installed (no kind is served) or the flux CLI is not configured. */
+  objects: FluxObjectFacts[] | null;
+  /** Kinds whose API version this flux CLI reads is not served while another kind is: a version mismatch. */
+  unreadable: FluxUnreadableFacts[];
+}
+
+/**
+ * `flux get kustomizations|helmreleases -A` (test/contract/flux/). An unserved API version looks the same
+ * whether Flux is missing or is another version than the CLI (controller-runtime says "no matches for ..."
+ * or "could not find the requested resource" either way), so the kinds are judged together: none served
+ * is "no Flux"; one served and one not is a version mismatch, reported, never taken for "no Flux".
+ */
+export async function readFlux(run: Run): Promise<FluxReading> {
   const kinds: [string, FluxObjectFacts['kind']][] = [
     ['kustomizations', 'Kustomization'],
     ['helmreleases', 'HelmRelease'],
   ];
   const found: FluxObjectFacts[] = [];
-  let installed = false;
+  const notServed: FluxUnreadableFacts[] = [];
   for (const [arg, kind] of kinds) {
     const args = ['get', arg, '-A'];
     let r: RunResult;
     try {
       r = await run('flux', args, { okExitCodes: [0, 1] });
     } catch (err) {
-      if (err instanceof ToolError && err.kind === 'not-found') return null;
+      if (err instanceof ToolError && err.kind === 'not-found') return { objects: null, unreadable: [] };
       throw err;
     }
-    if (r.exitCode === 0) {
-      installed = true;
-      found.push(...parseFluxGet(r.stdout, kind));
-    } else if (isFluxNoObjects(r.stderr)) {
-      installed = true;
-    } else if (!isFluxNotInstalled(r.stderr)) {
-      throw toolFailure('flux', args, r);
-    }
+    const got = readFluxGet(r.stdout, r.stderr, r.exitCode, kind);
+    if (got.error === null || got.error.kind === 'no-objects') found.push(...got.objects);
+    else if (got.error.kind === 'api-not-served') notServed.push({ kind, groupVersion: got.error.groupVersion ?? '', message: got.error.message });
+    else throw toolFailure('flux', args, r);
   }
-  return installed ? found : null;
+  if (notServed.length === kinds.length) return { objects: null, unreadable: [] };
+  return { objects: found, unreadable: notServed };
 }
 
-async function probeVelero(run: Run): Promise<ClusterFacts['velero']> {
+/** `velero backup get -o json`: Velero answers (and its backups parse), or why not, in words. */
+export async function probeVelero(run: Run): Promise<ClusterFacts['velero']> {
   const args = ['backup', 'get', '-o', 'json'];
   let r: RunResult;
   try {
@@ -295,10 +306,22 @@ async function probeVelero(run: Run): Promise<ClusterFacts['velero']> {
     throw err;
   }
   if (r.exitCode !== 0) {
-    return { available: false, detail: `velero backup get failed: ${lastMeaningfulLine(r.stderr, r.stdout) || `exit ${r.exitCode}`}` };
+    const e = parseVeleroError(r.stderr);
+    const what =
+      e.kind === 'not-installed'
+        ? 'Velero is not installed in the cluster (velero.io/v1 Backups are not served)'
+        : e.kind === 'unreachable'
+          ? 'velero cannot reach the Kubernetes API'
+          : 'velero backup get failed';
+    return { available: false, detail: `${what}: ${e.message || lastMeaningfulLine(r.stderr, r.stdout) || `exit ${r.exitCode}`}` };
   }
   const backups = parseBackupList(r.stdout);
   return { available: true, detail: `velero answers; ${backups.length} backup${backups.length === 1 ? '' : 's'} found` };
+}
+
+/** The runner inspectCluster uses, for driving readFlux / probeVelero alone (tests, tools). */
+export function toolRunner(access: ToolAccess, ctx: InspectContext = {}): Run {
+  return makeRunner(access, ctx);
 }
 
 // ------------------------------------------------------------------ assembling node facts
@@ -370,7 +393,7 @@ export async function inspectCluster(input: InspectClusterInput, ctx: InspectCon
   const pods = await run('kubectl', ['get', 'pods', '-A', '-o', 'json'], { maxOutputBytes: KUBECTL_LIST_MAX_BYTES });
   const podProblems = parsePods(pods.stdout);
   const kubernetesVersion = await readKubernetesVersion(run, kube);
-  const flux = input.fluxEnabled === false ? null : await readFlux(run);
+  const flux = input.fluxEnabled === false ? { objects: null, unreadable: [] } : await readFlux(run);
   const velero = input.veleroEnabled ? await probeVelero(run) : { available: false, detail: 'Velero backups are disabled in the spec' };
 
   const nodes = all.map((address) =>
@@ -391,7 +414,8 @@ export async function inspectCluster(input: InspectClusterInput, ctx: InspectCon
     kubernetesVersion,
     etcd,
     podProblems,
-    flux,
+    flux: flux.objects,
+    ...(flux.unreadable.length > 0 ? { fluxUnreadable: flux.unreadable } : {}),
     velero,
   };
 }

@@ -34,6 +34,12 @@ export interface VeleroBackupResult {
   reused: boolean;
   errors: number;
   warnings: number;
+  /** Why a Failed backup failed (status.failureReason). */
+  failureReason?: string | null;
+  /** Why the server refused it (FailedValidation: status.validationErrors). */
+  validationErrors?: string[];
+  /** The phase `--wait` printed; null when the backup was reused or the create raced a retry. */
+  waitPhase?: string | null;
 }
 
 export interface EtcdSnapshotInput {

@@ -240,7 +240,18 @@ export function evaluatePreflight(
         fix: `flux get ${resource}s -A  # or: flux suspend ${resource} ${o.name} -n ${o.namespace}`,
       });
     }
-    if (unready.length === 0) {
+    // A kind whose API version the cluster does not serve, while another kind lists: the flux CLI and the
+    // cluster's Flux are different versions (or that controller is not installed). Its objects went unchecked.
+    const unreadable = facts.fluxUnreadable ?? [];
+    for (const u of unreadable) {
+      add({
+        id: 'flux-ready',
+        verdict: 'warning',
+        message: `flux could not list ${u.kind}s: the cluster does not serve ${u.groupVersion}, the API version this flux CLI reads, so the flux CLI and the cluster's Flux differ in version (or the cluster has no ${u.kind === 'HelmRelease' ? 'helm-controller' : 'kustomize-controller'}); its ${u.kind}s were not checked`,
+        fix: 'flux version  # then install the flux CLI of the version the cluster runs',
+      });
+    }
+    if (unready.length === 0 && unreadable.length === 0) {
       const suspended = facts.flux.filter((o) => o.suspended).length;
       ok('flux-ready', `all ${plural(facts.flux.length - suspended, 'Flux object')} Ready${suspended > 0 ? ` (${suspended} suspended)` : ''}`);
     }

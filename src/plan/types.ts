@@ -135,6 +135,18 @@ export interface FluxObjectFacts {
   message: string;
 }
 
+/**
+ * A Flux kind the flux CLI could not list because the cluster does not serve the API version that CLI
+ * reads (flux get ... fails with "no matches for ..." / "could not find the requested resource") while
+ * the other kind lists: the flux CLI and the cluster's Flux differ in version (or that controller is absent).
+ */
+export interface FluxUnreadableFacts {
+  kind: FluxObjectFacts['kind'];
+  /** The group/version the CLI asked for, e.g. helm.toolkit.fluxcd.io/v2. */
+  groupVersion: string;
+  message: string;
+}
+
 export interface ClusterFacts {
   /** When the facts were gathered (ISO); informational only. */
   gatheredAt: string;
@@ -151,6 +163,8 @@ export interface ClusterFacts {
   podProblems: PodProblem[];
   /** null when Flux is not installed / not configured in tools. */
   flux: FluxObjectFacts[] | null;
+  /** Flux kinds that could not be listed (version mismatch); absent or empty when every kind was read. */
+  fluxUnreadable?: FluxUnreadableFacts[];
   velero: { available: boolean; detail: string };
 }
 

@@ -47,6 +47,10 @@ export interface SimInitOptions {
   backupSeconds?: number;
   flux?: boolean; // default false
   velero?: boolean; // default false
+  /** velero CLI version (vX.Y.Z); default v1.18.1. Error texts and Backup fields follow it. */
+  veleroVersion?: string;
+  /** flux CLI version (X.Y.Z); default 2.9.4. Error texts, "no objects" exit code and the HelmRelease API follow it. */
+  fluxVersion?: string;
   /** talosctl client version; default = talos. */
   talosctlVersion?: string;
   imageFactory?: string;
@@ -153,6 +157,9 @@ export function buildInitialState(opts: SimInitOptions, now = Date.now()): SimSt
     schematics[id] = exts.map(toExtension);
   }
 
+  const veleroVersion = normalizeTalosVersion(opts.veleroVersion ?? 'v1.18.1');
+  const fluxVersion = (opts.fluxVersion ?? '2.9.4').replace(/^v/, '');
+  if (!SEMVER.test(veleroVersion) || !SEMVER.test(fluxVersion)) throw new SimOptionError(`velero/flux versions must look like v1.18.1 / 2.9.4`);
   const createdAt = new Date(now).toISOString();
   const state: SimState = {
     format: 1,
@@ -168,6 +175,8 @@ export function buildInitialState(opts: SimInitOptions, now = Date.now()): SimSt
     schematics,
     velero: { installed: opts.velero ?? false, backups: [], restores: [] },
     flux: { installed: opts.flux ?? false, kustomizations: [], helmreleases: [] },
+    veleroVersion,
+    fluxVersion,
     pods: [],
     faults: [],
     pauses: [],
@@ -246,9 +255,9 @@ function buildPods(state: SimState, bootedAt: number): SimPod[] {
     }
   }
   if (state.velero.installed) {
-    rs('velero', 'velero', 'velero/velero:v1.15.0', 1);
+    rs('velero', 'velero', `velero/velero:${state.veleroVersion ?? 'v1.18.1'}`, 1);
     for (const n of workloadNodes) {
-      pod({ namespace: 'velero', name: `node-agent-${podSuffix(`agent${n.hostname}`)}`, node: n.hostname, ownerKind: 'DaemonSet', ownerName: 'node-agent', app: 'node-agent', image: 'velero/velero:v1.15.0' });
+      pod({ namespace: 'velero', name: `node-agent-${podSuffix(`agent${n.hostname}`)}`, node: n.hostname, ownerKind: 'DaemonSet', ownerName: 'node-agent', app: 'node-agent', image: `velero/velero:${state.veleroVersion ?? 'v1.18.1'}` });
     }
   }
   rs('apps', 'podinfo', 'ghcr.io/stefanprodan/podinfo:6.7.1', 2);

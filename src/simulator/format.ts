@@ -22,16 +22,6 @@ export function tabwrite(lines: string[], padding = 3, minWidth = 0): string {
     .join('');
 }
 
-/**
- * Flux's table printer (olekukonko/tablewriter, no borders, "\t" padding): cells padded with spaces
- * to the column width, each followed by a tab, so rows end in a tab.
- */
-export function fluxTable(header: string[], rows: string[][]): string {
-  const all = [header, ...rows];
-  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  return all.map((r) => `${r.map((c, i) => `${c.padEnd(widths[i] ?? 0)}\t`).join('')}\n`).join('');
-}
-
 const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Parses a Go duration ("5m", "1h30m", "2.5s", "0") into milliseconds; null when malformed. */

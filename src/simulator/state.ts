@@ -179,19 +179,21 @@ export function isReachable(node: SimNode): boolean {
   return node.stage !== 'rebooting';
 }
 
+/** A backup waiting or running moves on to its outcome at `completeAt`; a held one (contract cases) stays. */
+function settleBackup(backup: SimState['velero']['backups'][number], now: number): void {
+  if (backup.held || !['New', 'Queued', 'ReadyToStart', 'InProgress'].includes(backup.phase)) return;
+  if (now >= backup.completeAt) {
+    backup.phase = backup.finalPhase;
+    backup.completedAt = new Date(backup.completeAt).toISOString();
+  } else {
+    backup.phase = 'InProgress';
+  }
+}
+
 /** Applies everything that has happened by `now`. Idempotent. */
 export function settle(state: SimState, now: number): void {
   for (const node of state.nodes) settleNode(state, node, now);
-  for (const backup of state.velero.backups) {
-    if (backup.phase === 'InProgress' || backup.phase === 'New') {
-      if (now >= backup.completeAt) {
-        backup.phase = backup.finalPhase;
-        backup.completedAt = new Date(backup.completeAt).toISOString();
-      } else {
-        backup.phase = 'InProgress';
-      }
-    }
-  }
+  for (const backup of state.velero.backups) settleBackup(backup, now);
   for (const restore of state.velero.restores) {
     if (restore.phase === 'InProgress' && now >= restore.completeAt) restore.phase = 'Completed';
   }

@@ -58,16 +58,39 @@ export interface SimEtcdMember {
   stale?: boolean;
 }
 
-export type BackupPhase = 'New' | 'InProgress' | 'Completed' | 'PartiallyFailed' | 'Failed';
+/** velero's BackupPhase (pkg/apis/velero/v1/backup_types.go); Queued and ReadyToStart only from v1.18. */
+export type BackupPhase =
+  | 'New'
+  | 'Queued'
+  | 'ReadyToStart'
+  | 'FailedValidation'
+  | 'InProgress'
+  | 'WaitingForPluginOperations'
+  | 'WaitingForPluginOperationsPartiallyFailed'
+  | 'Finalizing'
+  | 'FinalizingPartiallyFailed'
+  | 'Completed'
+  | 'PartiallyFailed'
+  | 'Failed'
+  | 'Deleting';
+
+/** How a backup ends. */
+export type BackupOutcome = 'Completed' | 'PartiallyFailed' | 'Failed' | 'FailedValidation';
 
 export interface SimBackup {
   name: string;
   phase: BackupPhase;
   /** Phase reached at `completeAt`. */
-  finalPhase: 'Completed' | 'PartiallyFailed' | 'Failed';
+  finalPhase: BackupOutcome;
+  /** Frozen in `phase` (contract cases): time does not move it on. */
+  held?: boolean;
   errors: number;
   warnings: number;
   failureReason: string | null;
+  /** FailedValidation's reasons (status.validationErrors). */
+  validationErrors?: string[];
+  /** v1.18 queue position while Queued. */
+  queuePosition?: number;
   includedNamespaces: string[];
   excludedNamespaces: string[];
   defaultVolumesToFsBackup: boolean;
@@ -92,6 +115,8 @@ export interface SimFluxObject {
   revision: string;
   suspended: boolean;
   ready: boolean;
+  /** The Ready condition's status when it is not simply `ready` (Unknown), or null without a Ready condition. */
+  readyStatus?: 'True' | 'False' | 'Unknown' | null;
   message: string;
 }
 
@@ -192,8 +217,24 @@ export interface SimState {
   apiServerVersion: string; // X.Y.Z
   /** Schematic id → the extensions an image built from it carries. */
   schematics: Record<string, SimExtension[]>;
-  velero: { installed: boolean; backups: SimBackup[]; restores: SimRestore[] };
-  flux: { installed: boolean; kustomizations: SimFluxObject[]; helmreleases: SimFluxObject[] };
+  velero: {
+    installed: boolean;
+    backups: SimBackup[];
+    restores: SimRestore[];
+    /** How the next `backup create` ends instead of Completed (contract cases). */
+    nextBackup?: { finalPhase: BackupOutcome; errors?: number; warnings?: number; failureReason?: string; validationErrors?: string[] };
+  };
+  flux: {
+    installed: boolean;
+    kustomizations: SimFluxObject[];
+    helmreleases: SimFluxObject[];
+    /** The Flux version installed in the cluster (X.Y.Z); absent = the CLI's. */
+    clusterVersion?: string;
+  };
+  /** The velero CLI's version (vX.Y.Z); absent in older state files = v1.18.1. */
+  veleroVersion?: string;
+  /** The flux CLI's version (X.Y.Z); absent in older state files = 2.9.4. */
+  fluxVersion?: string;
   pods: SimPod[];
   /** Absent in state files written before PDBs were modelled: none. */
   pdbs?: SimPdb[];

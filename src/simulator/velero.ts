@@ -1,15 +1,17 @@
 /**
- * The velero twin: backup create|get|describe, restore create|get, version.
+ * The velero twin: backup create|get|describe, restore create|get, version (test/contract/velero/).
  * `backup create --wait` exits 0 whatever the final phase, like the real client.
- * Without Velero installed (`sim init` without --velero) it answers like a cluster without its CRDs.
+ * Without Velero installed (`sim init` without --velero) it answers like a cluster without its CRDs,
+ * in the words of the state's velero version (velero-backup.ts).
  */
 import { FlagError, flagBool, flagList, flagString, parseArgs } from './args';
 import type { FlagDefs, ParsedArgs } from './args';
-import { k8sTime, tabwrite, toJson, toYaml } from './format';
+import { tabwrite, toYaml } from './format';
 import { apiReachable, hex16, loadState, transact } from './state';
 import { apiServer, findKubeconfig, MAX_WAIT_MS, sleep, ToolExit } from './runtime';
 import type { TwinContext } from './runtime';
 import type { SimBackup, SimState } from './types';
+import { backupObject, DEFAULT_VELERO_VERSION, goJsonLine, notInstalledError, unreachableError, WAIT_ENDS } from './velero-backup';
 import { takeFault } from './faults';
 
 const FLAGS: FlagDefs = {
@@ -32,7 +34,6 @@ const FLAGS: FlagDefs = {
   colorized: { kind: 'bool' },
 };
 
-const VELERO_VERSION = 'v1.15.0';
 const TTL_MS = 720 * 3600 * 1000;
 
 function fail(message: string): never {
@@ -62,24 +63,22 @@ export async function velero(ctx: TwinContext): Promise<number> {
 }
 
 /** Kubeconfig, API server and the Velero CRDs, in that order. */
-function connect(ctx: TwinContext, p: ParsedArgs, verbPath: string): SimState {
+function connect(ctx: TwinContext, p: ParsedArgs, kind = 'Backup'): SimState {
   const lookup = findKubeconfig(ctx, flagString(p, 'kubeconfig'));
   if (lookup.kind === 'explicit-missing') fail(`stat ${lookup.path}: no such file or directory`);
   if (lookup.kind === 'none') fail('invalid configuration: no configuration has been provided, try setting KUBERNETES_MASTER environment variable');
   const state = loadState(ctx.dir);
-  if (!apiReachable(state)) {
-    const server = apiServer(state);
-    fail(`Get "https://${server}/api?timeout=32s": dial tcp ${server}: connect: connection refused`);
-  }
-  if (!state.velero.installed) fail(`the server could not find the requested resource (${verbPath})`);
+  if (!apiReachable(state)) fail(unreachableError(state, apiServer(state)));
+  if (!state.velero.installed) fail(notInstalledError(state, kind));
   return state;
 }
 
 async function version(ctx: TwinContext, p: ParsedArgs): Promise<number> {
-  ctx.io.out(`Client:\n\tVersion: ${VELERO_VERSION}\n\tGit commit: ${hex16('velero') + hex16('velero#')}\n`);
+  const v = loadState(ctx.dir).veleroVersion ?? DEFAULT_VELERO_VERSION;
+  ctx.io.out(`Client:\n\tVersion: ${v}\n\tGit commit: ${hex16('velero') + hex16('velero#')}\n`);
   try {
-    connect(ctx, p, 'post serverstatusrequests.velero.io');
-    ctx.io.out(`Server:\n\tVersion: ${VELERO_VERSION}\n`);
+    connect(ctx, p, 'ServerStatusRequest');
+    ctx.io.out(`Server:\n\tVersion: ${v}\n`);
   } catch (err) {
     if (!(err instanceof ToolExit)) throw err;
     ctx.io.out(`<error getting server version: ${err.message.replace(/^An error occurred: /, '')}>\n`);
@@ -97,14 +96,22 @@ async function backupCreate(ctx: TwinContext, p: ParsedArgs, rest: string[]): Pr
       `Backup.velero.io "${name}" is invalid: metadata.name: Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`,
     );
   }
-  connect(ctx, p, 'post backups.velero.io');
+  connect(ctx, p);
   transact(ctx.dir, (state, now) => {
     if (state.velero.backups.some((b) => b.name === name)) fail(`backups.velero.io "${name}" already exists`);
     let finalPhase: SimBackup['finalPhase'] = 'Completed';
     let errors = 0;
     let warnings = 0;
     let failureReason: string | null = null;
-    if (takeFault(state, 'velero-failed')) {
+    let validationErrors: string[] | undefined;
+    const next = state.velero.nextBackup;
+    if (next) {
+      delete state.velero.nextBackup;
+      ({ finalPhase, validationErrors } = next);
+      errors = next.errors ?? 0;
+      warnings = next.warnings ?? 0;
+      failureReason = next.failureReason ?? null;
+    } else if (takeFault(state, 'velero-failed')) {
       ctx.firedFaults.push('velero-failed');
       finalPhase = 'Failed';
       failureReason = 'error checking if backup already exists in object storage: rpc error: code = Unavailable desc = connection error: desc = "transport: error while dialing: dial tcp 10.96.112.4:9000: connect: connection refused"';
@@ -123,6 +130,7 @@ async function backupCreate(ctx: TwinContext, p: ParsedArgs, rest: string[]): Pr
       errors,
       warnings,
       failureReason,
+      ...(validationErrors ? { validationErrors } : {}),
       includedNamespaces: included.length > 0 ? included : ['*'],
       excludedNamespaces: flagList(p, 'exclude-namespaces'),
       defaultVolumesToFsBackup: flagBool(p, 'default-volumes-to-fs-backup'),
@@ -144,80 +152,39 @@ async function backupCreate(ctx: TwinContext, p: ParsedArgs, rest: string[]): Pr
   return 0;
 }
 
-/** Prints a dot per poll (the real client polls every second) until the phase is final. */
+/**
+ * Prints a dot per poll (the real client prints one a second, without a newline) until the phase is
+ * one `--wait` stops at (create.go: FailedValidation, Completed, PartiallyFailed, Failed).
+ */
 async function waitUntilDone(ctx: TwinContext, phaseOf: () => string): Promise<string> {
   const deadline = Date.now() + MAX_WAIT_MS;
   const interval = 200;
   for (;;) {
     const phase = phaseOf();
-    if (phase !== 'New' && phase !== 'InProgress') return phase;
+    if (WAIT_ENDS.includes(phase)) return phase;
     ctx.io.out('.');
     if (Date.now() >= deadline) return phase;
     await sleep(interval);
   }
 }
 
-function backupObject(state: SimState, b: SimBackup): Record<string, unknown> {
-  const created = Date.parse(b.createdAt);
-  const [major = '1', minor = '0'] = state.apiServerVersion.split('.');
-  const status: Record<string, unknown> = {
-    version: 1,
-    formatVersion: '1.1.0',
-    expiration: k8sTime(created + TTL_MS),
-    phase: b.phase,
-    startTimestamp: k8sTime(Date.parse(b.startedAt)),
-  };
-  if (b.completedAt !== null) status.completionTimestamp = k8sTime(Date.parse(b.completedAt));
-  if (b.errors > 0) status.errors = b.errors;
-  if (b.warnings > 0) status.warnings = b.warnings;
-  if (b.failureReason !== null && b.phase === 'Failed') status.failureReason = b.failureReason;
-  const done = b.completedAt !== null;
-  status.progress = { totalItems: b.totalItems, itemsBackedUp: done ? b.totalItems - (b.phase === 'Completed' ? 0 : b.errors) : Math.floor(b.totalItems / 2) };
-  return {
-    kind: 'Backup',
-    apiVersion: 'velero.io/v1',
-    metadata: {
-      name: b.name,
-      namespace: 'velero',
-      uid: `${hex16(b.name).slice(0, 8)}-${hex16(b.name).slice(8, 12)}-4${hex16(b.name).slice(13, 16)}-8${hex16(`${b.name}#`).slice(1, 4)}-${hex16(`${b.name}##`).slice(0, 12)}`,
-      resourceVersion: String(200_000 + state.revision),
-      generation: done ? 7 : 3,
-      creationTimestamp: k8sTime(created),
-      labels: { 'velero.io/storage-location': 'default' },
-      annotations: {
-        'velero.io/resource-timeout': '10m0s',
-        'velero.io/source-cluster-k8s-gitversion': `v${state.apiServerVersion}`,
-        'velero.io/source-cluster-k8s-major-version': major,
-        'velero.io/source-cluster-k8s-minor-version': minor,
-      },
-    },
-    spec: {
-      metadata: {},
-      includedNamespaces: b.includedNamespaces,
-      ...(b.excludedNamespaces.length > 0 ? { excludedNamespaces: b.excludedNamespaces } : {}),
-      ttl: '720h0m0s',
-      hooks: {},
-      storageLocation: 'default',
-      defaultVolumesToFsBackup: b.defaultVolumesToFsBackup,
-      csiSnapshotTimeout: '10m0s',
-      itemOperationTimeout: '4h0m0s',
-    },
-    status,
-  };
+function uidOf(name: string): string {
+  const h = hex16(name);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${hex16(`${name}#`).slice(1, 4)}-${hex16(`${name}##`).slice(0, 12)}`;
 }
 
 async function backupGet(ctx: TwinContext, p: ParsedArgs, names: string[]): Promise<number> {
-  const state = connect(ctx, p, names.length > 0 ? `get backups.velero.io ${names[0]}` : 'get backups.velero.io');
+  const state = connect(ctx, p);
   const backups = names.length > 0 ? names.map((n) => state.velero.backups.find((b) => b.name === n) ?? fail(`backups.velero.io "${n}" not found`)) : state.velero.backups;
   const output = flagString(p, 'output') ?? 'table';
   if (output === 'json' || output === 'yaml') {
-    // Velero prints a one-item list as the item itself.
-    const objects = backups.map((b) => backupObject(state, b));
-    const doc = objects.length === 1 ? objects[0] : { apiVersion: 'velero.io/v1', kind: 'BackupList', metadata: {}, items: objects };
-    ctx.io.out(output === 'json' ? toJson(doc) : toYaml(doc, 2, false));
+    // Velero prints a one-item list as the item itself (output.go printEncoded); the API server lists by name.
+    const objects = [...backups].sort((a, b) => (a.name < b.name ? -1 : 1)).map((b) => backupObject(state, b, uidOf(b.name), state.revision));
+    const doc = objects.length === 1 ? objects[0] : { kind: 'BackupList', apiVersion: 'velero.io/v1', metadata: { resourceVersion: String(200_000 + state.revision) }, items: objects };
+    ctx.io.out(output === 'json' ? goJsonLine(doc) : toYaml(doc, 2, false));
     return 0;
   }
-  if (output !== 'table') fail(`invalid output format '${output}'. valid value are 'table, json, yaml'`);
+  if (output !== 'table') fail(`invalid output format "${output}" - valid values are 'table', 'json', and 'yaml'`);
   const lines = ['NAME\tSTATUS\tERRORS\tWARNINGS\tCREATED\tEXPIRES\tSTORAGE LOCATION\tSELECTOR'];
   for (const b of backups) {
     const created = Date.parse(b.createdAt);
@@ -231,7 +198,7 @@ async function backupGet(ctx: TwinContext, p: ParsedArgs, names: string[]): Prom
 async function backupDescribe(ctx: TwinContext, p: ParsedArgs, names: string[]): Promise<number> {
   const name = names[0];
   if (name === undefined) fail('a backup name is required');
-  const state = connect(ctx, p, `get backups.velero.io ${name}`);
+  const state = connect(ctx, p);
   const b = state.velero.backups.find((x) => x.name === name) ?? fail(`backups.velero.io "${name}" not found`);
   const utc = (iso: string): string => new Date(iso).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC');
   const lines = [
@@ -289,7 +256,7 @@ function stamp(now: number): string {
 async function restoreCreate(ctx: TwinContext, p: ParsedArgs, rest: string[]): Promise<number> {
   const from = flagString(p, 'from-backup');
   if (from === undefined || from === '') fail('either a backup or schedule must be specified, but not both');
-  connect(ctx, p, 'post restores.velero.io');
+  connect(ctx, p, 'Restore');
   const name = transact(ctx.dir, (state, now) => {
     if (!state.velero.backups.some((b) => b.name === from)) fail(`backups.velero.io "${from}" not found`);
     const restoreName = rest[0] ?? `${from}-${stamp(now)}`;
@@ -309,7 +276,7 @@ async function restoreCreate(ctx: TwinContext, p: ParsedArgs, rest: string[]): P
 }
 
 async function restoreGet(ctx: TwinContext, p: ParsedArgs): Promise<number> {
-  const state = connect(ctx, p, 'get restores.velero.io');
+  const state = connect(ctx, p, 'Restore');
   const lines = ['NAME\tBACKUP\tSTATUS\tSTARTED\tCOMPLETED\tERRORS\tWARNINGS\tCREATED\tSELECTOR'];
   for (const r of state.velero.restores) {
     lines.push([r.name, r.backupName, r.phase, r.createdAt, r.phase === 'Completed' ? new Date(r.completeAt).toISOString() : '<nil>', '0', '0', r.createdAt, '<none>'].join('\t'));

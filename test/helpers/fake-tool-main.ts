@@ -17,18 +17,28 @@ export interface FakeRule {
   stdout?: string;
   stderr?: string;
   exitCode?: number;
+  /** Only the nth call (1-based) with these exact arguments matches: answers that change over time. */
+  nth?: number;
 }
 
-function matches(rule: FakeRule, tool: string, args: string[]): boolean {
-  return rule.tool === tool && rule.args.length === args.length && rule.args.every((a, i) => a === '*' || a === args[i]);
+function matches(rule: FakeRule, tool: string, args: string[], nth: number): boolean {
+  return (
+    rule.tool === tool &&
+    rule.args.length === args.length &&
+    rule.args.every((a, i) => a === '*' || a === args[i]) &&
+    (rule.nth === undefined || rule.nth === nth)
+  );
 }
 
 function main(): void {
   const scenarioFile = process.env.FAKE_TOOL_SCENARIO ?? '';
   const [tool = '', ...args] = process.argv.slice(2);
   const rules = (JSON.parse(fs.readFileSync(scenarioFile, 'utf8')) as { rules: FakeRule[] }).rules;
-  fs.appendFileSync(`${scenarioFile}.calls.jsonl`, `${JSON.stringify({ tool, args })}\n`);
-  const rule = rules.find((r) => matches(r, tool, args));
+  const call = JSON.stringify({ tool, args });
+  fs.appendFileSync(`${scenarioFile}.calls.jsonl`, `${call}\n`);
+  // This call's number among identical calls (the log already holds it).
+  const nth = fs.readFileSync(`${scenarioFile}.calls.jsonl`, 'utf8').split('\n').filter((l) => l === call).length;
+  const rule = rules.find((r) => matches(r, tool, args, nth));
   if (!rule) {
     process.stderr.write(`fake ${tool}: no rule for ${JSON.stringify(args)}\n`);
     process.exit(97);

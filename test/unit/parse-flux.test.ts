@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ParseError } from '../../src/activities/parse/common';
-import { isFluxNoObjects, isFluxNotInstalled, parseFluxGet } from '../../src/activities/parse/flux';
+import { parseFluxError, parseFluxGet, readFluxGet } from '../../src/activities/parse/flux';
 
-/** flux's tablewriter: every cell padded to its column and followed by a tab. */
+/** flux's tablewriter (v0.0.5): every cell padded to its column and followed by a tab; the header's last cell by a space. */
 function fluxTable(rows: string[][]): string {
   const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => `${c.padEnd(widths[i] ?? 0)}\t`).join('') + '\n').join('');
+  return rows.map((r, n) => r.map((c, i) => `${c.padEnd(widths[i] ?? 0)}${n === 0 && i === r.length - 1 ? ' ' : '\t'}`).join('') + '\n').join('');
 }
 
 const HEADER = ['NAMESPACE', 'NAME', 'REVISION', 'SUSPENDED', 'READY', 'MESSAGE'];
@@ -59,10 +59,22 @@ for (const [name, text] of bad) {
   });
 }
 
-test('stderr classifiers', () => {
-  assert.equal(isFluxNoObjects('✗ no Kustomization objects found in any namespace\n'), true);
-  assert.equal(isFluxNoObjects('✗ no HelmRelease objects found in any namespace\n'), true);
-  assert.equal(isFluxNoObjects('✗ context deadline exceeded\n'), false);
-  assert.equal(isFluxNotInstalled('✗ no matches for kind "HelmRelease" in version "helm.toolkit.fluxcd.io/v2"\n'), true);
-  assert.equal(isFluxNotInstalled('✗ no Kustomization objects found in any namespace\n'), false);
+test('stderr: no objects, an unserved API (either form), unreachable', () => {
+  assert.deepEqual(parseFluxError('✗ no Kustomization objects found in any namespace\n'), { kind: 'no-objects', groupVersion: null, message: 'no Kustomization objects found in any namespace' });
+  assert.equal(parseFluxError('✗ no matches for kind "HelmRelease" in version "helm.toolkit.fluxcd.io/v2"\n')?.groupVersion, 'helm.toolkit.fluxcd.io/v2');
+  assert.equal(
+    parseFluxError('✗ failed to get API group resources: unable to retrieve the complete list of server APIs: helm.toolkit.fluxcd.io/v2beta1: the server could not find the requested resource\n')?.groupVersion,
+    'helm.toolkit.fluxcd.io/v2beta1',
+  );
+  assert.equal(parseFluxError('✗ context deadline exceeded\n')?.kind, 'other');
+  assert.equal(parseFluxError('✗ failed to get server groups: Get "https://10.0.0.1:6443/api?timeout=32s": dial tcp 10.0.0.1:6443: connect: connection refused\n')?.kind, 'unreachable');
+  assert.equal(parseFluxError(''), null);
+});
+
+test('no objects is an empty list whether flux exits 0 (2.0-2.5) or 1 (2.6+); a bare failure is refused', () => {
+  const none = '✗ no HelmRelease objects found in any namespace\n';
+  assert.deepEqual(readFluxGet('', none, 0, 'HelmRelease').objects, []);
+  assert.deepEqual(readFluxGet('', none, 1, 'HelmRelease').objects, []);
+  assert.throws(() => readFluxGet('', 'panic: boom\n', 2, 'HelmRelease'), ParseError);
+  assert.throws(() => readFluxGet('', '', 0, 'HelmRelease'), ParseError);
 });

@@ -58,6 +58,7 @@ test('backup get NAME -o json: phase, counts, reason and times', () => {
     errors: 2,
     warnings: 5,
     failureReason: null,
+    validationErrors: [],
     startTimestamp: '2026-02-11T10:00:00Z',
     completionTimestamp: '2026-02-11T10:03:00Z',
   });

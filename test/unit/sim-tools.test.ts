@@ -191,24 +191,27 @@ describe('velero', () => {
     assert.equal(readSimState(sim.dir).velero.restores.length, 1);
   });
 
-  it('without Velero installed it fails like a cluster without the CRDs', async () => {
+  it('without Velero installed it fails like a cluster without the CRDs (velero 1.17+ / 1.13-1.16 words)', async () => {
     const sim = await newSim({ velero: false });
     const r = await velero(sim, ['backup', 'create', 'x', '--wait']);
     assert.equal(r.exitCode, 1);
-    assert.equal(r.stderr, 'An error occurred: the server could not find the requested resource (post backups.velero.io)\n');
+    assert.equal(r.stderr, 'An error occurred: unable to retrieve the complete list of server APIs: velero.io/v1: no matches for velero.io/v1, Resource=\n');
+    const old = await newSim({ velero: false, veleroVersion: 'v1.15.2' });
+    assert.equal((await velero(old, ['backup', 'get', '-o', 'json'])).stderr, 'An error occurred: no matches for kind "Backup" in version "velero.io/v1"\n');
     assert.equal(readSimState(sim.dir).velero.backups.length, 0);
   });
 });
 
 describe('flux', () => {
-  it('get kustomizations -A: tab-separated padded columns, rows ending in a tab', async () => {
+  it('get kustomizations -A: padded columns, each cell followed by a tab (the header\'s last one by a space)', async () => {
     const sim = await newSim();
     const r = await flux(sim, ['get', 'kustomizations', '-A']);
     assert.equal(r.exitCode, 0, r.stderr);
     const lines = r.stdout.split('\n').slice(0, -1);
-    assert.deepEqual(lines[0]?.split('\t').map((c) => c.trim()), ['NAMESPACE', 'NAME', 'REVISION', 'SUSPENDED', 'READY', 'MESSAGE', '']);
+    assert.deepEqual(lines[0]?.split('\t').map((c) => c.trim()), ['NAMESPACE', 'NAME', 'REVISION', 'SUSPENDED', 'READY', 'MESSAGE']);
     assert.equal(lines.length, 4);
-    for (const line of lines) assert.ok(line.endsWith('\t'));
+    assert.ok(lines[0]?.endsWith(' '));
+    for (const line of lines.slice(1)) assert.ok(line.endsWith('\t'));
     const cells = lines[1]?.split('\t') ?? [];
     assert.equal(cells[0], 'flux-system');
     assert.equal(cells[4]?.trim(), 'True');
@@ -221,10 +224,10 @@ describe('flux', () => {
     assert.equal(all.stdout.trimEnd().split('\n').length, 4);
     const r = await flux(sim, ['get', 'helmreleases', '-A', '--status-selector', 'ready=false']);
     assert.equal(r.exitCode, 0);
-    assert.equal(r.stdout, 'NAMESPACE\tNAME\tREVISION\tSUSPENDED\tREADY\tMESSAGE\t\n');
+    assert.equal(r.stdout, 'NAMESPACE\tNAME\tREVISION\tSUSPENDED\tREADY\tMESSAGE \n');
   });
 
-  it('no objects at all: ✗ message on stderr, exit 1; not installed: exit 1', async () => {
+  it('no objects at all: ✗ message on stderr, exit 1 (flux 2.6+) or 0 (2.0-2.5); not installed: exit 1', async () => {
     const sim = await newSim();
     mutateSimState(sim.dir, (s) => {
       s.flux.kustomizations = [];
@@ -233,6 +236,12 @@ describe('flux', () => {
     assert.equal(r.exitCode, 1);
     assert.equal(r.stdout, '');
     assert.equal(r.stderr, '✗ no Kustomization objects found in any namespace\n');
+    const old = await newSim({ fluxVersion: '2.5.1' });
+    mutateSimState(old.dir, (s) => {
+      s.flux.kustomizations = [];
+    });
+    const r1 = await flux(old, ['get', 'kustomizations', '-A']);
+    assert.deepEqual([r1.exitCode, r1.stdout, r1.stderr], [0, '', '✗ no Kustomization objects found in any namespace\n']);
     const none = await newSim({ flux: false });
     const r2 = await flux(none, ['get', 'kustomizations', '-A']);
     assert.equal(r2.exitCode, 1);

@@ -1,11 +1,15 @@
 /**
- * Parsers for velero output (reference/cli-facts.md). `velero backup create --wait` exits 0 whatever
- * the backup's fate, so the phase is the only truth: read it, and never take an unknown one for success.
+ * Parsers for velero output, held to test/contract/velero/ (derived from vmware-tanzu/velero v1.13-v1.18).
+ * `velero backup create --wait` exits 0 whatever the backup's fate (create.go returns nil after
+ * printing the phase), so the phase is the only truth: read it, and never take an unknown one for success.
  */
 import { ParseError, assertText, excerpt, isObject, nonBlankLines, optionalString, parseJsonDocument, type JsonObject } from './common';
 
+/** Every BackupPhase of velero v1.13-v1.18 (pkg/apis/velero/v1/backup_types.go); Queued and ReadyToStart are new in v1.18. */
 export const VELERO_PHASES = [
   'New',
+  'Queued',
+  'ReadyToStart',
   'FailedValidation',
   'InProgress',
   'WaitingForPluginOperations',
@@ -23,6 +27,8 @@ export type VeleroBackupPhase = (typeof VELERO_PHASES)[number];
 /** Phases a backup still moves on from. */
 export const VELERO_IN_PROGRESS_PHASES: readonly VeleroBackupPhase[] = [
   'New',
+  'Queued',
+  'ReadyToStart',
   'InProgress',
   'WaitingForPluginOperations',
   'WaitingForPluginOperationsPartiallyFailed',
@@ -92,6 +98,8 @@ export interface VeleroBackupFacts {
   errors: number;
   warnings: number;
   failureReason: string | null;
+  /** Why the server refused the backup (phase FailedValidation). */
+  validationErrors: string[];
   startTimestamp: string | null;
   completionTimestamp: string | null;
 }
@@ -112,12 +120,17 @@ function backupFacts(item: JsonObject, command: string): VeleroBackupFacts {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ParseError(command, `backup ${name}: status.${key} is not a count`);
     return v;
   };
+  const rawValidation: unknown = status['validationErrors'] ?? [];
+  if (!Array.isArray(rawValidation) || !rawValidation.every((v): v is string => typeof v === 'string')) {
+    throw new ParseError(command, `backup ${name}: status.validationErrors is not a list of strings`);
+  }
   return {
     name,
     phase: rawPhase,
     errors: count('errors'),
     warnings: count('warnings'),
     failureReason: optionalString(status['failureReason']),
+    validationErrors: rawValidation,
     startTimestamp: optionalString(status['startTimestamp']),
     completionTimestamp: optionalString(status['completionTimestamp']),
   };
@@ -132,8 +145,8 @@ export function parseBackupGet(json: string): VeleroBackupFacts {
 }
 
 /**
- * `velero backup get -o json` without a name: a BackupList, except that velero prints a list of exactly
- * one backup as that Backup alone.
+ * `velero backup get -o json` without a name: a BackupList (`"items": []` when empty), except that velero
+ * prints a list of exactly one backup as that Backup alone (output.go printEncoded).
  */
 export function parseBackupList(json: string): VeleroBackupFacts[] {
   const command = 'velero backup get -o json';
@@ -150,4 +163,32 @@ export function parseBackupList(json: string): VeleroBackupFacts[] {
     if (!isObject(item)) throw new ParseError(command, 'a list item is not an object');
     return backupFacts({ kind: 'Backup', ...item }, command);
   });
+}
+
+export type VeleroErrorKind = 'not-found' | 'already-exists' | 'not-installed' | 'unreachable' | 'other';
+
+export interface VeleroError {
+  kind: VeleroErrorKind;
+  /** The error as velero printed it, without "An error occurred: ". */
+  message: string;
+}
+
+/** The Backup API (velero.io/v1) is not served: the CRDs are missing (every controller-runtime form). */
+const NOT_INSTALLED = /no matches for kind "Backup" in version "velero\.io\/v1"|no matches for velero\.io\/v1\b|velero\.io\/v1: the server could not find the requested resource/;
+/** The Kubernetes API did not answer (discovery or the request itself). */
+const UNREACHABLE = /failed to get server groups|dial tcp|connection refused|i\/o timeout|no route to host|TLS handshake timeout|Client\.Timeout exceeded|connection reset/;
+
+/**
+ * What a failed velero call said (cmd.CheckError prints "An error occurred: <err>" on stderr, exit 1).
+ * The API server's own messages tell a missing object or an existing name apart.
+ */
+export function parseVeleroError(stderr: string): VeleroError {
+  const lines = nonBlankLines(stderr).map((l) => l.trim());
+  const line = [...lines].reverse().find((l) => l.startsWith('An error occurred: ')) ?? lines[lines.length - 1] ?? '';
+  const message = line.replace(/^An error occurred: /, '');
+  if (/^backups\.velero\.io "[^"]+" not found$/.test(message)) return { kind: 'not-found', message };
+  if (/^backups\.velero\.io "[^"]+" already exists$/.test(message)) return { kind: 'already-exists', message };
+  if (NOT_INSTALLED.test(message)) return { kind: 'not-installed', message };
+  if (UNREACHABLE.test(message)) return { kind: 'unreachable', message };
+  return { kind: 'other', message };
 }
