@@ -5,7 +5,9 @@
  * Three families:
  * - event faults fire when the event happens: fallback, never-healthy, upgrade-fails,
  *   wrong-schematic (a `talosctl upgrade` of a matching node), k8s-upgrade-fails (`upgrade-k8s`),
- *   velero-partially-failed / velero-failed (`velero backup create`);
+ *   velero-partially-failed / velero-failed (`velero backup create`), slow-pull (the next installer pull
+ *   of a node takes 10 × rebootSeconds: before the ack on the legacy path, inside the pull step on 1.13+),
+ *   installer-refuses (the installer fails after the ack / after the install stream started);
  * - view faults colour what an invocation observes: not-ready (talosctl health / get machinestatus,
  *   kubectl get nodes), flux-not-ready (flux get); each observing invocation consumes one `--times`;
  * - tool faults replace an invocation's behaviour: hang, malformed-output, garbage-exit

@@ -199,31 +199,52 @@ export function settle(state: SimState, now: number): void {
   }
 }
 
+/** The last part of the reboot window, during which the node answers again in stage `booting`. */
+export const BOOTING_FRACTION = 0.1;
+
 function settleNode(state: SimState, node: SimNode, now: number): void {
   if (node.stage === 'upgrading' && node.rebootAt !== null && now >= node.rebootAt) {
     node.stage = 'rebooting';
     node.kubernetesReady = false;
     node.rebootAt = null;
   }
-  if (node.stage !== 'rebooting' || node.rebootUntil === null || now < node.rebootUntil) return;
-  const pending = node.pendingUpgrade;
-  if (pending) {
-    node.talosVersion = pending.talosVersion;
-    node.schematic = pending.schematic;
-    node.extensions = extensionsFor(state, pending.schematic);
-    node.boot = { active: pending.active, previousVersion: pending.previousVersion, previousSchematic: pending.previousSchematic };
-    node.broken = pending.broken;
+  if (node.rebootUntil === null) return;
+  const bootStart = node.rebootUntil - Math.round(state.rebootSeconds * 1000 * BOOTING_FRACTION);
+  if (node.stage === 'rebooting' && now >= bootStart) {
+    // The kernel is up: the new boot id, the new version; machined runs the boot sequence.
+    const pending = node.pendingUpgrade;
+    if (pending) {
+      node.talosVersion = pending.talosVersion;
+      node.schematic = pending.schematic;
+      node.extensions = extensionsFor(state, pending.schematic);
+      node.boot = { active: pending.active, previousVersion: pending.previousVersion, previousSchematic: pending.previousSchematic };
+      node.broken = pending.broken;
+    }
+    node.pendingUpgrade = null;
+    node.bootedAt = bootStart;
+    node.stage = 'booting';
+    node.kubernetesReady = false;
   }
-  node.bootedAt = node.rebootUntil;
+  if (node.stage !== 'booting' || now < node.rebootUntil) return;
   node.stage = 'running';
   node.kubernetesReady = !node.broken;
-  node.unschedulable = false;
+  // Talos uncordons only what it cordoned itself (the talos.dev cordoned annotation; NodeApplyController.ApplyCordoned).
+  if (node.talosCordoned) {
+    node.unschedulable = false;
+    node.talosCordoned = false;
+  }
   node.rebootUntil = null;
-  node.pendingUpgrade = null;
   // A control plane that lost its etcd membership joins again when it boots.
   if (node.role === 'controlplane' && !state.etcd.members.some((m) => m.hostname === node.hostname)) {
     state.etcd.members.push(etcdMemberFor(node, `${node.bootedAt}`));
   }
+}
+
+/** /proc/sys/kernel/random/boot_id of the node's current boot (the kubelet reports the same in nodeInfo.bootID). */
+export function bootIdOf(node: SimNode): string {
+  const seed = `boot${node.hostname}${node.bootedAt}`;
+  const h = hex16(seed) + hex16(`${seed}/`);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32).padEnd(12, '0')}`;
 }
 
 export function extensionsFor(state: SimState, schematic: string | null): SimNode['extensions'] {

@@ -6,7 +6,7 @@
 export type SimRole = 'controlplane' | 'worker';
 
 /** MachineStatus stages the twin uses (a subset of the real ones). */
-export type SimStage = 'running' | 'upgrading' | 'rebooting';
+export type SimStage = 'running' | 'upgrading' | 'rebooting' | 'booting';
 
 export interface SimExtension {
   name: string;
@@ -46,6 +46,19 @@ export interface SimNode {
   pendingUpgrade: PendingBoot | null;
   /** Epoch ms of the last boot; also seeds the boot id. */
   bootedAt: number;
+  /**
+   * Installed by the 1.13+ LifecycleService but not booted yet (`upgrade --no-reboot`, or a drain that
+   * timed out): the next reboot of any kind boots it. Absent = nothing staged.
+   */
+  staged?: PendingBoot | null;
+  /** Images in the node's containerd stores, as `<store>|<ref>` (store: system-containerd, cri:system, cri:k8s.io). */
+  images?: string[];
+  /** Cordoned by Talos itself (legacy upgrade sequence): uncordoned again at boot. */
+  talosCordoned?: boolean;
+  /** PlatformMetadata.platform; absent = metal. */
+  platform?: string;
+  /** SecurityState.secureBoot; absent = false. */
+  secureBoot?: boolean;
 }
 
 export interface SimEtcdMember {
@@ -164,6 +177,8 @@ export const FAULT_KINDS = [
   'hang',
   'malformed-output',
   'garbage-exit',
+  'slow-pull',
+  'installer-refuses',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -240,6 +255,10 @@ export interface SimState {
   pdbs?: SimPdb[];
   faults: SimFault[];
   pauses: SimPause[];
+  /** How long pulling an installer takes when the node does not have it (default 0; `slow-pull`: 10 × rebootSeconds). */
+  pullSeconds?: number;
+  /** Hostname of the etcd leader; absent = the first control plane's member. */
+  etcdLeader?: string;
   /** Every accepted `talosctl upgrade`, per node, in order. */
   acceptedUpgrades: AcceptedUpgrade[];
   /** Bumped on every write; handy to see that writes did not get lost. */

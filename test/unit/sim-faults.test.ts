@@ -310,3 +310,87 @@ describe('fault bookkeeping', () => {
     assert.deepEqual(readSimState(sim.dir).faults.map((f) => f.kind), ['flux-not-ready']);
   });
 });
+
+describe('installer faults (talosctl upgrade, both paths)', () => {
+  const IMAGE_113 = `factory.talos.dev/installer/${DEFAULT_SCHEMATIC}:v1.13.9`;
+
+  it('slow-pull: the legacy API blocks before the ACK for 10 × rebootSeconds; the 1.13 path before "pulled image"', async () => {
+    tested.add('slow-pull');
+    const sim = await newSim({ rebootSeconds: 0.1 });
+    setFault(sim.dir, { kind: 'slow-pull', node: W1, times: 1 });
+    const r = await talosctl(sim, ['upgrade', '-n', W1, '-i', IMAGE, '--wait=false']);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, /Upgrade request received/);
+    assert.ok(r.durationMs >= 1000, `the ACK waited for the pull (${r.durationMs} ms)`);
+    const modern = await newSim({ talos: 'v1.13.9', kubernetes: '1.35.0', rebootSeconds: 0.1 });
+    setFault(modern.dir, { kind: 'slow-pull', node: W1, times: 1 });
+    const m = await talosctl(modern, ['upgrade', '-n', W1, '-i', IMAGE_113, '--drain=false', '--no-reboot']);
+    assert.equal(m.exitCode, 0, m.stderr);
+    assert.equal(m.stdout, '');
+    assert.ok(m.durationMs >= 1000, `the pull took its time (${m.durationMs} ms)`);
+    assert.match(m.stderr, /^192\.168\.1\.80: pulled image factory\.talos\.dev\/installer\/[0-9a-f]{64}@sha256:[0-9a-f]{64}\n/);
+    // A second pull of the same image into the same store is instant.
+    const again = await talosctl(modern, ['image', 'pull', '--namespace', 'system', '-n', W1, IMAGE_113]);
+    assert.equal(again.exitCode, 0, again.stderr);
+    assert.ok(again.durationMs < 1000);
+  });
+
+  it('installer-refuses: legacy --wait=false exits 0 at the ACK and the node stays on its version; 1.13 exits 1 with the exit code', async () => {
+    tested.add('installer-refuses');
+    const sim = await newSim({ rebootSeconds: 0 });
+    setFault(sim.dir, { kind: 'installer-refuses', node: W1, times: 1 });
+    const r = await talosctl(sim, ['upgrade', '-n', W1, '-i', IMAGE, '--wait=false']);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.equal(nodeOf(sim, W1)?.talosVersion, 'v1.9.2');
+    assert.equal(nodeOf(sim, W1)?.unschedulable, true);
+    const modern = await newSim({ talos: 'v1.13.9', kubernetes: '1.35.0', rebootSeconds: 0, talosctlVersion: 'v1.14.0' });
+    setFault(modern.dir, { kind: 'installer-refuses', node: W1, times: 1 });
+    // 1.14 installers exit with a category code (7: install); talosctl 1.14 names it.
+    const m = await talosctl(modern, ['upgrade', '-n', W1, '-i', IMAGE_113.replace('v1.13.9', 'v1.14.0')]);
+    assert.equal(m.exitCode, 1);
+    assert.match(m.stderr, /192\.168\.1\.80: upgrade failed with exit code 7 \(installation error\)\nerror during upgrade: node 192\.168\.1\.80: upgrade failed with exit code 7\n$/);
+    assert.equal(nodeOf(modern, W1)?.unschedulable, false, 'no drain before the install finished');
+  });
+});
+
+describe('talosctl ≥ 1.13 on a 1.13 host: the client-side sequence', () => {
+  const IMAGE_113 = `factory.talos.dev/installer/${DEFAULT_SCHEMATIC}:v1.13.9`;
+
+  it('a PDB blocks the drain: exit 1 at the drain timeout, image staged, node cordoned, not rebooted; the next reboot boots it', async () => {
+    const sim = await newSim({ talos: 'v1.13.0', kubernetes: '1.35.0', rebootSeconds: 0.2 });
+    const host = nodeOf(sim, W1)?.hostname ?? '';
+    const { mutateSimState } = await import('../../src/simulator');
+    mutateSimState(sim.dir, (s) => {
+      s.pdbs = [{ namespace: 'databases', name: 'postgres', app: 'postgres', minAvailable: 1 }];
+    });
+    const bootBefore = (await talosctl(sim, ['read', '-n', W1, '/proc/sys/kernel/random/boot_id'])).stdout;
+    const r = await talosctl(sim, ['upgrade', '-n', W1, '-i', IMAGE_113, '--drain-timeout', '1s']);
+    assert.equal(r.exitCode, 1);
+    assert.match(r.stderr, new RegExp(`${host}: evicting pod databases/postgres-0\\nerror draining node "${host}": error when evicting pods/"postgres-0" -n "databases": global timeout reached: 1s\\n$`));
+    assert.equal(nodeOf(sim, W1)?.talosVersion, 'v1.13.0');
+    assert.equal(nodeOf(sim, W1)?.unschedulable, true);
+    assert.equal(nodeOf(sim, W1)?.staged?.talosVersion, 'v1.13.9');
+    const rb = await talosctl(sim, ['reboot', '-n', W1]);
+    assert.equal(rb.exitCode, 0, rb.stderr);
+    assert.match(rb.stderr, /"192\.168\.1\.80": post check passed\n$/);
+    assert.equal(nodeOf(sim, W1)?.talosVersion, 'v1.13.9');
+    assert.equal(nodeOf(sim, W1)?.unschedulable, true, 'Talos does not uncordon what it did not cordon');
+    const bootAfter = (await talosctl(sim, ['read', '-n', W1, '/proc/sys/kernel/random/boot_id'])).stdout;
+    assert.match(bootAfter, /^[0-9a-f-]{36}\n$/);
+    assert.notEqual(bootAfter, bootBefore);
+  });
+
+  it('forfeit-leadership moves the leader; a worker answers Unimplemented', async () => {
+    const sim = await newSim({ talos: 'v1.13.0', kubernetes: '1.35.0', controlPlanes: 3, workers: 1 });
+    const { etcdLeaderOf } = await import('../../src/simulator/talosctl/etcd-leadership');
+    const before = etcdLeaderOf(readSimState(sim.dir));
+    const cp = readSimState(sim.dir).nodes.find((n) => n.hostname === before)?.address ?? '';
+    const r = await talosctl(sim, ['etcd', 'forfeit-leadership', '-n', cp]);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.equal(r.stdout + r.stderr, '');
+    assert.notEqual(etcdLeaderOf(readSimState(sim.dir)), before);
+    const w = await talosctl(sim, ['etcd', 'forfeit-leadership', '-n', '192.168.1.80']);
+    assert.equal(w.exitCode, 1);
+    assert.match(w.stderr, /code = Unimplemented desc = etcd forfeit leadership is only available on control plane nodes/);
+  });
+});

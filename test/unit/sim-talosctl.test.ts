@@ -316,7 +316,8 @@ describe('talosctl upgrade', () => {
     assert.equal(r.exitCode, 0, r.stderr);
     const [header, row] = r.stdout.trimEnd().split('\n');
     assert.deepEqual(header?.split(/ {2,}/), ['NODE', 'ACK', 'STARTED']);
-    assert.match(row ?? '', /^192\.168\.1\.80 {3}Upgrade request received {3}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \+0000 UTC$/);
+    // Go's time.Now().String(): nanoseconds and the monotonic clock reading (upgrade.go runUpgradeNoWait).
+    assert.match(row ?? '', /^192\.168\.1\.80 {3}Upgrade request received {3}\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \+0000 UTC m=\+\d+\.\d{9}$/);
     assert.equal(upgradeCount(sim.dir, '192.168.1.80'), 1);
     // Poll like an activity would: it must be seen away, then back on the new version.
     let sawAway = false;
@@ -334,9 +335,17 @@ describe('talosctl upgrade', () => {
     }
     assert.ok(sawAway, 'the node was unreachable while rebooting');
     assert.ok(back, 'the node came back on v1.9.4');
-    const node = readSimState(sim.dir).nodes.find((n) => n.address === '192.168.1.80');
+    // apid answers again while machined still runs the boot sequence (MachineStatus `booting`), then `running`.
+    const stages = new Set<string>();
+    let node = readSimState(sim.dir).nodes.find((n) => n.address === '192.168.1.80');
+    while (node?.stage !== 'running' && Date.now() < deadline) {
+      stages.add(node?.stage ?? '');
+      await new Promise((r) => setTimeout(r, 50));
+      node = readSimState(sim.dir).nodes.find((n) => n.address === '192.168.1.80');
+    }
     assert.equal(node?.boot.active, 'B');
     assert.equal(node?.boot.previousVersion, 'v1.9.2');
+    assert.ok(stages.has('booting'), `passed through booting (${[...stages].join(',')})`);
     assert.equal(node?.stage, 'running');
   });
 
@@ -362,17 +371,33 @@ describe('talosctl upgrade', () => {
     assert.deepEqual(exts.map((e) => `${e.spec.metadata.name}=${e.spec.metadata.version}`), ['qemu-guest-agent=9.1.2', 'tailscale=1.78.1', `schematic=${OTHER_SCHEMATIC}`]);
   });
 
-  it('refuses a host too old for the installer, and a Kubernetes the target Talos cannot run; state unchanged', async () => {
+  it('a host too old for the installer is refused after the acknowledgement; Kubernetes is checked only by 1.9/1.10 installers', async () => {
+    // The legacy API acknowledges first; the installer refuses afterwards, inside the upgrade sequence
+    // (cmd/installer/pkg/install/preflight.go runs in the sequence's "upgrade" phase).
     const old = await newSim({ talos: 'v1.8.3', kubernetes: '1.30.4', rebootSeconds: 0 });
-    const r1 = await talosctl(old, ['upgrade', '-n', '192.168.1.80', '-i', image('v1.11.2')]);
+    const r0 = await talosctl(old, ['upgrade', '-n', '192.168.1.80', '-i', image('v1.11.2'), '--wait=false']);
+    assert.equal(r0.exitCode, 0, r0.stderr);
+    assert.match(r0.stdout, /Upgrade request received/);
+    const r1 = await talosctl(old, ['upgrade', '-n', '192.168.1.81', '-i', image('v1.11.2')]);
     assert.equal(r1.exitCode, 1);
-    assert.match(r1.stderr, /^error performing upgrade: .*host version 1\.8\.3 is too old to upgrade to Talos 1\.11\.2\n$/);
-    const k8s = await newSim({ talos: 'v1.10.3', kubernetes: '1.28.4', rebootSeconds: 0 });
-    const r2 = await talosctl(k8s, ['upgrade', '-n', '192.168.1.80', '-i', image('v1.12.1')]);
+    assert.match(r1.stderr, /"192\.168\.1\.81": sequence: upgrade action: NOOP error: \[code: sequence failed: .*task "upgrade" failed: exit code 1 message: FATAL\]/);
+    const oldNodes = readSimState(old.dir).nodes;
+    for (const a of ['192.168.1.80', '192.168.1.81']) {
+      const n = oldNodes.find((x) => x.address === a);
+      assert.equal(n?.talosVersion, 'v1.8.3');
+      assert.equal(n?.unschedulable, true, 'drained by the sequence before the installer refused');
+    }
+    // Installers 1.9/1.10 refuse an unsupported Kubernetes in pre-flight (after the ack) ...
+    const k8sOld = await newSim({ talos: 'v1.9.2', kubernetes: '1.27.4', rebootSeconds: 0 });
+    const r2 = await talosctl(k8sOld, ['upgrade', '-n', '192.168.1.80', '-i', image('v1.10.3')]);
     assert.equal(r2.exitCode, 1);
-    assert.match(r2.stderr, /version of Kubernetes 1\.28\.4 is too old to be used with Talos 1\.12\.1/);
-    assert.equal(upgradeCount(old.dir, '192.168.1.80') + upgradeCount(k8s.dir, '192.168.1.80'), 0);
-    assert.equal(readSimState(k8s.dir).nodes.find((n) => n.address === '192.168.1.80')?.talosVersion, 'v1.10.3');
+    assert.match(r2.stderr, /sequence failed: /);
+    assert.equal(readSimState(k8sOld.dir).nodes.find((n) => n.address === '192.168.1.80')?.talosVersion, 'v1.9.2');
+    // ... 1.11+ installers no longer check it (commit 4da2dd537): the upgrade goes through.
+    const k8s = await newSim({ talos: 'v1.10.3', kubernetes: '1.28.4', rebootSeconds: 0 });
+    const r3 = await talosctl(k8s, ['upgrade', '-n', '192.168.1.80', '-i', image('v1.12.1')]);
+    assert.equal(r3.exitCode, 0, r3.stderr);
+    assert.equal(readSimState(k8s.dir).nodes.find((n) => n.address === '192.168.1.80')?.talosVersion, 'v1.12.1');
   });
 
   it('accepts the other upgrade flags and rejects a bad reboot mode', async () => {

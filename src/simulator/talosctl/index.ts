@@ -1,6 +1,6 @@
 /**
- * The talosctl twin: version, health, etcd members|status|remove-member|snapshot, get,
- * upgrade, rollback, upgrade-k8s; one module per command. What each prints is held to the contract
+ * The talosctl twin: version, health, etcd members|status|remove-member|snapshot|forfeit-leadership, get,
+ * upgrade, reboot, rollback, image pull, read, upgrade-k8s; one module per command. What each prints is held to the contract
  * corpus in test/contract/talosctl (the real talosctl's own source), not to any facts sheet.
  * Node built-ins, the support matrix and this package's small modules only (hot path).
  */
@@ -10,8 +10,13 @@ import type { TwinContext } from '../runtime';
 import { ToolExit } from '../runtime';
 import { usage } from './common';
 import { runEtcdMembers, runEtcdRemoveMember, runEtcdSnapshot, runEtcdStatus } from './etcd';
+import { runEtcdForfeitLeadership } from './etcd-leadership';
 import { runGet } from './get';
 import { runHealth } from './health';
+import { runImagePull } from './image';
+import { isPlatformType, runGetPlatform } from './platform';
+import { runRead } from './read';
+import { runReboot } from './reboot';
 import { runRollback } from './rollback';
 import { runUpgrade } from './upgrade';
 import { runUpgradeK8s } from './upgrade-k8s';
@@ -65,7 +70,23 @@ const COMMANDS: Record<string, Command> = {
       insecure: { kind: 'bool', short: 'i' },
     },
     args: [1, 2],
-    run: runGet,
+    run: (ctx, p, rest) => (isPlatformType(rest[0] ?? '') ? runGetPlatform(ctx, p, rest) : runGet(ctx, p, rest)),
+  },
+  'etcd forfeit-leadership': { flags: {}, args: [0, 0], run: runEtcdForfeitLeadership },
+  'image pull': { flags: { namespace: { kind: 'string' } }, args: [1, 1], run: runImagePull },
+  read: { flags: {}, args: [1, 1], run: runRead },
+  reboot: {
+    flags: {
+      mode: { kind: 'string', short: 'm' },
+      wait: { kind: 'bool' },
+      debug: { kind: 'bool' },
+      timeout: { kind: 'string' },
+      drain: { kind: 'bool' },
+      'drain-timeout': { kind: 'string' },
+      progress: { kind: 'string' },
+    },
+    args: [0, 0],
+    run: runReboot,
   },
   upgrade: {
     flags: {
@@ -82,6 +103,8 @@ const COMMANDS: Record<string, Command> = {
       'drain-timeout': { kind: 'string' },
       'no-reboot': { kind: 'bool' },
       progress: { kind: 'string' },
+      namespace: { kind: 'string' },
+      legacy: { kind: 'bool' },
     },
     args: [0, 0],
     run: runUpgrade,
@@ -101,7 +124,7 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
-const GROUPS = new Set(['etcd']);
+const GROUPS = new Set(['etcd', 'image']);
 
 export async function talosctl(ctx: TwinContext): Promise<number> {
   const union: FlagDefs = { ...GLOBAL };

@@ -1,9 +1,10 @@
 /** `talosctl rollback`: boot the other A/B partition. */
 import type { ParsedArgs } from '../args';
-import { transact } from '../state';
+import { loadState, transact } from '../state';
 import { ToolExit } from '../runtime';
 import type { TwinContext } from '../runtime';
 import { multiError, nodeError, nodeOf, resolveTarget } from './common';
+import { atLeast } from './lifecycle';
 
 export async function runRollback(ctx: TwinContext, p: ParsedArgs): Promise<number> {
   const target = resolveTarget(ctx, p);
@@ -20,6 +21,7 @@ export async function runRollback(ctx: TwinContext, p: ParsedArgs): Promise<numb
         errs.push({ node: name, err: 'rpc error: code = Unknown desc = cannot rollback to previous version: no previous boot entry' });
         continue;
       }
+      node.staged = null;
       node.stage = 'rebooting';
       node.kubernetesReady = false;
       node.rebootAt = null;
@@ -36,6 +38,9 @@ export async function runRollback(ctx: TwinContext, p: ParsedArgs): Promise<numb
     }
     return errs;
   });
+  if (errors.length > 0 && atLeast(loadState(ctx.dir).talosctlVersion, '1.14')) {
+    throw new ToolExit(1, errors.map((e) => `error executing rollback on node ${e.node}: ${e.err}`).join('\n'));
+  }
   if (errors.length > 0) {
     const detail = target.nodes.length === 1 ? (errors[0]?.err ?? '') : multiError(errors).trimEnd();
     throw new ToolExit(1, `error executing rollback: ${detail}`);

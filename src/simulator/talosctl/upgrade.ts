@@ -1,182 +1,184 @@
-/** `talosctl upgrade`: the installer checks, the A/B switch and the reboot; `--wait` follows it on stderr. */
-import { compareMinor, installerAcceptsHost, minorOf, talosRunsKubernetes, talosSupport } from '../../plan/matrix';
-import { flagBool, flagString } from '../args';
+/**
+ * `talosctl upgrade`. talosctl ≥ 1.13 against a host ≥ 1.13 runs the client-side sequence
+ * (upgrade-lifecycle.ts); every other pair, and `--legacy`, uses MachineService.Upgrade: the server pulls
+ * and test-runs the installer BEFORE it acknowledges (a slow pull blocks the call), then runs the
+ * upgrade sequence; installer refusals (host too old, 1.9/1.10 installers: Kubernetes too old/new,
+ * `installer-refuses`) happen after the acknowledgement. See docs/talos-upgrade-flow.md.
+ */
+import { compareMinor, minorOf, talosRunsKubernetes, talosSupport } from '../../plan/matrix';
+import { flagBool, flagString, hasFlag } from '../args';
 import type { ParsedArgs } from '../args';
-import { DEFAULT_SCHEMATIC, WRONG_SCHEMATIC } from '../cluster';
-import { takeFault } from '../faults';
 import { goTime, tabwrite } from '../format';
+import { takeFault } from '../faults';
 import { loadState, transact, UPGRADING_FRACTION } from '../state';
-import { POLL_MS, sleep, ToolExit } from '../runtime';
+import { sleep, ToolExit } from '../runtime';
 import type { TwinContext } from '../runtime';
-import type { PendingBoot, SimNode } from '../types';
-import { bare, durationFlag, multiError, nodeError, nodeOf, resolveTarget } from './common';
+import type { SimNode } from '../types';
+import { bare, durationFlag, multiError, nodeError, nodeOf, resolveTarget, usage } from './common';
+import { actorId, addImage, atLeast, defaultInstaller, parseInstaller, pullMs, trackerSay } from './lifecycle';
+import type { InstallerImage } from './lifecycle';
+import { followReboot } from './reboot';
+import { installerRefusal, pendingFor, runLifecycleUpgrade } from './upgrade-lifecycle';
 
-interface InstallerImage {
-  image: string;
-  version: string;
-  schematic: string | null;
+const NEW_FLAGS = ['drain', 'drain-timeout', 'progress', 'namespace', 'legacy'];
+const DEPRECATED = ['force', 'insecure', 'preserve', 'stage'];
+
+/** Flags that do not exist in this client version fail like pflag does. */
+function checkFlagsForVersion(p: ParsedArgs, client: string): void {
+  const unknown = (flag: string): never => {
+    throw new ToolExit(1, `unknown flag: --${flag}${usage('upgrade')}`);
+  };
+  if (!atLeast(client, '1.13')) for (const f of [...NEW_FLAGS, 'no-reboot']) if (hasFlag(p, f)) unknown(f);
+  const patch = Number(/^v?\d+\.\d+\.(\d+)/.exec(client)?.[1] ?? '0');
+  if (hasFlag(p, 'no-reboot') && minorOf(client) === '1.13' && patch < 7) unknown('no-reboot');
+  if (hasFlag(p, 'insecure') && atLeast(client, '1.14')) unknown('insecure');
 }
 
-function parseInstaller(image: string): InstallerImage | null {
-  const factory = /^[^\s/]+(?:\/[^\s/]+)*\/installer(?:-secureboot)?\/([0-9a-f]{64}):(v\d+\.\d+\.\d+)$/.exec(image);
-  if (factory) return { image, schematic: factory[1] ?? null, version: factory[2] ?? '' };
-  const plain = /^(?:[^\s:]+\/)?installer:(v\d+\.\d+\.\d+)$/.exec(image);
-  if (plain) return { image, schematic: null, version: plain[1] ?? '' };
-  return null;
-}
-
-/** Why Talos refuses this upgrade of `node`, or null. */
-function upgradeRefusal(node: SimNode, installer: InstallerImage): string | null {
-  if (!talosSupport(installer.version)) {
-    return `rpc error: code = Unknown desc = error validating installer image "${installer.image}": failed to resolve reference "${installer.image}": ${installer.image}: not found`;
-  }
-  if (!installerAcceptsHost(installer.version, node.talosVersion)) {
-    return `rpc error: code = FailedPrecondition desc = host version ${bare(node.talosVersion)} is too old to upgrade to Talos ${bare(installer.version)}`;
-  }
-  if (!talosRunsKubernetes(installer.version, node.kubeletVersion)) {
-    const row = talosSupport(installer.version);
-    const tooNew = row !== undefined && compareMinor(minorOf(node.kubeletVersion), row.kubernetesMax) > 0;
-    return `rpc error: code = FailedPrecondition desc = version of Kubernetes ${node.kubeletVersion} is too ${tooNew ? 'new' : 'old'} to be used with Talos ${bare(installer.version)}`;
-  }
-  return null;
+/** Go's time.Now().String(): nanoseconds and the monotonic clock reading. */
+function goNow(epochMs: number): string {
+  const base = goTime(epochMs).replace(/(\.\d{3}) /, (_, ms: string) => `${ms}${String(epochMs % 1000).padStart(3, '0')}417 `);
+  return `${base} m=+0.${String(100_000_000 + (epochMs % 900_000_000)).padStart(9, '0').slice(-9)}`;
 }
 
 export async function runUpgrade(ctx: TwinContext, p: ParsedArgs): Promise<number> {
   const target = resolveTarget(ctx, p);
-  const wait = flagBool(p, 'wait', true);
-  const timeoutMs = durationFlag(p, 'timeout', 30 * 60 * 1000);
+  const state0 = loadState(ctx.dir);
+  const client = state0.talosctlVersion;
+  checkFlagsForVersion(p, client);
+  if (atLeast(client, '1.13')) {
+    for (const f of DEPRECATED) {
+      if (hasFlag(p, f)) ctx.io.err(`Flag --${f} has been deprecated, legacy flag for MachineService.Upgrade fallback, to be removed in Talos 1.18\n`);
+    }
+  }
+  const image = flagString(p, 'image') ?? defaultInstaller(state0);
   const rebootMode = flagString(p, 'reboot-mode') ?? 'default';
-  if (!['default', 'powercycle'].includes(rebootMode)) throw new ToolExit(1, `invalid reboot mode: "${rebootMode}"`);
+  const modes = atLeast(client, '1.13') ? ['default', 'powercycle', 'force'] : ['default', 'powercycle'];
+  if (!modes.includes(rebootMode)) throw new ToolExit(1, `invalid reboot mode: ${rebootMode}`);
+  if (!atLeast(client, '1.13') || flagBool(p, 'legacy')) {
+    if (flagBool(p, 'legacy')) ctx.io.err('WARNING: Forcing use of legacy upgrade method. This flag is deprecated and will be removed in Talos 1.18.\n');
+    return runLegacyUpgrade(ctx, p, target.nodes, image, rebootMode);
+  }
+  // 1.13+: which API the host has decides (TalosVersionCheck against >1.13.0-alpha.2).
+  const errors = target.nodes.flatMap((n) => {
+    const err = nodeError(state0, target, n);
+    return err ? [{ node: n, err }] : [];
+  });
+  if (errors.length > 0) throw new ToolExit(1, `error checking Talos version compatibility: error getting server versions: ${multiError(errors).trimEnd()}`);
+  if (target.nodes.every((n) => atLeast(nodeOf(state0, n).talosVersion, '1.13'))) return runLifecycleUpgrade(ctx, p, target.nodes, image);
+  ctx.io.err('New upgrade API is not available, falling back to legacy\n');
+  return runLegacyUpgrade(ctx, p, target.nodes, image, rebootMode);
+}
+
+/** 1.9/1.10 installers also refused an unsupported Kubernetes version in pre-flight; 1.11+ do not. */
+function legacyRefusal(ctx: TwinContext, state: Parameters<typeof installerRefusal>[1], node: SimNode, installer: InstallerImage): string | null {
+  const refusal = installerRefusal(ctx, state, node, installer);
+  if (refusal) return refusal.message;
+  if (!atLeast(installer.version, '1.11') && !talosRunsKubernetes(installer.version, node.kubeletVersion)) {
+    const row = talosSupport(installer.version);
+    const tooNew = row !== undefined && compareMinor(minorOf(node.kubeletVersion), row.kubernetesMax) > 0;
+    return `pre-flight checks failed: component kubelet version issue: version of Kubernetes ${node.kubeletVersion} is too ${tooNew ? 'new' : 'old'} to be used with Talos ${bare(installer.version)}`;
+  }
+  return null;
+}
+
+async function runLegacyUpgrade(ctx: TwinContext, p: ParsedArgs, nodes: string[], image: string, rebootMode: string): Promise<number> {
+  // The legacy API only knows default and powercycle (UpgradeRequest_RebootMode).
+  if (rebootMode === 'force') throw new ToolExit(1, 'invalid reboot mode: force');
+  const wait = flagBool(p, 'wait', true) || flagBool(p, 'debug');
+  if (wait && flagBool(p, 'insecure')) throw new ToolExit(1, 'cannot use --wait and --insecure together');
+  const timeoutMs = durationFlag(p, 'timeout', 30 * 60 * 1000);
+  const installer = parseInstaller(image);
+  const target = resolveTarget(ctx, p);
+  // Before the acknowledgement the server pulls the installer into the system containerd and runs it.
+  const pulls = transact(ctx.dir, (state) =>
+    nodes.map((name) => {
+      if (nodeError(state, target, name) || !installer || !talosSupport(installer.version)) return 0;
+      return pullMs(ctx, state, nodeOf(state, name), 'system-containerd', image);
+    }),
+  );
+  await sleep(Math.max(0, ...pulls));
   const startedAt = Date.now();
-  const { accepted, errors } = transact(ctx.dir, (state, now) => {
-    const image = flagString(p, 'image') ?? `ghcr.io/siderolabs/installer:${state.talosctlVersion}`;
-    const installer = parseInstaller(image);
-    const ok: SimNode[] = [];
+  const booted = new Map<string, number>();
+  const { accepted, errors, refused } = transact(ctx.dir, (state, now) => {
+    const ok: string[] = [];
     const errs: { node: string; err: string }[] = [];
-    for (const name of target.nodes) {
+    const later: { node: string; message: string }[] = [];
+    for (const name of nodes) {
       const connErr = nodeError(state, target, name);
       if (connErr) {
         errs.push({ node: name, err: connErr });
         continue;
       }
       const node = nodeOf(state, name);
+      booted.set(name, node.bootedAt);
       if (node.stage === 'upgrading') {
-        errs.push({ node: name, err: 'rpc error: code = FailedPrecondition desc = failed to acquire lock: locked' });
+        errs.push({ node: name, err: 'rpc error: code = FailedPrecondition desc = failed to acquire upgrade mutex: locked' });
         continue;
       }
       if (!installer) {
-        errs.push({ node: name, err: `rpc error: code = InvalidArgument desc = error validating installer image "${image}": failed to parse reference: invalid reference format` });
+        errs.push({ node: name, err: `rpc error: code = Unknown desc = error validating installer image "${image}": failed to parse reference: invalid reference format` });
         continue;
       }
-      const refusal = upgradeRefusal(node, installer);
-      if (refusal) {
-        errs.push({ node: name, err: refusal });
+      if (!talosSupport(installer.version)) {
+        errs.push({ node: name, err: `rpc error: code = Unknown desc = error validating installer image "${image}": failed to resolve reference "${image}": ${image}: not found` });
         continue;
       }
       if (takeFault(state, 'upgrade-fails', node.address)) {
         ctx.firedFaults.push('upgrade-fails');
-        errs.push({ node: name, err: `rpc error: code = Internal desc = error pulling installer image "${image}": failed to pull: unexpected status code 503 Service Unavailable` });
+        errs.push({ node: name, err: `rpc error: code = Unknown desc = error validating installer image "${image}": failed to pull: unexpected status code 503 Service Unavailable` });
         continue;
       }
+      addImage(node, 'system-containerd', image);
       if (installer.schematic !== null && !(installer.schematic in state.schematics)) state.schematics[installer.schematic] = [];
-      const normal: PendingBoot = {
-        reason: 'upgrade',
-        talosVersion: installer.version,
-        schematic: installer.schematic,
-        active: node.boot.active === 'A' ? 'B' : 'A',
-        previousVersion: node.talosVersion,
-        previousSchematic: node.schematic,
-        broken: false,
-      };
-      let pending = normal;
-      if (takeFault(state, 'fallback', node.address)) {
-        ctx.firedFaults.push('fallback');
-        // The new partition fails to boot; the bootloader falls back to the old one.
-        pending = { ...normal, talosVersion: node.talosVersion, schematic: node.schematic, active: node.boot.active, previousVersion: node.boot.previousVersion, previousSchematic: node.boot.previousSchematic };
-      } else {
-        if (takeFault(state, 'wrong-schematic', node.address)) {
-          ctx.firedFaults.push('wrong-schematic');
-          pending = { ...pending, schematic: installer.schematic === WRONG_SCHEMATIC ? DEFAULT_SCHEMATIC : WRONG_SCHEMATIC };
-        }
-        if (takeFault(state, 'never-healthy', node.address)) {
-          ctx.firedFaults.push('never-healthy');
-          pending = { ...pending, broken: true };
-        }
+      state.acceptedUpgrades.push({ node: node.address, image, at: new Date(now).toISOString() });
+      ok.push(name);
+      // The upgrade sequence: Talos cordons and drains, stops services, runs the installer.
+      if (!node.unschedulable) node.talosCordoned = true;
+      node.unschedulable = true;
+      const refusal = legacyRefusal(ctx, state, node, installer);
+      if (refusal) {
+        later.push({ node: name, message: refusal });
+        continue;
       }
       const rebootMs = state.rebootSeconds * 1000;
       node.stage = 'upgrading';
-      node.unschedulable = true;
       node.rebootAt = now + rebootMs * UPGRADING_FRACTION;
       node.rebootUntil = now + rebootMs;
-      node.pendingUpgrade = pending;
-      state.acceptedUpgrades.push({ node: node.address, image, at: new Date(now).toISOString() });
-      ok.push(node);
+      node.pendingUpgrade = pendingFor(ctx, state, node, installer);
     }
-    return { accepted: ok.map((n) => n.address), errors: errs };
+    return { accepted: ok, errors: errs, refused: later };
   });
-  ctx.accepted.push(...accepted);
-  const names = target.nodes.filter((n) => !errors.some((e) => e.node === n));
+  ctx.accepted.push(...accepted.map((n) => nodeOf(loadState(ctx.dir), n).address));
   const fail = (): never => {
-    const detail = target.nodes.length === 1 ? (errors[0]?.err ?? '') : multiError(errors).trimEnd();
+    const detail = nodes.length === 1 ? (errors[0]?.err ?? '') : multiError(errors).trimEnd();
     throw new ToolExit(1, `error performing upgrade: ${detail}`);
   };
   if (!wait) {
-    if (names.length > 0) {
-      const lines = ['NODE\tACK\tSTARTED', ...names.map((n) => `${n}\tUpgrade request received\t${goTime(startedAt)}`)];
+    if (accepted.length > 0) {
+      const lines = ['NODE\tACK\tSTARTED', ...accepted.map((n) => `${n}\tUpgrade request received\t${goNow(startedAt)}\t`)];
       ctx.io.out(tabwrite(lines));
     }
     if (errors.length > 0) fail();
     return 0;
   }
-  if (names.length === 0) fail();
-  await followUpgrade(ctx, names, startedAt + timeoutMs);
+  if (accepted.length === 0) fail();
+  const state = loadState(ctx.dir);
+  const phases = atLeast(nodeOf(state, accepted[0] as string).talosVersion, '1.10') ? 9 : 10;
+  for (const r of refused) {
+    trackerSay(ctx, r.node, 'waiting for actor ID');
+    trackerSay(ctx, r.node, `actor ID: ${actorId(r.node, startedAt)}`);
+    trackerSay(ctx, r.node, 'sequence: upgrade action: START');
+    trackerSay(ctx, r.node, 'phase: drain action: START');
+    trackerSay(ctx, r.node, 'phase: drain action: STOP');
+    trackerSay(ctx, r.node, 'phase: upgrade action: START');
+    const msg = `sequence failed: error running phase ${phases} in upgrade sequence: task 1/1: failed, task "upgrade" failed: exit code 1`;
+    trackerSay(ctx, r.node, `sequence: upgrade action: NOOP error: [code: ${msg} message: FATAL]`);
+    trackerSay(ctx, r.node, `error: sequence error: ${msg}`);
+    trackerSay(ctx, r.node, `sequence error: ${msg}`);
+  }
+  const going = accepted.filter((n) => !refused.some((r) => r.node === n));
+  if (going.length > 0) await followReboot(ctx, going, booted, startedAt, startedAt + timeoutMs, 'upgrade');
+  if (refused.length > 0) throw new ToolExit(1, '');
   if (errors.length > 0) fail();
   return 0;
-}
-
-/** `--wait`: one stderr line per event, until every node is back and ready (or the timeout). */
-async function followUpgrade(ctx: TwinContext, names: string[], deadline: number): Promise<void> {
-  const say = (node: string, msg: string): void => ctx.io.err(`"${node}": ${msg}\n`);
-  type Phase = 'upgrading' | 'rebooting' | 'booted' | 'done';
-  const phase = new Map<string, Phase>();
-  for (const n of names) {
-    say(n, 'waiting for actor ID');
-    say(n, 'sequence: upgrade action: START');
-    say(n, 'phase: drain action: START');
-    say(n, 'phase: drain action: STOP');
-    say(n, 'phase: upgrade action: START');
-    phase.set(n, 'upgrading');
-  }
-  for (;;) {
-    const state = loadState(ctx.dir);
-    for (const n of names) {
-      const node = nodeOf(state, n);
-      let current = phase.get(n) as Phase;
-      if (current === 'upgrading' && node.stage !== 'upgrading') {
-        say(n, 'phase: upgrade action: STOP');
-        say(n, 'phase: stopEverything action: START');
-        say(n, 'phase: stopEverything action: STOP');
-        say(n, 'phase: reboot action: START');
-        say(n, 'unavailable, retrying...');
-        current = 'rebooting';
-      }
-      if (current === 'rebooting' && node.stage === 'running') {
-        say(n, `stage: BOOTING ready: false unmetCond: [name:"nodeReady" reason:"node \\"${node.hostname}\\" status is not available yet"]`);
-        current = 'booted';
-      }
-      if (current === 'booted' && node.stage === 'running' && !node.broken) {
-        say(n, 'stage: RUNNING ready: true unmetCond: []');
-        say(n, 'events check condition met');
-        say(n, 'post check passed');
-        current = 'done';
-      }
-      phase.set(n, current);
-    }
-    if ([...phase.values()].every((v) => v === 'done')) return;
-    if (Date.now() >= deadline) {
-      const pending = names.filter((n) => phase.get(n) !== 'done');
-      throw new ToolExit(1, pending.map((n) => `"${n}": context deadline exceeded`).join('\n'));
-    }
-    await sleep(POLL_MS);
-  }
 }

@@ -3,9 +3,16 @@ import { mutateSimState } from '../../../src/simulator';
 import type { ContractTool } from '../../helpers/contract';
 import { registry as flux } from './flux';
 import { registry as kubectl } from './kubectl';
-import { registry as talosctl } from './talosctl';
+import { registry as talosctlBase } from './talosctl';
+import { registry as talosctlUpgrade } from './talosctl-upgrade';
 import type { ToolRegistry, TwinState } from './types';
 import { registry as velero } from './velero';
+
+/** talosctl.ts (version, get, etcd, health) and talosctl-upgrade.ts (upgrade, reboot, image, boot id ...). */
+const talosctl: ToolRegistry = {
+  parsers: { ...talosctlBase.parsers, ...talosctlUpgrade.parsers },
+  twinStates: { ...talosctlBase.twinStates, ...talosctlUpgrade.twinStates },
+};
 
 export const REGISTRIES: Record<ContractTool, ToolRegistry> = { talosctl, kubectl, velero, flux };
 

@@ -1,0 +1,37 @@
+/**
+ * Parsers and twin states for the upgrade/reboot/rollback/upgrade-k8s/forfeit/image-pull/boot-id/platform
+ * cases under test/contract/talosctl/ (docs/talos-upgrade-flow.md). Merged into REGISTRIES.talosctl.
+ */
+import {
+  parseBootId,
+  parseSecurityState,
+  parseUpgradeAckTable,
+  parseUpgradeK8s,
+  parseUpgradeSequence,
+} from '../../../src/activities/parse/talosctl-upgrade';
+import { mutateSimState } from '../../../src/simulator';
+import type { ToolRegistry } from './types';
+
+export const registry: ToolRegistry = {
+  parsers: {
+    upgradeAck: (c) => parseUpgradeAckTable(c.stdout).map((r) => ({ node: r.node, ack: r.ack })),
+    upgradeSequence: (c) => {
+      const f = parseUpgradeSequence(c.stderr);
+      return { pulled: f.pulled.map((p) => p.node), installed: f.installed, drain: f.drain, evicting: f.evicting, failedStep: f.failedStep, error: f.error };
+    },
+    upgradeK8s: (c) => {
+      const f = parseUpgradeK8s(c.stdout, c.stderr);
+      return { unsupportedPath: f.unsupportedPath, incompatible: f.incompatible, removed: f.removed };
+    },
+    bootId: (c) => parseBootId(c.stdout),
+    securityState: (c) => parseSecurityState(c.stdout),
+  },
+  twinStates: {
+    /** A PodDisruptionBudget: { namespace, name, app, minAvailable }. */
+    pdb: (sim, arg) => {
+      mutateSimState(sim.dir, (s) => {
+        s.pdbs = [...(s.pdbs ?? []), arg as NonNullable<typeof s.pdbs>[number]];
+      });
+    },
+  },
+};
