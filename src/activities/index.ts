@@ -7,6 +7,7 @@ import type { UpgradeActivities } from './types';
 import { fetchReleases } from './releases';
 import { notify } from './notify';
 import { applyRemediation } from './remediate';
+import { withRedactedFailures } from './failures';
 import type { ReleaseActivities } from './release-types';
 
 export interface ActivityDeps {
@@ -16,7 +17,8 @@ export interface ActivityDeps {
 
 /** Every activity the worker registers. */
 export function createActivities(_deps: ActivityDeps = {}): UpgradeActivities & ReleaseActivities & typeof selfTestActivities {
-  return {
+  // Whatever an activity throws is redacted before the SDK records it in history or logs it.
+  return withRedactedFailures({
     ...selfTestActivities,
     inspectCluster,
     createVeleroBackup,
@@ -30,7 +32,7 @@ export function createActivities(_deps: ActivityDeps = {}): UpgradeActivities & 
     fetchReleases,
     notify,
     applyRemediation,
-  };
+  });
 }
 
 export type Activities = ReturnType<typeof createActivities>;
