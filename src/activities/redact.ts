@@ -5,15 +5,17 @@
  * Two kinds of secret are removed:
  * - literal secrets the worker knows (key material of the talosconfig and kubeconfig it was pointed at,
  *   notification URLs; see config-secrets.ts, tool-env.ts and notify.ts): every occurrence of each;
- * - secret shapes, for secrets nobody told us about: PEM private keys (also base64-encoded, as in a
- *   talosconfig), bearer/basic credentials, JWTs, user:password@ in URLs, token/key/password query
- *   parameters, and `password: ...`/`token=...` assignments.
+ * - secret shapes, for secrets nobody told us about (src/plan/secret-shapes.ts, pure so the workflow
+ *   can use it too): PEM private keys, bearer tokens, JWTs, user:password@ in URLs, token/key/password
+ *   query parameters.
  *
  * Every replacement keeps the text's structure: no quote, newline or bracket is ever introduced or
  * removed, so redacted JSON or YAML output still parses.
  */
 
-export const REDACTED = '[redacted]';
+import { PEM_BEGIN, PEM_END, REDACTED, redactShapes } from '../plan/secret-shapes';
+
+export { REDACTED, redactShapes };
 
 /** Literal secrets shorter than this are not looked for: they would match ordinary words of tool output. */
 export const MIN_SECRET_LENGTH = 8;
@@ -30,53 +32,6 @@ function replaceLiterals(text: string, list: readonly string[]): string {
   for (const secret of list) {
     if (out.includes(secret)) out = out.split(secret).join(REDACTED);
   }
-  return out;
-}
-
-// ---------------------------------------------------------------- shapes
-
-const PEM_LABEL = '[A-Z0-9 ]*PRIVATE KEY';
-/** A whole private key block, or one whose end was cut off (then up to a closing quote or the end). */
-const PEM_BLOCK = new RegExp(`-----BEGIN ${PEM_LABEL}-----[^"]*?(?:-----END ${PEM_LABEL}-----|(?="|$))`, 'g');
-/** The end of a private key whose beginning is not in the text (a tail, a cut): from the last quote or the start. */
-const PEM_ORPHAN_END = new RegExp(`(^|")[^"]*?-----END ${PEM_LABEL}-----`, 'g');
-const PEM_BEGIN = new RegExp(`-----BEGIN ${PEM_LABEL}-----`);
-const PEM_END = new RegExp(`-----END ${PEM_LABEL}-----`);
-/** base64 of "-----BEGIN": a PEM block encoded whole, the way talosconfig and kubeconfig hold keys. */
-const BASE64_PEM = /LS0tLS1CRUdJTi[A-Za-z0-9+/]*={0,2}/g;
-const JWT = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
-const BEARER = /\b(bearer\s+)[A-Za-z0-9._~+/-]{8,}=*/gi;
-const BASIC = /\b(basic\s+)([A-Za-z0-9+/]{8,}={0,2})/gi;
-const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'<>]+@/gi;
-const QUERY_SECRET =
-  /([?&;](?:access_token|id_token|refresh_token|token|auth|api[_-]?key|apikey|key|password|passwd|pwd|secret|client_secret|sig|signature)=)[^&#\s"'<>]+/gi;
-const ASSIGNED_SECRET =
-  /\b((?:password|passwd|secret|token|bearer_token|access[_-]?token|refresh[_-]?token|api[_-]?key|access[_-]?key|secret[_-]?key|private[_-]?key|client[_-]?secret|client-key-data)\s*[:=]\s*)(?!\[redacted\])([^\s"',;&]{4,})/gi;
-const AUTH_HEADER = /\b(authorization\s*[:=]\s*)(?:(?:bearer|basic|token)\s+)?(?!\[redacted\])[^\s"',;]+/gi;
-
-function decodesToPrivateKey(b64: string): boolean {
-  try {
-    return /PRIVATE KEY/.test(Buffer.from(b64, 'base64').toString('latin1'));
-  } catch {
-    return false;
-  }
-}
-
-/** Removes every secret shape from `text`. */
-export function redactShapes(text: string): string {
-  if (text.length === 0) return text;
-  let out = text;
-  if (out.includes('PRIVATE KEY')) out = out.replace(PEM_BLOCK, REDACTED).replace(PEM_ORPHAN_END, (_m, q: string) => `${q}${REDACTED}`);
-  if (out.includes('LS0tLS1CRUdJTi')) out = out.replace(BASE64_PEM, (m) => (decodesToPrivateKey(m) ? REDACTED : m));
-  if (out.includes('eyJ')) out = out.replace(JWT, REDACTED);
-  out = out
-    .replace(BEARER, `$1${REDACTED}`)
-    // "Basic authentication failed" is prose; a credential has both cases or digits.
-    .replace(BASIC, (m, lead: string, value: string) => (/[A-Z]/.test(value) && /[a-z0-9]/.test(value) ? `${lead}${REDACTED}` : m))
-    .replace(URL_USERINFO, `$1${REDACTED}@`)
-    .replace(QUERY_SECRET, `$1${REDACTED}`)
-    .replace(AUTH_HEADER, `$1${REDACTED}`)
-    .replace(ASSIGNED_SECRET, `$1${REDACTED}`);
   return out;
 }
 

@@ -30,6 +30,7 @@ import { renderDetails } from './details';
 import {
   HANDLER_DESCRIPTIONS,
   abortSignal,
+  appendAudit,
   approveSignal,
   approveStepUpdate,
   checkApprove,
@@ -39,6 +40,7 @@ import {
   checkRemediate,
   decideSignal,
   decideStepUpdate,
+  malformedNote,
   pauseSignal,
   progressQuery,
   rejectSignal,
@@ -156,10 +158,10 @@ export async function clusterUpgrade(input: ClusterUpgradeInput): Promise<Upgrad
     publish();
   };
   const audit = (entry: Omit<AuditEntry, 'at'>): AuditEntry => {
-    const full = { at: now(), ...entry };
-    progress.audit.push(full);
+    // Bounded: short redacted notes, and refused signals past a limit counted on one entry (messages.ts).
+    const kept = appendAudit(progress.audit, { at: now(), ...entry });
     publish();
-    return full;
+    return kept;
   };
   const stepById = (id: string): StepProgress | undefined => progress.steps.find((s) => s.id === id);
 
@@ -169,7 +171,7 @@ export async function clusterUpgrade(input: ClusterUpgradeInput): Promise<Upgrad
 
   const approve = (raw: unknown, via: string): AuditEntry => {
     const checked = checkApprove(raw);
-    if (!checked.ok) return audit({ signal: via, by: 'unknown', step: null, accepted: false, note: `malformed payload: ${checked.error}` });
+    if (!checked.ok) return audit({ signal: via, by: 'unknown', step: null, accepted: false, note: malformedNote(checked.error, raw) });
     const { step, by = 'unknown', comment } = checked.value;
     if (!waitingFor(step, 'approval')) {
       const waiting = progress.waiting ? `waiting: ${progress.waiting.step} (${progress.waiting.kind})` : 'nothing is waiting for approval';
@@ -180,7 +182,7 @@ export async function clusterUpgrade(input: ClusterUpgradeInput): Promise<Upgrad
   };
   const reject = (raw: unknown, via: string): AuditEntry => {
     const checked = checkReject(raw);
-    if (!checked.ok) return audit({ signal: via, by: 'unknown', step: null, accepted: false, note: `malformed payload: ${checked.error}` });
+    if (!checked.ok) return audit({ signal: via, by: 'unknown', step: null, accepted: false, note: malformedNote(checked.error, raw) });
     const { step, by = 'unknown', reason } = checked.value;
     if (!waitingFor(step, 'approval')) return audit({ signal: via, by, step, accepted: false, note: 'step is not waiting for approval' });
     rejections.set(step, reason ? `${by}: ${reason}` : by);
@@ -188,7 +190,7 @@ export async function clusterUpgrade(input: ClusterUpgradeInput): Promise<Upgrad
   };
   const decide = (raw: unknown, via: string): AuditEntry => {
     const checked = checkDecide(raw);
-    if (!checked.ok) return audit({ signal: via, by: 'unknown', step: null, accepted: false, note: `malformed payload: ${checked.error}` });
+    if (!checked.ok) return audit({ signal: via, by: 'unknown', step: null, accepted: false, note: malformedNote(checked.error, raw) });
     const { step, action, by = 'unknown' } = checked.value;
     if (!waitingFor(step, 'decision')) return audit({ signal: via, by, step, accepted: false, note: 'step is not awaiting a decision' });
     decision = { step, action, by };
@@ -202,7 +204,7 @@ export async function clusterUpgrade(input: ClusterUpgradeInput): Promise<Upgrad
     pauseSignal,
     (raw) => {
       const c = checkControl(raw);
-      if (!c.ok) return void audit({ signal: 'pause', by: 'unknown', step: null, accepted: false, note: `malformed payload: ${c.error}` });
+      if (!c.ok) return void audit({ signal: 'pause', by: 'unknown', step: null, accepted: false, note: malformedNote(c.error, raw) });
       progress.pauseRequested = true;
       audit({ signal: 'pause', by: c.value.by ?? 'unknown', step: progress.current, accepted: true, note: c.value.reason ?? '' });
     },
@@ -212,7 +214,7 @@ export async function clusterUpgrade(input: ClusterUpgradeInput): Promise<Upgrad
     resumeSignal,
     (raw) => {
       const c = checkControl(raw);
-      if (!c.ok) return void audit({ signal: 'resume', by: 'unknown', step: null, accepted: false, note: `malformed payload: ${c.error}` });
+      if (!c.ok) return void audit({ signal: 'resume', by: 'unknown', step: null, accepted: false, note: malformedNote(c.error, raw) });
       progress.pauseRequested = false;
       resumeRequested = true;
       audit({ signal: 'resume', by: c.value.by ?? 'unknown', step: progress.current, accepted: true, note: c.value.reason ?? '' });
@@ -223,7 +225,7 @@ export async function clusterUpgrade(input: ClusterUpgradeInput): Promise<Upgrad
     abortSignal,
     (raw) => {
       const c = checkControl(raw);
-      if (!c.ok) return void audit({ signal: 'abort', by: 'unknown', step: null, accepted: false, note: `malformed payload: ${c.error}` });
+      if (!c.ok) return void audit({ signal: 'abort', by: 'unknown', step: null, accepted: false, note: malformedNote(c.error, raw) });
       progress.abortRequested = true;
       abortReason = `aborted by ${c.value.by ?? 'unknown'}${c.value.reason ? `: ${c.value.reason}` : ''}`;
       audit({ signal: 'abort', by: c.value.by ?? 'unknown', step: progress.current, accepted: true, note: c.value.reason ?? '' });
@@ -259,7 +261,7 @@ export async function clusterUpgrade(input: ClusterUpgradeInput): Promise<Upgrad
   });
   const remediate = (raw: unknown, via: string): AuditEntry => {
     const checked = checkRemediate(raw);
-    if (!checked.ok) return audit({ signal: via, by: 'unknown', step: null, accepted: false, note: `malformed payload: ${checked.error}` });
+    if (!checked.ok) return audit({ signal: via, by: 'unknown', step: null, accepted: false, note: malformedNote(checked.error, raw) });
     const { id, by = 'unknown' } = checked.value;
     if (!findRemediation(offered, id)) return audit({ signal: via, by, step: progress.waiting?.step ?? null, accepted: false, note: `no fix ${id} is on offer` });
     remediationRequest = { id, by };
