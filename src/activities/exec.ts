@@ -9,7 +9,8 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import execa from 'execa';
-import { redact, redactCut, usableSecrets } from './redact';
+import { LineRedactor, redact, redactCut, usableSecrets } from './redact';
+import { toolSecrets } from './tool-env';
 
 export type ToolName = 'talosctl' | 'kubectl' | 'velero' | 'flux';
 
@@ -26,7 +27,10 @@ export interface RunOptions {
   maxOutputBytes?: number;
   /** Exit codes that count as success. Default [0]. */
   okExitCodes?: number[];
-  /** Strings removed from everything returned, streamed or thrown. */
+  /**
+   * Strings removed from everything returned, streamed or thrown, on top of what is always removed: the
+   * key material of the talosconfig/kubeconfig `env` points at (tool-env.ts) and secret shapes (redact.ts).
+   */
   redact?: string[];
   /** Time between SIGTERM and SIGKILL. Default DEFAULT_KILL_GRACE_MS. */
   killGraceMs?: number;
@@ -190,10 +194,11 @@ function capture(
   let partial = '';
   let skippingLongLine = false;
 
+  const lines = new LineRedactor(secrets);
   const emit = (line: string, cut: boolean): void => {
     if (!onLine) return;
     const clean = line.endsWith('\r') ? line.slice(0, -1) : line;
-    onLine(cut ? redactCut(clean, secrets, 'end') : redact(clean, secrets));
+    onLine(lines.line(clean, cut));
   };
 
   const feedLines = (text: string): void => {
@@ -318,7 +323,7 @@ export async function runTool(
   args: string[],
   opts: RunOptions = {},
 ): Promise<RunResult> {
-  const secrets = usableSecrets(opts.redact);
+  const secrets = usableSecrets([...(opts.redact ?? []), ...toolSecrets(opts.env)]);
   validateArgs(tool, args, opts.env);
   const shownArgs = args.map((a) => redact(a, secrets));
   const command = describeCommand(tool, shownArgs);

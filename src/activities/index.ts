@@ -8,6 +8,7 @@ import { fetchReleases } from './releases';
 import { notify } from './notify';
 import { applyRemediation } from './remediate';
 import { assessFailure, planUpgrade } from './plan-upgrade';
+import { withRedactedFailures } from './failures';
 import type { ReleaseActivities } from './release-types';
 
 export interface ActivityDeps {
@@ -17,7 +18,8 @@ export interface ActivityDeps {
 
 /** Every activity the worker registers. */
 export function createActivities(_deps: ActivityDeps = {}): UpgradeActivities & ReleaseActivities & typeof selfTestActivities & { planUpgrade: typeof planUpgrade; assessFailure: typeof assessFailure } {
-  return {
+  // Whatever an activity throws is redacted before the SDK records it in history or logs it.
+  return withRedactedFailures({
     planUpgrade,
     assessFailure,
     ...selfTestActivities,
@@ -33,7 +35,7 @@ export function createActivities(_deps: ActivityDeps = {}): UpgradeActivities & 
     fetchReleases,
     notify,
     applyRemediation,
-  };
+  });
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -10,6 +10,7 @@
 import { Context } from '@temporalio/activity';
 import type { NotificationKind, NotificationTarget } from '../plan/types';
 import type { NotificationEvent, NotifyFailure, NotifyInput, NotifyResult } from './release-types';
+import { MIN_SECRET_LENGTH, redactKnown, rememberSecrets } from './redact';
 
 export const DEFAULT_NOTIFY_TIMEOUT_MS = 5_000;
 const MAX_ERROR_BODY = 200;
@@ -91,9 +92,36 @@ interface Resolved {
   problem: string | null;
 }
 
+/** scheme://host[:port] of `url`, without any user:password@. */
 function origin(url: string): string {
-  const m = /^(https?:\/\/[^/?#]+)/i.exec(url);
-  return m?.[1] ?? 'an invalid URL';
+  const m = /^(https?:\/\/)(?:[^/?#@]*@)?([^/?#@]+)/i.exec(url);
+  return m ? `${m[1]}${m[2]}` : 'an invalid URL';
+}
+
+/**
+ * The parts of a webhook URL that may be secret, longest first: the URL itself, what follows its host
+ * (Slack and Discord hook paths, ntfy topics), each path segment and query value, and userinfo. An
+ * endpoint that echoes its own token in an error body must not put it in history or the worker log.
+ */
+export function urlSecrets(url: string): string[] {
+  const out = [url];
+  const m = /^[a-z][a-z0-9+.-]*:\/\/(?:([^/?#@]*)@)?[^/?#]*([/?#].*)?$/i.exec(url);
+  if (m) {
+    const [, userinfo, rest] = m;
+    if (userinfo) out.push(userinfo, ...userinfo.split(':'));
+    if (rest && rest.length > 1) {
+      out.push(rest);
+      for (const part of rest.split(/[/?#&=]/)) {
+        out.push(part);
+        try {
+          out.push(decodeURIComponent(part));
+        } catch {
+          // not percent-encoded text
+        }
+      }
+    }
+  }
+  return [...new Set(out)].filter((s) => s.length >= MIN_SECRET_LENGTH);
 }
 
 function resolveTarget(target: NotificationTarget, env: NodeJS.ProcessEnv): Resolved {
@@ -101,21 +129,18 @@ function resolveTarget(target: NotificationTarget, env: NodeJS.ProcessEnv): Reso
     const label = `${target.kind} via $${target.urlEnv}`;
     const value = env[target.urlEnv]?.trim();
     if (!value) return { url: null, label, secrets: [], problem: `environment variable ${target.urlEnv} is not set on the worker; export it there with the webhook URL` };
-    const secrets = [value];
-    const path = /^https?:\/\/[^/?#]+([/?#].*)$/i.exec(value)?.[1];
-    if (path && path.length > 1) secrets.push(path);
-    if (!/^https?:\/\/[^\s/?#]+/i.test(value)) return { url: null, label, secrets, problem: `environment variable ${target.urlEnv} does not hold an http(s) URL` };
+    const secrets = urlSecrets(value);
+    if (!/^https?:\/\/[^\s/?#]+/i.test(value)) return { url: null, label, secrets: [value, ...secrets], problem: `environment variable ${target.urlEnv} does not hold an http(s) URL` };
     return { url: value, label, secrets, problem: null };
   }
   const url = target.url ?? '';
   // Topic paths can be secrets too (ntfy): logs name the server only.
-  return { url, label: `${target.kind} at ${origin(url)}`, secrets: [], problem: url ? null : 'no url or urlEnv' };
+  return { url, label: `${target.kind} at ${origin(url)}`, secrets: urlSecrets(url), problem: url ? null : 'no url or urlEnv' };
 }
 
+/** One line without the target's URL secrets, any secret the worker knows, or any secret shape. */
 function scrub(text: string, secrets: string[]): string {
-  let out = text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
-  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) if (secret) out = out.split(secret).join('[redacted]');
-  return out;
+  return redactKnown(text.replace(/\s*[\r\n]+\s*/g, ' ').trim(), secrets);
 }
 
 function fetchProblem(err: unknown, timeoutMs: number): string {
@@ -184,6 +209,8 @@ export async function sendNotifications(input: NotifyInput, opts: NotifyOptions 
     const outcomes = await Promise.all(
       wanted.map(async (target): Promise<NotifyFailure | null> => {
         const resolved = resolveTarget(target, env);
+        // Plain words of a path ("services", "hooks") stay readable elsewhere; token-like parts are remembered.
+        rememberSecrets(resolved.secrets.filter((x) => x.includes('/') || x.length >= 20 || (/\d/.test(x) && /[A-Za-z]/.test(x))));
         let problem = resolved.problem;
         try {
           if (problem === null && resolved.url !== null) problem = await send(resolved.url, formatRequest(target.kind, input.event, at), timeoutMs);
@@ -202,7 +229,7 @@ export async function sendNotifications(input: NotifyInput, opts: NotifyOptions 
       }
     }
   } catch (err) {
-    result.failed.push({ kind: 'webhook', target: 'notifications', error: `could not send: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` });
+    result.failed.push({ kind: 'webhook', target: 'notifications', error: scrub(`could not send: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, []) });
   }
   return result;
 }

@@ -25,6 +25,7 @@ import { connectClient, connectNative, connectTarget, ensureSearchAttributes, is
 import { ExitCode, UserError } from './errors';
 import { styleFor, workflowUiUrl } from './render';
 import { startUpgrade } from './start-upgrade';
+import { readSpecText } from './spec-file';
 import {
   EXIT_INTERRUPTED,
   approveStep,
@@ -436,16 +437,9 @@ export interface RehearseOptions {
 
 function loadRehearsalSpec(specPath: string | undefined): { spec: UpgradeSpec; source: string } {
   if (!specPath) return { spec: builtInSpec(), source: 'the built-in spec (3 control planes, 2 workers)' };
-  let text: string;
-  try {
-    text = fs.readFileSync(specPath, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError(`${specPath}: cannot read the spec file (${code === 'ENOENT' ? 'no such file' : code ?? 'error'}); check the path`, ExitCode.badSpec);
-  }
   try {
     // Not loadSpecFile: the talosconfig/kubeconfig it names need not exist here, the twin replaces them.
-    return { spec: parseSpecText(text, specPath), source: specPath };
+    return { spec: parseSpecText(readSpecText(specPath), specPath), source: specPath };
   } catch (err) {
     if (err instanceof SpecError) throw new UserError(err.message, ExitCode.badSpec);
     throw err;

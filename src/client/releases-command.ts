@@ -34,7 +34,7 @@ import { TASK_QUEUE, TalosCluster } from '../workflows/search-attributes';
 import { connectClient } from './connection';
 import { ExitCode, UserError } from './errors';
 import { renderPlan, styleFor, workflowUiUrl } from './render';
-import { loadSpecFile } from './spec-file';
+import { loadSpecFile, readSpecText } from './spec-file';
 import { startUpgrade } from './start-upgrade';
 
 const MIN_EVERY_MS = 60_000;
@@ -240,7 +240,7 @@ export async function unwatchReleases(client: Client, cluster: string): Promise<
 function clusterOf(arg: string): string {
   if (fs.existsSync(arg) && fs.statSync(arg).isFile()) {
     try {
-      return parseSpecText(fs.readFileSync(arg, 'utf8'), arg).cluster;
+      return parseSpecText(readSpecText(arg), arg).cluster;
     } catch (err) {
       if (err instanceof SpecError) throw new UserError(err.message, ExitCode.badSpec);
       throw err;

@@ -12,6 +12,7 @@ import { SpecError } from '../plan/spec';
 import {
   DECISION_ACTIONS,
   abortSignal,
+  checkControl,
   approveStepUpdate,
   decideStepUpdate,
   remediateStepUpdate,
@@ -27,6 +28,7 @@ import {
   type WaitingFor,
 } from '../workflows/messages';
 import { TalosCluster, UpgradePhase, workflowIdFor } from '../workflows/search-attributes';
+import { assertPayload, assertWorkerPolling, confirmSignal } from './answer-guard';
 import { connectClient } from './connection';
 import { UserError } from './errors';
 import { renderList, renderProgress, renderReport, renderWaiting, styleFor, workflowUiUrl, type ListRow } from './render';
@@ -95,6 +97,8 @@ export interface FoundUpgrade {
   handle: WorkflowHandle;
   status: string;
   runId: string;
+  /** The task queue its workflow tasks go to: a worker must poll it for an answer to take effect. */
+  taskQueue: string;
   startTime: Date;
   closeTime: Date | null;
 }
@@ -105,7 +109,7 @@ export async function findUpgrade(ctx: ClientContext, cluster: string): Promise<
   const handle = ctx.client.workflow.getHandle(workflowId);
   try {
     const d = await handle.describe();
-    return { cluster, workflowId, handle, status: d.status.name, runId: d.runId, startTime: d.startTime, closeTime: d.closeTime ?? null };
+    return { cluster, workflowId, handle, status: d.status.name, runId: d.runId, taskQueue: d.taskQueue, startTime: d.startTime, closeTime: d.closeTime ?? null };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError || /not found/i.test(firstLine(err))) {
       throw new UserError(`no upgrade of ${cluster} found; list them with talos-upgrade list`);
@@ -167,6 +171,7 @@ async function sendUpdate(
   send: () => Promise<AuditEntry>,
 ): Promise<AuditEntry> {
   if (found.status !== 'RUNNING') throw new UserError(`the upgrade of ${found.cluster} has ended (${found.status}); there is nothing to ${what}`);
+  await assertWorkerPolling(ctx, found.cluster, found.taskQueue, what);
   try {
     return await ctx.connection.withDeadline(Date.now() + UPDATE_TIMEOUT_MS, send);
   } catch (err) {
@@ -174,7 +179,12 @@ async function sendUpdate(
       const cause = err.cause instanceof ApplicationFailure || err.cause instanceof Error ? err.cause.message : err.message;
       throw new UserError(`refused: ${cause}`);
     }
-    if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isDeadline(err)) throw noWorker(found.cluster, `${what} update`);
+    if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isDeadline(err)) {
+      // The server keeps the request: it is not lost, only unanswered, and a worker may act on it later.
+      throw new UserError(
+        `the ${what} was sent, but no worker answered it within ${UPDATE_TIMEOUT_MS / 1000} s; it may still take effect when a worker picks it up: check with talos-upgrade status ${found.cluster}`,
+      );
+    }
     throw err;
   }
 }
@@ -544,10 +554,15 @@ export function registerUpgradeCommands(program: Command): void {
         .option('--reason <text>', 'why (audit log)'),
     ).action(async (cluster: string, opts: { by: string; reason?: string }) => {
       await withClient(async (ctx) => {
+        const payload: ControlPayload = { by: opts.by, ...(opts.reason ? { reason: opts.reason } : {}) };
+        assertPayload(checkControl(payload), name);
         const found = await findUpgrade(ctx, cluster);
         if (found.status !== 'RUNNING') throw new UserError(`the upgrade of ${cluster} has ended (${found.status}); there is nothing to ${name}`);
-        const payload: ControlPayload = { by: opts.by, ...(opts.reason ? { reason: opts.reason } : {}) };
+        await assertWorkerPolling(ctx, cluster, found.taskQueue, name);
+        // Where the audit log stands now: the entry recording this signal comes after.
+        const before = (await readSnapshot(ctx, found.handle)).progress?.audit.length ?? 0;
         await found.handle.signal(controlSignal(name), payload);
+        await confirmSignal(async () => (await readSnapshot(ctx, found.handle)).progress, cluster, name, opts.by, before);
         process.stdout.write(`${CONTROL_TEXT[name](cluster)}\n`);
       });
     });

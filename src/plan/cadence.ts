@@ -190,7 +190,7 @@ function pickNext(kind: Kind, current: Version, all: Candidate[], nowMs: number,
 function talosObjection(current: string, kubernetes: string) {
   return (c: Candidate): string | null => {
     const row = talosSupport(c.version);
-    if (!row) return `Talos ${c.v.major}.${c.v.minor} is not in this tool's support matrix yet; add its row to SUPPORT_MATRIX in src/plan/matrix.ts`;
+    if (!row) return `Talos ${c.v.major}.${c.v.minor} is not in the support matrix of this version of talos-upgrade yet; a talos-upgrade release that knows it can propose it`;
     if (!installerAcceptsHost(c.version, current)) return `the Talos ${c.version} installer does not accept hosts on ${current} (it needs v${row.minimumHost} or later)`;
     if (!talosRunsKubernetes(c.version, kubernetes)) {
       return `Talos ${c.version} cannot run Kubernetes ${kubernetes} (it runs ${row.kubernetesMin}-${row.kubernetesMax}); upgrade Kubernetes first`;

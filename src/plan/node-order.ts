@@ -2,6 +2,7 @@
  * Upgrade order (runbook: "workers first, control plane last"; HA: secondaries first, primary last).
  * Pure.
  */
+import { sameAddress } from './address';
 import { PolicyError } from './versions';
 import type { ClusterFacts, NodeRole, UpgradeSpec } from './types';
 
@@ -20,11 +21,11 @@ export interface OrderedNode {
 
 /** Workers in the given order, then the control-plane secondaries in the given order, then the primary. */
 export function orderNodes(topology: Topology): OrderedNode[] {
-  const secondaries = topology.controlPlanes.filter((address) => address !== topology.primary);
+  const secondaries = topology.controlPlanes.filter((address) => !sameAddress(address, topology.primary));
   return [
     ...topology.workers.map((address) => ({ address, role: 'worker' as const, primary: false })),
     ...secondaries.map((address) => ({ address, role: 'controlplane' as const, primary: false })),
-    ...(topology.controlPlanes.includes(topology.primary)
+    ...(topology.controlPlanes.some((address) => sameAddress(address, topology.primary))
       ? [{ address: topology.primary, role: 'controlplane' as const, primary: true }]
       : []),
   ];
@@ -35,10 +36,8 @@ export function upgradeOrder(topology: Topology): string[] {
   return orderNodes(topology).map((node) => node.address);
 }
 
-/** Addresses compare case-insensitively (DNS names); IPs are unaffected. */
-export function sameAddress(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase();
-}
+/** Addresses compare in canonical form (IPv6 spellings, IPv4-mapped IPv6, DNS case and trailing dot): see address.ts. */
+export { sameAddress };
 
 /**
  * The nodes to upgrade: the spec's lists, or with `discover: true` the cluster's own nodes in the

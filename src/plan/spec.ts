@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { parseDocument } from 'yaml';
 import { tryParseDuration } from './duration';
 import { DEFAULT_RELEASE_FEEDS } from './cadence';
+import { canonicalAddress, sameAddress } from './address';
 import type { MaintenanceWindow, NotificationEventKind, NotificationTarget, UpgradeSpec } from './types';
 
 /** A bad spec. `message` is one line: `<path>: <what is wrong>; <how to fix it>`. Exit code 2 (DESIGN §6). */
@@ -105,12 +106,20 @@ export function addressProblem(address: string): string | null {
 
 function imageFactoryProblem(factory: string): string | null {
   if (IMAGE_FACTORY.test(factory)) return null;
+  const example = 'write a registry host, optionally with :port and /path, and no scheme, e.g. factory.talos.dev or registry.lan:5000/factory';
   const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(factory);
-  if (scheme) {
-    return `${showValue(factory)} has a scheme; drop "${scheme[0]}" and write the registry host, e.g. ${factory.slice(scheme[0].length).replace(/\/+$/, '') || 'factory.talos.dev'}`;
+  const rest = scheme ? factory.slice(scheme[0].length) : factory;
+  if (/^[^/]*@/.test(rest)) {
+    return `${showValue(redactUserinfo(factory))} contains credentials; the spec is stored in workflow history, so registry credentials belong in the nodes' machine config (machine.registries.config.<host>.auth), not here; ${example}`;
   }
-  if (SHELL_META.test(factory)) return `${showValue(factory)} contains characters a shell would interpret; write a registry host[:port][/path], e.g. factory.talos.dev`;
-  return `${showValue(factory)} is not a registry host[:port][/path] (lowercase, no trailing slash); e.g. factory.talos.dev`;
+  if (scheme) {
+    // Suggest the scheme-less form only when it is a registry host (file:///etc/passwd is not one).
+    const bare = rest.replace(/\/+$/, '');
+    const hint = IMAGE_FACTORY.test(bare) ? `drop "${scheme[0]}": write ${bare}` : example;
+    return `${showValue(factory)} has a scheme, but imageFactory is a registry host, not a URL; ${hint}`;
+  }
+  if (SHELL_META.test(factory)) return `${showValue(factory)} contains characters a shell would interpret; ${example}`;
+  return `${showValue(factory)} is not a registry host (lowercase, no trailing slash); ${example}`;
 }
 
 function durationProblem(text: string): string | null {
@@ -188,11 +197,37 @@ function timeZoneProblem(zone: string): string | null {
 }
 
 const HTTP_URL = /^https?:\/\/[A-Za-z0-9._~%!$&'()*+,;=:@[\]-]+(?:[/?#][^\s]*)?$/;
+/** Query parameters that carry a credential (a token in the URL is a secret in workflow history). */
+const SECRET_QUERY = /[?&;](access_token|id_token|token|auth|api[_-]?key|apikey|key|password|passwd|pwd|secret|client_secret|sig|signature)=/i;
+
+/** `url` with user:password@ replaced, for messages that must not repeat the password. */
+function redactUserinfo(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/?#@]*@/i, (_m, scheme: string | undefined) => `${scheme ?? ''}<credentials>@`);
+}
+
+/** Credentials inside a URL: user:password@ or a token query parameter. `fix` says where they belong. */
+function urlCredentialProblem(url: string, fix: string): string | null {
+  const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(url)?.[1] ?? '';
+  if (authority.includes('@')) return `${showValue(redactUserinfo(url))} contains credentials (user:password@); the spec is stored in workflow history; ${fix}`;
+  const query = SECRET_QUERY.exec(url);
+  if (query) return `${showValue(url.slice(0, query.index))} has a ${query[1]}= query parameter, a credential; the spec is stored in workflow history; ${fix}`;
+  return null;
+}
 
 function urlProblem(url: string): string | null {
   if (HTTP_URL.test(url)) return null;
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return `${showValue(url)} is not an http(s) URL; only http:// and https:// are supported`;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return `${showValue(redactUserinfo(url))} is not an http(s) URL; only http:// and https:// are supported`;
   return `${showValue(url)} is not an http(s) URL; write the full URL, e.g. https://ntfy.sh/my-topic`;
+}
+
+function notificationUrlProblem(url: string): string | null {
+  return (
+    urlCredentialProblem(url, 'put the whole URL in an environment variable on the worker and write urlEnv: <its name> instead of url') ?? urlProblem(url)
+  );
+}
+
+function feedUrlProblem(url: string): string | null {
+  return urlCredentialProblem(url, 'release feeds are read without credentials: point the feed at a URL that needs none') ?? urlProblem(url);
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -276,14 +311,14 @@ const maintenanceWindowSchema = z.strictObject({
 
 const notificationSchema = z.strictObject({
   kind: z.enum(NOTIFICATION_KINDS),
-  url: checked(urlProblem).optional(),
+  url: checked(notificationUrlProblem).optional(),
   urlEnv: checked(envNameProblem).optional(),
   events: z.array(z.enum(EVENT_VALUES)).optional(),
 });
 
 const releasesSchema = z.strictObject({
-  talosFeed: checked(urlProblem).default(DEFAULT_RELEASE_FEEDS.talosFeed),
-  kubernetesFeed: checked(urlProblem).default(DEFAULT_RELEASE_FEEDS.kubernetesFeed),
+  talosFeed: checked(feedUrlProblem).default(DEFAULT_RELEASE_FEEDS.talosFeed),
+  kubernetesFeed: checked(feedUrlProblem).default(DEFAULT_RELEASE_FEEDS.kubernetesFeed),
 });
 
 const APPROVALS = ['control-plane', 'every-node', 'plan-only', 'none'] as const;
@@ -481,25 +516,27 @@ function finish(file: ParsedFile, source: string | undefined): UpgradeSpec {
     if (controlPlane.length === 0) {
       fail('nodes.controlPlane', 'is empty; list at least one control-plane address (or use discover: true)');
     }
-    const seen = new Map<string, string>();
+    // Two spellings of one node (::ffff:10.0.0.1 and 10.0.0.1, FD00::1 and fd00::1, a trailing dot) are one node.
+    const seen = new Map<string, { path: string; address: string }>();
     const note = (address: string, path: string): void => {
-      const key = address.toLowerCase();
+      const key = canonicalAddress(address);
       const earlier = seen.get(key);
       if (earlier !== undefined) {
-        const problem = earlier.startsWith('nodes.controlPlane') && path.startsWith('nodes.workers')
-          ? `${address} is also a control plane (${earlier}); list each node once, under controlPlane or workers`
-          : `${address} is listed twice (also ${earlier}); remove the duplicate`;
+        const where = earlier.address === address ? earlier.path : `${earlier.path}, written ${earlier.address}`;
+        const problem = earlier.path.startsWith('nodes.controlPlane') && path.startsWith('nodes.workers')
+          ? `${address} is also a control plane (${where}); list each node once, under controlPlane or workers`
+          : `${address} is listed twice (also ${where}); remove the duplicate`;
         fail(path, problem);
       }
-      seen.set(key, path);
+      seen.set(key, { path, address });
     };
     controlPlane.forEach((address, i) => note(address, `nodes.controlPlane[${i}]`));
     workers.forEach((address, i) => note(address, `nodes.workers[${i}]`));
     const wanted = file.nodes.primary ?? controlPlane[0] ?? '';
     // Keep the control-plane list's spelling so later exact comparisons (node order, step ids) agree.
-    const primary = controlPlane.find((address) => address.toLowerCase() === wanted.toLowerCase());
+    const primary = controlPlane.find((address) => sameAddress(address, wanted));
     if (primary === undefined) {
-      const isWorker = workers.some((address) => address.toLowerCase() === wanted.toLowerCase());
+      const isWorker = workers.some((address) => sameAddress(address, wanted));
       return fail('nodes.primary', `${wanted} is ${isWorker ? 'a worker, ' : ''}not a control plane; use one of ${controlPlane.join(', ')}`);
     }
     nodes = { controlPlane: [...controlPlane], primary, workers: [...workers] };

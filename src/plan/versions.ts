@@ -104,8 +104,11 @@ function waypoints(kind: 'talos' | 'kubernetes', from: Version, to: Version, for
     const name = `${from.major}.${minor}`;
     const patch = latestKnownPatch(kind, name);
     if (patch === undefined) {
+      const known = Object.keys(KNOWN_LATEST_PATCH[kind]).sort(compareMinor);
+      const range = known.length ? `${known[0]} to ${known[known.length - 1]}` : 'none';
+      const nearer = step > 0 ? `a target below ${label} ${name}` : `a target above ${label} ${name}`;
       throw new PolicyError(
-        `no known ${label} ${name} release to pass through; add it to KNOWN_LATEST_PATCH in src/plan/matrix.ts`,
+        `the path passes through ${label} ${name}, a minor this version of talos-upgrade has no release data for (it knows ${label} ${range}); choose ${nearer}, or use a talos-upgrade release that knows ${name}`,
       );
     }
     out.push(format(patch));
@@ -156,7 +159,7 @@ export function planHops(request: HopRequest): HopPlan {
   if (!talosSupport(targetTalos)) {
     const newest = SUPPORT_MATRIX[SUPPORT_MATRIX.length - 1]?.talos ?? '?';
     throw new PolicyError(
-      `no support data for Talos ${minorOf(targetTalos)}: add its row to SUPPORT_MATRIX in src/plan/matrix.ts, or target Talos v${newest} or older`,
+      `Talos ${minorOf(targetTalos)} is not in the support matrix of this version of talos-upgrade (it knows Talos ${SUPPORT_MATRIX[0]?.talos ?? '?'} to ${newest}); target Talos v${newest} or older, or use a talos-upgrade release that knows Talos ${minorOf(targetTalos)}`,
     );
   }
 

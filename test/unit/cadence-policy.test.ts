@@ -101,7 +101,7 @@ const ROWS: Row[] = [
     kubernetes: '1.37.0',
     talosFeed: feed('v1.14.0@01-01', 'v1.15.0@02-01', 'v1.15.1@03-01'),
     expect: { talos: null, kubernetes: null },
-    held: [['v1.15.1', /not in this tool's support matrix/]],
+    held: [['v1.15.1', /not in the support matrix of this version of talos-upgrade yet; a talos-upgrade release that knows it can propose it/]],
   },
   {
     name: 'a Talos that cannot run the running Kubernetes waits for Kubernetes to move',

@@ -98,7 +98,16 @@ describe('planHops: refusals', () => {
       req: request('v1.9.4', 'v1.12.2', '1.28.0', '1.29.0'),
       reason: /Talos v1\.12\.2 cannot run Kubernetes 1\.29\.0 \(it runs 1\.30-1\.35\); choose a kubernetes\.version in 1\.30-1\.35/,
     },
-    { name: 'Talos minor without support data', req: request('v1.9.4', 'v1.20.0', '1.32.0', null), reason: /no support data for Talos 1\.20.*matrix\.ts/ },
+    {
+      name: 'Talos minor without support data: says which minors are known and what to do, not to edit a source file',
+      req: request('v1.9.4', 'v1.20.0', '1.32.0', null),
+      reason: /^Talos 1\.20 is not in the support matrix of this version of talos-upgrade \(it knows Talos 1\.7 to 1\.14\); target Talos v1\.14 or older, or use a talos-upgrade release that knows Talos 1\.20$/,
+    },
+    {
+      name: 'Kubernetes minor without release data on the path: says which minors are known and what to do',
+      req: request('v1.14.0', 'v1.14.0', '1.37.0', '1.39.0'),
+      reason: /^the path passes through Kubernetes 1\.38, a minor this version of talos-upgrade has no release data for \(it knows Kubernetes 1\.25 to 1\.37\); choose a target below Kubernetes 1\.38, or use a talos-upgrade release that knows 1\.38$/,
+    },
     { name: 'major version change', req: request('v1.9.4', 'v2.0.1', '1.32.0', null), reason: /major version/ },
   ];
   for (const c of table) {

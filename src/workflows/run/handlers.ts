@@ -8,7 +8,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { findRemediation } from '../../plan/remediation';
 import { ErrorTypes } from '../error-types';
-import { checkApprove, checkControl, checkDecide, checkReject, checkRemediate, type AuditEntry, type WaitingFor } from '../messages';
+import { checkApprove, checkControl, checkDecide, checkReject, checkRemediate, malformedNote, type AuditEntry, type WaitingFor } from '../messages';
 import type { Answer } from './inbox';
 import type { UpgradeRun } from './upgrade-run';
 
@@ -37,7 +37,7 @@ function parse(kind: AnswerKind, raw: unknown, seq: number, via: string): { answ
 export function receiveAnswer(run: UpgradeRun, kind: AnswerKind, raw: unknown, via: string): { seq: number } | { refused: AuditEntry } {
   const seq = run.nextSeq();
   const parsed = parse(kind, raw, seq, via);
-  if ('error' in parsed) return { refused: run.audit({ signal: via, by: 'unknown', step: null, accepted: false, note: `malformed payload: ${parsed.error}` }) };
+  if ('error' in parsed) return { refused: run.audit({ signal: via, by: 'unknown', step: null, accepted: false, note: malformedNote(parsed.error, raw) }) };
   if (!run.inbox.add(parsed.answer)) {
     return { refused: run.audit({ signal: via, by: parsed.answer.by, step: null, accepted: false, note: 'too many answers are waiting to be judged; this one was dropped' }) };
   }
@@ -57,7 +57,7 @@ export async function verdictOf(run: UpgradeRun, seq: number): Promise<AuditEntr
 export function receiveControl(run: UpgradeRun, kind: 'pause' | 'resume' | 'abort', raw: unknown): void {
   const c = checkControl(raw);
   if (!c.ok) {
-    run.audit({ signal: kind, by: 'unknown', step: null, accepted: false, note: `malformed payload: ${c.error}` });
+    run.audit({ signal: kind, by: 'unknown', step: null, accepted: false, note: malformedNote(c.error, raw) });
     return;
   }
   const by = c.value.by ?? 'unknown';

@@ -12,7 +12,7 @@ import type { Remediation } from '../../plan/remediation';
 import type { ClusterFacts, PlanStep, UpgradePlan, UpgradeSpec } from '../../plan/types';
 import { BootPartitions, type Undo } from '../compensation';
 import { renderDetails } from '../details';
-import type { AuditEntry, ClusterUpgradeInput, Outcome, Phase, StepProgress, UpgradeProgress, UpgradeReport } from '../messages';
+import { appendAudit, type AuditEntry, type ClusterUpgradeInput, type Outcome, type Phase, type StepProgress, type UpgradeProgress, type UpgradeReport } from '../messages';
 import { awaitDecision, gate, insideWindow, safePoint } from './human';
 import { Inbox, type Answer } from './inbox';
 import type { RunPorts } from './ports';
@@ -107,10 +107,10 @@ export class UpgradeRun {
   }
 
   audit(entry: Omit<AuditEntry, 'at'>): AuditEntry {
-    const full = { at: this.now(), ...entry };
-    this.progress.audit.push(full);
+    // Bounded: short redacted notes, and refused answers past a limit counted on one entry (messages.ts).
+    const kept = appendAudit(this.progress.audit, { at: this.now(), ...entry });
     this.publish();
-    return full;
+    return kept;
   }
 
   nextSeq(): number {
