@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { runTool, ToolError } from './exec';
 import { typed } from './failures';
 import { withHeartbeats } from './heartbeat';
+import { parseEtcdSnapshot } from './parse/talosctl';
 import { isTerminalPhase, parseBackupCreateOutput, parseBackupGet, parseVeleroError } from './parse/velero';
 import { toolEnv } from './tool-env';
 import { ErrorTypes, type EtcdSnapshotInput, type EtcdSnapshotResult, type VeleroBackupInput, type VeleroBackupResult } from './types';
@@ -90,7 +91,7 @@ export async function takeEtcdSnapshot(input: EtcdSnapshotInput): Promise<EtcdSn
     // Written under a temporary name and renamed, so a crash never leaves a half snapshot that looks whole.
     const partial = `${target}.partial`;
     fs.rmSync(partial, { force: true });
-    await withHeartbeats(() =>
+    const r = await withHeartbeats(() =>
       runTool('talosctl', input.access.tools.talosctl, ['etcd', 'snapshot', partial, '--nodes', input.node], {
         env: toolEnv(input.access),
         signal: ctx.cancellationSignal,
@@ -99,6 +100,12 @@ export async function takeEtcdSnapshot(input: EtcdSnapshotInput): Promise<EtcdSn
     );
     const bytes = fs.existsSync(partial) ? fs.statSync(partial).size : 0;
     if (bytes === 0) throw ApplicationFailure.retryable(`talosctl etcd snapshot wrote no data to ${partial}`, ErrorTypes.toolFailed);
+    // talosctl renames its own "<path>.part" to the path only after checking the etcd checksum, and
+    // says how many bytes it wrote: a file of another size is not the snapshot it vouched for.
+    const saved = parseEtcdSnapshot(r.stdout);
+    if (saved.bytes !== bytes) {
+      throw ApplicationFailure.retryable(`talosctl etcd snapshot reported ${saved.bytes} bytes but ${partial} holds ${bytes}`, ErrorTypes.toolFailed);
+    }
     fs.renameSync(partial, target);
     return { path: target, bytes, reused: false };
   });

@@ -19,6 +19,26 @@ export async function inspectCluster(input: InspectInput): Promise<ClusterFacts>
   });
 }
 
+/**
+ * etcd's own status errors (StatusResponse.Errors, joined by ", " in talosctl's ERRORS column):
+ * "etcdserver: no leader", and the cluster's alarms as AlarmMember text, `memberID:<decimal> alarm:NOSPACE`.
+ * Every member reports every alarm, so alarms are returned once per member id.
+ */
+export function readEtcdErrors(text: string): { alarms: { memberId: string; alarm: string }[]; noLeader: boolean; other: string[] } {
+  const alarms: { memberId: string; alarm: string }[] = [];
+  const other: string[] = [];
+  let noLeader = false;
+  for (const m of text.matchAll(/memberID:(\d+) alarm:([A-Z]+)/g)) {
+    alarms.push({ memberId: BigInt(m[1] ?? '0').toString(16).padStart(16, '0'), alarm: m[2] ?? '' });
+  }
+  const rest = text.replace(/memberID:\d+ alarm:[A-Z]+\s*/g, '');
+  for (const part of rest.split(', ').map((x) => x.trim()).filter((x) => x !== '' && x !== ',')) {
+    if (part === 'etcdserver: no leader') noLeader = true;
+    else other.push(part);
+  }
+  return { alarms, noLeader, other };
+}
+
 /** etcd is safe to lose one control plane: every member healthy, one per control plane, no learners. */
 export function etcdProblems(etcd: ClusterFacts['etcd'], controlPlanes: string[]): string[] {
   if (etcd.error) return [`etcd could not be read: ${etcd.error}`];
@@ -28,7 +48,15 @@ export function etcdProblems(etcd: ClusterFacts['etcd'], controlPlanes: string[]
   }
   const learners = etcd.members.filter((m) => m.learner);
   if (learners.length) problems.push(`etcd learners present: ${learners.map((m) => m.hostname || m.id).join(', ')}`);
-  for (const s of etcd.status) if (s.errors.trim()) problems.push(`etcd on ${s.node} reports: ${s.errors.trim()}`);
+  const alarms = new Map<string, string>();
+  for (const s of etcd.status) {
+    if (!s.errors.trim()) continue;
+    const e = readEtcdErrors(s.errors);
+    for (const a of e.alarms) alarms.set(`${a.alarm} ${a.memberId}`, `etcd alarm ${a.alarm} raised by member ${a.memberId}`);
+    if (e.noLeader) problems.push(`etcd on ${s.node} has no leader (quorum lost?)`);
+    if (e.other.length) problems.push(`etcd on ${s.node} reports: ${e.other.join(', ')}`);
+  }
+  problems.push(...alarms.values());
   if (etcd.status.length < controlPlanes.length) problems.push(`only ${etcd.status.length} of ${controlPlanes.length} etcd members answered`);
   return problems;
 }

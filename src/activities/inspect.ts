@@ -6,23 +6,11 @@
  * reaches the cluster, or prints something unreadable is an exception (ToolError / ParseError): then
  * nothing is known and nothing may be decided.
  */
-import type { ClusterFacts, EtcdStatusFacts, FluxObjectFacts, FluxUnreadableFacts, NodeFacts, NodeRole, ToolPaths } from '../plan/types';
+import type { ClusterFacts, FluxObjectFacts, FluxUnreadableFacts, NodeFacts, NodeRole, ToolPaths } from '../plan/types';
 import { assertSafeAddress, describeCommand, lastMeaningfulLine, runTool, ToolError, type RunOptions, type RunResult, type ToolName } from './exec';
-import { ParseError } from './parse/common';
 import { readFluxGet } from './parse/flux';
 import { parseKubectlVersion, parseNodes, parsePods, type KubeNodeFacts } from './parse/kubectl';
-import {
-  parseEtcdMembers,
-  parseEtcdStatus,
-  parseExtensions,
-  parseMachineStatus,
-  parseNodeErrors,
-  parseTalosGetJson,
-  parseTalosVersion,
-  resourcesByNode,
-  type ExtensionFacts,
-  type MachineStatusFacts,
-} from './parse/talosctl';
+import { readEtcdWith, readTalosDetails, readTalosVersions, type TalosNodeDetail } from './inspect-talos';
 import { parseBackupList, parseVeleroError } from './parse/velero';
 import { toolEnv } from './tool-env';
 
@@ -53,11 +41,6 @@ export const INSPECT_CALL_TIMEOUT_MS = 60_000;
 const HEARTBEAT_EVERY_MS = 5_000;
 /** `get pods -A` on a large cluster runs to megabytes; it must be read whole to be trusted. */
 const KUBECTL_LIST_MAX_BYTES = 64 * 1024 * 1024;
-const TALOS_JSON_MAX_BYTES = 16 * 1024 * 1024;
-
-/** stderr texts that mean "the node (or the endpoint in front of it) did not answer". */
-const CONNECTIVITY =
-  /rpc error|connection refused|code = Unavailable|DeadlineExceeded|deadline exceeded|i\/o timeout|no route to host|connection reset|unexpected EOF|network is unreachable|host is down/i;
 
 export type Run = (tool: ToolName, args: string[], extra?: Partial<RunOptions>) => Promise<RunResult>;
 
@@ -96,127 +79,7 @@ function toolFailure(tool: ToolName, args: string[], result: RunResult): ToolErr
   });
 }
 
-// ------------------------------------------------------------------ talosctl
-
-interface TalosReach {
-  client: string | null;
-  versions: Map<string, string>;
-  /** Nodes that did not answer, with the reason. */
-  down: Map<string, string>;
-}
-
-async function readTalosVersions(run: Run, nodes: string[]): Promise<TalosReach> {
-  const args = ['version', '--nodes', nodes.join(',')];
-  const r = await run('talosctl', args, { okExitCodes: [0, 1] });
-  const parsed = parseTalosVersion(r.stdout, r.stderr);
-  const versions = new Map<string, string>();
-  const down = new Map<string, string>();
-  for (const n of parsed.nodes) if (nodes.includes(n.node)) versions.set(n.node, n.tag);
-  for (const u of parsed.unreachable) if (nodes.includes(u.node)) down.set(u.node, u.error);
-  if (r.exitCode !== 0) {
-    // "error getting version: ..." is talosctl reaching for the nodes and failing; anything else
-    // (no config, bad context) happened before any node was asked and tells us nothing about them.
-    const reachedNodes = parsed.error !== null || down.size > 0;
-    if (!reachedNodes || (parsed.error !== null && !CONNECTIVITY.test(parsed.error) && down.size === 0)) throw toolFailure('talosctl', args, r);
-  }
-  for (const node of nodes) {
-    if (versions.has(node) || down.has(node)) continue;
-    // talosctl accounts for every node it was given, with a block or an error: silence is a cut answer.
-    if (parsed.error === null) throw new ParseError('talosctl version', `neither an answer nor an error for node ${node} (output cut short?)`);
-    down.set(node, parsed.error);
-  }
-  return { client: parsed.client, versions, down };
-}
-
-/** `talosctl get <type> --nodes a,b -o json`: resources by node, plus the nodes that failed. */
-async function talosGet(run: Run, type: string, nodes: string[]): Promise<{ byNode: Map<string, ReturnType<typeof parseTalosGetJson>>; failed: Map<string, string> }> {
-  const args = ['get', type, '--nodes', nodes.join(','), '-o', 'json'];
-  const command = `talosctl get ${type}`;
-  const r = await run('talosctl', args, { okExitCodes: [0, 1], maxOutputBytes: TALOS_JSON_MAX_BYTES });
-  if (r.stdoutTruncated) throw toolFailure('talosctl', args, { ...r, stderr: `${command}: output larger than ${TALOS_JSON_MAX_BYTES} bytes` });
-  const failed = new Map<string, string>();
-  for (const e of parseNodeErrors(r.stderr, command)) if (nodes.includes(e.node)) failed.set(e.node, e.error);
-  if (r.exitCode !== 0 && failed.size === 0) {
-    const only = nodes[0];
-    if (nodes.length === 1 && only !== undefined && CONNECTIVITY.test(r.stderr)) failed.set(only, lastMeaningfulLine(r.stderr));
-    else throw toolFailure('talosctl', args, r);
-  }
-  const byNode = resourcesByNode(parseTalosGetJson(r.stdout, command));
-  return { byNode, failed };
-}
-
-interface TalosNodeDetail {
-  extensions: ExtensionFacts | null;
-  machine: MachineStatusFacts | null;
-  error: string | null;
-}
-
-async function readTalosDetails(run: Run, nodes: string[]): Promise<Map<string, TalosNodeDetail>> {
-  const out = new Map<string, TalosNodeDetail>();
-  if (nodes.length === 0) return out;
-  const ext = await talosGet(run, 'extensions', nodes);
-  const status = await talosGet(run, 'machinestatus', nodes);
-  for (const node of nodes) {
-    const error = ext.failed.get(node) ?? status.failed.get(node) ?? null;
-    // A node with no extension at all returns no resources: that is an empty list, not a failure.
-    const extensions = ext.failed.has(node) ? null : parseExtensions(ext.byNode.get(node) ?? []);
-    let machine: MachineStatusFacts | null = null;
-    if (!status.failed.has(node)) {
-      // Every Talos node has a MachineStatus: answered without one, the output was cut.
-      const resources = status.byNode.get(node);
-      if (!resources) throw new ParseError('talosctl get machinestatus', `no MachineStatus and no error for node ${node} (output cut short?)`);
-      machine = parseMachineStatus(resources);
-    }
-    out.set(node, { extensions, machine, error });
-  }
-  return out;
-}
-
-// ------------------------------------------------------------------ etcd
-
-async function readEtcdWith(run: Run, controlPlanes: string[], knownDown: Map<string, string>): Promise<ClusterFacts['etcd']> {
-  if (controlPlanes.length === 0) return { members: [], status: [], error: 'no control-plane node to ask' };
-  const askable = controlPlanes.filter((n) => !knownDown.has(n));
-  if (askable.length === 0) {
-    return { members: [], status: [], error: `no control-plane node answers (${[...knownDown.values()][0] ?? 'unreachable'})` };
-  }
-
-  // Members: one answer is enough, from the first control plane that gives one.
-  let members: ClusterFacts['etcd']['members'] | null = null;
-  let membersError = '';
-  for (const node of askable) {
-    const args = ['etcd', 'members', '--nodes', node];
-    const r = await run('talosctl', args, { okExitCodes: [0, 1] });
-    if (r.exitCode === 0) {
-      members = parseEtcdMembers(r.stdout).map(({ id, hostname, peerUrls, learner }) => ({ id, hostname, peerUrls, learner }));
-      break;
-    }
-    membersError = `${node}: ${lastMeaningfulLine(r.stderr, r.stdout) || `exit ${r.exitCode}`}`;
-  }
-
-  const args = ['etcd', 'status', '--nodes', askable.join(',')];
-  const r = await run('talosctl', args, { okExitCodes: [0, 1] });
-  const failed = new Map(knownDown);
-  for (const e of parseNodeErrors(r.stderr, 'talosctl etcd status')) failed.set(e.node, e.error);
-  const rows = r.stdout.trim() === '' && r.exitCode !== 0 ? [] : parseEtcdStatus(r.stdout);
-  if (r.exitCode !== 0 && rows.length === 0) {
-    const why = lastMeaningfulLine(r.stderr, r.stdout) || `exit ${r.exitCode}`;
-    for (const node of askable) if (!failed.has(node)) failed.set(node, why);
-  }
-  if (r.exitCode === 0) {
-    const silent = askable.find((n) => !failed.has(n) && !rows.some((row) => row.node === n));
-    if (silent !== undefined) throw new ParseError('talosctl etcd status', `neither a row nor an error for node ${silent} (output cut short?)`);
-  }
-  const status: EtcdStatusFacts[] = rows.map(({ node, memberId, leaderId, errors }) => ({ node, memberId, leaderId, errors }));
-  // A control plane that gave no status shows up with its reason, so the gate cannot miss it.
-  for (const node of controlPlanes) {
-    if (!status.some((s) => s.node === node)) {
-      status.push({ node, memberId: '', leaderId: '', errors: `no etcd status: ${failed.get(node) ?? 'no answer'}` });
-    }
-  }
-  if (members === null) return { members: [], status, error: `etcd members could not be read (${membersError})` };
-  return { members, status, error: null };
-}
+// ------------------------------------------------------------------ talosctl (inspect-talos.ts)
 
 /** etcd membership and per-member status, asked of the given control planes (the first that answers lists members). */
 export async function readEtcd(access: ToolAccess, controlPlanes: string[], ctx: InspectContext = {}): Promise<ClusterFacts['etcd']> {

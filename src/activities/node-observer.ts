@@ -1,9 +1,11 @@
 /**
  * One look at one node through talosctl: is it answering, which version and schematic it runs, and
- * which boot stage it is in. A node that does not answer is an observation (it is rebooting), not an error.
+ * which boot stage it is in. A node that does not answer is an observation (it is rebooting), not an
+ * error. Every call names the one node, so each answer and each failure is that node's; the forms
+ * (1.9–1.13 and 1.14 alike) are held in test/contract/talosctl/.
  */
-import { runTool, ToolError } from './exec';
-import { parseExtensions, parseMachineStatus, parseTalosGetJson, parseTalosVersion } from './parse/talosctl';
+import { runTool, ToolError, type RunResult } from './exec';
+import { CONNECTIVITY, parseExtensions, parseMachineStatus, parseTalosErrors, parseTalosGetAnswer, parseTalosVersion } from './parse/talosctl';
 import { toolEnv } from './tool-env';
 import type { ClusterAccess } from './types';
 
@@ -17,20 +19,22 @@ export interface NodeObservation {
   detail: string | null;
 }
 
-const UNREACHABLE = /rpc error|connection refused|Unavailable|DeadlineExceeded|i\/o timeout|no route to host|EOF/i;
+const TALOS_JSON_MAX_BYTES = 16 * 1024 * 1024;
 
 function unreachable(detail: string): NodeObservation {
   return { reachable: false, version: null, schematic: null, stage: null, ready: null, detail };
 }
 
-function unreachableFrom(err: unknown): NodeObservation | null {
-  return err instanceof ToolError && err.kind === 'exit' && UNREACHABLE.test(err.stderrTail) ? unreachable(err.stderrTail.trim().split('\n').pop() ?? '') : null;
+/** A failed call (exit 1): the node did not answer, or a ToolError for anything else. */
+function failedCall(args: string[], result: RunResult, texts: string[]): NodeObservation {
+  if (texts.length > 0 && texts.every((t) => CONNECTIVITY.test(t))) return unreachable((texts[0] ?? '').split('\n')[0] ?? '');
+  const why = texts[0]?.split('\n')[0] ?? `exit ${result.exitCode}`;
+  throw new ToolError({ tool: 'talosctl', args, exitCode: result.exitCode, stderrTail: result.stderr.slice(-4096), kind: 'exit', message: `talosctl ${args.join(' ')} exited ${result.exitCode}: ${why}`, durationMs: result.durationMs });
 }
 
-function failedRead(err: unknown): NodeObservation {
-  const down = unreachableFrom(err);
-  if (down) return down;
-  throw err;
+function errorTexts(stderr: string, command: string): string[] {
+  const e = parseTalosErrors(stderr, command);
+  return [...e.nodes.map((x) => x.error), ...e.other];
 }
 
 /**
@@ -42,22 +46,30 @@ function failedRead(err: unknown): NodeObservation {
 export async function observeNode(access: ClusterAccess, node: string, signal?: AbortSignal, opts: { probeFirst?: boolean } = {}): Promise<NodeObservation> {
   const env = toolEnv(access);
   const talosctl = access.tools.talosctl;
-  const call = (args: string[]) => runTool('talosctl', talosctl, args, { env, ...(signal ? { signal } : {}), timeoutMs: 60_000 });
-  const details = (): Array<ReturnType<typeof call>> => [
-    call(['get', 'extensions', '--nodes', node, '-o', 'json']),
-    call(['get', 'machinestatus', '--nodes', node, '-o', 'json']),
-  ];
+  const call = (args: string[]) =>
+    runTool('talosctl', talosctl, args, { env, ...(signal ? { signal } : {}), timeoutMs: 60_000, okExitCodes: [0, 1], maxOutputBytes: TALOS_JSON_MAX_BYTES });
+  const getArgs = (type: string): string[] => ['get', type, '--nodes', node, '-o', 'json'];
+  const details = (): Array<ReturnType<typeof call>> => [call(getArgs('extensions')), call(getArgs('machinestatus'))];
+  const versionArgs = ['version', '--nodes', node];
   // allSettled, not all: every process is waited for, none is left running behind a first failure.
-  const [version, ...rest] = await Promise.allSettled([call(['version', '--nodes', node]), ...(opts.probeFirst ? [] : details())]);
-  if (version?.status !== 'fulfilled') return failedRead(version?.reason);
-  const parsed = parseTalosVersion(version.value.stdout, version.value.stderr);
-  const answer = parsed.nodes.find((n) => n.node === node) ?? parsed.nodes[0];
-  if (!answer) return unreachable(parsed.unreachable[0]?.error ?? 'no answer');
+  const [version, ...rest] = await Promise.allSettled([call(versionArgs), ...(opts.probeFirst ? [] : details())]);
+  if (version?.status !== 'fulfilled') throw version?.reason;
+  const v = version.value;
+  const parsed = parseTalosVersion(v.stdout, v.stderr);
+  // NODE is the name given to --nodes; a lone unlabelled answer (local apid) is this node's too.
+  const answer = parsed.nodes.find((n) => n.node === node) ?? (parsed.nodes.length === 1 ? parsed.nodes[0] : undefined);
+  if (!answer) {
+    const texts = [...parsed.unreachable.map((u) => u.error), ...(parsed.error !== null ? [parsed.error] : [])];
+    return failedCall(versionArgs, v, texts.length > 0 ? texts : ['no answer']);
+  }
   const [ext, status] = opts.probeFirst ? await Promise.allSettled(details()) : rest;
+  if (ext?.status !== 'fulfilled') throw ext?.reason;
+  if (status?.status !== 'fulfilled') throw status?.reason;
   // A read that failed because the node went away while we looked: it is rebooting.
-  if (ext?.status !== 'fulfilled') return failedRead(ext?.reason);
-  if (status?.status !== 'fulfilled') return failedRead(status?.reason);
-  const extensions = parseExtensions(parseTalosGetJson(ext.value.stdout));
-  const machine = parseMachineStatus(parseTalosGetJson(status.value.stdout));
+  for (const [type, r] of [['extensions', ext.value], ['machinestatus', status.value]] as const) {
+    if (r.exitCode !== 0) return failedCall(getArgs(type), r, errorTexts(r.stderr, `talosctl get ${type}`));
+  }
+  const extensions = parseExtensions(parseTalosGetAnswer(ext.value.stdout, ext.value.stderr, 'talosctl get extensions').resources);
+  const machine = parseMachineStatus(parseTalosGetAnswer(status.value.stdout, status.value.stderr, 'talosctl get machinestatus').resources);
   return { reachable: true, version: answer.tag, schematic: extensions.schematic, stage: machine.stage, ready: machine.ready, detail: null };
 }

@@ -3,6 +3,7 @@
  * the first thing recorded in the heartbeat details is that a command was (about to be) issued, so a
  * retried attempt waits for the node instead of issuing `talosctl upgrade` a second time.
  */
+import { isIP } from 'node:net';
 import { Context, sleep } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { runTool, ToolError } from './exec';
@@ -10,6 +11,7 @@ import { isRefusal, typed } from './failures';
 import { withHeartbeats } from './heartbeat';
 import { observeNode, type NodeObservation } from './node-observer';
 import { parseNodes } from './parse/kubectl';
+import { parseHealthOutput, type HealthOutcome } from './parse/talosctl';
 import { toolEnv } from './tool-env';
 import {
   ErrorTypes,
@@ -232,28 +234,56 @@ export async function rollbackNode(input: RollbackNodeInput): Promise<RollbackNo
   });
 }
 
+/**
+ * `talosctl health` as verifyNode runs it. The checks run server-side on the node named by --nodes,
+ * and from Talos 1.13 only a control plane accepts them, so the checks are asked of the node itself
+ * when it is a control plane and of a control plane otherwise; the node is covered by the lists.
+ * The lists take IP literals only (netip.ParseAddr): with any DNS name they are left out and the
+ * server discovers the nodes itself.
+ */
+export function healthArgs(input: Pick<VerifyNodeInput, 'node' | 'controlPlanes' | 'workers' | 'timeoutMs'>): string[] {
+  const runner = input.controlPlanes.includes(input.node) ? input.node : (input.controlPlanes[0] ?? input.node);
+  const all = [...input.controlPlanes, ...input.workers];
+  const lists =
+    all.length > 0 && all.every((a) => isIP(a) !== 0)
+      ? ['--control-plane-nodes', input.controlPlanes.join(','), ...(input.workers.length ? ['--worker-nodes', input.workers.join(',')] : [])]
+      : [];
+  return ['health', '--nodes', runner, ...lists, '--wait-timeout', `${Math.max(1, Math.round(input.timeoutMs / 1000))}s`];
+}
+
+/** Why health did not pass, in words an operator can act on. */
+export function healthFailure(outcome: HealthOutcome, runner: string, waitTimeout: string): string {
+  const list = (names: string[]): string => names.join(', ');
+  if (outcome.kind === 'unreachable') return `${runner}, which runs the checks, does not answer: ${outcome.error ?? ''}`;
+  if (outcome.unschedulable.length > 0) {
+    return (
+      `${list(outcome.unschedulable)} is cordoned (unschedulable) and health waits for every node to be schedulable; ` +
+      `Talos lifts only a cordon it set itself (annotation talos.dev/cordoned), so a node cordoned before the upgrade stays cordoned: ` +
+      `uncordon it (kubectl uncordon ${outcome.unschedulable.join(' ')}) once it is safe`
+    );
+  }
+  if (outcome.notReady.length > 0) return `Kubernetes still reports ${list(outcome.notReady)} NotReady after ${waitTimeout}`;
+  if (outcome.failedCheck !== null) {
+    const why = (outcome.reason ?? '').split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+    const end = outcome.kind === 'timeout' ? `did not pass within ${waitTimeout}` : `failed (${outcome.error ?? 'no final error'})`;
+    return `check "${outcome.failedCheck}" ${end}${why && why !== '...' ? `: ${why}` : ''}`;
+  }
+  return outcome.error ?? 'talosctl health ended without passing every check';
+}
+
 export async function verifyNode(input: VerifyNodeInput): Promise<VerifyNodeResult> {
   return typed(async () => {
     const ctx = Context.current();
     const env = toolEnv(input.access);
-    const waitTimeout = `${Math.max(1, Math.round(input.timeoutMs / 1000))}s`;
-    try {
-      const args = [
-        'health',
-        '--nodes',
-        input.node,
-        '--control-plane-nodes',
-        input.controlPlanes.join(','),
-        ...(input.workers.length ? ['--worker-nodes', input.workers.join(',')] : []),
-        '--wait-timeout',
-        waitTimeout,
-      ];
-      await withHeartbeats(() => runTool('talosctl', input.access.tools.talosctl, args, { env, signal: ctx.cancellationSignal, timeoutMs: input.timeoutMs + 60_000 }));
-    } catch (err) {
-      if (err instanceof ToolError && err.kind === 'exit') {
-        throw ApplicationFailure.retryable(`talosctl health for ${input.node} failed: ${err.message}`, ErrorTypes.verificationFailed);
-      }
-      throw err;
+    const args = healthArgs(input);
+    const runner = args[2] ?? input.node;
+    const waitTimeout = args[args.length - 1] ?? '';
+    const health = await withHeartbeats(() =>
+      runTool('talosctl', input.access.tools.talosctl, args, { env, signal: ctx.cancellationSignal, timeoutMs: input.timeoutMs + 60_000, okExitCodes: [0, 1] }),
+    );
+    const outcome = parseHealthOutput(health.stderr, health.exitCode);
+    if (!outcome.ok) {
+      throw ApplicationFailure.retryable(`talosctl health for ${input.node} failed: ${healthFailure(outcome, runner, waitTimeout)}`, ErrorTypes.verificationFailed);
     }
     // Both reads after health passed, at once (they are independent); each is waited for.
     const [look, listing] = await Promise.allSettled([

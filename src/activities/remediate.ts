@@ -12,7 +12,7 @@ import { typed } from './failures';
 import { upgradeNode } from './node-upgrade';
 import { observeNode } from './node-observer';
 import { parsePods } from './parse/kubectl';
-import { parseEtcdMembers } from './parse/talosctl';
+import { parseEtcdMembers, parseEtcdRemoveMember } from './parse/talosctl';
 import type { ApplyRemediationInput, ApplyRemediationResult } from './release-types';
 import { toolEnv } from './tool-env';
 import { ErrorTypes, type ClusterAccess } from './types';
@@ -55,8 +55,12 @@ async function removeMember(access: ClusterAccess, fix: EtcdRemoveMember): Promi
     throw ApplicationFailure.nonRetryable(`refusing to remove ${fix.memberId}: it is the only etcd member`, REMEDIATION_FAILED);
   }
   const r = await runTool('talosctl', access.tools.talosctl, ['etcd', 'remove-member', fix.memberId, '--nodes', fix.node], { ...call(access, signal), okExitCodes: [0, 1] });
-  if (r.exitCode !== 0 && !/member not found/i.test(r.stderr)) {
-    throw ApplicationFailure.retryable(`${fix.command} failed: ${lastMeaningfulLine(r.stderr, r.stdout) || `exit ${r.exitCode}`}`, ErrorTypes.toolFailed);
+  // Silent on success; "member not found" (NotFound) means another attempt already removed it.
+  // The error is a go-multierror up to talosctl 1.13 and "error from node <node>: ..." from 1.14.
+  const outcome = parseEtcdRemoveMember(r.stderr, r.exitCode);
+  if (!outcome.gone) {
+    const why = outcome.failed[0]?.error ?? outcome.error ?? (lastMeaningfulLine(r.stderr, r.stdout) || `exit ${r.exitCode}`);
+    throw ApplicationFailure.retryable(`${fix.command} failed: ${why.split('\n')[0] ?? why}`, ErrorTypes.toolFailed);
   }
   const after = await etcdMemberIds(access, fix.node, signal);
   if (after.some((m) => m.id.padStart(16, '0') === id)) {

@@ -59,6 +59,17 @@ export interface SimNode {
   platform?: string;
   /** SecurityState.secureBoot; absent = false. */
   secureBoot?: boolean;
+  /**
+   * Until then (epoch ms) the node is in its boot sequence: apid answers, MachineStatus says
+   * `booting`, not ready. Absent in older state files: not booting.
+   */
+  bootingUntil?: number | null;
+}
+
+/** An etcd alarm (etcdserverpb.AlarmMember): raised by one member, reported by every member's status. */
+export interface SimEtcdAlarm {
+  memberId: string; // 16 hex
+  alarm: 'NOSPACE' | 'CORRUPT';
 }
 
 export interface SimEtcdMember {
@@ -228,7 +239,7 @@ export interface SimState {
   kubectlVersion: string; // X.Y.Z
   imageFactory: string;
   nodes: SimNode[];
-  etcd: { members: SimEtcdMember[] };
+  etcd: { members: SimEtcdMember[]; alarms?: SimEtcdAlarm[] };
   apiServerVersion: string; // X.Y.Z
   /** Schematic id → the extensions an image built from it carries. */
   schematics: Record<string, SimExtension[]>;

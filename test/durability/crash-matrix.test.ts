@@ -98,7 +98,9 @@ const POINTS: CrashPoint[] = [
   {
     name: 'verification (talosctl health)',
     cluster: 'crash-verify',
-    pause: (fx) => ({ name: 'crash', tool: 'talosctl', match: 'health', node: worker0(fx) }),
+    // Health runs on a control plane (--nodes), whichever node it verifies: Talos 1.13+ refuses the
+    // checks on a worker (contract: health-on-worker-refused-1.13).
+    pause: (fx) => ({ name: 'crash', tool: 'talosctl', match: 'health', node: fx.spec.nodes!.controlPlane[0]! }),
     activity: 'verifyNode',
     orphan: 'kill',
   },

@@ -8,6 +8,7 @@ import {
   parseHealthOutput,
   parseMachineStatus,
   parseNodeErrors,
+  parseTalosErrors,
   parseTalosGetJson,
   parseTalosVersion,
   parseUpgradeAck,
@@ -39,8 +40,8 @@ test('talosctl version: the cli-facts sample', () => {
 
 test('talosctl version: several nodes in any order, one down (warning, exit 0)', () => {
   const stdout = CLIENT + 'Server:\n' + serverBlock('192.168.1.81', 'v1.9.2') + serverBlock('192.168.1.70', 'v1.9.4');
+  // `version` never prints a client/server version warning (contract: version-server-older); only the node error.
   const stderr =
-    'WARNING: 192.168.1.70: server version 1.9.4 is older than client version 1.9.5\n' +
     'WARNING: 1 error occurred:\n\t* 192.168.1.80: rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial tcp 192.168.1.80:50000: connect: connection refused"\n\n';
   const v = parseTalosVersion(stdout, stderr);
   assert.equal(v.client, 'v1.9.4');
@@ -62,6 +63,19 @@ test('talosctl version: every node down, aggregated and bare error forms', () =>
   const bare = parseTalosVersion(CLIENT, 'error getting version: rpc error: code = Unavailable desc = connection refused\n');
   assert.deepEqual(bare.unreachable, []);
   assert.match(bare.error ?? '', /^error getting version: rpc error/);
+});
+
+test('talosctl version 1.14: one joined line per failed node, IPv6 and DNS names included', () => {
+  const stderr =
+    'error getting version from node fd00::71: rpc error: code = Unavailable desc = x\n' +
+    'error getting version from node cp-2.lan: rpc error: code = DeadlineExceeded desc = context deadline exceeded\n';
+  const v = parseTalosVersion(CLIENT + 'Server:\n' + serverBlock('10.0.0.1', 'v1.14.0'), stderr);
+  assert.deepEqual(v.nodes, [{ node: '10.0.0.1', tag: 'v1.14.0' }]);
+  assert.deepEqual(v.unreachable, [
+    { node: 'fd00::71', error: 'rpc error: code = Unavailable desc = x' },
+    { node: 'cp-2.lan', error: 'rpc error: code = DeadlineExceeded desc = context deadline exceeded' },
+  ]);
+  assert.equal(v.error, null);
 });
 
 test('talosctl version --short client line', () => {
@@ -92,6 +106,20 @@ test('parseNodeErrors reads go-multierror blocks', () => {
   assert.deepEqual(parseNodeErrors('1 error occurred:\n\t* fd00::1: rpc error: code = Unavailable desc = down\n', 'x'), [
     { node: 'fd00::1', error: 'rpc error: code = Unavailable desc = down' },
   ]);
+});
+
+test('parseTalosErrors: a get error without its node (1.9-1.13) is not read as node "rpc error"', () => {
+  const e = parseTalosErrors('1 error occurred:\n\t* rpc error: code = Unavailable desc = connection error: desc = "x"\n\n\n', 'talosctl get extensions');
+  assert.deepEqual(e.nodes, []);
+  assert.deepEqual(e.other, ['rpc error: code = Unavailable desc = connection error: desc = "x"']);
+  const v14 = parseTalosErrors('10.0.0.2: error getting server version: rpc error: code = Unavailable desc = y\nerror from node 10.0.0.3: rpc error: code = NotFound desc = z\n', 'x');
+  assert.deepEqual(v14.nodes, [
+    { node: '10.0.0.2', error: 'rpc error: code = Unavailable desc = y' },
+    { node: '10.0.0.3', error: 'rpc error: code = NotFound desc = z' },
+  ]);
+  const warn = parseTalosErrors('WARNING: 10.0.0.2: server version 1.12.5 is older than client version 1.13.9, 10.0.0.3: server version 1.12.5 is older than client version 1.13.9\n', 'x');
+  assert.deepEqual(warn.olderServers.map((o) => o.node), ['10.0.0.2', '10.0.0.3']);
+  assert.deepEqual(warn.other, []);
 });
 
 // ------------------------------------------------------------------ etcd
@@ -191,8 +219,10 @@ for (const [name, fn] of badEtcd) {
 
 // ------------------------------------------------------------------ get -o json
 
+/** As talosctl prints it: a numeric-looking id comes out of the YAML round trip as a JSON number (contract: get-extensions-one-node-up). */
 function resource(node: string, type: string, id: string, spec: unknown): string {
-  return JSON.stringify({ metadata: { namespace: 'runtime', type, id, version: 1, owner: 'runtime.ExtensionStatusController', phase: 'running' }, node, spec }, null, 4) + '\n';
+  const yamlId = /^\d+$/.test(id) ? Number(id) : id;
+  return JSON.stringify({ metadata: { namespace: 'runtime', type, id: yamlId, version: 1, owner: 'runtime.ExtensionStatusController', phase: 'running' }, node, spec }, null, 4) + '\n';
 }
 
 const EXTENSIONS =
@@ -229,6 +259,7 @@ const badJson: [string, string][] = [
   ['garbage between objects', EXTENSIONS.replace('}\n{', '}\nerror: oops\n{')],
   ['invalid JSON inside braces', '{"node": "x", metadata: {}}'],
   ['an object without node', '{"metadata": {"id": "0"}, "spec": {}}'],
+  ['a fractional id', '{"node": "x", "metadata": {"id": 1.5}, "spec": {}}'],
   ['plain text', 'error: rpc error: code = Unavailable\n'],
 ];
 for (const [name, text] of badJson) {
@@ -279,22 +310,34 @@ waiting for all k8s nodes to report schedulable: OK
 `;
 
 test('health: a full healthy run is ok', () => {
-  assert.deepEqual(parseHealthOutput(HEALTHY), { ok: true, lastLine: 'waiting for all k8s nodes to report schedulable: OK' });
+  const h = parseHealthOutput(HEALTHY, 0);
+  assert.equal(h.ok, true);
+  assert.equal(h.kind, 'ok');
+  assert.deepEqual(h.discovered, ['192.168.1.70', '192.168.1.80']);
+  assert.equal(h.passed, 8);
 });
 
 test('health: failures and cut-off output are not ok and name the check', () => {
   const failed = parseHealthOutput(
-    'waiting for etcd to be healthy: OK\nwaiting for kubelet to be healthy: ...\nwaiting for kubelet to be healthy: rpc error: code = DeadlineExceeded desc = context deadline exceeded\n',
+    'waiting for etcd to be healthy: OK\nwaiting for kubelet to be healthy: ...\nwaiting for kubelet to be healthy: 1 error occurred:\n\t* 10.0.0.2: service "kubelet" not in expected state "Running"\nhealthcheck error: rpc error: code = DeadlineExceeded desc = context deadline exceeded\n',
+    1,
   );
   assert.equal(failed.ok, false);
+  assert.equal(failed.kind, 'timeout');
   assert.equal(failed.failedCheck, 'kubelet to be healthy');
-  assert.match(failed.lastLine, /DeadlineExceeded/);
-  const cut = parseHealthOutput('waiting for etcd to be healthy: OK\nwaiting for apid to be ready: ...\n');
-  assert.deepEqual(cut, { ok: false, lastLine: 'waiting for apid to be ready: ...', failedCheck: 'apid to be ready' });
-  const trailing = parseHealthOutput(HEALTHY + 'healthcheck error: rpc error: code = DeadlineExceeded\n');
+  // A go-multierror state spans lines; they stay with the check, not with the final error.
+  assert.equal(failed.reason, '1 error occurred:\n\t* 10.0.0.2: service "kubelet" not in expected state "Running"');
+  assert.equal(failed.error, 'rpc error: code = DeadlineExceeded desc = context deadline exceeded');
+  const cut = parseHealthOutput('waiting for etcd to be healthy: OK\nwaiting for apid to be ready: ...\n', 0);
+  assert.equal(cut.ok, false);
+  assert.equal(cut.kind, 'cut-short');
+  assert.equal(cut.failedCheck, 'apid to be ready');
+  const trailing = parseHealthOutput(HEALTHY + 'healthcheck error: rpc error: code = DeadlineExceeded\n', 1);
   assert.equal(trailing.ok, false);
-  assert.equal(parseHealthOutput('').ok, false);
-  assert.equal(parseHealthOutput('garbage\n').ok, false);
+  assert.equal(parseHealthOutput('', 0).ok, false);
+  assert.equal(parseHealthOutput('garbage\n', 1).kind, 'error');
+  // A zero exit is required: a run killed after its last OK line is not a pass.
+  assert.equal(parseHealthOutput(HEALTHY, 1).ok, false);
 });
 
 // ------------------------------------------------------------------ upgrade, upgrade-k8s

@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { compareMinor, minorOf } from '../../plan/matrix';
 import { flagList, flagString } from '../args';
 import type { ParsedArgs } from '../args';
 import { parseGoDuration } from '../format';
@@ -16,7 +17,14 @@ export function usage(command: string): string {
   return `\nUsage:\n  talosctl ${command} [flags]\n\nUse "talosctl ${command} --help" for more information.`;
 }
 
-
+/**
+ * talosctl 1.14 multiplexes on the client (pkg/machinery/client/multiplex): one call per node, errors
+ * joined as `error ... node <node>: ...` and exit 1 when any node failed. Up to 1.13 apid fans calls
+ * out and the client aggregates node errors with go-multierror.
+ */
+export function multiplexed(state: SimState): boolean {
+  return compareMinor(minorOf(state.talosctlVersion), '1.14') >= 0;
+}
 
 export interface TalosConfig {
   nodes: string[];
@@ -87,10 +95,56 @@ export function nodeOf(state: SimState, node: string): SimNode {
   return n;
 }
 
-/** hashicorp/go-multierror's format. */
+/** hashicorp/go-multierror's ListFormatFunc: `N error(s) occurred:\n\t* a\n\t* b\n\n`. */
+export function goMultiError(items: string[]): string {
+  const n = items.length;
+  return `${n} error${n === 1 ? '' : 's'} occurred:\n${items.map((e) => `\t* ${e}`).join('\n')}\n\n`;
+}
+
+/** go-multierror of client.NodeError values (`<node>: <error>`), as FilterMessages builds it. */
 export function multiError(errors: { node: string; err: string }[]): string {
-  const n = errors.length;
-  return `${n} error${n === 1 ? '' : 's'} occurred:\n${errors.map((e) => `\t* ${e.node}: ${e.err}`).join('\n')}\n\n`;
+  return goMultiError(errors.map((e) => `${e.node}: ${e.err}`));
+}
+
+/** The client's own error when no endpoint answers: the call never reaches apid (null when one does). */
+export function endpointError(state: SimState, target: Target): string | null {
+  const endpointUp = target.endpoints.some((e) => {
+    const n = state.nodes.find((x) => x.address === e || x.hostname === e);
+    return n !== undefined && isReachable(n);
+  });
+  if (endpointUp) return null;
+  const first = target.endpoints[0] ?? '127.0.0.1';
+  return dialError(first, state.nodes.some((x) => x.address === first) ? 'connection refused' : 'no route to host');
+}
+
+/** apid's error for a node it cannot reach (the endpoint answered); null when the node answers. */
+export function backendError(state: SimState, node: string): string | null {
+  const n = state.nodes.find((x) => x.address === node || x.hostname === node);
+  if (!n) return dialError(node, 'no route to host');
+  return isReachable(n) ? null : dialError(n.address, 'connection refused');
+}
+
+/** Each node's answer or error as the client sees it: the endpoint's error stands for every node. */
+export function nodeErrors(state: SimState, target: Target): { node: string; err: string | null }[] {
+  const endpoint = endpointError(state, target);
+  return target.nodes.map((node) => ({ node, err: endpoint ?? backendError(state, node) }));
+}
+
+const GO_JSON_ESCAPES: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '\u2028': '\\u2028', '\u2029': '\\u2029' };
+
+/**
+ * encoding/json with SetIndent("", "    ") on a map[string]any: keys sorted, `<>&` and U+2028/9
+ * escaped (SetEscapeHTML is on by default), one trailing newline.
+ */
+export function goJson(value: unknown): string {
+  const sort = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sort);
+    if (v !== null && typeof v === 'object') {
+      return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]));
+    }
+    return v;
+  };
+  return `${JSON.stringify(sort(value), null, 4).replace(/[<>&\u2028\u2029]/g, (c) => GO_JSON_ESCAPES[c] ?? c)}\n`;
 }
 
 export const bare = (v: string): string => v.replace(/^v/, '');

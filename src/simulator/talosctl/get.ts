@@ -1,12 +1,20 @@
-/** `talosctl get <type>`: ExtensionStatus, MachineStatus and Member resources as table, JSON or YAML. */
+/**
+ * `talosctl get <type>`: ExtensionStatus, MachineStatus and Member resources as table, JSON or YAML.
+ * JSON as output/json.go prints it: the resource marshalled to YAML and read back into a map, then
+ * encoding/json with 4-space indent, so keys are sorted, `<>&` escaped, and numeric-looking metadata
+ * (ExtensionStatus ids, the resource version) are numbers. Failures by client minor
+ * (test/contract/talosctl/get-*): up to 1.13 the first node's failure aborts the call with the bare
+ * error and later nodes' errors are a go-multierror without node names; from 1.14 the client version
+ * check fails the whole call first, one `<node>: error getting server version: ...` line per node.
+ */
 import { flagString } from '../args';
 import type { ParsedArgs } from '../args';
-import { k8sTime, tabwrite, toJson, toYaml } from '../format';
+import { k8sTime, tabwrite, toYaml } from '../format';
 import { hex16, loadState } from '../state';
 import { kubeReady, ToolExit } from '../runtime';
 import type { TwinContext } from '../runtime';
 import type { SimNode, SimState } from '../types';
-import { multiError, nodeError, nodeOf, resolveTarget } from './common';
+import { backendError, bare, endpointError, goJson, goMultiError, multiplexed, nodeOf, resolveTarget, type Target } from './common';
 
 interface Resource {
   node: string;
@@ -28,24 +36,44 @@ const EXTENSION_DESCRIPTIONS: Record<string, string> = {
   'iscsi-tools': 'This system extension provides iscsi-tools.',
 };
 
+/** The schematic YAML the Image Factory puts in the virtual extension's extraInfo (Talos ≥ 1.7). */
+function schematicInfo(node: SimNode): string {
+  const exts = node.extensions.map((e) => `            - siderolabs/${e.name}\n`).join('');
+  return exts === '' ? 'customization: {}\n' : `customization:\n    systemExtensions:\n        officialExtensions:\n${exts}`;
+}
+
+/** A node in its boot sequence (the `booting` twin state): reachable, not yet running. */
+function isBooting(node: SimNode): boolean {
+  return (node.bootingUntil ?? 0) > Date.now();
+}
+
 const RESOURCE_TYPES: ResourceType[] = [
   {
     short: 'ExtensionStatus',
     full: 'ExtensionStatuses.runtime.talos.dev',
     namespace: 'runtime',
     columns: ['NAME', 'VERSION'],
-    list: (_state, node) => {
-      const exts = node.extensions.map((e) => ({
-        image: `${e.name}.sqsh`,
+    list: (state, node) => {
+      // Layers are numbered in the order the image was built (imager: strconv.Itoa(j)); the factory
+      // appends its virtual schematic extension last.
+      const exts: { image: string; metadata: Record<string, unknown> }[] = node.extensions.map((e, i) => ({
+        image: `${i}.sqsh`,
         metadata: { name: e.name, version: e.version, author: 'Sidero Labs', description: EXTENSION_DESCRIPTIONS[e.name] ?? `This system extension provides ${e.name}.`, compatibility: { talos: { version: '>= v1.9.0' } } },
       }));
       if (node.schematic !== null) {
         exts.push({
-          image: '',
-          metadata: { name: 'schematic', version: node.schematic, author: 'Image Factory', description: 'This extension is a virtual extension which represents the schematic ID of the image.', compatibility: { talos: { version: '' } } },
+          image: `${exts.length}.sqsh`,
+          metadata: {
+            name: 'schematic',
+            version: node.schematic,
+            author: `Image Factory (https://${state.imageFactory})`,
+            description: 'Virtual extension which specifies the schematic of the image built with schematic.',
+            compatibility: { talos: { version: '>= 1.0.0' } },
+            extraInfo: schematicInfo(node),
+          },
         });
       }
-      return exts.map((spec, i) => ({ id: String(i), spec, columns: [spec.metadata.name, spec.metadata.version], owner: 'runtime.ExtensionStatusController' }));
+      return exts.map((spec, i) => ({ id: String(i), spec, columns: [String(spec.metadata['name']), String(spec.metadata['version'])], owner: 'runtime.ExtensionStatusController' }));
     },
   },
   {
@@ -54,9 +82,20 @@ const RESOURCE_TYPES: ResourceType[] = [
     namespace: 'runtime',
     columns: ['STAGE', 'READY'],
     list: (_state, node, ctx) => {
-      const ready = node.stage === 'running' && !node.broken && kubeReady(ctx, node);
-      const unmet = ready ? [] : [{ name: 'nodeReady', reason: node.stage === 'upgrading' ? 'upgrade in progress' : `node "${node.hostname}" status is not available yet` }];
-      return [{ id: 'machine', spec: { stage: node.stage, status: { ready, unmetConditions: unmet } }, columns: [node.stage, String(ready)], owner: 'runtime.MachineStatusController' }];
+      // MachineStatusController runs its readiness checks only in the booting and running stages;
+      // in any other stage (upgrading, rebooting) there is nothing to check and ready is true.
+      const stage = isBooting(node) ? 'booting' : node.stage;
+      let unmet: { name: string; reason: string }[] = [];
+      if (stage === 'booting') {
+        unmet = [
+          { name: 'services', reason: 'kubelet not healthy' },
+          { name: 'nodeReady', reason: `node "${node.hostname}" status is not available yet` },
+        ];
+      } else if (stage === 'running' && (node.broken || !kubeReady(ctx, node))) {
+        unmet = [{ name: 'nodeReady', reason: `node "${node.hostname}" is not ready` }];
+      }
+      const ready = unmet.length === 0;
+      return [{ id: 'machine', spec: { stage, status: { ready, unmetConditions: unmet } }, columns: [stage, String(ready)], owner: 'runtime.MachineStatusController' }];
     },
   },
   {
@@ -80,20 +119,66 @@ const TYPE_ALIASES: Record<string, string> = {
   members: 'Member', member: 'Member', 'members.cluster.talos.dev': 'Member',
 };
 
+/** semver order of two tags (pre-releases before their release), as blang/semver compares them. */
+function older(a: string, b: string): boolean {
+  const parse = (v: string): [number[], string] => {
+    const [core = '', pre = ''] = bare(v).split('-', 2);
+    return [core.split('.').map(Number), pre];
+  };
+  const [ca, pa] = parse(a);
+  const [cb, pb] = parse(b);
+  for (let i = 0; i < 3; i++) if ((ca[i] ?? 0) !== (cb[i] ?? 0)) return (ca[i] ?? 0) < (cb[i] ?? 0);
+  if (pa === pb) return false;
+  if (pa === '') return false;
+  if (pb === '') return true;
+  return pa < pb;
+}
+
+/**
+ * helpers.ClientVersionCheck: one `WARNING:` line naming every answering node older than the client;
+ * from 1.14 it also fails the call for every node that does not answer.
+ */
+function clientVersionCheck(ctx: TwinContext, state: SimState, target: Target): void {
+  const endpoint = endpointError(state, target);
+  const warnings: string[] = [];
+  const failures: string[] = [];
+  for (const node of target.nodes) {
+    const err = endpoint ?? backendError(state, node);
+    if (err !== null) {
+      failures.push(`${node}: error getting server version: ${err}`);
+      continue;
+    }
+    const server = nodeOf(state, node).talosVersion;
+    if (older(server, state.talosctlVersion)) warnings.push(`${node}: server version ${bare(server)} is older than client version ${bare(state.talosctlVersion)}`);
+  }
+  if (warnings.length > 0) ctx.io.err(`WARNING: ${warnings.join(', ')}\n`);
+  if (multiplexed(state) && failures.length > 0) throw new ToolExit(1, failures.join('\n'));
+}
+
+/** The YAML round trip of output/json.go: a plain scalar that reads as an integer becomes a number. */
+const yamlScalar = (v: string): string | number => (/^(0|[1-9]\d{0,15})$/.test(v) ? Number(v) : v);
+
 export async function runGet(ctx: TwinContext, p: ParsedArgs, rest: string[]): Promise<number> {
   const [typeArg = '', id] = rest;
   const type = RESOURCE_TYPES.find((t) => t.short === TYPE_ALIASES[typeArg.toLowerCase()]);
-  if (!type) throw new ToolExit(1, `resource "${typeArg}" is not registered`);
   const output = flagString(p, 'output') ?? 'table';
-  if (!['table', 'json', 'yaml'].includes(output)) throw new ToolExit(1, `unknown output type: "${output}"`);
+  if (!['table', 'json', 'yaml'].includes(output)) throw new ToolExit(1, `output format "${output}" is not supported`);
   const target = resolveTarget(ctx, p);
   const state = loadState(ctx.dir);
+  clientVersionCheck(ctx, state, target);
+  // The resource definition is resolved on the first node: its failure ends the call, bare.
+  const first = target.nodes[0] as string;
+  const firstErr = endpointError(state, target) ?? backendError(state, first);
+  if (firstErr !== null) throw new ToolExit(1, firstErr);
+  if (!type) throw new ToolExit(1, `rpc error: code = NotFound desc = resource "${typeArg}" is not registered`);
   const resources: Resource[] = [];
-  const errors: { node: string; err: string }[] = [];
+  const errors: string[] = [];
   for (const nodeName of target.nodes) {
-    const err = nodeError(state, target, nodeName);
+    const err = backendError(state, nodeName);
     if (err) {
-      errors.push({ node: nodeName, err });
+      // Up to 1.13 a later node's failure is collected without its name; 1.14 never gets here
+      // (the version check already failed the call).
+      errors.push(err);
       continue;
     }
     const node = nodeOf(state, nodeName);
@@ -109,7 +194,10 @@ export async function runGet(ctx: TwinContext, p: ParsedArgs, rest: string[]): P
     }
   }
   if (output === 'json') {
-    for (const r of resources) ctx.io.out(toJson({ node: r.node, metadata: r.metadata, spec: r.spec }));
+    for (const r of resources) {
+      const metadata = Object.fromEntries(Object.entries(r.metadata).map(([k, v]) => [k, typeof v === 'string' ? yamlScalar(v) : v]));
+      ctx.io.out(goJson({ node: r.node, metadata, spec: r.spec }));
+    }
   } else if (output === 'yaml') {
     ctx.io.out(resources.map((r) => toYaml({ node: r.node, metadata: r.metadata, spec: r.spec })).join('---\n'));
   } else {
@@ -117,10 +205,7 @@ export async function runGet(ctx: TwinContext, p: ParsedArgs, rest: string[]): P
     for (const r of resources) lines.push([r.node, type.namespace, type.short, String(r.metadata.id), '1', ...r.columns].join('\t'));
     ctx.io.out(tabwrite(lines));
   }
-  if (errors.length > 0) {
-    const detail = target.nodes.length === 1 ? (errors[0]?.err ?? '') : multiError(errors).trimEnd();
-    throw new ToolExit(1, `error getting resources: ${detail}`);
-  }
+  if (errors.length > 0) throw new ToolExit(1, goMultiError(errors));
   if (id !== undefined && resources.length === 0) {
     throw new ToolExit(1, `rpc error: code = NotFound desc = resource ${type.full}(${type.namespace}/${id}@undefined) doesn't exist`);
   }

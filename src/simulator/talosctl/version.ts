@@ -1,12 +1,19 @@
-/** `talosctl version`: a Client block, then one Server block per node that answers. */
+/**
+ * `talosctl version`: a Client block, `Server:`, then one block per node that answered, labelled with
+ * the name given to --nodes. Failures by client minor (test/contract/talosctl/version-*):
+ * 1.9–1.13 (apid fans out): some node answered → `WARNING: <go-multierror>` (cli.Warning), exit 0;
+ * none did → `error getting version: <go-multierror>`, exit 1; the endpoint itself does not answer →
+ * `error getting version: <rpc error>`, exit 1. 1.14 (client multiplexing): one
+ * `error getting version from node <node>: <error>` line per failed node, exit 1 when any failed.
+ * No version command prints a client/server version warning (only `get` and friends do).
+ */
 import { minorOf } from '../../plan/matrix';
 import { flagBool } from '../args';
 import type { ParsedArgs } from '../args';
 import { hex16, loadState } from '../state';
 import { ToolExit } from '../runtime';
 import type { TwinContext } from '../runtime';
-import type { SimNode } from '../types';
-import { bare, multiError, nodeError, nodeOf, resolveTarget } from './common';
+import { endpointError, goMultiError, multiplexed, nodeErrors, nodeOf, resolveTarget } from './common';
 
 const GO_VERSION: Record<string, string> = {
   '1.7': 'go1.22.5', '1.8': 'go1.22.9', '1.9': 'go1.23.4', '1.10': 'go1.24.1', '1.11': 'go1.24.5', '1.12': 'go1.25.1', '1.13': 'go1.25.4', '1.14': 'go1.26.0',
@@ -25,13 +32,6 @@ function versionBlock(tag: string, node?: string): string {
   );
 }
 
-function semverLess(a: string, b: string): boolean {
-  const pa = bare(a).split('.').map(Number);
-  const pb = bare(b).split('.').map(Number);
-  for (let i = 0; i < 3; i++) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) < (pb[i] ?? 0);
-  return false;
-}
-
 export async function runVersion(ctx: TwinContext, p: ParsedArgs): Promise<number> {
   const state = loadState(ctx.dir);
   const client = state.talosctlVersion;
@@ -41,27 +41,19 @@ export async function runVersion(ctx: TwinContext, p: ParsedArgs): Promise<numbe
     return 0;
   }
   const target = resolveTarget(ctx, p);
-  ctx.io.out(clientText);
-  const errors: { node: string; err: string }[] = [];
-  const answers: SimNode[] = [];
-  const names: string[] = [];
-  for (const node of target.nodes) {
-    const err = nodeError(state, target, node);
-    if (err) errors.push({ node, err });
-    else {
-      answers.push(nodeOf(state, node));
-      names.push(node);
-    }
+  ctx.io.out(`${clientText}Server:\n`);
+  const results = nodeErrors(state, target);
+  for (const r of results) if (r.err === null) ctx.io.out(versionBlock(nodeOf(state, r.node).talosVersion, r.node));
+  const failed = results.filter((r): r is { node: string; err: string } => r.err !== null);
+  if (multiplexed(state)) {
+    if (failed.length > 0) throw new ToolExit(1, failed.map((f) => `error getting version from node ${f.node}: ${f.err}`).join('\n'));
+    return 0;
   }
-  if (answers.length === 0) {
-    const detail = target.nodes.length === 1 ? (errors[0]?.err ?? '') : multiError(errors).trimEnd();
-    throw new ToolExit(1, `error getting version: ${detail}`);
-  }
-  ctx.io.out('Server:\n');
-  answers.forEach((n, i) => ctx.io.out(versionBlock(n.talosVersion, names[i])));
-  for (const n of answers) {
-    if (semverLess(n.talosVersion, client)) ctx.io.err(`WARNING: ${n.address}: server version ${bare(n.talosVersion)} is older than client version ${bare(client)}\n`);
-  }
-  if (errors.length > 0) ctx.io.err(`WARNING: ${multiError(errors)}`);
+  const endpoint = endpointError(state, target);
+  if (endpoint !== null) throw new ToolExit(1, `error getting version: ${endpoint}`);
+  if (failed.length === 0) return 0;
+  const aggregated = goMultiError(failed.map((f) => `${f.node}: ${f.err}`));
+  if (failed.length === results.length) throw new ToolExit(1, `error getting version: ${aggregated}`);
+  ctx.io.err(`WARNING: ${aggregated}\n`);
   return 0;
 }
