@@ -55,6 +55,17 @@ export const FACTS = {
     timedOut: true,
     error: 'error when evicting pods/"podinfo-678wn2q2cf-vnlsp" -n "apps": global timeout reached: 3s',
   },
+  drain403: {
+    ...NO_DRAIN,
+    node: 'worker-1',
+    cordoned: false,
+    drained: false,
+    ignored: DAEMONSETS_ON_WORKER_1,
+    evicting: EVICTING_ON_WORKER_1,
+    pending: EVICTED_FROM_WORKER_1,
+    error:
+      '[error when evicting pods/"postgres-0" -n "databases": pods "postgres-0" is forbidden: User "system:serviceaccount:ops:talos-upgrade" cannot create resource "pods/eviction" in API group "" in the namespace "databases", error when evicting pods/"podinfo-678wn2q2cf-vnlsp" -n "apps": pods "podinfo-678wn2q2cf-vnlsp" is forbidden: User "system:serviceaccount:ops:talos-upgrade" cannot create resource "pods/eviction" in API group "" in the namespace "apps", error when evicting pods/"coredns-d5rqc4btvh-gg8b9" -n "kube-system": pods "coredns-d5rqc4btvh-gg8b9" is forbidden: User "system:serviceaccount:ops:talos-upgrade" cannot create resource "pods/eviction" in API group "" in the namespace "kube-system", error when evicting pods/"jellyfin-6tr644nsg2-xt6q5" -n "media": pods "jellyfin-6tr644nsg2-xt6q5" is forbidden: User "system:serviceaccount:ops:talos-upgrade" cannot create resource "pods/eviction" in API group "" in the namespace "media"]',
+  },
   drainDeleted: { ...NO_DRAIN, node: 'worker-1', cordoned: true, drained: true, ignored: DAEMONSETS_ON_WORKER_1, deleted: EVICTED_FROM_WORKER_1 },
   pdbs: [{ namespace: 'apps', name: 'podinfo', minAvailable: 2, maxUnavailable: null, disruptionsAllowed: 0, currentHealthy: 2, desiredHealthy: 2, expectedPods: 2 }],
   namespaceUid: '3afd6050-1348-45a4-a630-a7936fcf6216',

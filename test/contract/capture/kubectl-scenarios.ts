@@ -176,6 +176,19 @@ export const SCENARIOS: Scenario[] = [
   { id: 'drain-ok', title: 'drain a worker: DaemonSet pods stay, the rest are evicted', command: DRAIN('300s'), setup: {}, versions: BOTH, evidence: [EV.drainRun, EV.evictPods, EV.drainFinished, EV.filters], format: { stdout: 'lines', stderr: 'lines' }, parse: { parser: 'drain', facts: FACTS.drainOk }, twin: twin(), volatile: DRAIN_VOLATILE, notes: 'Evictions run in parallel: the order of "evicting pod" and "pod/... evicted" lines varies between runs. Static (mirror) pods are skipped without a word.' },
   { id: 'drain-pdb-blocked', title: 'a PodDisruptionBudget refuses one eviction until --timeout', command: DRAIN('3s'), setup: { cluster: { pdbs: [PODINFO_PDB] } }, versions: BOTH, evidence: [EV.drainRun, EV.evictPods, EV.eviction429, EV.statusError], format: { stdout: 'lines', stderr: 'lines' }, parse: { parser: 'drain', facts: FACTS.drainBlocked }, twin: twin([{ pdb: PODINFO_PDB }]), volatile: DRAIN_VOLATILE, notes: 'podinfo has 2 replicas and minAvailable 2. kubectl retries every 5 s (EvictErrorRetryDelay), so a 3 s timeout shows one refusal and ends after ~5 s; the PDB name and counts (the Status cause) are not printed. Exit 1, the node stays cordoned.' },
   { id: 'drain-disable-eviction', title: '--disable-eviction deletes pods even where a PodDisruptionBudget would refuse', command: DRAIN('300s', '--disable-eviction'), setup: { cluster: { pdbs: [PODINFO_PDB] } }, versions: BOTH, evidence: [EV.drainRun, EV.deletePods, EV.drainFinished, EV.filters], format: { stdout: 'lines', stderr: 'lines' }, parse: { parser: 'drain', facts: FACTS.drainDeleted }, twin: twin([{ pdb: PODINFO_PDB }]), volatile: DRAIN_VOLATILE, notes: 'No "evicting pod" lines: deletion prints only "pod/<name> deleted".' },
+  {
+    id: 'drain-403',
+    title: 'RBAC lets the user read but not patch or evict: cordon fails, drain still tries every eviction, exit 1',
+    command: DRAIN('300s'),
+    setup: { failure: 'forbidden-writes' },
+    versions: BOTH,
+    evidence: [EV.cordon, EV.drainRun, EV.evictPods, EV.forbidden],
+    format: { stdout: 'lines', stderr: 'lines' },
+    parse: { parser: 'drain', facts: FACTS.drain403 },
+    twin: twin([{ apiFailure: 'forbidden-writes' }]),
+    volatile: [...DRAIN_VOLATILE, USER, '(?<=pods ")[^"]+', '(?<=in the namespace ")[^"]+'],
+    notes: 'No "node/<name> cordoned" line: the refused PATCH is printed and drain goes on to evict. A non-429 eviction error is not retried; the errors of all pods are aggregated ("[a, b, ...]", in any order) and printed one per line at the end.',
+  },
   failure('drain-unreachable', DRAIN('300s'), 'unreachable', { list: false }),
 
   // ---------------------------------------------------------------- get pdb -A -o json
