@@ -58,28 +58,31 @@ export async function captureKubectl(bin: string, setup: CaptureSetup, args: str
 
 /**
  * What may differ between two captures of the same case: the API server's port, klog's time and
- * process id, and the order of lines drain prints from one goroutine per pod (evictions run in
- * parallel, so "evicting pod" and "pod/... evicted" lines come in any order within their run).
+ * process id, and the order of what drain reports from one goroutine per pod (evictions run in
+ * parallel): runs of "evicting pod"/"pod/... evicted" lines, of "pod/NAME" and of "error when
+ * evicting" lines, and the items of an aggregated error "[a, b, ...]".
  */
 export function normalizeCapture(text: string): string {
   const lines = text
     .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:<port>')
     .split('\n')
-    .map((l) => l.replace(/^([EIW])\d{4} \d{2}:\d{2}:\d{2}\.\d{6}\s+\d+ /, '$1<time> <pid> '));
+    .map((l) => l.replace(/^([EIW])\d{4} \d{2}:\d{2}:\d{2}\.\d{6}\s+\d+ /, '$1<time> <pid> '))
+    .map((l) => l.replace(/\[(error when evicting .*)\]/, (_, items: string) => `[${items.split(/, (?=error when evicting )/).sort().join(', ')}]`));
+  const keyOf = (line: string): string =>
+    /^evicting pod |^pod\/\S+ (evicted|deleted)$/.test(line) ? 'evictions' : /^pod\/\S+$/.test(line) ? 'pending' : /^error when evicting pods\//.test(line) ? 'errors' : '';
   const out: string[] = [];
   let run: string[] = [];
   let runKey = '';
-  const flush = (): void => {
-    out.push(...run.sort());
-    run = [];
-  };
   for (const line of lines) {
-    const key = /^evicting pod /.test(line) ? 'evicting' : /^pod\/\S+ (evicted|deleted)$/.test(line) ? 'done' : '';
-    if (key !== runKey) flush();
+    const key = keyOf(line);
+    if (key !== runKey) {
+      out.push(...run.sort());
+      run = [];
+    }
     runKey = key;
     if (key) run.push(line);
     else out.push(line);
   }
-  flush();
+  out.push(...run.sort());
   return out.join('\n');
 }
