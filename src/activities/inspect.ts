@@ -6,6 +6,7 @@
  * reaches the cluster, or prints something unreadable is an exception (ToolError / ParseError): then
  * nothing is known and nothing may be decided.
  */
+import { isIP } from 'node:net';
 import type { ClusterFacts, FluxObjectFacts, FluxUnreadableFacts, NodeFacts, NodeRole, ToolPaths } from '../plan/types';
 import { assertSafeAddress, describeCommand, lastMeaningfulLine, runTool, ToolError, type RunOptions, type RunResult, type ToolName } from './exec';
 import { readFluxGet } from './parse/flux';
@@ -39,8 +40,11 @@ export interface InspectContext {
 
 export const INSPECT_CALL_TIMEOUT_MS = 60_000;
 const HEARTBEAT_EVERY_MS = 5_000;
-/** `get pods -A` on a large cluster runs to megabytes; it must be read whole to be trusted. */
-const KUBECTL_LIST_MAX_BYTES = 64 * 1024 * 1024;
+/**
+ * `get pods -A` and `get nodes` on a large cluster run to megabytes (a node with its status.images is
+ * ~23 KB as kubectl prints it: 60 nodes are ~1.4 MB, past runTool's 1 MiB default); read whole or not at all.
+ */
+export const KUBECTL_LIST_MAX_BYTES = 64 * 1024 * 1024;
 
 export type Run = (tool: ToolName, args: string[], extra?: Partial<RunOptions>) => Promise<RunResult>;
 
@@ -94,8 +98,21 @@ async function readKubeNodes(run: Run): Promise<KubeNodeFacts[]> {
   return parseNodes(r.stdout);
 }
 
-function findKubeNode(kube: KubeNodeFacts[], address: string): KubeNodeFacts | undefined {
-  return kube.find((k) => k.internalIP === address) ?? kube.find((k) => k.name === address || k.hostname === address);
+/**
+ * The Kubernetes node a spec address stands for. An IP is matched against InternalIP (the kubelet's
+ * node IP: always an IP, never a DNS name); a DNS name against the node's name and its Hostname
+ * address, ignoring case, and failing that against their first label (cp-1.lab.example is the node
+ * cp-1, and the other way round) when exactly one node fits.
+ */
+export function findKubeNode(kube: KubeNodeFacts[], address: string): KubeNodeFacts | undefined {
+  if (isIP(address) !== 0) return kube.find((k) => k.internalIP === address) ?? kube.find((k) => k.name === address || k.hostname === address);
+  const want = address.toLowerCase().replace(/\.$/, '');
+  const names = (k: KubeNodeFacts): string[] => [k.name, k.hostname].filter((n): n is string => n !== null).map((n) => n.toLowerCase());
+  const exact = kube.find((k) => names(k).includes(want));
+  if (exact) return exact;
+  const label = (n: string): string => n.split('.')[0] ?? n;
+  const short = kube.filter((k) => names(k).some((n) => (n.includes('.') !== want.includes('.')) && label(n) === label(want)));
+  return short.length === 1 ? short[0] : undefined;
 }
 
 function compareVersions(a: string, b: string): number {
@@ -219,8 +236,8 @@ function discoverNodes(kube: KubeNodeFacts[]): { controlPlane: string[]; workers
   const controlPlane: string[] = [];
   const workers: string[] = [];
   for (const k of kube) {
-    if (k.internalIP === null) {
-      throw new Error(`Kubernetes node ${k.name} has no InternalIP address: list the nodes in the spec instead of discover: true`);
+    if (k.internalIP === null || isIP(k.internalIP) === 0) {
+      throw new Error(`Kubernetes node ${k.name} has no InternalIP address${k.internalIP === null ? '' : ` (it reports "${k.internalIP}", not an IP)`}: list the nodes in the spec instead of discover: true`);
     }
     assertSafeAddress(k.internalIP);
     (k.controlPlane ? controlPlane : workers).push(k.internalIP);

@@ -6,6 +6,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { runTool, ToolError } from './exec';
 import { isRefusal, typed } from './failures';
+import { KUBECTL_LIST_MAX_BYTES } from './inspect';
 import { parseKubectlVersion, parseNodes } from './parse/kubectl';
 import { toolEnv } from './tool-env';
 import { ErrorTypes, type ClusterAccess, type UpgradeKubernetesInput, type UpgradeKubernetesResult } from './types';
@@ -15,7 +16,7 @@ const plain = (v: string | null | undefined): string | null => (v ? v.replace(/^
 export async function kubernetesVersions(access: ClusterAccess, signal?: AbortSignal) {
   const env = toolEnv(access);
   const opts = { env, timeoutMs: 60_000, ...(signal ? { signal } : {}) };
-  const nodes = parseNodes((await runTool('kubectl', access.tools.kubectl, ['get', 'nodes', '-o', 'json'], opts)).stdout);
+  const nodes = parseNodes((await runTool('kubectl', access.tools.kubectl, ['get', 'nodes', '-o', 'json'], { ...opts, maxOutputBytes: KUBECTL_LIST_MAX_BYTES })).stdout);
   const version = parseKubectlVersion((await runTool('kubectl', access.tools.kubectl, ['version', '-o', 'json'], opts)).stdout);
   return {
     server: plain(version.server),

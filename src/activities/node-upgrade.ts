@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { runTool, ToolError } from './exec';
 import { isRefusal, typed } from './failures';
 import { withHeartbeats } from './heartbeat';
+import { findKubeNode, KUBECTL_LIST_MAX_BYTES } from './inspect';
 import { observeNode, type NodeObservation } from './node-observer';
 import { parseNodes } from './parse/kubectl';
 import { parseHealthOutput, type HealthOutcome } from './parse/talosctl';
@@ -288,7 +289,7 @@ export async function verifyNode(input: VerifyNodeInput): Promise<VerifyNodeResu
     // Both reads after health passed, at once (they are independent); each is waited for.
     const [look, listing] = await Promise.allSettled([
       observeNode(input.access, input.node, ctx.cancellationSignal),
-      runTool('kubectl', input.access.tools.kubectl, ['get', 'nodes', '-o', 'json'], { env, signal: ctx.cancellationSignal, timeoutMs: 60_000 }),
+      runTool('kubectl', input.access.tools.kubectl, ['get', 'nodes', '-o', 'json'], { env, signal: ctx.cancellationSignal, timeoutMs: 60_000, maxOutputBytes: KUBECTL_LIST_MAX_BYTES }),
     ]);
     if (look.status === 'rejected') throw look.reason;
     const seen = look.value;
@@ -303,7 +304,8 @@ export async function verifyNode(input: VerifyNodeInput): Promise<VerifyNodeResu
       );
     }
     if (listing.status === 'rejected') throw listing.reason;
-    const k8s = parseNodes(listing.value.stdout).find((n) => n.internalIP === input.node);
+    // A node named in the spec by DNS name is found by its name / Hostname address: InternalIP is always an IP.
+    const k8s = findKubeNode(parseNodes(listing.value.stdout), input.node);
     if (!k8s) throw ApplicationFailure.retryable(`${input.node} is not registered in Kubernetes`, ErrorTypes.verificationFailed);
     if (k8s.ready !== true) throw ApplicationFailure.retryable(`${input.node} (${k8s.name}) is not Ready in Kubernetes`, ErrorTypes.verificationFailed);
     return { node: input.node, version: seen.version, schematic: seen.schematic, kubeletVersion: k8s.kubeletVersion, ready: true };

@@ -13,8 +13,9 @@
  * - tool faults replace an invocation's behaviour: hang, malformed-output, garbage-exit
  *   (need `tool`, optionally `match` and `node`);
  * - state faults change the state when set and are undone when cleared: stale-etcd-member,
- *   pods-stuck (`--times` does not apply).
+ *   pods-stuck, pdb-blocks-drain (`--times` does not apply).
  */
+import { mustLeave } from './drain';
 import { hex16 } from './state';
 import { FAULT_KINDS, TOOL_FAULTS, TOOL_NAMES } from './types';
 import type { FaultKind, SimFault, SimPause, SimState, ToolName } from './types';
@@ -163,6 +164,7 @@ export function addFault(state: SimState, spec: FaultSpec, now = Date.now()): Si
   if (spec.match !== undefined && spec.match !== '') fault.match = spec.match;
   if (spec.kind === 'stale-etcd-member') addStaleMember(state);
   if (spec.kind === 'pods-stuck') stickPods(state, node, now);
+  if (spec.kind === 'pdb-blocks-drain') addBlockingPdb(state, node);
   state.faults.push(fault);
   return fault;
 }
@@ -195,6 +197,22 @@ function stickPods(state: SimState, nodeAddress: string | undefined, now: number
   }
 }
 
+/**
+ * A PodDisruptionBudget over an app with a pod on the node (default: the first worker) whose
+ * minAvailable equals that app's healthy pods, so evicting the pod is refused (429) and a drain of
+ * the node blocks until its --timeout. Prefers an app with several replicas, as a real PDB would.
+ */
+function addBlockingPdb(state: SimState, nodeAddress: string | undefined): void {
+  const node = state.nodes.find((n) => n.address === nodeAddress) ?? state.nodes.find((n) => n.role === 'worker') ?? state.nodes[0];
+  if (!node) return;
+  const healthy = (ns: string, app: string): number => state.pods.filter((p) => p.namespace === ns && p.app === app && p.phase === 'Running' && p.deletionTimestamp === null).length;
+  const candidates = state.pods.filter((p) => p.node === node.hostname && mustLeave(p) && p.phase === 'Running' && p.deletionTimestamp === null);
+  const pod = [...candidates].sort((a, b) => healthy(b.namespace, b.app) - healthy(a.namespace, a.app))[0];
+  if (!pod) throw new FaultSpecError(`pdb-blocks-drain: no running pod on ${node.hostname} that a PodDisruptionBudget could hold`);
+  // First, so it is the budget the drain model consults for the app (drain.ts pdbFor).
+  state.pdbs = [{ namespace: pod.namespace, name: `${pod.app}-pdb`, app: pod.app, minAvailable: healthy(pod.namespace, pod.app), fault: true }, ...(state.pdbs ?? [])];
+}
+
 export interface FaultFilter {
   node?: string;
   kind?: FaultKind;
@@ -218,6 +236,9 @@ export function clearFaults(state: SimState, filter: FaultFilter = {}): number {
       if (p.deletionTimestamp !== null && (hostnames === null || hostnames.includes(p.node))) p.deletionTimestamp = null;
     }
     state.pods = state.pods.filter((p) => p.ownerName !== 'stuck' || (hostnames !== null && !hostnames.includes(p.node)));
+  }
+  if (removed.some((f) => f.kind === 'pdb-blocks-drain') && !state.faults.some((f) => f.kind === 'pdb-blocks-drain')) {
+    state.pdbs = (state.pdbs ?? []).filter((b) => b.fault !== true);
   }
   return removed.length;
 }

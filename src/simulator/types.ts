@@ -154,6 +154,8 @@ export interface SimPdb {
   name: string;
   app: string;
   minAvailable: number;
+  /** Set by the pdb-blocks-drain fault, removed when it is cleared. */
+  fault?: boolean;
 }
 
 export interface SimPod {
@@ -180,6 +182,7 @@ export const FAULT_KINDS = [
   'stale-etcd-member',
   'not-ready',
   'pods-stuck',
+  'pdb-blocks-drain',
   'wrong-schematic',
   'k8s-upgrade-fails',
   'velero-partially-failed',
@@ -264,6 +267,13 @@ export interface SimState {
   pods: SimPod[];
   /** Absent in state files written before PDBs were modelled: none. */
   pdbs?: SimPdb[];
+  /**
+   * How the Kubernetes API server answers kubectl (absent: normally): unauthorized (401 to
+   * everything), forbidden (403 to every resource request), forbidden-writes (403 to patch, delete
+   * and eviction only: a read-only role), internal (500 to resource requests). Discovery and
+   * /version still answer 403/500 states, as on a real cluster.
+   */
+  kubeApiFailure?: 'unauthorized' | 'forbidden' | 'forbidden-writes' | 'internal';
   faults: SimFault[];
   pauses: SimPause[];
   /** How long pulling an installer takes when the node does not have it (default 0; `slow-pull`: 10 × rebootSeconds). */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ParseError } from '../../src/activities/parse/common';
-import { parseKubectlVersion, parseNodes, parsePods } from '../../src/activities/parse/kubectl';
+import { parseDrain, parseKubectlVersion, parseNamespaceUid, parseNodes, parsePdbs, parsePods } from '../../src/activities/parse/kubectl';
 
 const SCHEMATIC = '376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba';
 
@@ -152,4 +152,38 @@ test('kubectl version -o json', () => {
   assert.throws(() => parseKubectlVersion('Client Version: v1.32.2\n'), ParseError);
   assert.throws(() => parseKubectlVersion('{}'), ParseError);
   assert.throws(() => parseKubectlVersion(JSON.stringify({ serverVersion: { gitVersion: 'garbage' } })), ParseError);
+});
+
+test('kube-system uid: a Namespace with a UUID, nothing else', () => {
+  const ns = (uid: unknown, kind = 'Namespace') => JSON.stringify({ apiVersion: 'v1', kind, metadata: { name: 'kube-system', uid } });
+  assert.equal(parseNamespaceUid(ns('3afd6050-1348-45a4-a630-a7936fcf6216')), '3afd6050-1348-45a4-a630-a7936fcf6216');
+  assert.throws(() => parseNamespaceUid(ns('kube-system')), ParseError);
+  assert.throws(() => parseNamespaceUid(ns(undefined)), ParseError);
+  // What kubectl prints for a list request that failed: never an identity.
+  assert.throws(() => parseNamespaceUid(list([])), ParseError);
+  assert.throws(() => parseNamespaceUid(''), ParseError);
+});
+
+test('pdbs: counts or percentages as written, status counts default to 0 before the controller ran', () => {
+  const pdb = (name: string, spec: Record<string, unknown>, status?: Record<string, unknown>) => ({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name, namespace: 'apps' }, spec, ...(status ? { status } : {}) });
+  assert.deepEqual(parsePdbs(list([pdb('a', { maxUnavailable: '25%' }, { disruptionsAllowed: 1, currentHealthy: 4, desiredHealthy: 3, expectedPods: 4 }), pdb('b', { minAvailable: 1 })])), [
+    { namespace: 'apps', name: 'a', minAvailable: null, maxUnavailable: '25%', disruptionsAllowed: 1, currentHealthy: 4, desiredHealthy: 3, expectedPods: 4 },
+    { namespace: 'apps', name: 'b', minAvailable: 1, maxUnavailable: null, disruptionsAllowed: 0, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0 },
+  ]);
+  assert.throws(() => parsePdbs(list([{ kind: 'Pod', metadata: { name: 'x' } }])), ParseError);
+});
+
+test('drain: a refusal retried twice counts once, with its last message; a dry run is read too', () => {
+  const stderr = [
+    'error when evicting pods/"web-1" -n "apps" (will retry after 5s): Cannot evict pod as it would violate the pod\'s disruption budget.',
+    'error when evicting pods/"web-1" -n "apps" (will retry after 5s): Cannot evict pod as it would violate the pod\'s disruption budget.',
+    '',
+  ].join('\n');
+  const facts = parseDrain('node/w1 already cordoned\nevicting pod apps/web-1 (server dry run)\n', stderr);
+  assert.equal(facts.node, 'w1');
+  assert.equal(facts.cordoned, true);
+  assert.deepEqual(facts.evicting, ['apps/web-1']);
+  assert.deepEqual(facts.refused, [{ namespace: 'apps', pod: 'web-1', message: "Cannot evict pod as it would violate the pod's disruption budget." }]);
+  assert.equal(facts.drained, false);
+  assert.equal(facts.timedOut, false);
 });

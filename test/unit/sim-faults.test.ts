@@ -180,6 +180,30 @@ describe('cluster faults', () => {
     assert.ok(readSimState(sim.dir).pods.every((p) => p.deletionTimestamp === null));
   });
 
+  it('pdb-blocks-drain: a PDB refuses one eviction, drain fails at --timeout with the node cordoned; --disable-eviction still drains', async () => {
+    tested.add('pdb-blocks-drain');
+    const sim = await newSim();
+    setFault(sim.dir, { kind: 'pdb-blocks-drain', node: W1 });
+    const [pdb] = JSON.parse((await execTwin(sim, 'kubectl', ['get', 'pdb', '-A', '-o', 'json'])).stdout).items;
+    assert.equal(pdb.status.disruptionsAllowed, 0);
+    assert.equal(pdb.spec.minAvailable, pdb.status.currentHealthy);
+    const held = readSimState(sim.dir).pods.filter((p) => p.node === 'worker-1' && p.app === pdb.spec.selector.matchLabels.app);
+    assert.equal(held.length, 1);
+    const r = await execTwin(sim, 'kubectl', ['drain', 'worker-1', '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=1s']);
+    assert.equal(r.exitCode, 1);
+    assert.match(r.stderr, new RegExp(`^error when evicting pods/"${held[0]?.name}" -n "${held[0]?.namespace}" \\(will retry after 5s\\): Cannot evict pod as it would violate the pod's disruption budget\\.$`, 'm'));
+    assert.match(r.stderr, /global timeout reached: 1s, continuing command\.\.\.$/m);
+    let state = readSimState(sim.dir);
+    assert.equal(nodeOf(sim, W1)?.unschedulable, true, 'the node stays cordoned');
+    assert.deepEqual(state.pods.filter((p) => p.node === 'worker-1' && p.ownerKind !== 'DaemonSet').map((p) => p.name), held.map((p) => p.name), 'only the held pod is left');
+    const forced = await execTwin(sim, 'kubectl', ['drain', 'worker-1', '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=30s', '--disable-eviction']);
+    assert.equal(forced.exitCode, 0, forced.stderr);
+    assert.match(forced.stdout, new RegExp(`^pod/${held[0]?.name} deleted$`, 'm'));
+    clearFaults(sim.dir, { kind: 'pdb-blocks-drain' });
+    state = readSimState(sim.dir);
+    assert.deepEqual(state.pdbs, []);
+  });
+
   it('k8s-upgrade-fails: upgrade-k8s fails midway — API server moved, not every kubelet', async () => {
     tested.add('k8s-upgrade-fails');
     const sim = await newSim({ rebootSeconds: 0.1 });
