@@ -17,6 +17,8 @@ export const ErrorTypes = {
   rollbackFailed: 'RollbackFailed',
   badInput: 'BadInput',
   noUpgradePath: 'NoUpgradePath',
+  /** The product's drain did not finish within its timeout; details: DrainStall (node/types.ts). */
+  drainStalled: 'DrainStalled',
 } as const;
 
 /** Failures no retry can fix: the workflow goes straight to a decision. */
@@ -29,5 +31,6 @@ export const NON_RETRYABLE: string[] = [
   ErrorTypes.backupFailed,
   ErrorTypes.badInput,
   ErrorTypes.noUpgradePath,
+  ErrorTypes.drainStalled,
 ];
 
