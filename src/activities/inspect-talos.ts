@@ -111,6 +111,20 @@ export interface TalosNodeDetail {
   extensions: ExtensionFacts | null;
   machine: MachineStatusFacts | null;
   error: string | null;
+  /** PlatformMetadata.platform and SecurityState.secureBoot, for naming the node's installer; null when unreadable. */
+  platform?: string | null;
+  secureBoot?: boolean | null;
+}
+
+/** A resource that names the installer: unreadable (an old Talos, a refused call) is unknown, not an error. */
+async function optionalSpec(run: TalosRun, type: string, node: string): Promise<Record<string, unknown> | null> {
+  try {
+    const r = await talosGetOne(run, type, node);
+    const spec = r.resources?.[0]?.spec;
+    return spec && typeof spec === 'object' && !Array.isArray(spec) ? (spec as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
 }
 
 async function readOne(run: TalosRun, node: string): Promise<TalosNodeDetail> {
@@ -122,7 +136,15 @@ async function readOne(run: TalosRun, node: string): Promise<TalosNodeDetail> {
   const extensions = parseExtensions(ext.resources);
   if (status.failed !== null) return { extensions, machine: null, error: status.failed };
   // Every Talos node has a MachineStatus; parseMachineStatus refuses an answer without it.
-  return { extensions, machine: parseMachineStatus(status.resources), error: null };
+  const machine = parseMachineStatus(status.resources);
+  const [platform, security] = await Promise.all([optionalSpec(run, 'platformmetadata', node), optionalSpec(run, 'securitystate', node)]);
+  return {
+    extensions,
+    machine,
+    error: null,
+    platform: typeof platform?.platform === 'string' && platform.platform !== '' ? platform.platform : null,
+    secureBoot: typeof security?.secureBoot === 'boolean' ? security.secureBoot : null,
+  };
 }
 
 /** Extensions, schematic and stage of each node, a few nodes at a time. */

@@ -7,10 +7,10 @@
  * nothing is known and nothing may be decided.
  */
 import { isIP } from 'node:net';
-import type { ClusterFacts, FluxObjectFacts, FluxUnreadableFacts, NodeFacts, NodeRole, ToolPaths } from '../plan/types';
+import type { ClusterFacts, FluxObjectFacts, FluxUnreadableFacts, NodeFacts, NodeRole, PdbFacts, ToolPaths } from '../plan/types';
 import { assertSafeAddress, describeCommand, lastMeaningfulLine, runTool, ToolError, type RunOptions, type RunResult, type ToolName } from './exec';
 import { readFluxGet } from './parse/flux';
-import { parseKubectlVersion, parseNodes, parsePods, type KubeNodeFacts } from './parse/kubectl';
+import { parseKubectlVersion, parseNamespaceUid, parseNodes, parsePdbs, parsePods, type KubeNodeFacts } from './parse/kubectl';
 import { readEtcdWith, readTalosDetails, readTalosVersions, type TalosNodeDetail } from './inspect-talos';
 import { parseBackupList, parseVeleroError } from './parse/velero';
 import { toolEnv } from './tool-env';
@@ -229,6 +229,8 @@ function nodeFacts(s: NodeSources): NodeFacts {
     kubeletVersion: s.kube?.kubeletVersion ?? null,
     hostname: s.kube ? s.kube.name : null,
     unschedulable: s.kube?.unschedulable ?? false,
+    platform: s.detail?.platform ?? null,
+    secureBoot: s.detail?.secureBoot ?? null,
   };
 }
 
@@ -275,6 +277,8 @@ export async function inspectCluster(input: InspectClusterInput, ctx: InspectCon
   const kubernetesVersion = await readKubernetesVersion(run, kube);
   const flux = input.fluxEnabled === false ? { objects: null, unreadable: [] } : await readFlux(run);
   const velero = input.veleroEnabled ? await probeVelero(run) : { available: false, detail: 'Velero backups are disabled in the spec' };
+  const pdbs = await readPdbs(run);
+  const clusterId = await readClusterId(run);
 
   const nodes = all.map((address) =>
     nodeFacts({
@@ -297,7 +301,31 @@ export async function inspectCluster(input: InspectClusterInput, ctx: InspectCon
     flux: flux.objects,
     ...(flux.unreadable.length > 0 ? { fluxUnreadable: flux.unreadable } : {}),
     velero,
+    pdbs,
+    clusterId,
   };
+}
+
+/**
+ * Disruption budgets, for the drain warning. Best effort: they only add a warning, so a refusal (RBAC:
+ * on 403 kubectl prints an empty List AND exits 1, test/contract/kubectl) leaves them unknown.
+ */
+async function readPdbs(run: Run): Promise<PdbFacts[] | null> {
+  try {
+    const r = await run('kubectl', ['get', 'pdb', '-A', '-o', 'json'], { maxOutputBytes: KUBECTL_LIST_MAX_BYTES });
+    return parsePdbs(r.stdout).map(({ namespace, name, disruptionsAllowed }) => ({ namespace, name, disruptionsAllowed }));
+  } catch {
+    return null;
+  }
+}
+
+/** The uid of kube-system: one cluster's identity whatever name a spec gives it (best effort). */
+async function readClusterId(run: Run): Promise<string | null> {
+  try {
+    return parseNamespaceUid((await run('kubectl', ['get', 'namespace', 'kube-system', '-o', 'json'])).stdout);
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -3,7 +3,7 @@
  * execution order, with their approval gates, plus the preflight verdicts. Pure and deterministic:
  * the CLI's `plan` and the workflow build the same plan from the same inputs.
  */
-import { installerAcceptsHost } from './matrix';
+import { compareMinor, installerAcceptsHost, minorOf } from './matrix';
 import { orderNodes, resolveTopology, sameAddress, type OrderedNode } from './node-order';
 import { evaluatePreflight } from './preflight';
 import { BACKUP_STEP_ID, PLAN_STEP_ID, POSTFLIGHT_STEP_ID, kubernetesStepId, talosStepId } from './step-ids';
@@ -19,18 +19,50 @@ import type {
   PlanStep,
   PreflightCheck,
   TalosStep,
+  UpgradePathKind,
   UpgradePlan,
   UpgradeSpec,
 } from './types';
+
+/** The product's drain timeout when a spec predates `timeouts.drain`. */
+const DEFAULT_DRAIN_MS = 5 * 60_000;
 
 export interface BuildPlanOptions {
   /** The CLI's --allow-downgrade; either this or spec.allowDowngrade allows a downgrade. */
   allowDowngrade?: boolean;
 }
 
-/** Installer image reference: `<imageFactory>/installer/<schematic>:<version>`. */
-export function installerImage(imageFactory: string, schematic: string, version: string): string {
-  return `${imageFactory}/installer/${schematic}:${version}`;
+/** What names a node's installer besides the schematic and version (PlatformMetadata, SecurityState). */
+export interface InstallerTarget {
+  platform?: string | null;
+  secureBoot?: boolean | null;
+}
+
+/**
+ * The Image Factory installer for a node: `<factory>/<platform>-installer[-secureboot]/<schematic>:<version>`.
+ * From Talos 1.14 installers come only from Image Factory in that form (talosctl 1.14's own default is
+ * `metal-installer/`; docs/talos-upgrade-flow.md §5); before 1.14 the product keeps the form the
+ * runbook's clusters were built with, `installer[-secureboot]/`, which the factory serves as metal.
+ * Image Factory's own naming rules were not readable here: the platform forms for older versions
+ * are not used for that reason.
+ */
+export function installerImage(imageFactory: string, schematic: string, version: string, target: InstallerTarget = {}): string {
+  const secureboot = target.secureBoot === true ? '-secureboot' : '';
+  const modern = compareVersions(version, 'v1.14.0') >= 0;
+  const repo = modern ? `${target.platform || 'metal'}-installer${secureboot}` : `installer${secureboot}`;
+  return `${imageFactory}/${repo}/${schematic}:${version}`;
+}
+
+/**
+ * How talosctl upgrades a node (docs/talos-upgrade-flow.md §1, §2): the client-side lifecycle sequence
+ * needs talosctl ≥ 1.13 and a host ≥ 1.13; `--no-reboot` (install now, reboot when the product chooses)
+ * exists from talosctl 1.13.7. Anything older goes through the legacy Upgrade API.
+ */
+export function upgradePath(client: string | null, host: string | null): UpgradePathKind {
+  if (client === null || host === null || !parseVersion(client) || !parseVersion(host)) return 'legacy';
+  if (compareMinor(minorOf(host), '1.13') < 0 || compareMinor(minorOf(client), '1.13') < 0) return 'legacy';
+  if (compareMinor(minorOf(client), '1.13') === 0 && compareVersions(client, 'v1.13.7') < 0) return 'lifecycle-reboots';
+  return 'lifecycle';
 }
 
 /** Whether a Talos step for a node of this role waits for a human under `policy`. */
@@ -185,6 +217,7 @@ export function buildPlan(spec: UpgradeSpec, facts: ClusterFacts, opts: BuildPla
     const isLast = hop === lastTalosHop;
     for (const node of ordered) {
       const now = state.get(node.address) ?? { version: null, schematic: null };
+      const f = factsFor(node.address);
       if (!nodeNeedsHop(now, hop.to, schematic, isLast, downgrading)) continue;
       if (now.version !== null && !installerAcceptsHost(hop.to, now.version)) {
         throw new PolicyError(
@@ -205,8 +238,11 @@ export function buildPlan(spec: UpgradeSpec, facts: ClusterFacts, opts: BuildPla
         fromVersion: now.version,
         toVersion: hop.to,
         schematic,
-        image: installerImage(spec.talos.imageFactory, schematic, hop.to),
+        image: installerImage(spec.talos.imageFactory, schematic, hop.to, { platform: f?.platform ?? null, secureBoot: f?.secureBoot ?? null }),
         timeoutMs: node.role === 'controlplane' ? spec.timeouts.controlPlane : spec.timeouts.worker,
+        path: upgradePath(facts.talosClientVersion, now.version),
+        kubeName: f?.hostname ?? null,
+        drainTimeoutMs: spec.timeouts.drain ?? DEFAULT_DRAIN_MS,
       };
       upgradeSteps.push(step);
       state.set(node.address, { version: hop.to, schematic });
@@ -214,6 +250,15 @@ export function buildPlan(spec: UpgradeSpec, facts: ClusterFacts, opts: BuildPla
   }
 
   const advice: Advice[] = [...hopAdvice];
+  const lifecycleNodes = upgradeSteps.filter((st): st is TalosStep => st.kind === 'talos' && st.path !== 'legacy').map((st) => st.node);
+  if (lifecycleNodes.length > 0) {
+    advice.push({
+      kind: 'info',
+      message:
+        `${[...new Set(lifecycleNodes)].join(', ')} upgrade through Talos 1.13's client-side sequence (pull, install, then a reboot this run sends after its own drain); ` +
+        'that API does not carry .machine.install.extraKernelArgs into GRUB-booted installs: if you set them, check them after the upgrade (talosctl get cmdline) or keep them in the machine config',
+    });
+  }
   if (schematicAdvice) advice.push(schematicAdvice);
   const nothingToDo = hops.length === 0;
   if (nothingToDo) {

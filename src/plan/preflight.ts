@@ -5,7 +5,7 @@
  * Every category yields either its problems (one entry per problem, each with the exact fix) or one
  * `ok` entry, so the printed list always shows every check that was made.
  */
-import { minorOf, compareMinor } from './matrix';
+import { minorOf, compareMinor, talosSupport } from './matrix';
 import { orderNodes, resolveTopology, sameAddress, type Topology } from './node-order';
 import type { ClusterFacts, EtcdMemberFacts, NodeFacts, PreflightCheck, UpgradeSpec } from './types';
 
@@ -29,6 +29,8 @@ export const PREFLIGHT_CHECK_IDS = [
   'control-plane-count',
   'schematics',
   'talosctl-version',
+  'talosctl-kubernetes',
+  'disruption-budgets',
   /** Added by buildPlan: whether the current versions could be read at all. */
   'versions-known',
 ] as const;
@@ -183,13 +185,16 @@ export function evaluatePreflight(
     if (notReady.length === 0) ok('nodes-ready', 'every Kubernetes node is Ready');
   }
 
+  // Talos keeps a cordon it did not make (it only lifts its own, marked talos.dev/cordoned), the
+  // product uncordons only what it cordoned, and server-side `talosctl health` fails while any node is
+  // unschedulable: a node cordoned by someone else would fail every verification of this run.
   const cordoned = present.filter((node) => node.facts.unschedulable);
   for (const node of cordoned) {
     add({
       id: 'nodes-schedulable',
-      verdict: 'warning',
-      message: `${nodeName(node.facts)} (${node.address}) is cordoned; the upgrade leaves it schedulable afterwards`,
-      fix: `kubectl uncordon ${nodeName(node.facts)}`,
+      verdict: 'blocker',
+      message: `${nodeName(node.facts)} (${node.address}) is cordoned by someone else: Talos keeps that cordon across the upgrade, this run uncordons only nodes it cordoned itself, and talosctl health fails while any node is unschedulable`,
+      fix: `kubectl uncordon ${nodeName(node.facts)} (or finish whatever cordoned it first)`,
     });
   }
   if (cordoned.length === 0) ok('nodes-schedulable', 'no node is cordoned');
@@ -309,6 +314,33 @@ export function evaluatePreflight(
       fix: `install talosctl ${minorOf(target)}.x and point tools.talosctl at it`,
     });
   } else ok('talosctl-version', client === null ? 'talosctl version not reported' : `talosctl ${client}`);
+
+  // upgrade-k8s knows upgrade paths only up to the Kubernetes minor its release supports
+  // (docs/talos-upgrade-flow.md §8): an older client refuses with "unsupported upgrade path".
+  const targetKubernetes = spec.kubernetes?.version ?? null;
+  const clientRow = client !== null && /^v?\d+\.\d+/.test(client) ? talosSupport(client) : undefined;
+  if (targetKubernetes !== null && clientRow && compareMinor(minorOf(targetKubernetes), clientRow.kubernetesMax) > 0) {
+    add({
+      id: 'talosctl-kubernetes',
+      verdict: 'blocker',
+      message: `talosctl ${client} upgrades Kubernetes only up to ${clientRow.kubernetesMax}; upgrade-k8s to ${targetKubernetes} would fail with "unsupported upgrade path"`,
+      fix: `install a talosctl whose release supports Kubernetes ${minorOf(targetKubernetes)} and point tools.talosctl at it`,
+    });
+  } else if (targetKubernetes !== null) ok('talosctl-kubernetes', clientRow ? `talosctl ${client} upgrades Kubernetes up to ${clientRow.kubernetesMax}` : 'talosctl version not known');
+
+  // A budget that allows no disruption holds a drain until its timeout: say so before the run.
+  if (facts.pdbs) {
+    const stuck = facts.pdbs.filter((b) => b.disruptionsAllowed <= 0);
+    for (const b of stuck) {
+      add({
+        id: 'disruption-budgets',
+        verdict: 'warning',
+        message: `PodDisruptionBudget ${b.namespace}/${b.name} allows no disruption now: a drain of a node running its pods will wait until the drain timeout`,
+        fix: `kubectl get pdb -n ${b.namespace} ${b.name} -o yaml (scale the workload up, or relax the budget for the upgrade)`,
+      });
+    }
+    if (stuck.length === 0) ok('disruption-budgets', facts.pdbs.length === 0 ? 'no PodDisruptionBudget' : `every PodDisruptionBudget allows a disruption`);
+  }
 
   return checks;
 }

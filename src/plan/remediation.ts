@@ -168,7 +168,7 @@ function schematicFixes(input: RemediationInput): ReupgradeSchematic[] {
     if (!node.reachable || node.talosVersion === null || parseVersion(node.talosVersion) === null) continue;
     if (node.schematic === target.id) continue;
     const version = talosTag(node.talosVersion);
-    const image = installerImage(target.imageFactory, target.id, version);
+    const image = installerImage(target.imageFactory, target.id, version, { platform: node.platform ?? null, secureBoot: node.secureBoot ?? null });
     out.push({
       id: `reupgrade-schematic:${node.address}`,
       kind: 'reupgrade-schematic',

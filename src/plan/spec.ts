@@ -253,7 +253,12 @@ function checked(rule: (value: string) => string | null) {
 // ---------------------------------------------------------------- schema
 
 export const DEFAULT_EXCLUDED_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease'] as const;
-export const DEFAULT_TIMEOUTS = { worker: '5m', controlPlane: '10m', kubernetes: '60m' } as const;
+/**
+ * One budget per step: a node step's covers pulling the installer (minutes on a slow link), the
+ * product's drain (its own `drain` timeout, inside the budget), the install, the reboot and the
+ * verification. A Kubernetes hop's covers the whole `upgrade-k8s`.
+ */
+export const DEFAULT_TIMEOUTS = { worker: '15m', controlPlane: '20m', kubernetes: '60m', drain: '5m' } as const;
 export const DEFAULT_IMAGE_FACTORY = 'factory.talos.dev';
 
 const nodesSchema = z.strictObject({
@@ -293,6 +298,7 @@ const timeoutsSchema = z.strictObject({
   worker: checked(durationProblem).default(DEFAULT_TIMEOUTS.worker),
   controlPlane: checked(durationProblem).default(DEFAULT_TIMEOUTS.controlPlane),
   kubernetes: checked(durationProblem).default(DEFAULT_TIMEOUTS.kubernetes),
+  drain: checked(durationProblem).default(DEFAULT_TIMEOUTS.drain),
 });
 
 const toolsSchema = z.strictObject({
@@ -323,6 +329,7 @@ const releasesSchema = z.strictObject({
 
 const APPROVALS = ['control-plane', 'every-node', 'plan-only', 'none'] as const;
 const ON_FAILURE = ['rollback-node', 'pause', 'rollback-all'] as const;
+const ORDERS = ['workers-first', 'control-planes-first'] as const;
 
 /** The raw spec file shape (before cross-field checks and duration conversion). */
 export const specFileSchema = z.strictObject({
@@ -336,6 +343,7 @@ export const specFileSchema = z.strictObject({
   backup: backupSchema.prefault({}),
   approvals: z.enum(APPROVALS).default('control-plane'),
   onFailure: z.enum(ON_FAILURE).default('rollback-node'),
+  order: z.enum(ORDERS).default('workers-first'),
   timeouts: timeoutsSchema.prefault({}),
   tools: toolsSchema.prefault({}),
   allowDowngrade: z.boolean().default(false),
@@ -561,10 +569,12 @@ function finish(file: ParsedFile, source: string | undefined): UpgradeSpec {
     },
     approvals: file.approvals,
     onFailure: file.onFailure,
+    order: file.order,
     timeouts: {
       worker: ms(file.timeouts.worker),
       controlPlane: ms(file.timeouts.controlPlane),
       kubernetes: ms(file.timeouts.kubernetes),
+      drain: ms(file.timeouts.drain),
     },
     tools: { ...file.tools },
     allowDowngrade: file.allowDowngrade,

@@ -41,7 +41,14 @@ export interface UpgradeSpec {
   };
   approvals: ApprovalPolicy;
   onFailure: FailurePolicy;
-  timeouts: { worker: number; controlPlane: number; kubernetes: number };
+  /**
+   * workers-first (default): a canary choice, a broken image shows on a worker before a control plane;
+   * control-planes-first (Omni's order). Neither is a version-skew rule: a Talos upgrade does not change
+   * the kubelet, and upgrade-k8s orders the Kubernetes components itself. Absent in older specs: workers-first.
+   */
+  order?: 'workers-first' | 'control-planes-first';
+  /** drain is absent in specs recorded before the product drained nodes itself. */
+  timeouts: { worker: number; controlPlane: number; kubernetes: number; drain?: number };
   tools: ToolPaths;
   allowDowngrade: boolean;
   /** Steps only start inside this window; absent = any time. */
@@ -101,6 +108,17 @@ export interface NodeFacts {
   kubeletVersion: string | null;
   hostname: string | null;
   unschedulable: boolean;
+  /** PlatformMetadata.platform (metal, aws, nocloud, ...); null when it could not be read. */
+  platform?: string | null;
+  /** SecurityState.secureBoot; null when it could not be read. */
+  secureBoot?: boolean | null;
+}
+
+/** A PodDisruptionBudget as `kubectl get pdb -A -o json` shows it. */
+export interface PdbFacts {
+  namespace: string;
+  name: string;
+  disruptionsAllowed: number;
 }
 
 export interface EtcdMemberFacts {
@@ -166,6 +184,10 @@ export interface ClusterFacts {
   /** Flux kinds that could not be listed (version mismatch); absent or empty when every kind was read. */
   fluxUnreadable?: FluxUnreadableFacts[];
   velero: { available: boolean; detail: string };
+  /** Disruption budgets; absent or null when they could not be listed. */
+  pdbs?: PdbFacts[] | null;
+  /** The cluster's identity: the uid of its kube-system namespace (null when unreadable). */
+  clusterId?: string | null;
 }
 
 // ---------------------------------------------------------------- plan
@@ -209,6 +231,9 @@ export interface BackupStep extends StepBase {
   etcdSnapshot: { directory: string; node: string } | null;
 }
 
+/** How talosctl upgrades a node (src/activities/node/types.ts UpgradePath explains each). */
+export type UpgradePathKind = 'lifecycle' | 'lifecycle-reboots' | 'legacy';
+
 export interface TalosStep extends StepBase {
   kind: 'talos';
   node: string;
@@ -217,8 +242,16 @@ export interface TalosStep extends StepBase {
   fromVersion: string | null;
   toVersion: string;
   schematic: string;
+  /** The installer for this node: its platform and SecureBoot state name it (installerImage). */
   image: string;
+  /** The step's one budget: pull, drain, install, reboot and verification together. */
   timeoutMs: number;
+  /** Absent in plans recorded before the owned drain: the step ran the old single upgradeNode call. */
+  path?: UpgradePathKind;
+  /** The Kubernetes Node name, for the product's own drain and uncordon. */
+  kubeName?: string | null;
+  /** The product's drain timeout, inside the budget. */
+  drainTimeoutMs?: number;
 }
 
 export interface KubernetesStep extends StepBase {

@@ -26,7 +26,15 @@ export interface KubernetesUndo {
   to: string;
 }
 
-export type Undo = TalosUndo | KubernetesUndo;
+/** The product cordoned this node for its drain: undoing is uncordoning it. */
+export interface CordonUndo {
+  kind: 'cordon';
+  stepId: string;
+  node: string;
+  kubeName: string;
+}
+
+export type Undo = TalosUndo | KubernetesUndo | CordonUndo;
 
 /** Per node: [active version, version on the other partition]. */
 export class BootPartitions {

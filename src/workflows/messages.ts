@@ -20,8 +20,13 @@ export interface RejectPayload {
   by?: string;
   reason?: string;
 }
-export type DecisionAction = 'retry' | 'skip' | 'rollback-all' | 'abort';
-export const DECISION_ACTIONS: readonly DecisionAction[] = ['retry', 'skip', 'rollback-all', 'abort'];
+/**
+ * retry (after a stalled drain: wait longer), skip (the node stays where it is, schedulable), roll back
+ * everything, abort; evict-by-delete is offered only after a drain a disruption budget held: it drains
+ * with `kubectl drain --disable-eviction`, deleting the pods the budget protects.
+ */
+export type DecisionAction = 'retry' | 'skip' | 'rollback-all' | 'abort' | 'evict-by-delete';
+export const DECISION_ACTIONS: readonly DecisionAction[] = ['retry', 'skip', 'rollback-all', 'abort', 'evict-by-delete'];
 export interface DecidePayload {
   step: string;
   action: DecisionAction;
@@ -105,6 +110,10 @@ export type StepStatus =
   | 'not-run';
 
 export interface StepProgress {
+  /** Within a node step: look, pre-pull, drain, quorum, forfeit, install, reboot, await boot, uncordon, verify. */
+  substep?: string | null;
+  /** What the step waits for right now, in words (shown by watch, status and the Web UI). */
+  waitingOn?: string | null;
   id: string;
   kind: 'plan' | 'backup' | 'talos' | 'kubernetes' | 'postflight';
   title: string;

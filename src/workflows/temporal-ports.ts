@@ -20,6 +20,7 @@ import {
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { Activities } from '../activities';
+import type { NodeStepActivities } from '../activities/node/types';
 import { untilWindowOpens } from './maintenance-window';
 import { NON_RETRYABLE } from './error-types';
 import type { ClusterUpgradeInput } from './messages';
@@ -53,7 +54,19 @@ function optionsFor(name: Name, call: Call | BudgetCall, heartbeatMs: number | u
       return { startToCloseTimeout: '5m', heartbeatTimeout: hb(MINUTE), retry: retry(3) };
     case 'checkEtcdQuorum':
       return { startToCloseTimeout: '2m', retry: retry(6, '5s') };
-    case 'upgradeNode':
+    case 'lookAtNode':
+    case 'forfeitLeadership':
+      return { startToCloseTimeout: '2m', heartbeatTimeout: hb(MINUTE), retry: retry(3) };
+    case 'rebootNode':
+      return { ...changesNodes, startToCloseTimeout: '5m', heartbeatTimeout: hb(MINUTE), retry: retry(3) };
+    case 'prePullInstaller':
+    case 'awaitNodeBack':
+    case 'settleNode':
+    case 'uncordonNode':
+      // They wait (a pull, a reboot, Ready) within the budget the activity also enforces itself.
+      return { startToCloseTimeout: budget + 2 * MINUTE, scheduleToCloseTimeout: budget + 5 * MINUTE, heartbeatTimeout: hb(MINUTE), retry: retry(3) };
+    case 'drainNode':
+    case 'installOnNode':
     case 'rollbackNode':
     case 'upgradeKubernetes':
       // The activity enforces the budget itself (a non-retryable timeout); these are backstops, and
@@ -72,12 +85,13 @@ function activities(heartbeatMs: number | undefined): RunActivities {
   const call =
     (name: Name) =>
     (input: unknown, c: Call | BudgetCall): Promise<never> => {
-      const proxy = proxyActivities<Activities>(optionsFor(name, c, heartbeatMs));
+      const proxy = proxyActivities<Activities & NodeStepActivities>(optionsFor(name, c, heartbeatMs));
       const fn = proxy[name] as unknown as { executeWithOptions(o: { summary: string }, args: unknown[]): Promise<never> };
       return fn.executeWithOptions({ summary: c.summary }, [input]);
     };
   const names: Name[] = [
-    'planUpgrade', 'assessFailure', 'inspectCluster', 'createVeleroBackup', 'takeEtcdSnapshot', 'checkEtcdQuorum', 'upgradeNode',
+    'planUpgrade', 'assessFailure', 'inspectCluster', 'createVeleroBackup', 'takeEtcdSnapshot', 'checkEtcdQuorum', 'lookAtNode',
+    'prePullInstaller', 'drainNode', 'forfeitLeadership', 'installOnNode', 'rebootNode', 'awaitNodeBack', 'uncordonNode', 'settleNode',
     'verifyNode', 'rollbackNode', 'upgradeKubernetes', 'postflight', 'applyRemediation', 'notify',
   ];
   return Object.fromEntries(names.map((n) => [n, call(n)])) as unknown as RunActivities;

@@ -9,7 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { findRemediation } from '../../plan/remediation';
 import { ErrorTypes } from '../error-types';
 import { checkApprove, checkControl, checkDecide, checkReject, checkRemediate, malformedNote, type AuditEntry, type WaitingFor } from '../messages';
-import type { Answer } from './inbox';
+import { misfit, type Answer } from './inbox';
 import type { UpgradeRun } from './upgrade-run';
 
 export type AnswerKind = Answer['kind'];
@@ -38,6 +38,10 @@ export function receiveAnswer(run: UpgradeRun, kind: AnswerKind, raw: unknown, v
   const seq = run.nextSeq();
   const parsed = parse(kind, raw, seq, via);
   if ('error' in parsed) return { refused: run.audit({ signal: via, by: 'unknown', step: null, accepted: false, note: malformedNote(parsed.error, raw) }) };
+  // While the run waits, an answer that does not fit that wait is refused now, in arrival order; one
+  // that fits, or any answer while the run works, is held for the wait (see inbox.ts for why).
+  const why = run.currentWait ? misfit(parsed.answer, run.currentWait) : null;
+  if (why !== null) return { refused: run.audit({ signal: via, by: parsed.answer.by, step: parsed.answer.kind === 'remediate' ? null : parsed.answer.step, accepted: false, note: why }) };
   if (!run.inbox.add(parsed.answer)) {
     return { refused: run.audit({ signal: via, by: parsed.answer.by, step: null, accepted: false, note: 'too many answers are waiting to be judged; this one was dropped' }) };
   }

@@ -6,6 +6,7 @@
 import type { PlanStep } from '../../plan/types';
 import { findRemediation, type Remediation } from '../../plan/remediation';
 import type { DecisionAction, StepProgress, WaitingFor } from '../messages';
+import { ErrorTypes } from '../error-types';
 import { failureMessage, failureType } from './failures';
 import { misfit, type Answer, type RemediateAnswer, type Wait } from './inbox';
 import { StopRun, type UpgradeRun } from './upgrade-run';
@@ -66,6 +67,7 @@ function judgeNext(run: UpgradeRun, wait: Wait): Answer | undefined {
 
 /** At the end of a wait, what is still held was sent during it: a second answer, or a misfit. */
 function closeWait(run: UpgradeRun, wait: Wait): void {
+  run.currentWait = null;
   for (const a of run.inbox.takeAll()) {
     const why = misfit(a, wait) ?? 'not used: the question was already answered';
     run.judged(a, run.audit({ signal: a.via, by: a.by, step: stepOf(a), accepted: false, note: why }));
@@ -108,6 +110,7 @@ export async function safePoint(run: UpgradeRun): Promise<void> {
     alternatives: [{ signal: 'abort', payload: { by: ME, reason: '' } }],
   });
   const wait: Wait = { kind: 'resume', fixes: [] };
+  run.currentWait = wait;
   while (!run.resumeRequested && !p.abortRequested) {
     judgeNext(run, wait);
     await run.ports.condition(() => run.inbox.size > 0 || run.resumeRequested || p.abortRequested);
@@ -130,6 +133,7 @@ export async function gate(run: UpgradeRun, step: PlanStep, row: StepProgress): 
     alternatives: [{ signal: 'reject', payload: { step: step.id, by: ME, reason: '' } }],
   });
   const wait: Wait = { kind: 'approval', step: step.id };
+  run.currentWait = wait;
   let answer: Answer | undefined;
   while (!(answer = judgeNext(run, wait)) && !run.progress.abortRequested) {
     await run.ports.condition(() => run.inbox.size > 0 || run.progress.abortRequested);
@@ -169,27 +173,42 @@ async function fixesAfterFailure(run: UpgradeRun, step: PlanStep, err: unknown):
   }
 }
 
-/** After a failed attempt: offer fixes, ask, and wait for retry / skip / rollback-all / abort. */
+/** The answers a failure offers, and the question in words. */
+function choicesFor(err: unknown): { actions: DecisionAction[]; question: string } {
+  if (failureType(err) === ErrorTypes.drainStalled) {
+    return {
+      actions: ['retry', 'evict-by-delete', 'skip', 'abort', 'rollback-all'],
+      question:
+        'Wait longer (retry the drain), evict-by-delete (delete the held pods despite their disruption budget), skip this node (it is uncordoned, nothing installed), or abort?',
+    };
+  }
+  return { actions: ['retry', 'skip', 'rollback-all', 'abort'], question: 'Retry, skip, roll back everything, or abort?' };
+}
+
+/** After a failed attempt: offer fixes, ask, and wait for one of the answers the failure offers. */
 export async function awaitDecision(run: UpgradeRun, step: PlanStep, row: StepProgress, err: unknown): Promise<DecisionAction> {
   const failedPhase = run.progress.phase;
   run.setPhase('awaiting-decision');
   const fixes = await fixesAfterFailure(run, step, err);
   offer(run, fixes);
   const attempt = row.attempts;
+  const { actions, question } = choicesFor(err);
+  const [first, ...others] = actions;
   ask(run, {
     step: row.id,
     kind: 'decision',
-    question: `${row.title} failed (attempt ${attempt}): ${row.message ?? 'unknown error'}. Retry, skip, roll back everything, or abort?`,
+    question: `${row.title} failed (attempt ${attempt}): ${row.message ?? 'unknown error'}. ${question}`,
     signal: 'decide',
-    payload: { step: row.id, action: 'retry', attempt, by: ME },
+    payload: { step: row.id, action: first ?? 'retry', attempt, by: ME },
     alternatives: [
-      ...(['skip', 'rollback-all', 'abort'] as const).map((action) => ({ signal: 'decide', payload: { step: row.id, action, attempt, by: ME } })),
+      ...others.map((action) => ({ signal: 'decide', payload: { step: row.id, action, attempt, by: ME } })),
       ...fixes.map((r) => ({ signal: 'remediate', payload: { id: r.id, by: ME } })),
     ],
   });
   let chosen: DecisionAction = 'abort';
   for (;;) {
-    const wait: Wait = { kind: 'decision', step: row.id, attempt, fixes: offeredIds(run) };
+    const wait: Wait = { kind: 'decision', step: row.id, attempt, fixes: offeredIds(run), actions };
+    run.currentWait = wait;
     const answer = judgeNext(run, wait);
     if (answer?.kind === 'decide') {
       chosen = answer.action;
@@ -227,6 +246,7 @@ export async function blocked(run: UpgradeRun, question: string, fixes: Remediat
     alternatives: [...fixes.map((r) => ({ signal: 'remediate', payload: { id: r.id, by: ME } })), { signal: 'abort', payload: { by: ME, reason: '' } }],
   });
   const wait: Wait = { kind: 'resume', fixes: offeredIds(run) };
+  run.currentWait = wait;
   for (;;) {
     const answer = judgeNext(run, wait);
     // An applied fix re-runs preflight like a resume does.

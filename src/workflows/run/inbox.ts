@@ -44,7 +44,7 @@ export const MAX_HELD = 50;
 /** What the run waits for at a wait point; answers are judged against it. */
 export type Wait =
   | { kind: 'approval'; step: string }
-  | { kind: 'decision'; step: string; attempt: number; fixes: readonly string[] }
+  | { kind: 'decision'; step: string; attempt: number; fixes: readonly string[]; actions: readonly DecisionAction[] }
   | { kind: 'resume'; fixes: readonly string[] };
 
 /** Why `answer` does not fit `wait`, or null when it does. */
@@ -57,6 +57,7 @@ export function misfit(answer: Answer, wait: Wait): string | null {
   if (answer.kind === 'decide') {
     if (wait.kind !== 'decision' || wait.step !== answer.step) return `step is not awaiting a decision; ${waiting}`;
     if (answer.attempt !== undefined && answer.attempt !== wait.attempt) return `answers attempt ${answer.attempt}, but attempt ${wait.attempt} is the one waiting`;
+    if (!wait.actions.includes(answer.action)) return `${answer.action} is not offered for this failure (offered: ${wait.actions.join(', ')})`;
     return null;
   }
   if (wait.kind !== 'approval' || wait.step !== answer.step) return `step is not waiting for approval; ${waiting}`;

@@ -18,13 +18,31 @@ import type {
   RollbackNodeResult,
   UpgradeKubernetesInput,
   UpgradeKubernetesResult,
-  UpgradeNodeInput,
-  UpgradeNodeResult,
   VeleroBackupInput,
   VeleroBackupResult,
   VerifyNodeInput,
   VerifyNodeResult,
 } from '../../activities/types';
+import type {
+  AwaitBackInput,
+  AwaitBackResult,
+  DrainInput,
+  DrainResult,
+  ForfeitInput,
+  ForfeitResult,
+  InstallInput,
+  InstallResult,
+  NodeLook,
+  NodeStepInput,
+  PrePullInput,
+  PrePullResult,
+  RebootInput,
+  RebootResult,
+  SettleInput,
+  SettleResult,
+  UncordonInput,
+  UncordonResult,
+} from '../../activities/node/types';
 import type { ClusterFacts, MaintenanceWindow } from '../../plan/types';
 import type { WindowWait, WindowWaitOptions } from '../maintenance-window';
 import type { Phase } from '../messages';
@@ -48,7 +66,16 @@ export interface RunActivities {
   createVeleroBackup(input: VeleroBackupInput, call: Call): Promise<VeleroBackupResult>;
   takeEtcdSnapshot(input: EtcdSnapshotInput, call: Call): Promise<EtcdSnapshotResult>;
   checkEtcdQuorum(input: EtcdGateInput, call: Call): Promise<EtcdGateResult>;
-  upgradeNode(input: UpgradeNodeInput, call: BudgetCall): Promise<UpgradeNodeResult>;
+  /** The node step's activities (src/activities/node/): each is one durable, idempotent call. */
+  lookAtNode(input: NodeStepInput, call: Call): Promise<NodeLook>;
+  prePullInstaller(input: PrePullInput, call: BudgetCall): Promise<PrePullResult>;
+  drainNode(input: DrainInput, call: BudgetCall): Promise<DrainResult>;
+  forfeitLeadership(input: ForfeitInput, call: Call): Promise<ForfeitResult>;
+  installOnNode(input: InstallInput, call: BudgetCall): Promise<InstallResult>;
+  rebootNode(input: RebootInput, call: Call): Promise<RebootResult>;
+  awaitNodeBack(input: AwaitBackInput, call: BudgetCall): Promise<AwaitBackResult>;
+  uncordonNode(input: UncordonInput, call: BudgetCall): Promise<UncordonResult>;
+  settleNode(input: SettleInput, call: BudgetCall): Promise<SettleResult>;
   verifyNode(input: VerifyNodeInput, call: BudgetCall): Promise<VerifyNodeResult>;
   rollbackNode(input: RollbackNodeInput, call: BudgetCall): Promise<RollbackNodeResult>;
   upgradeKubernetes(input: UpgradeKubernetesInput, call: BudgetCall): Promise<UpgradeKubernetesResult>;

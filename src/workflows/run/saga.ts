@@ -3,7 +3,7 @@
  * inside a non-cancellable scope so a cancel cannot leave it halfway. Each undo is idempotent: the
  * activities read the node first and skip what is already back.
  */
-import { kubernetesUndoPossible, type Undo } from '../compensation';
+import { kubernetesUndoPossible, type CordonUndo, type Undo } from '../compensation';
 import { failureMessage } from './failures';
 import type { UpgradeRun } from './upgrade-run';
 
@@ -11,7 +11,20 @@ export function ownUndos(run: UpgradeRun, stepId: string): Undo[] {
   return run.undos.filter((u) => u.stepId === stepId);
 }
 
+/** Uncordons a node this run cordoned (and forgets the undo): the product lifts only its own cordons. */
+export async function uncordonOwn(run: UpgradeRun, undo: CordonUndo): Promise<string> {
+  const budgetMs = 5 * 60_000;
+  const r = await run.ports.acts.uncordonNode(
+    { access: run.access(), node: undo.node, stepId: undo.stepId, kubeName: undo.kubeName, waitReadyMs: budgetMs, tuning: run.tuning },
+    { summary: `uncordon ${undo.kubeName} (cordoned by this run)`, budgetMs },
+  );
+  const i = run.undos.indexOf(undo);
+  if (i >= 0) run.undos.splice(i, 1);
+  return `${undo.kubeName} uncordoned${r.uncordoned ? '' : ' (already schedulable)'}`;
+}
+
 async function undoOne(run: UpgradeRun, undo: Undo): Promise<string> {
+  if (undo.kind === 'cordon') return uncordonOwn(run, undo);
   const row = run.row(undo.stepId);
   if (undo.kind === 'talos') {
     const method = run.partitions.methodTo(undo.node, undo.previous);
@@ -78,4 +91,37 @@ export async function compensate(run: UpgradeRun, which: Undo[]): Promise<string
 
 export function compensateAll(run: UpgradeRun): Promise<string[]> {
   return compensate(run, [...run.undos].reverse());
+}
+
+/** Every node this run cordoned and has not uncordoned yet: lifted before the run ends, whatever its outcome. */
+export async function uncordonLeftovers(run: UpgradeRun): Promise<string[]> {
+  const notes: string[] = [];
+  for (const undo of run.undos.filter((u): u is CordonUndo => u.kind === 'cordon')) {
+    try {
+      notes.push(await uncordonOwn(run, undo));
+    } catch (err) {
+      notes.push(`${undo.kubeName}: uncordon failed (${failureMessage(err)}); run kubectl uncordon ${undo.kubeName}`);
+    }
+  }
+  return notes;
+}
+
+/**
+ * After a cancel: the node step that was running may have sent an install or a reboot that is still
+ * landing. Settle that node (fenced calls waited out, a stable boot) before anything decides what to undo.
+ */
+export async function settleCurrent(run: UpgradeRun): Promise<void> {
+  const row = run.progress.current ? run.row(run.progress.current) : undefined;
+  if (!row || row.kind !== 'talos' || row.status !== 'running' || !row.node) return;
+  const budgetMs = row.role === 'controlplane' ? run.spec.timeouts.controlPlane : run.spec.timeouts.worker;
+  try {
+    const settled = await run.ports.acts.settleNode(
+      { access: run.access(), node: row.node, stepId: row.id, timeoutMs: budgetMs, tuning: run.tuning },
+      { summary: `let ${row.node} settle after the cancel`, budgetMs },
+    );
+    if (settled.version) run.partitions.installed(row.node, settled.version);
+    row.after = settled.version;
+  } catch (err) {
+    row.message = `${row.message ?? ''}${row.message ? '; ' : ''}could not settle ${row.node} after the cancel: ${failureMessage(err)}`;
+  }
 }

@@ -1,56 +1,125 @@
 /**
- * One Talos step on one node: the etcd quorum gate for control planes, the upgrade, then the
- * verification, all inside the step's one time budget (timeouts derive from what is left of it).
- * The undo is registered before the forward step, so a crash mid-step still knows how to undo it.
+ * One Talos step on one node, the sequence the workflow owns (src/activities/node/types.ts):
+ * look → pre-pull → cordon+drain → [control plane: quorum gate, forfeit etcd leadership] → install
+ * → reboot → await the new boot → uncordon what this run cordoned → verify.
+ *
+ * All inside the step's one budget: each call gets what is left of it. Undos are registered before
+ * the change they undo (the cordon before the drain, the Talos undo before the install), so a
+ * failure or a crash at any point still knows what to put back. Whether the install or the reboot
+ * happened is the activities' business (fenced, judged by boot id): a retry never sends either twice.
  */
+import { ApplicationFailure } from '@temporalio/common';
+import type { NodeLook } from '../../activities/node/types';
+import { installerImage } from '../../plan/build-plan';
 import type { TalosStep } from '../../plan/types';
+import { ErrorTypes } from '../error-types';
 import type { StepProgress } from '../messages';
+import { uncordonOwn } from './saga';
 import type { UpgradeRun } from './upgrade-run';
+
+/** Shows where the step is and what it waits for (watch, status, the Web UI). */
+function at(run: UpgradeRun, row: StepProgress, substep: string, waitingOn: string): void {
+  row.substep = substep;
+  row.waitingOn = waitingOn;
+  run.publish();
+}
+
+function registerTalosUndo(run: UpgradeRun, step: TalosStep, look: NodeLook): void {
+  if (!look.version || run.undos.some((u) => u.kind === 'talos' && u.stepId === step.id)) return;
+  const platform = run.facts?.nodes.find((n) => n.address === step.node);
+  run.undos.push({
+    kind: 'talos',
+    stepId: step.id,
+    node: step.node,
+    role: step.role,
+    installed: step.toVersion,
+    previous: run.partitions.active(step.node) ?? look.version,
+    previousSchematic: look.schematic,
+    previousImage: look.schematic
+      ? installerImage(run.spec.talos.imageFactory, look.schematic, look.version, { platform: platform?.platform ?? null, secureBoot: platform?.secureBoot ?? null })
+      : null,
+  });
+}
+
+/** The product's own drain: cordon (recorded for undo first), then evict; a stall is a human decision. */
+async function drain(run: UpgradeRun, step: TalosStep, row: StepProgress, kubeName: string, left: () => number): Promise<void> {
+  if (!run.undos.some((u) => u.kind === 'cordon' && u.node === step.node)) {
+    run.undos.push({ kind: 'cordon', stepId: step.id, node: step.node, kubeName });
+  }
+  const mode = run.evictByDelete.has(step.id) ? 'delete' : 'evict';
+  const timeoutMs = Math.min(step.drainTimeoutMs ?? 5 * 60_000, left());
+  at(run, row, 'drain', `${kubeName} to drain (kubectl drain${mode === 'delete' ? ' --disable-eviction' : ''}, up to ${Math.round(timeoutMs / 1000)} s)`);
+  const drained = await run.ports.acts.drainNode(
+    { access: run.access(), node: step.node, stepId: step.id, kubeName, timeoutMs, mode, tuning: run.tuning },
+    { summary: `drain ${kubeName}${mode === 'delete' ? ' (delete, budgets bypassed)' : ''}`, budgetMs: timeoutMs },
+  );
+  // A node that was already unschedulable was not cordoned by this run: its cordon is not ours to lift.
+  if (!drained.cordonedByUs) {
+    const i = run.undos.findIndex((u) => u.kind === 'cordon' && u.node === step.node && u.stepId === step.id);
+    if (i >= 0) run.undos.splice(i, 1);
+  }
+}
 
 export async function runTalos(run: UpgradeRun, step: TalosStep, row: StepProgress): Promise<void> {
   const plan = run.plan();
+  const acts = run.ports.acts;
   const started = run.ports.nowMs();
   const left = (): number => Math.max(60_000, step.timeoutMs - (run.ports.nowMs() - started));
-  if (step.role === 'controlplane') {
-    await run.ports.acts.checkEtcdQuorum(
-      { access: run.access(), controlPlanes: plan.controlPlanes, node: plan.controlPlanes.find((n) => n !== step.node) ?? step.node },
-      { summary: `check etcd quorum before ${step.node}` },
+  const base = { access: run.access(), node: step.node, stepId: step.id, tuning: run.tuning };
+  const path = step.path ?? 'legacy';
+
+  at(run, row, 'look', `${step.node} to answer (version, schematic, boot id)`);
+  const look = await acts.lookAtNode(base, { summary: `look at ${step.node}` });
+  if (!look.reachable) {
+    throw ApplicationFailure.nonRetryable(`${step.node} does not answer; nothing was changed on it`, ErrorTypes.nodeTimeout);
+  }
+  const atTarget = look.version === step.toVersion && look.schematic === step.schematic;
+  if (!atTarget) {
+    registerTalosUndo(run, step, look);
+    if (path !== 'legacy') {
+      at(run, row, 'pre-pull', `${step.node} to pull ${step.image}`);
+      await acts.prePullInstaller({ ...base, image: step.image, path }, { summary: `pre-pull the installer on ${step.node}`, budgetMs: left() });
+    }
+    const kubeName = look.kubeName ?? step.kubeName ?? null;
+    if (kubeName) await drain(run, step, row, kubeName, left);
+    if (step.role === 'controlplane') {
+      at(run, row, 'quorum', 'etcd to be healthy with every member');
+      await acts.checkEtcdQuorum(
+        { access: run.access(), controlPlanes: plan.controlPlanes, node: plan.controlPlanes.find((n) => n !== step.node) ?? step.node },
+        { summary: `check etcd quorum before ${step.node}` },
+      );
+      at(run, row, 'forfeit', `${step.node} to hand etcd leadership away`);
+      await acts.forfeitLeadership(base, { summary: `hand etcd leadership away from ${step.node}` });
+    }
+    at(run, row, 'install', `the installer ${step.image} on ${step.node}${path === 'legacy' ? ' (pull, then the node reboots by itself)' : ''}`);
+    const installed = await acts.installOnNode(
+      { ...base, image: step.image, path, toVersion: step.toVersion, bootIdBefore: look.bootId },
+      { summary: `install ${step.toVersion} on ${step.node}`, budgetMs: left() },
     );
+    let bootIdBefore = installed.bootIdAtIssue ?? look.bootId;
+    if (!installed.rebootIssued) {
+      at(run, row, 'reboot', `${step.node} to accept the reboot`);
+      const rebooted = await acts.rebootNode({ ...base, bootIdBefore }, { summary: `reboot ${step.node} into ${step.toVersion}` });
+      bootIdBefore = rebooted.bootIdAtIssue ?? bootIdBefore;
+    }
+    at(run, row, 'await boot', `${step.node} to boot ${step.toVersion} (a new boot id)`);
+    const back = await acts.awaitNodeBack(
+      { ...base, bootIdBefore, toVersion: step.toVersion, schematic: step.schematic, oldVersion: look.version, path, timeoutMs: left() },
+      { summary: `wait for ${step.node} on ${step.toVersion}`, budgetMs: left() },
+    );
+    run.partitions.installed(step.node, back.version);
+    row.before = look.version ?? row.before;
+    row.after = back.version;
+  } else {
+    row.message = 'already at target';
   }
-  const before = run.partitions.active(step.node) ?? step.fromVersion;
-  const beforeSchematic = run.facts?.nodes.find((n) => n.address === step.node)?.schematic ?? null;
-  if (before && !run.undos.some((u) => u.stepId === step.id)) {
-    run.undos.push({
-      kind: 'talos',
-      stepId: step.id,
-      node: step.node,
-      role: step.role,
-      installed: step.toVersion,
-      previous: before,
-      previousSchematic: beforeSchematic,
-      previousImage: beforeSchematic ? `${run.spec.talos.imageFactory}/installer/${beforeSchematic}:${before}` : null,
-    });
+  const cordon = run.undos.find((u) => u.kind === 'cordon' && u.node === step.node);
+  if (cordon?.kind === 'cordon') {
+    at(run, row, 'uncordon', `${cordon.kubeName} to be Ready, then uncordoned`);
+    await uncordonOwn(run, cordon);
   }
-  const result = await run.ports.acts.upgradeNode(
-    {
-      access: run.access(),
-      node: step.node,
-      role: step.role,
-      image: step.image,
-      toVersion: step.toVersion,
-      schematic: step.schematic,
-      fromVersion: before,
-      timeoutMs: left(),
-      tuning: run.tuning,
-    },
-    { summary: `upgrade ${step.node} to ${step.toVersion}`, budgetMs: left() },
-  );
-  if (!result.skipped) run.partitions.installed(step.node, result.after);
-  row.before = result.before ?? row.before;
-  row.after = result.after;
-  if (result.skipped) row.message = 'already at target';
-  run.publish();
-  const verified = await run.ports.acts.verifyNode(
+  at(run, row, 'verify', `talosctl health, then ${step.node} on ${step.toVersion} with schematic ${step.schematic.slice(0, 12)}…`);
+  const verified = await acts.verifyNode(
     {
       access: run.access(),
       node: step.node,
@@ -64,4 +133,6 @@ export async function runTalos(run: UpgradeRun, step: TalosStep, row: StepProgre
     { summary: `verify ${step.node} on ${step.toVersion}`, budgetMs: left() },
   );
   row.after = verified.version;
+  row.substep = null;
+  row.waitingOn = null;
 }

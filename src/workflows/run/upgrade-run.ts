@@ -14,11 +14,11 @@ import { BootPartitions, type Undo } from '../compensation';
 import { renderDetails } from '../details';
 import { appendAudit, type AuditEntry, type ClusterUpgradeInput, type Outcome, type Phase, type StepProgress, type UpgradeProgress, type UpgradeReport } from '../messages';
 import { awaitDecision, gate, insideWindow, safePoint } from './human';
-import { Inbox, type Answer } from './inbox';
+import { Inbox, type Answer, type Wait } from './inbox';
 import type { RunPorts } from './ports';
 import { preflight } from './preflight';
 import { buildReport, lookAtTheEnd } from './report';
-import { compensate, compensateAll, ownUndos } from './saga';
+import { compensate, compensateAll, ownUndos, settleCurrent, uncordonLeftovers } from './saga';
 import { runBackup, runKubernetes, runPostflight } from './steps';
 import { runTalos } from './talos-step';
 import { failureMessage } from './failures';
@@ -49,12 +49,16 @@ export class UpgradeRun {
   facts: ClusterFacts | null = null;
   /** What each node ran when this run first looked, for the report. */
   readonly seenBefore = new Map<string, { version: string | null; schematic: string | null }>();
+  /** The wait the run is in (approval, decision, resume), or null while it works. */
+  currentWait: Wait | null = null;
   /** Fixes on offer while blocked or awaiting a decision. */
   offered: Remediation[] = [];
   resumeRequested = false;
   abortReason = '';
   readonly notifications: Promise<unknown>[] = [];
   veleroAttempt = 0;
+  /** Steps whose next drain deletes the pods a budget holds (a human chose evict-by-delete). */
+  readonly evictByDelete = new Set<string>();
   /** Verdicts of answers that came through an update, which waits for its own (see handlers.ts). */
   readonly verdicts = new Map<number, AuditEntry>();
   private seq = 0;
@@ -151,8 +155,10 @@ export class UpgradeRun {
       report = await this.finish('completed', `upgraded ${this.spec.cluster} to Talos ${plan.target.talos}${plan.target.kubernetes ? ` and Kubernetes ${plan.target.kubernetes}` : ''}`);
     } catch (err) {
       if (this.ports.isCancellation(err)) {
-        // A Temporal cancel is an abort under the spec's policy; the report still gets written.
+        // A Temporal cancel is an abort under the spec's policy; the report still gets written. The
+        // node step that was running settles first: no undo is decided while a call is on its way.
         await this.ports.nonCancellable(async () => {
+          await settleCurrent(this);
           const notes = this.spec.onFailure === 'rollback-all' ? await compensateAll(this) : [];
           this.setPhase('aborted');
           await this.finish('aborted', `cancelled through Temporal${notes.length ? `; rolled back: ${notes.join('; ')}` : '; nothing was rolled back (onFailure is not rollback-all)'}`);
@@ -220,11 +226,16 @@ export class UpgradeRun {
       if (notes.length) row.message = `${row.message}; compensated: ${notes.join('; ')}`;
     }
     const action = await awaitDecision(this, step, row, err);
-    if (action === 'retry') {
+    if (action === 'retry' || action === 'evict-by-delete') {
+      if (action === 'evict-by-delete') this.evictByDelete.add(step.id);
       row.endedAt = null;
       return true;
     }
     if (action === 'skip') {
+      // The node stays where it is, and schedulable: a cordon this step made is lifted.
+      const own = ownUndos(this, step.id).filter((u) => u.kind === 'cordon');
+      const notes = own.length ? await compensate(this, own) : [];
+      if (notes.length) row.message = `${row.message ?? ''}; ${notes.join('; ')}`;
       row.status = 'skipped';
       this.publish();
       return false;
@@ -249,7 +260,12 @@ export class UpgradeRun {
 
   /** The report, from a last look at the cluster when the run did not end on a postflight. */
   private async finish(outcome: Outcome, message: string): Promise<UpgradeReport> {
-    if (outcome !== 'completed') await lookAtTheEnd(this);
+    if (outcome !== 'completed') {
+      // The product lifts every cordon it made, whatever the outcome: no node stays cordoned by a run that ended.
+      const lifted = await this.ports.nonCancellable(() => uncordonLeftovers(this));
+      if (lifted.length) message = `${message}; ${lifted.join('; ')}`;
+      await lookAtTheEnd(this);
+    }
     for (const a of this.inbox.takeAll()) {
       this.judged(a, this.audit({ signal: a.via, by: a.by, step: a.kind === 'remediate' ? null : a.step, accepted: false, note: 'not used: the run ended first' }));
     }
