@@ -66,6 +66,11 @@ export interface DrainInput extends NodeStepInput {
   timeoutMs: number;
   /** `delete`: kubectl drain --disable-eviction (bypasses PDBs); only after a human chose it. */
   mode: 'evict' | 'delete';
+  /**
+   * True when an earlier attempt of this run cordoned the node (the workflow knows it from history):
+   * finding it unschedulable is then expected, not a cordon by someone else.
+   */
+  ownCordon?: boolean;
 }
 export interface DrainResult {
   /** True when this step cordoned the node (it was schedulable before): the step must uncordon it. */

@@ -43,18 +43,19 @@ function registerTalosUndo(run: UpgradeRun, step: TalosStep, look: NodeLook): vo
 
 /** The product's own drain: cordon (recorded for undo first), then evict; a stall is a human decision. */
 async function drain(run: UpgradeRun, step: TalosStep, row: StepProgress, kubeName: string, left: () => number): Promise<void> {
-  if (!run.undos.some((u) => u.kind === 'cordon' && u.node === step.node)) {
-    run.undos.push({ kind: 'cordon', stepId: step.id, node: step.node, kubeName });
-  }
+  // An earlier attempt of this run may have cordoned the node already (a stalled drain, then retry):
+  // that cordon stays this run's to lift, whatever the activity sees now.
+  const ownCordon = run.undos.some((u) => u.kind === 'cordon' && u.node === step.node);
+  if (!ownCordon) run.undos.push({ kind: 'cordon', stepId: step.id, node: step.node, kubeName });
   const mode = run.evictByDelete.has(step.id) ? 'delete' : 'evict';
   const timeoutMs = Math.min(step.drainTimeoutMs ?? 5 * 60_000, left());
   at(run, row, 'drain', `${kubeName} to drain (kubectl drain${mode === 'delete' ? ' --disable-eviction' : ''}, up to ${Math.round(timeoutMs / 1000)} s)`);
   const drained = await run.ports.acts.drainNode(
-    { access: run.access(), node: step.node, stepId: step.id, kubeName, timeoutMs, mode, tuning: run.tuning },
+    { access: run.access(), node: step.node, stepId: step.id, kubeName, timeoutMs, mode, ownCordon, tuning: run.tuning },
     { summary: `drain ${kubeName}${mode === 'delete' ? ' (delete, budgets bypassed)' : ''}`, budgetMs: timeoutMs },
   );
   // A node that was already unschedulable was not cordoned by this run: its cordon is not ours to lift.
-  if (!drained.cordonedByUs) {
+  if (!drained.cordonedByUs && !ownCordon) {
     const i = run.undos.findIndex((u) => u.kind === 'cordon' && u.node === step.node && u.stepId === step.id);
     if (i >= 0) run.undos.splice(i, 1);
   }
