@@ -7,6 +7,7 @@ import { formatDuration } from '../plan/duration';
 import type { UpgradeSpec } from '../plan/types';
 import type { ClusterUpgradeInput, UpgradeReport } from '../workflows/messages';
 import { TASK_QUEUE, TalosCluster, UpgradePhase, workflowIdFor } from '../workflows/search-attributes';
+import { readClusterIdentity, runningUpgradeOf } from './cluster-identity';
 import { UserError } from './errors';
 
 export interface StartOptions {
@@ -34,6 +35,13 @@ export function staticDetails(spec: UpgradeSpec): string {
 
 export async function startUpgrade(client: Client, spec: UpgradeSpec, opts: StartOptions = {}): Promise<WorkflowHandle<(input: ClusterUpgradeInput) => Promise<UpgradeReport>>> {
   const workflowId = workflowIdFor(spec.cluster);
+  const clusterId = await readClusterIdentity(spec);
+  const running = clusterId ? await runningUpgradeOf(client, clusterId) : null;
+  if (running !== null && running !== workflowId) {
+    throw new UserError(
+      `this cluster (kube-system uid ${clusterId}) is already being upgraded by ${running}, under another spec name; watch it with \`talos-upgrade watch\` for that cluster, or stop it first`,
+    );
+  }
   const input: ClusterUpgradeInput = { spec, ...(opts.startedBy ? { startedBy: opts.startedBy } : {}), ...(opts.tuning ? { tuning: opts.tuning } : {}) };
   try {
     return await client.workflow.start('clusterUpgrade', {

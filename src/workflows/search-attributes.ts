@@ -3,7 +3,11 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 /** Visibility keys (DESIGN §5): `list` filters on TalosCluster, dashboards on UpgradePhase. */
 export const TalosCluster = defineSearchAttributeKey('TalosCluster', SearchAttributeType.KEYWORD);
 export const UpgradePhase = defineSearchAttributeKey('UpgradePhase', SearchAttributeType.KEYWORD);
-export const SEARCH_ATTRIBUTES = [TalosCluster, UpgradePhase];
+/** The cluster's own identity (kube-system namespace uid): one upgrade per cluster whatever a spec calls it. */
+export const TalosClusterId = defineSearchAttributeKey('TalosClusterId', SearchAttributeType.KEYWORD);
+export const SEARCH_ATTRIBUTES = [TalosCluster, UpgradePhase, TalosClusterId];
 
 export const TASK_QUEUE = 'talos-upgrade';
 export const workflowIdFor = (cluster: string): string => `talos-upgrade-${cluster}`;
+/** The lock a run holds for its cluster's life (a child workflow; see cluster-lock.ts). */
+export const lockIdFor = (clusterId: string): string => `talos-upgrade-lock-${clusterId}`;

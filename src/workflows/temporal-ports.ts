@@ -9,7 +9,9 @@
 import {
   ActivityCancellationType,
   CancellationScope,
+  ParentClosePolicy,
   allHandlersFinished,
+  startChild,
   condition,
   isCancellation,
   proxyActivities,
@@ -18,14 +20,15 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { Duration } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError, type Duration } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { NodeStepActivities } from '../activities/node/types';
 import { untilWindowOpens } from './maintenance-window';
 import { NON_RETRYABLE } from './error-types';
 import type { ClusterUpgradeInput } from './messages';
 import type { BudgetCall, Call, RunActivities, RunPorts } from './run/ports';
-import { UpgradePhase } from './search-attributes';
+import { clusterLock } from './cluster-lock';
+import { TalosClusterId, UpgradePhase, lockIdFor } from './search-attributes';
 
 const MINUTE = 60_000;
 
@@ -109,6 +112,21 @@ export function temporalPorts(input: ClusterUpgradeInput): RunPorts {
     isCancellation,
     waitForWindow: untilWindowOpens,
     allHandlersFinished: () => condition(allHandlersFinished),
+    acquireClusterLock: async (clusterId) => {
+      upsertSearchAttributes([{ key: TalosClusterId, value: clusterId }]);
+      try {
+        await startChild(clusterLock, {
+          workflowId: lockIdFor(clusterId),
+          args: [{ workflowId: info.workflowId, cluster: input.spec.cluster }],
+          parentClosePolicy: ParentClosePolicy.TERMINATE,
+          staticSummary: `lock of cluster ${clusterId} held by ${info.workflowId}`,
+        });
+        return true;
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
+        throw err;
+      }
+    },
     info: { workflowId: info.workflowId, runId: info.runId, startTime: info.startTime },
   };
 }

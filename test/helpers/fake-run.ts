@@ -258,6 +258,7 @@ export function startFakeRun(cluster: FakeCluster, spec: UpgradeSpec): FakeRun {
     isCancellation: () => false,
     waitForWindow: async () => ({ waitedMs: 0, state: null, interrupted: false }),
     allHandlersFinished: async () => undefined,
+    acquireClusterLock: async () => true,
     info: { workflowId: 'talos-upgrade-unit', runId: '00000000-run', startTime: new Date('2026-12-01T10:00:00Z') },
   };
   const input: ClusterUpgradeInput = { spec };

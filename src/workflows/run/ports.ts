@@ -99,6 +99,11 @@ export interface RunPorts {
   nonCancellable<T>(fn: () => Promise<T>): Promise<T>;
   isCancellation(err: unknown): boolean;
   waitForWindow(window: MaintenanceWindow | undefined, opts: WindowWaitOptions): Promise<WindowWait>;
+  /**
+   * Takes the cluster's lock for the rest of the run (cluster-lock.ts): false when another run holds it.
+   * Also records the identity as the TalosClusterId search attribute, so `start` can name that run.
+   */
+  acquireClusterLock(clusterId: string): Promise<boolean>;
   /** Resolves when every signal/update handler has finished. */
   allHandlersFinished(): Promise<void>;
   info: { workflowId: string; runId: string; startTime: Date };

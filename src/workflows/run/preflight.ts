@@ -29,6 +29,18 @@ export function rowFor(step: PlanStep): StepProgress {
   };
 }
 
+/** One run per cluster: the first time the cluster's identity is known, take its lock or stop. */
+async function holdClusterLock(run: UpgradeRun, clusterId: string | null): Promise<void> {
+  if (run.clusterLock !== null || clusterId === null) return;
+  if (!(await run.ports.acquireClusterLock(clusterId))) {
+    throw new StopRun(
+      'failed',
+      `another upgrade of this cluster is running (kube-system uid ${clusterId}, maybe under another spec name): nothing was changed; \`talos-upgrade list\` shows it`,
+    );
+  }
+  run.clusterLock = clusterId;
+}
+
 export async function preflight(run: UpgradeRun): Promise<UpgradePlan> {
   for (;;) {
     run.setPhase('preflight');
@@ -44,6 +56,7 @@ export async function preflight(run: UpgradeRun): Promise<UpgradePlan> {
     }
     const { plan, facts } = result;
     run.facts = facts;
+    await holdClusterLock(run, facts.clusterId ?? null);
     run.progress.plan = plan;
     run.progress.preflight = plan.preflight;
     run.progress.steps = plan.steps.map(rowFor);

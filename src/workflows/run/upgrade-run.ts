@@ -49,6 +49,8 @@ export class UpgradeRun {
   facts: ClusterFacts | null = null;
   /** What each node ran when this run first looked, for the report. */
   readonly seenBefore = new Map<string, { version: string | null; schematic: string | null }>();
+  /** The cluster identity whose lock this run holds (null until preflight read it, or when unreadable). */
+  clusterLock: string | null = null;
   /** The wait the run is in (approval, decision, resume), or null while it works. */
   currentWait: Wait | null = null;
   /** Fixes on offer while blocked or awaiting a decision. */
