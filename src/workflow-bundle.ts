@@ -15,12 +15,26 @@ export async function writeWorkflowBundle(): Promise<string> {
   return bundlePath();
 }
 
-/** The prebuilt bundle when it is newer than the workflow code, else undefined (the worker then bundles itself). */
+/** The newest mtime of the .js files under `dir`, subdirectories included. */
+function newestJs(dir: string): number {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestJs(full));
+    else if (entry.name.endsWith('.js')) newest = Math.max(newest, fs.statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * The prebuilt bundle when it is newer than the workflow code (src/workflows/** and the pure
+ * src/plan/** it imports), else undefined (the worker then bundles itself).
+ */
 export function prebuiltBundle(): string | undefined {
   try {
     const bundled = fs.statSync(bundlePath()).mtimeMs;
-    const dir = path.dirname(workflowsEntry());
-    const newest = Math.max(...fs.readdirSync(dir).filter((f) => f.endsWith('.js')).map((f) => fs.statSync(path.join(dir, f)).mtimeMs));
+    const workflows = path.dirname(workflowsEntry());
+    const newest = Math.max(newestJs(workflows), newestJs(path.join(workflows, '..', 'plan')));
     return bundled >= newest ? bundlePath() : undefined;
   } catch {
     return undefined;

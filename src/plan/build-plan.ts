@@ -3,6 +3,7 @@
  * execution order, with their approval gates, plus the preflight verdicts. Pure and deterministic:
  * the CLI's `plan` and the workflow build the same plan from the same inputs.
  */
+import { installerImage } from './installer';
 import { compareMinor, installerAcceptsHost, minorOf } from './matrix';
 import { orderNodes, resolveTopology, sameAddress, type OrderedNode } from './node-order';
 import { evaluatePreflight } from './preflight';
@@ -27,30 +28,11 @@ import type {
 /** The product's drain timeout when a spec predates `timeouts.drain`. */
 const DEFAULT_DRAIN_MS = 5 * 60_000;
 
+export { installerImage, type InstallerTarget } from './installer';
+
 export interface BuildPlanOptions {
   /** The CLI's --allow-downgrade; either this or spec.allowDowngrade allows a downgrade. */
   allowDowngrade?: boolean;
-}
-
-/** What names a node's installer besides the schematic and version (PlatformMetadata, SecurityState). */
-export interface InstallerTarget {
-  platform?: string | null;
-  secureBoot?: boolean | null;
-}
-
-/**
- * The Image Factory installer for a node: `<factory>/<platform>-installer[-secureboot]/<schematic>:<version>`.
- * From Talos 1.14 installers come only from Image Factory in that form (talosctl 1.14's own default is
- * `metal-installer/`; docs/talos-upgrade-flow.md §5); before 1.14 the product keeps the form the
- * runbook's clusters were built with, `installer[-secureboot]/`, which the factory serves as metal.
- * Image Factory's own naming rules were not readable here: the platform forms for older versions
- * are not used for that reason.
- */
-export function installerImage(imageFactory: string, schematic: string, version: string, target: InstallerTarget = {}): string {
-  const secureboot = target.secureBoot === true ? '-secureboot' : '';
-  const modern = compareVersions(version, 'v1.14.0') >= 0;
-  const repo = modern ? `${target.platform || 'metal'}-installer${secureboot}` : `installer${secureboot}`;
-  return `${imageFactory}/${repo}/${schematic}:${version}`;
 }
 
 /**

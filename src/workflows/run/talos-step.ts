@@ -10,7 +10,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { NodeLook } from '../../activities/node/types';
-import { installerImage } from '../../plan/build-plan';
+import { installerImage } from '../../plan/installer';
 import type { TalosStep } from '../../plan/types';
 import { ErrorTypes } from '../error-types';
 import type { StepProgress } from '../messages';
