@@ -4,7 +4,9 @@
 import type { Duration } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
-import { connectNative, connectTarget, type ConnectTarget } from './client/connection';
+import { connectClient, connectNative, connectTarget, ensureSearchAttributes, type ConnectTarget } from './client/connection';
+import { UserError } from './client/errors';
+import { checkOpenRuns, refusal } from './replay-gate';
 import { TASK_QUEUE } from './workflows/search-attributes';
 import { prebuiltBundle, workflowsEntry } from './workflow-bundle';
 
@@ -43,7 +45,29 @@ export async function createUpgradeWorker(opts: UpgradeWorkerOptions): Promise<W
 }
 
 /** `talos-upgrade worker`: runs until SIGINT/SIGTERM, then drains with a grace time. */
-export async function runWorkerCommand(target: ConnectTarget = connectTarget()): Promise<void> {
+export interface WorkerCommandOptions {
+  /** Start even when open runs do not replay against this version (they fail on their next step). */
+  skipReplayCheck?: boolean;
+}
+
+/** Search attributes, then the replay gate (src/replay-gate.ts): both before the worker polls. */
+async function preflightWorker(target: ConnectTarget, opts: WorkerCommandOptions): Promise<void> {
+  const { client, connection } = await connectClient(target);
+  try {
+    await ensureSearchAttributes(connection, target.namespace);
+    if (opts.skipReplayCheck) return;
+    const bundle = prebuiltBundle();
+    const check = await checkOpenRuns(client, bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: workflowsEntry() });
+    const refused = refusal(check);
+    if (refused) throw new UserError(refused);
+    if (check.checked > 0) process.stdout.write(`replayed ${check.checked} open run(s) against this version: all continue\n`);
+  } finally {
+    await connection.close();
+  }
+}
+
+export async function runWorkerCommand(target: ConnectTarget = connectTarget(), opts: WorkerCommandOptions = {}): Promise<void> {
+  await preflightWorker(target, opts);
   const connection = await connectNative(target);
   const worker = await createUpgradeWorker({ connection, namespace: target.namespace });
   process.stdout.write(`worker on task queue ${TASK_QUEUE}, namespace ${target.namespace}, server ${target.address} (Ctrl-C to stop)\n`);

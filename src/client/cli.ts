@@ -24,8 +24,9 @@ export function buildProgram(): Command {
   registerReleasesCommands(program);
   program
     .command('worker')
-    .description('run the worker (connects through TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TLS / API key env config)')
-    .action(async () => runWorkerCommand());
+    .description('run the worker (connects through TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TLS / API key env config); it first replays every open run against this version and refuses to start if one cannot continue')
+    .option('--skip-replay-check', 'start even when open runs cannot continue on this version (they fail on their next step)')
+    .action(async (opts: { skipReplayCheck?: boolean }) => runWorkerCommand(undefined, { skipReplayCheck: opts.skipReplayCheck === true }));
   return program;
 }
 

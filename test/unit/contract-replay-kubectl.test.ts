@@ -27,15 +27,18 @@ function talosRules(controlPlanes: string[], workers: string[]): FakeRule[] {
   const build = ['\tSHA:         5b5d6c4e', '\tBuilt:       ', '\tGo version:  go1.25.4', '\tOS/Arch:     linux/amd64'];
   const version = ['Client:', '\tTag:         v1.13.0', ...build, 'Server:', ...all.flatMap((n) => [`\tNODE:        ${n}`, '\tTag:         v1.13.0', ...build, '\tEnabled:     RBAC']), ''].join('\n');
   const resource = (node: string, id: string, type: string, spec: unknown): string => `${JSON.stringify({ node, metadata: { namespace: 'runtime', type, id, version: 1, phase: 'running' }, spec }, null, 4)}\n`;
-  const extensions = all.map((n) => resource(n, '0', 'ExtensionStatuses.runtime.talos.dev', { image: '0.sqsh', metadata: { name: 'schematic', version: SCHEMATIC } })).join('');
-  const machine = all.map((n) => resource(n, 'machine', 'MachineStatuses.runtime.talos.dev', { stage: 'running', status: { ready: true, unmetConditions: [] } })).join('');
+  const extensions = (n: string): string => resource(n, '0', 'ExtensionStatuses.runtime.talos.dev', { image: '0.sqsh', metadata: { name: 'schematic', version: SCHEMATIC } });
+  const machine = (n: string): string => resource(n, 'machine', 'MachineStatuses.runtime.talos.dev', { stage: 'running', status: { ready: true, unmetConditions: [] } });
   const id = (i: number): string => `8f2e5a1c9d3b4e7${i.toString(16)}`;
   const members = ['NODE   ID   HOSTNAME   PEER URLS   CLIENT URLS   LEARNER', ...controlPlanes.map((n, i) => `${controlPlanes[0]}   ${id(i)}   cp-${i + 1}   https://${n}:2380   https://${n}:2379   false`), ''].join('\n');
   const status = ['NODE   MEMBER   DB SIZE   IN USE   LEADER   RAFT INDEX   RAFT TERM   RAFT APPLIED INDEX   LEARNER   ERRORS', ...controlPlanes.map((n, i) => `${n}   ${id(i)}   21 MB   12 MB (57.14%)   ${id(0)}   1234   2   1234   false   `), ''].join('\n');
   return [
     { tool: 'talosctl', args: ['version', '--nodes', all.join(',')], stdout: version },
-    { tool: 'talosctl', args: ['get', 'extensions', '--nodes', all.join(','), '-o', 'json'], stdout: extensions },
-    { tool: 'talosctl', args: ['get', 'machinestatus', '--nodes', all.join(','), '-o', 'json'], stdout: machine },
+    // One `get` per node: a multi-node get cannot attribute its errors (test/contract/talosctl).
+    ...all.flatMap((n): FakeRule[] => [
+      { tool: 'talosctl', args: ['get', 'extensions', '--nodes', n, '-o', 'json'], stdout: extensions(n) },
+      { tool: 'talosctl', args: ['get', 'machinestatus', '--nodes', n, '-o', 'json'], stdout: machine(n) },
+    ]),
     { tool: 'talosctl', args: ['etcd', 'members', '--nodes', controlPlanes[0] ?? ''], stdout: members },
     { tool: 'talosctl', args: ['etcd', 'status', '--nodes', controlPlanes.join(',')], stdout: status },
   ];
@@ -45,6 +48,8 @@ const kubectlRules = (nodes: string, pods = 'get-pods-ok', version = 'version-ok
   { tool: 'kubectl', args: ['get', 'nodes', '-o', 'json'], case: `kubectl/${nodes}` },
   { tool: 'kubectl', args: ['get', 'pods', '-A', '-o', 'json'], case: `kubectl/${pods}` },
   { tool: 'kubectl', args: ['version', '-o', 'json'], case: `kubectl/${version}` },
+  { tool: 'kubectl', args: ['get', 'pdb', '-A', '-o', 'json'], case: 'kubectl/get-pdb-ok' },
+  { tool: 'kubectl', args: ['get', 'namespace', 'kube-system', '-o', 'json'], case: 'kubectl/get-namespace-ok' },
 ];
 
 function setup(rules: FakeRule[]) {
@@ -78,7 +83,16 @@ describe('inspectCluster replays the real kubectl', () => {
       facts.podProblems.map((p) => `${p.namespace}/${p.name}:${p.reason}`),
       ['media/jellyfin-6tr644nsg2-xt6q5:CrashLoopBackOff', 'databases/postgres-0:Terminating'],
     );
-    assert.deepEqual(fakes.calls().filter((c) => c.tool === 'kubectl').map((c) => c.args.join(' ')), ['get nodes -o json', 'get pods -A -o json', 'version -o json']);
+    assert.deepEqual(fakes.calls().filter((c) => c.tool === 'kubectl').map((c) => c.args.join(' ')), [
+      'get nodes -o json',
+      'get pods -A -o json',
+      'version -o json',
+      'get pdb -A -o json',
+      'get namespace kube-system -o json',
+    ]);
+    // The disruption budgets and the cluster's identity come from the real kubectl's bytes too.
+    assert.ok(facts.pdbs && facts.pdbs.length > 0, 'budgets read');
+    assert.match(facts.clusterId ?? '', /^[0-9a-f-]{36}$/);
   });
 
   it('kubernetesVersions reads the same 1.4 MB list whole', async () => {
