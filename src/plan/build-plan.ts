@@ -7,6 +7,7 @@ import { installerAcceptsHost } from './matrix';
 import { orderNodes, resolveTopology, sameAddress, type OrderedNode } from './node-order';
 import { evaluatePreflight } from './preflight';
 import { BACKUP_STEP_ID, PLAN_STEP_ID, POSTFLIGHT_STEP_ID, kubernetesStepId, talosStepId } from './step-ids';
+import { BUILT_IN_RELEASE_DATA, describeReleaseData, type ReleaseData } from './release-data';
 import { PolicyError, compareVersions, kubernetesPlain, parseVersion, planHops, talosTag } from './versions';
 import type {
   Advice,
@@ -26,6 +27,8 @@ import type {
 export interface BuildPlanOptions {
   /** The CLI's --allow-downgrade; either this or spec.allowDowngrade allows a downgrade. */
   allowDowngrade?: boolean;
+  /** Newest patch per minor for the intermediate hops (the cached release feeds); absent = the built-in table. */
+  releaseData?: ReleaseData;
 }
 
 /** Installer image reference: `<imageFactory>/installer/<schematic>:<version>`. */
@@ -96,6 +99,7 @@ export function buildPlan(spec: UpgradeSpec, facts: ClusterFacts, opts: BuildPla
   const ordered = orderNodes(topology);
   const factsFor = (address: string): NodeFacts | undefined => facts.nodes.find((n) => sameAddress(n.address, address));
   const preflight: PreflightCheck[] = evaluatePreflight(spec, facts, topology);
+  const releaseData = opts.releaseData ?? BUILT_IN_RELEASE_DATA;
 
   const targetTalos = spec.talos.version;
   const targetKubernetes = spec.kubernetes ? kubernetesPlain(spec.kubernetes.version) : null;
@@ -116,6 +120,7 @@ export function buildPlan(spec: UpgradeSpec, facts: ClusterFacts, opts: BuildPla
     workers: topology.workers,
     primary: topology.primary,
     current: { talos: lowTalos, kubernetes: currentKubernetes },
+    releaseData: describeReleaseData(releaseData),
   };
 
   if (lowTalos === null || highTalos === null || currentKubernetes === null) {
@@ -153,6 +158,7 @@ export function buildPlan(spec: UpgradeSpec, facts: ClusterFacts, opts: BuildPla
     targetKubernetes,
     allowDowngrade,
     schematicChange,
+    releaseData,
   });
 
   // Where each node stands as the steps are laid out; a step moves it to its hop's version.
