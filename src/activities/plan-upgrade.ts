@@ -3,15 +3,18 @@
  * plan a human approved is a recorded result in the workflow's history. A release of talos-upgrade
  * with newer release data or a changed support matrix cannot change a run already in progress: its
  * replay reads the recorded plan, and only a re-plan (a new activity call) sees the new data.
- * The same goes for the fixes offered after a failure.
+ * The same goes for the fixes offered after a failure. The latest patches come from this worker's
+ * release cache (what its release-watch schedule last fetched), read as `plan` on the CLI reads it.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { buildPlan } from '../plan/build-plan';
+import { DEFAULT_RELEASE_FEEDS } from '../plan/cadence';
 import { inspectTarget } from '../plan/inspect-target';
 import { remediationsForPlan, type Remediation } from '../plan/remediation';
 import type { ClusterFacts, UpgradePlan, UpgradeSpec } from '../plan/types';
 import { PolicyError } from '../plan/versions';
 import { inspectCluster } from './checks';
+import { releaseDataForPlan } from './release-cache';
 import { ErrorTypes } from './types';
 
 export interface PlanUpgradeInput {
@@ -29,7 +32,7 @@ export async function planUpgrade(input: PlanUpgradeInput): Promise<PlanUpgradeR
   const facts = await inspectCluster(inspectTarget(input.spec));
   let plan: UpgradePlan;
   try {
-    plan = buildPlan(input.spec, facts);
+    plan = buildPlan(input.spec, facts, { releaseData: releaseDataForPlan(input.spec.releases ?? DEFAULT_RELEASE_FEEDS) });
   } catch (err) {
     if (err instanceof PolicyError) throw ApplicationFailure.nonRetryable(err.message, ErrorTypes.noUpgradePath);
     throw err;

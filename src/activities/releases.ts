@@ -1,10 +1,12 @@
 /**
  * Reading a release feed: GitHub-releases-shaped JSON (`[{tag_name, prerelease, draft, published_at}]`)
- * from a configurable URL, with a time limit and a size limit. The same function is the `fetchReleases`
- * activity and what `releases check` calls directly; its errors are one line naming the URL and the fix.
+ * from a configurable URL, with a time limit and a size limit. `fetchReleaseFeed` is what `releases check`
+ * calls and what the `fetchReleases` activity (the release-watch schedule) runs; both record the feed in
+ * the on-disk cache `plan` reads (release-cache.ts). Errors are one line naming the URL and the fix.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import type { ReleaseInfo } from '../plan/cadence';
+import type { FetchedFeed, ReleaseInfo } from '../plan/cadence';
+import { releaseCachePath, writeCachedFeed } from './release-cache';
 
 export interface FetchReleasesInput {
   url: string;
@@ -86,8 +88,32 @@ export function parseReleaseFeed(text: string, url: string): ReleaseInfo[] {
   return out;
 }
 
-/** GETs the feed and returns its releases. Network trouble and 5xx/429 are retryable; the rest is not. */
+/** A fetched feed, and why it could not be cached (null when it was). */
+export interface FetchedReleaseFeed extends FetchedFeed {
+  releases: ReleaseInfo[];
+  cacheError: string | null;
+}
+
+/** GETs the feed and records it in the release cache (best effort: a cache that cannot be written is reported, not fatal). */
+export async function fetchReleaseFeed(input: FetchReleasesInput): Promise<FetchedReleaseFeed> {
+  const releases = await readFeed(input);
+  const fetchedAt = new Date().toISOString();
+  let cacheError: string | null = null;
+  try {
+    writeCachedFeed({ url: input.url, fetchedAt, releases });
+  } catch (err) {
+    cacheError = `cannot write the release cache ${releaseCachePath()}: ${(err instanceof Error ? err.message : String(err)).split('\n')[0] ?? ''}`;
+  }
+  return { url: input.url, fetchedAt, releases, cacheError };
+}
+
+/** The activity the release-watch schedule runs: the feed's releases, recorded in the worker's release cache. */
 export async function fetchReleases(input: FetchReleasesInput): Promise<ReleaseInfo[]> {
+  return (await fetchReleaseFeed(input)).releases;
+}
+
+/** GETs the feed and returns its releases. Network trouble and 5xx/429 are retryable; the rest is not. */
+async function readFeed(input: FetchReleasesInput): Promise<ReleaseInfo[]> {
   const url = input.url;
   if (!/^https?:\/\//i.test(url)) throw feedError(url, 'only http:// and https:// feeds are supported', false);
   const timeoutMs = input.timeoutMs ?? DEFAULT_TIMEOUT_MS;

@@ -6,7 +6,9 @@
 import type { Command } from 'commander';
 import { inspectCluster } from '../activities/inspect';
 import { ToolError } from '../activities/exec';
+import { releaseDataForPlan } from '../activities/release-cache';
 import { buildPlan } from '../plan/build-plan';
+import { DEFAULT_RELEASE_FEEDS } from '../plan/cadence';
 import { inspectTarget } from '../plan/inspect-target';
 import { SpecError } from '../plan/spec';
 import type { ClusterFacts, UpgradePlan, UpgradeSpec } from '../plan/types';
@@ -52,12 +54,24 @@ export async function planFromSpecFile(specPath: string, opts: { allowDowngrade?
   }
   let plan: UpgradePlan;
   try {
-    plan = buildPlan(spec, facts, { allowDowngrade: opts.allowDowngrade === true });
+    // The same cache and the same function as the planUpgrade activity: the latest patches `releases check` last fetched.
+    const releaseData = releaseDataForPlan(spec.releases ?? DEFAULT_RELEASE_FEEDS);
+    plan = buildPlan(spec, facts, { allowDowngrade: opts.allowDowngrade === true, releaseData });
   } catch (err) {
     if (err instanceof PolicyError) throw new UserError(`no upgrade path: ${err.message}`, ExitCode.badSpec);
     throw err;
   }
   return { spec, warnings, facts, plan };
+}
+
+/** The plan's lines with "data: <where the latest patches came from>" under its header block. */
+export function withReleaseDataLine(lines: string[], plan: UpgradePlan): string[] {
+  if (!plan.releaseData) return lines;
+  const line = `  data:   ${plan.releaseData.summary}`;
+  const at = lines.findIndex((l) => l.startsWith('  policy:'));
+  const out = [...lines];
+  out.splice(at >= 0 ? at + 1 : Math.min(1, out.length), 0, line);
+  return out;
 }
 
 export function registerPlanCommand(program: Command): void {
@@ -74,7 +88,7 @@ export function registerPlanCommand(program: Command): void {
         for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
       } else {
         const color = styleFor(process.stdout.isTTY === true && !process.env.NO_COLOR);
-        process.stdout.write(`${renderPlan(plan, spec, { specPath, warnings, color }).join('\n')}\n`);
+        process.stdout.write(`${withReleaseDataLine(renderPlan(plan, spec, { specPath, warnings, color }), plan).join('\n')}\n`);
       }
       process.exitCode = plan.blocked ? ExitCode.preflightBlocked : ExitCode.ok;
     });

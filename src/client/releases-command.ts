@@ -12,14 +12,15 @@ import type { Command } from 'commander';
 import { ToolError } from '../activities/exec';
 import { inspectCluster } from '../activities/inspect';
 import { sendNotifications } from '../activities/notify';
-import { fetchReleases } from '../activities/releases';
+import { fetchReleaseFeed } from '../activities/releases';
 import type { NotifyResult } from '../activities/release-types';
 import { buildPlan } from '../plan/build-plan';
-import { DEFAULT_RELEASE_FEEDS, currentVersions, proposeRelease, specForProposal } from '../plan/cadence';
+import { DEFAULT_RELEASE_FEEDS, currentVersions, proposeRelease, releaseDataFromFeeds, specForProposal } from '../plan/cadence';
 import { inspectTarget } from '../plan/inspect-target';
 import { tryParseDuration, formatDuration } from '../plan/duration';
 import { CLUSTER_NAME, SpecError, parseSpecText } from '../plan/spec';
-import type { ClusterFacts, UpgradePlan, UpgradeSpec } from '../plan/types';
+import { describeReleaseData } from '../plan/release-data';
+import type { ClusterFacts, PlanReleaseData, UpgradePlan, UpgradeSpec } from '../plan/types';
 import { describeWindow } from '../plan/window';
 import {
   RELEASE_WATCH_WORKFLOW_TYPE,
@@ -63,17 +64,30 @@ export interface CheckOptions {
   now?: number;
 }
 
-/** One release check, like the releaseWatch workflow but in this process. */
-export async function checkReleases(spec: UpgradeSpec, opts: CheckOptions = {}): Promise<ReleaseWatchResult & { facts: ClusterFacts }> {
+export interface CheckResult extends ReleaseWatchResult {
+  facts: ClusterFacts;
+  /** The feeds this check read, as the plan (and a later `plan`, through the release cache) uses them. */
+  releaseData: PlanReleaseData;
+  /** Why the release cache could not be written (then `plan` does not see these feeds). */
+  cacheWarnings: string[];
+}
+
+/** One release check, like the releaseWatch workflow but in this process; the feeds it reads go into the release cache. */
+export async function checkReleases(spec: UpgradeSpec, opts: CheckOptions = {}): Promise<CheckResult> {
   const feeds = spec.releases ?? DEFAULT_RELEASE_FEEDS;
   const now = opts.now ?? Date.now();
-  let releases;
+  let fetched;
   try {
-    releases = await Promise.all([fetchReleases({ url: feeds.talosFeed }), fetchReleases({ url: feeds.kubernetesFeed })]);
+    fetched = await Promise.all([fetchReleaseFeed({ url: feeds.talosFeed }), fetchReleaseFeed({ url: feeds.kubernetesFeed })]);
   } catch (err) {
     throw new UserError(`cannot read the releases: ${firstLine(err)}`);
   }
-  const [talosReleases, kubernetesReleases] = releases;
+  const [talosFeed, kubernetesFeed] = fetched;
+  const talosReleases = talosFeed.releases;
+  const kubernetesReleases = kubernetesFeed.releases;
+  // The same conversion `plan` applies to the cached copies, so both name the same latest patches.
+  const releaseData = releaseDataFromFeeds({ talos: talosFeed, kubernetes: kubernetesFeed });
+  const cacheWarnings = [...new Set(fetched.flatMap((f) => (f.cacheError === null ? [] : [f.cacheError])))];
   let facts: ClusterFacts;
   try {
     const { access, ...layout } = inspectTarget(spec);
@@ -83,7 +97,7 @@ export async function checkReleases(spec: UpgradeSpec, opts: CheckOptions = {}):
     throw new UserError(`cannot inspect the cluster: ${firstLine(err)}${hint}`);
   }
   const current = currentVersions(facts);
-  const result: ReleaseWatchResult & { facts: ClusterFacts } = {
+  const result: CheckResult = {
     cluster: spec.cluster,
     checkedAt: new Date(now).toISOString(),
     current,
@@ -93,6 +107,8 @@ export async function checkReleases(spec: UpgradeSpec, opts: CheckOptions = {}):
     upgrade: null,
     notified: null,
     facts,
+    releaseData: describeReleaseData(releaseData),
+    cacheWarnings,
   };
   if (current.talos === null || current.kubernetes === null) {
     throw new UserError(`cannot read the cluster's ${current.talos === null ? 'Talos' : 'Kubernetes'} version; run \`talos-upgrade plan\` to see why`);
@@ -100,7 +116,7 @@ export async function checkReleases(spec: UpgradeSpec, opts: CheckOptions = {}):
   result.proposal = proposeRelease({ currentTalos: current.talos, currentKubernetes: current.kubernetes, talosReleases, kubernetesReleases, now });
   if (result.proposal.talos === null && result.proposal.kubernetes === null) return result;
   try {
-    result.plan = buildPlan(specForProposal(spec, result.proposal), facts);
+    result.plan = buildPlan(specForProposal(spec, result.proposal), facts, { releaseData });
   } catch (err) {
     result.planError = firstLine(err);
   }
@@ -122,12 +138,13 @@ async function notifyProposal(spec: UpgradeSpec, result: ReleaseWatchResult, spe
   });
 }
 
-function renderCheck(result: ReleaseWatchResult, spec: UpgradeSpec, specPath: string, warnings: string[]): string[] {
+function renderCheck(result: Omit<CheckResult, 'facts'>, spec: UpgradeSpec, specPath: string, warnings: string[]): string[] {
   const c = styleFor(process.stdout.isTTY === true && !process.env.NO_COLOR);
   const out: string[] = [];
   const proposal = result.proposal;
   out.push(c.bold(`Release check for ${result.cluster}`) + ` (${result.checkedAt})`);
   out.push(`  runs:     Talos ${result.current.talos ?? 'unknown'}, Kubernetes ${result.current.kubernetes ?? 'unknown'}`);
+  out.push(`  data:     ${result.releaseData.summary}`);
   if (!proposal) return out;
   const proposed = proposal.talos === null && proposal.kubernetes === null;
   out.push(`  proposed: ${proposed ? 'nothing' : c.bold(proposalHeadline(proposal))}${proposal.applyBy ? ` (apply by ${proposal.applyBy.slice(0, 10)})` : ''}`);
@@ -274,6 +291,7 @@ export function registerReleasesCommands(program: Command): void {
     .action(async (specPath: string, opts: { json?: boolean; notify?: boolean; start?: boolean }) => {
       const { spec, warnings } = loadSpec(specPath);
       const { facts: _facts, ...result } = await checkReleases(spec, { notify: opts.notify === true, specPath });
+      for (const warning of result.cacheWarnings) process.stderr.write(`warning: ${warning}; \`talos-upgrade plan\` will not see these releases\n`);
       const proposal = result.proposal;
       if (opts.start && proposal && (proposal.talos !== null || proposal.kubernetes !== null)) {
         if (!result.plan) throw new UserError(`nothing started: no plan for ${proposalHeadline(proposal)} (${result.planError ?? 'unknown reason'})`, ExitCode.badSpec);

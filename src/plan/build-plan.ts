@@ -8,6 +8,7 @@ import { compareMinor, installerAcceptsHost, minorOf } from './matrix';
 import { orderNodes, resolveTopology, sameAddress, type OrderedNode } from './node-order';
 import { evaluatePreflight } from './preflight';
 import { BACKUP_STEP_ID, PLAN_STEP_ID, POSTFLIGHT_STEP_ID, kubernetesStepId, talosStepId } from './step-ids';
+import { BUILT_IN_RELEASE_DATA, describeReleaseData, type ReleaseData } from './release-data';
 import { PolicyError, compareVersions, kubernetesPlain, parseVersion, planHops, talosTag } from './versions';
 import type {
   Advice,
@@ -33,6 +34,8 @@ export { installerImage, type InstallerTarget } from './installer';
 export interface BuildPlanOptions {
   /** The CLI's --allow-downgrade; either this or spec.allowDowngrade allows a downgrade. */
   allowDowngrade?: boolean;
+  /** Newest patch per minor for the intermediate hops (the cached release feeds); absent = the built-in table. */
+  releaseData?: ReleaseData;
 }
 
 /**
@@ -110,6 +113,7 @@ export function buildPlan(spec: UpgradeSpec, facts: ClusterFacts, opts: BuildPla
   const ordered = orderNodes(topology);
   const factsFor = (address: string): NodeFacts | undefined => facts.nodes.find((n) => sameAddress(n.address, address));
   const preflight: PreflightCheck[] = evaluatePreflight(spec, facts, topology);
+  const releaseData = opts.releaseData ?? BUILT_IN_RELEASE_DATA;
 
   const targetTalos = spec.talos.version;
   const targetKubernetes = spec.kubernetes ? kubernetesPlain(spec.kubernetes.version) : null;
@@ -130,6 +134,7 @@ export function buildPlan(spec: UpgradeSpec, facts: ClusterFacts, opts: BuildPla
     workers: topology.workers,
     primary: topology.primary,
     current: { talos: lowTalos, kubernetes: currentKubernetes },
+    releaseData: describeReleaseData(releaseData),
   };
 
   if (lowTalos === null || highTalos === null || currentKubernetes === null) {
@@ -167,6 +172,7 @@ export function buildPlan(spec: UpgradeSpec, facts: ClusterFacts, opts: BuildPla
     targetKubernetes,
     allowDowngrade,
     schematicChange,
+    releaseData,
   });
 
   // Where each node stands as the steps are laid out; a step moves it to its hop's version.

@@ -11,8 +11,9 @@
  * - Drafts, pre-releases and tags that are not plain X.Y.Z are ignored; nothing older is ever proposed.
  */
 import { installerAcceptsHost, talosRunsKubernetes, talosSupport } from './matrix';
+import { BUILT_IN_RELEASE_DATA, type ReleaseData } from './release-data';
 import { compareVersions, parseVersion, planHops, type Version } from './versions';
-import type { ClusterFacts, ReleaseFeeds, UpgradeSpec } from './types';
+import type { ClusterFacts, ReleaseDataSource, ReleaseFeeds, UpgradeSpec } from './types';
 
 /** One entry of a GitHub-releases-shaped feed, as the fetch activity returns it. */
 export interface ReleaseInfo {
@@ -103,6 +104,40 @@ export function usableReleases(kind: Kind, releases: readonly ReleaseInfo[]): Ca
     }
   }
   return [...byVersion.values()].sort((a, b) => compareVersions(a.version, b.version));
+}
+
+/** The newest released patch of each minor a feed lists, keyed `X.Y` (what `plan` takes as "latest"). */
+export function latestPatchesOf(kind: Kind, releases: readonly ReleaseInfo[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  // Oldest first, so the last one written per minor is its newest.
+  for (const c of usableReleases(kind, releases)) out[`${c.v.major}.${c.v.minor}`] = c.version;
+  return out;
+}
+
+/** One fetched feed: where from, when, and what it listed. */
+export interface FetchedFeed {
+  url: string;
+  /** ISO time of the fetch. */
+  fetchedAt: string;
+  releases: readonly ReleaseInfo[];
+}
+
+/**
+ * Release data from fetched feeds, the one conversion `releases check`, the release watch and `plan`
+ * (through the on-disk cache) all use, so they name the same latest patches. A kind without a feed
+ * (null) uses the built-in table.
+ */
+export function releaseDataFromFeeds(feeds: { talos: FetchedFeed | null; kubernetes: FetchedFeed | null }): ReleaseData {
+  const source = (feed: FetchedFeed | null, kind: Kind): ReleaseDataSource =>
+    feed === null ? BUILT_IN_RELEASE_DATA[kind] : { source: 'feed', feed: feed.url, fetchedAt: feed.fetchedAt, asOf: null };
+  return {
+    latest: {
+      talos: feeds.talos === null ? BUILT_IN_RELEASE_DATA.latest.talos : latestPatchesOf('talos', feeds.talos.releases),
+      kubernetes: feeds.kubernetes === null ? BUILT_IN_RELEASE_DATA.latest.kubernetes : latestPatchesOf('kubernetes', feeds.kubernetes.releases),
+    },
+    talos: source(feeds.talos, 'talos'),
+    kubernetes: source(feeds.kubernetes, 'kubernetes'),
+  };
 }
 
 function toMs(time: number | string): number {
@@ -221,6 +256,12 @@ export function proposeRelease(input: ProposeInput): ReleaseProposal {
   const currentKubernetes = format('kubernetes', kubernetesNow);
   const talosReleases = usableReleases('talos', input.talosReleases);
   const kubernetesReleases = usableReleases('kubernetes', input.kubernetesReleases);
+  // The path check below must use the same latest patches as the plan built from these feeds.
+  const fetchedAt = Number.isFinite(nowMs) ? new Date(nowMs).toISOString() : 'at an unknown time';
+  const releaseData = releaseDataFromFeeds({
+    talos: { url: 'the Talos release feed', fetchedAt, releases: input.talosReleases },
+    kubernetes: { url: 'the Kubernetes release feed', fetchedAt, releases: input.kubernetesReleases },
+  });
 
   let talos = pickNext('talos', talosNow, talosReleases, nowMs, talosObjection(currentTalos, currentKubernetes));
   let talosTarget = talos.target;
@@ -233,7 +274,7 @@ export function proposeRelease(input: ProposeInput): ReleaseProposal {
   const pathProblem = (t: Candidate | null, k: Candidate | null): string | null => {
     if (t === null && k === null) return null;
     try {
-      planHops({ currentTalos, targetTalos: t?.version ?? currentTalos, currentKubernetes, targetKubernetes: k?.version ?? null, allowDowngrade: false });
+      planHops({ currentTalos, targetTalos: t?.version ?? currentTalos, currentKubernetes, targetKubernetes: k?.version ?? null, allowDowngrade: false, releaseData });
       return null;
     } catch (err) {
       return err instanceof Error ? err.message : String(err);

@@ -3,9 +3,9 @@
  * host Talos versions its installer accepts.
  *
  * Source: siderolabs/talos `pkg/machinery/compatibility/talosNNN/` and the docs' support-matrix page,
- * as collected in shared/reference/cli-facts.md. When a Talos release lands, add one row here;
- * `knownPatches` lists the newest patch releases we know of, for "stale patch" advice and for
- * choosing the intermediate version of a multi-hop path.
+ * as collected in shared/reference/cli-facts.md. When a Talos release lands, add one row here.
+ * The newest patch of each minor (the intermediate versions of a path) is release data, not policy:
+ * see release-data.ts.
  */
 
 export interface TalosMinorSupport {
@@ -29,38 +29,6 @@ export const SUPPORT_MATRIX: readonly TalosMinorSupport[] = [
   { talos: '1.13', kubernetesMin: '1.31', kubernetesMax: '1.36', minimumHost: '1.11', defaultKubernetes: '1.36.0' },
   { talos: '1.14', kubernetesMin: '1.32', kubernetesMax: '1.37', minimumHost: '1.12', defaultKubernetes: '1.37.0' },
 ];
-
-/**
- * Newest patch release known per minor (Talos with leading v, Kubernetes without).
- * Used to pick intermediate hop targets ("1.31.latest-known") and for stale-patch advice.
- */
-export const KNOWN_LATEST_PATCH: { talos: Readonly<Record<string, string>>; kubernetes: Readonly<Record<string, string>> } = {
-  talos: {
-    '1.7': 'v1.7.7',
-    '1.8': 'v1.8.4',
-    '1.9': 'v1.9.5',
-    '1.10': 'v1.10.7',
-    '1.11': 'v1.11.5',
-    '1.12': 'v1.12.2',
-    '1.13': 'v1.13.0',
-    '1.14': 'v1.14.0',
-  },
-  kubernetes: {
-    '1.25': '1.25.16',
-    '1.26': '1.26.15',
-    '1.27': '1.27.16',
-    '1.28': '1.28.15',
-    '1.29': '1.29.15',
-    '1.30': '1.30.14',
-    '1.31': '1.31.13',
-    '1.32': '1.32.9',
-    '1.33': '1.33.5',
-    '1.34': '1.34.1',
-    '1.35': '1.35.0',
-    '1.36': '1.36.0',
-    '1.37': '1.37.0',
-  },
-};
 
 /** "v1.9.4" or "1.9.4" → "1.9". */
 export function minorOf(version: string): string {

@@ -269,6 +269,25 @@ export interface PostflightStep extends StepBase {
 
 export type PlanStep = PlanApprovalStep | BackupStep | TalosStep | KubernetesStep | PostflightStep;
 
+/** Where one kind of release data (Talos or Kubernetes latest patches) came from. */
+export interface ReleaseDataSource {
+  source: 'feed' | 'built-in';
+  /** The feed URL (source `feed`), else null. */
+  feed: string | null;
+  /** When the feed was fetched, ISO (source `feed`), else null. */
+  fetchedAt: string | null;
+  /** The date the built-in table was last known right (source `built-in`), else null. */
+  asOf: string | null;
+}
+
+/** The release data a plan's hops were chosen from. */
+export interface PlanReleaseData {
+  /** "release data from <feed> fetched <time>" or "built-in release data (offline fallback, as of <date>)". */
+  summary: string;
+  talos: ReleaseDataSource;
+  kubernetes: ReleaseDataSource;
+}
+
 export interface UpgradePlan {
   cluster: string;
   hops: Hop[];
@@ -282,4 +301,6 @@ export interface UpgradePlan {
   controlPlanes: string[];
   workers: string[];
   primary: string;
+  /** Which release data chose the intermediate versions; absent in plans recorded before it existed. */
+  releaseData?: PlanReleaseData;
 }

@@ -1,16 +1,15 @@
 /**
  * Version policy (DESIGN §4): which hops take the cluster from where it is to the target, Talos first,
  * one minor at a time, with the support matrix checked at every point. Pure.
+ *
+ * The Talos upgrade guide: "upgrade to the latest patch release of all intermediate minor releases",
+ * starting with the current one. So a Talos path is: the newest patch of the running minor (when the
+ * cluster is not on it yet and the target is in a later minor), the newest patch of each minor in
+ * between, then the target. Kubernetes moves through the newest patch of each minor in between.
+ * "Newest" comes from the release data the caller passes (a fetched feed), else the built-in table.
  */
-import {
-  KNOWN_LATEST_PATCH,
-  SUPPORT_MATRIX,
-  compareMinor,
-  installerAcceptsHost,
-  minorOf,
-  talosRunsKubernetes,
-  talosSupport,
-} from './matrix';
+import { SUPPORT_MATRIX, compareMinor, installerAcceptsHost, minorOf, talosRunsKubernetes, talosSupport } from './matrix';
+import { BUILT_IN_RELEASE_DATA, knownMinors, latestPatchOf, type ReleaseData, type ReleaseKind } from './release-data';
 import type { Advice, Hop } from './types';
 
 /** No acceptable path, or a request the policy refuses. One line saying why and what to do. Exit code 2. */
@@ -65,9 +64,9 @@ export function kubernetesPlain(version: string): string {
   return `${v.major}.${v.minor}.${v.patch}`;
 }
 
-/** Newest patch we know of for a minor (`1.9` → `v1.9.5`, Kubernetes `1.31` → `1.31.13`). */
-export function latestKnownPatch(kind: 'talos' | 'kubernetes', minor: string): string | undefined {
-  return KNOWN_LATEST_PATCH[kind][minor];
+/** Newest patch known for a minor (`1.9` → `v1.9.6`, Kubernetes `1.31` → `1.31.13`), from `data` (default: built-in). */
+export function latestKnownPatch(kind: ReleaseKind, minor: string, data: ReleaseData = BUILT_IN_RELEASE_DATA): string | undefined {
+  return latestPatchOf(data, kind, minor)?.version;
 }
 
 export function talosReleaseNotesUrl(version: string): string {
@@ -85,6 +84,8 @@ export interface HopRequest {
   allowDowngrade: boolean;
   /** Some node runs another schematic than the target: the same Talos version is still a hop. */
   schematicChange?: boolean;
+  /** Newest patch per minor; absent = the built-in table (the offline fallback). */
+  releaseData?: ReleaseData;
 }
 
 export interface HopPlan {
@@ -92,28 +93,64 @@ export interface HopPlan {
   advice: Advice[];
 }
 
-/** The versions to pass through from `from` to `to`, one minor at a time, ending with `to` exactly. */
-function waypoints(kind: 'talos' | 'kubernetes', from: Version, to: Version, format: (v: string) => string): string[] {
+function plain(v: Version): string {
+  return `${v.major}.${v.minor}.${v.patch}`;
+}
+
+/**
+ * The versions to pass through from `from` to `to`, ending with `to` exactly: for Talos going up a
+ * minor or more, first the newest patch of the running minor (when newer than what runs), then the
+ * newest patch of each minor in between. Notes about the data used go to `advice`.
+ */
+function waypoints(
+  kind: ReleaseKind,
+  from: Version,
+  to: Version,
+  data: ReleaseData,
+  format: (v: string) => string,
+  advice: Advice[],
+): string[] {
   const label = kind === 'talos' ? 'Talos' : 'Kubernetes';
   if (from.major !== to.major) {
     throw new PolicyError(`${label} ${from.major}.x → ${to.major}.x crosses a major version; this tool plans within one major version only`);
   }
   const out: string[] = [];
+  const fallbackNote = (minor: string, version: string): void => {
+    if (data[kind].source !== 'feed') return;
+    advice.push({
+      kind: 'info',
+      message: `${label} ${minor} is not in the release feed; the path uses ${format(version)} from the built-in release data (as of ${BUILT_IN_RELEASE_DATA.talos.asOf ?? '?'})`,
+    });
+  };
+  if (kind === 'talos' && from.minor < to.minor) {
+    const minor = `${from.major}.${from.minor}`;
+    const latest = latestPatchOf(data, kind, minor);
+    if (latest === undefined) {
+      advice.push({
+        kind: 'info',
+        message: `no release data for Talos ${minor}: the Talos upgrade guide asks for its newest patch before the next minor; check that ${format(plain(from))} is it`,
+      });
+    } else if (compareVersions(latest.version, plain(from)) > 0) {
+      if (latest.builtIn) fallbackNote(minor, latest.version);
+      out.push(format(latest.version));
+    }
+  }
   const step = from.minor < to.minor ? 1 : -1;
   for (let minor = from.minor + step; minor !== to.minor && from.minor !== to.minor; minor += step) {
     const name = `${from.major}.${minor}`;
-    const patch = latestKnownPatch(kind, name);
-    if (patch === undefined) {
-      const known = Object.keys(KNOWN_LATEST_PATCH[kind]).sort(compareMinor);
+    const latest = latestPatchOf(data, kind, name);
+    if (latest === undefined) {
+      const known = knownMinors(data, kind).sort(compareMinor);
       const range = known.length ? `${known[0]} to ${known[known.length - 1]}` : 'none';
       const nearer = step > 0 ? `a target below ${label} ${name}` : `a target above ${label} ${name}`;
       throw new PolicyError(
-        `the path passes through ${label} ${name}, a minor this version of talos-upgrade has no release data for (it knows ${label} ${range}); choose ${nearer}, or use a talos-upgrade release that knows ${name}`,
+        `the path passes through ${label} ${name}, a minor there is no release data for (known: ${label} ${range}); choose ${nearer}, or refresh the release data with talos-upgrade releases check`,
       );
     }
-    out.push(format(patch));
+    if (latest.builtIn) fallbackNote(name, latest.version);
+    out.push(format(latest.version));
   }
-  out.push(format(`${to.major}.${to.minor}.${to.patch}`));
+  out.push(format(plain(to)));
   return out;
 }
 
@@ -163,12 +200,14 @@ export function planHops(request: HopRequest): HopPlan {
     );
   }
 
+  const data = request.releaseData ?? BUILT_IN_RELEASE_DATA;
+  const dataAdvice: Advice[] = [];
   const talosPath = compareVersions(targetTalos, currentTalos) === 0
     ? request.schematicChange ? [targetTalos] : []
-    : waypoints('talos', t0, tT, talosTag);
+    : waypoints('talos', t0, tT, data, talosTag, dataAdvice);
   const kubernetesPath = compareVersions(targetKubernetes, currentKubernetes) === 0
     ? []
-    : waypoints('kubernetes', k0, kT, kubernetesPlain);
+    : waypoints('kubernetes', k0, kT, data, kubernetesPlain, dataAdvice);
 
   const hops: Hop[] = [];
   let talos = currentTalos;
@@ -202,7 +241,7 @@ export function planHops(request: HopRequest): HopPlan {
     throw new PolicyError(noPathReason(talos, kubernetes, nextTalos, nextKubernetes, request.targetKubernetes !== null));
   }
 
-  return { hops, advice: adviceFor(hops, targetTalos, request.targetKubernetes === null ? null : targetKubernetes) };
+  return { hops, advice: [...adviceFor(hops, targetTalos, request.targetKubernetes === null ? null : targetKubernetes, data), ...dataAdvice] };
 }
 
 function noPathReason(
@@ -231,7 +270,7 @@ function noPathReason(
   return `no upgrade path: Kubernetes ${nextKubernetes ?? '?'} does not run on Talos ${talos} (it runs ${kubernetesRange(talos)}); ${raise}`;
 }
 
-function adviceFor(hops: Hop[], targetTalos: string, targetKubernetes: string | null): Advice[] {
+function adviceFor(hops: Hop[], targetTalos: string, targetKubernetes: string | null, data: ReleaseData): Advice[] {
   const advice: Advice[] = [];
   const talosHops = hops.filter((hop) => hop.kind === 'talos');
   const kubernetesHops = hops.filter((hop) => hop.kind === 'kubernetes');
@@ -251,12 +290,12 @@ function adviceFor(hops: Hop[], targetTalos: string, targetKubernetes: string | 
       });
     }
   }
-  if (talosHops.length > 0) advice.push(...patchAdvice('talos', targetTalos));
-  if (targetKubernetes !== null && kubernetesHops.length > 0) advice.push(...patchAdvice('kubernetes', targetKubernetes));
+  if (talosHops.length > 0) advice.push(...patchAdvice('talos', targetTalos, data));
+  if (targetKubernetes !== null && kubernetesHops.length > 0) advice.push(...patchAdvice('kubernetes', targetKubernetes, data));
   return advice;
 }
 
-function patchAdvice(kind: 'talos' | 'kubernetes', target: string): Advice[] {
+function patchAdvice(kind: ReleaseKind, target: string, data: ReleaseData): Advice[] {
   const label = kind === 'talos' ? 'Talos' : 'Kubernetes';
   const v = parseVersion(target);
   if (!v) return [];
@@ -266,7 +305,7 @@ function patchAdvice(kind: 'talos' | 'kubernetes', target: string): Advice[] {
     const next = kind === 'talos' ? `v${minor}.1 or v${minor}.2` : `${minor}.1`;
     out.push({ kind: 'dot-zero', message: `${label} ${target} is a .0 release; consider waiting for ${next} and letting others find the edge cases` });
   }
-  const latest = latestKnownPatch(kind, minor);
+  const latest = latestKnownPatch(kind, minor, data);
   if (latest !== undefined && compareVersions(target, latest) < 0) {
     out.push({ kind: 'stale-patch', message: `${label} ${target} is not the newest ${minor} patch (${latest} is out); consider targeting ${latest}` });
   }

@@ -12,7 +12,7 @@ import type { ReleaseActivities, NotifyResult } from '../activities/release-type
 import type { UpgradeActivities } from '../activities/types';
 import { buildPlan } from '../plan/build-plan';
 import { inspectTarget } from '../plan/inspect-target';
-import { DEFAULT_RELEASE_FEEDS, currentVersions, proposeRelease, shouldNotify, specForProposal, type ReleaseProposal } from '../plan/cadence';
+import { DEFAULT_RELEASE_FEEDS, currentVersions, proposeRelease, releaseDataFromFeeds, shouldNotify, specForProposal, type ReleaseProposal } from '../plan/cadence';
 import type { UpgradePlan, UpgradeSpec } from '../plan/types';
 import type { ClusterUpgradeInput } from './messages';
 import { TalosCluster, UpgradePhase, workflowIdFor } from './search-attributes';
@@ -119,7 +119,12 @@ export async function releaseWatch(input: ReleaseWatchInput): Promise<ReleaseWat
 
   const proposedSpec = specForProposal(spec, proposal);
   try {
-    result.plan = buildPlan(proposedSpec, facts);
+    // The latest patches of the feeds just read (the fetch activity also wrote them to the worker's release cache).
+    const releaseData = releaseDataFromFeeds({
+      talos: { url: feeds.talosFeed, fetchedAt: checkedAt, releases: talosReleases },
+      kubernetes: { url: feeds.kubernetesFeed, fetchedAt: checkedAt, releases: kubernetesReleases },
+    });
+    result.plan = buildPlan(proposedSpec, facts, { releaseData });
   } catch (err) {
     // PolicyError: a plain error that must not fail the workflow task.
     result.planError = err instanceof Error ? err.message : String(err);

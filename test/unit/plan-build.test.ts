@@ -25,6 +25,7 @@ import {
   type TalosStep,
   type UpgradeSpec,
 } from '../../src/plan';
+import { BUILT_IN_RELEASE_DATA, type ReleaseData } from '../../src/plan/release-data';
 
 const OLD = '376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba';
 const NEW = 'ce4c980550dd2ab1b17bbf2b08801c7eb59418eafe8f279833297925d67c7515';
@@ -116,6 +117,16 @@ function makeSpec(o: SpecOptions = {}): UpgradeSpec {
     ...o.extra,
   });
 }
+
+/** Latest patches as a fetched feed would give them, fixed so the hop tests do not follow the built-in table. */
+const FEED: ReleaseData = {
+  latest: {
+    talos: { '1.8': 'v1.8.4', '1.9': 'v1.9.5', '1.10': 'v1.10.7', '1.11': 'v1.11.5' },
+    kubernetes: { '1.28': '1.28.15', '1.29': '1.29.15', '1.30': '1.30.14', '1.31': '1.31.13', '1.32': '1.32.9', '1.33': '1.33.5' },
+  },
+  talos: { source: 'feed', feed: 'https://feeds.test/talos', fetchedAt: '2026-11-30T08:00:00.000Z', asOf: null },
+  kubernetes: { source: 'feed', feed: 'https://feeds.test/kubernetes', fetchedAt: '2026-11-30T08:00:00.000Z', asOf: null },
+};
 
 const ids = (steps: PlanStep[]): string[] => steps.map((s) => s.id);
 const talosSteps = (steps: PlanStep[]): TalosStep[] => steps.filter((s): s is TalosStep => s.kind === 'talos');
@@ -286,11 +297,16 @@ describe('step ids', () => {
 });
 
 describe('buildPlan: hops and nodes', () => {
-  it('Talos 1.8 → 1.10 upgrades every node twice, in order, hop by hop', () => {
-    const plan = buildPlan(makeSpec({ talos: 'v1.10.7', kubernetes: null }), makeFacts({ talos: 'v1.8.4', kubernetes: '1.31.2' }));
+  // Before: v1.8.4 → v1.9.5 → v1.10.7 from the built-in table. Now the path starts with the latest patch
+  // of the running minor (the Talos upgrade guide) and the intermediate versions come from release data.
+  it('Talos 1.8 → 1.10 takes every node to the latest 1.8, the latest 1.9, then the target, hop by hop', () => {
+    const plan = buildPlan(makeSpec({ talos: 'v1.10.7', kubernetes: null }), makeFacts({ talos: 'v1.8.3', kubernetes: '1.31.2' }), { releaseData: FEED });
     assert.deepEqual(ids(plan.steps), [
       'plan',
       'backup',
+      'talos:v1.8.4:192.168.1.80',
+      'talos:v1.8.4:192.168.1.81',
+      'talos:v1.8.4:192.168.1.70',
       'talos:v1.9.5:192.168.1.80',
       'talos:v1.9.5:192.168.1.81',
       'talos:v1.9.5:192.168.1.70',
@@ -301,14 +317,45 @@ describe('buildPlan: hops and nodes', () => {
     ]);
     assert.deepEqual(
       talosSteps(plan.steps).map((s) => `${s.fromVersion}→${s.toVersion}`),
-      ['v1.8.4→v1.9.5', 'v1.8.4→v1.9.5', 'v1.8.4→v1.9.5', 'v1.9.5→v1.10.7', 'v1.9.5→v1.10.7', 'v1.9.5→v1.10.7'],
+      [...Array(3).fill('v1.8.3→v1.8.4'), ...Array(3).fill('v1.8.4→v1.9.5'), ...Array(3).fill('v1.9.5→v1.10.7')],
     );
     assert.ok(plan.steps[0]?.needsApproval);
-    assert.equal(plan.advice.filter((a) => a.kind === 'release-notes').length, 2);
+    assert.equal(plan.advice.filter((a) => a.kind === 'release-notes').length, 2, 'the patch hop is not a minor bump');
+    assert.equal(
+      plan.releaseData?.summary,
+      'release data from https://feeds.test/talos fetched 2026-11-30T08:00:00.000Z and https://feeds.test/kubernetes fetched 2026-11-30T08:00:00.000Z',
+    );
+  });
+
+  it('a node already on the latest patch of the running minor gets no step for that hop', () => {
+    const facts = makeFacts({ talos: 'v1.8.3', kubernetes: '1.31.2', node: { '192.168.1.81': { talosVersion: 'v1.8.4' } } });
+    const plan = buildPlan(makeSpec({ talos: 'v1.9.5', kubernetes: null }), facts, { releaseData: FEED });
+    assert.deepEqual(ids(plan.steps).filter((id) => id.startsWith('talos:')), [
+      'talos:v1.8.4:192.168.1.80',
+      'talos:v1.8.4:192.168.1.70',
+      'talos:v1.9.5:192.168.1.80',
+      'talos:v1.9.5:192.168.1.81',
+      'talos:v1.9.5:192.168.1.70',
+    ]);
+  });
+
+  it('a cluster on the latest patch goes straight to the next minor', () => {
+    const plan = buildPlan(makeSpec({ talos: 'v1.9.5', kubernetes: null }), makeFacts({ talos: 'v1.8.4', kubernetes: '1.31.2' }), { releaseData: FEED });
+    assert.deepEqual(plan.hops, [{ kind: 'talos', from: 'v1.8.4', to: 'v1.9.5', minorBump: true }]);
+  });
+
+  it('without release data the plan uses the built-in table and says so', () => {
+    const plan = buildPlan(makeSpec({ talos: 'v1.10.7', kubernetes: null }), makeFacts({ talos: 'v1.8.3', kubernetes: '1.31.2' }));
+    assert.deepEqual(
+      plan.hops.map((h) => h.to),
+      [BUILT_IN_RELEASE_DATA.latest.talos['1.8'], BUILT_IN_RELEASE_DATA.latest.talos['1.9'], 'v1.10.7'],
+    );
+    assert.equal(plan.releaseData?.talos.source, 'built-in');
+    assert.match(plan.releaseData?.summary ?? '', /^built-in release data \(offline fallback, as of \d{4}-\d\d-\d\d\)$/);
   });
 
   it('interleaves Kubernetes before a Talos hop that needs it', () => {
-    const plan = buildPlan(makeSpec({ talos: 'v1.11.5', kubernetes: '1.29.15' }), makeFacts({ talos: 'v1.10.7', kubernetes: '1.28.15' }));
+    const plan = buildPlan(makeSpec({ talos: 'v1.11.5', kubernetes: '1.29.15' }), makeFacts({ talos: 'v1.10.7', kubernetes: '1.28.15' }), { releaseData: FEED });
     assert.deepEqual(ids(plan.steps).slice(2, 4), ['kubernetes:1.29.15', 'talos:v1.11.5:192.168.1.80']);
   });
 

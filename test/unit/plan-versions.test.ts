@@ -12,6 +12,23 @@ import {
   type Hop,
   type HopRequest,
 } from '../../src/plan';
+import { BUILT_IN_RELEASE_DATA, KNOWN_LATEST_PATCH, describeReleaseData, type ReleaseData } from '../../src/plan/release-data';
+
+/**
+ * The latest patches these tests plan with, as a fetched feed would give them: fixed here so the path
+ * rules are tested apart from the built-in table, which is refreshed as releases land.
+ */
+const FEED: ReleaseData = {
+  latest: {
+    talos: { '1.7': 'v1.7.7', '1.8': 'v1.8.4', '1.9': 'v1.9.5', '1.10': 'v1.10.7', '1.11': 'v1.11.5', '1.12': 'v1.12.2', '1.13': 'v1.13.0', '1.14': 'v1.14.0' },
+    kubernetes: {
+      '1.25': '1.25.16', '1.26': '1.26.15', '1.27': '1.27.16', '1.28': '1.28.15', '1.29': '1.29.15', '1.30': '1.30.14', '1.31': '1.31.13',
+      '1.32': '1.32.9', '1.33': '1.33.5', '1.34': '1.34.1', '1.35': '1.35.0', '1.36': '1.36.0', '1.37': '1.37.0',
+    },
+  },
+  talos: { source: 'feed', feed: 'https://feeds.test/talos', fetchedAt: '2026-11-30T08:00:00.000Z', asOf: null },
+  kubernetes: { source: 'feed', feed: 'https://feeds.test/kubernetes', fetchedAt: '2026-11-30T08:00:01.000Z', asOf: null },
+};
 
 /** Hops as short strings: `T v1.9.5` / `K 1.31.13`, so tables read like the plan. */
 function short(hops: Hop[]): string[] {
@@ -19,7 +36,7 @@ function short(hops: Hop[]): string[] {
 }
 
 function request(currentTalos: string, targetTalos: string, currentKubernetes: string, targetKubernetes: string | null, extra: Partial<HopRequest> = {}): HopRequest {
-  return { currentTalos, targetTalos, currentKubernetes, targetKubernetes, allowDowngrade: false, ...extra };
+  return { currentTalos, targetTalos, currentKubernetes, targetKubernetes, allowDowngrade: false, releaseData: FEED, ...extra };
 }
 
 function policyError(fn: () => unknown): PolicyError {
@@ -38,11 +55,21 @@ describe('planHops: paths', () => {
     { name: 'the runbook: Talos patch then Kubernetes patch', req: request('v1.9.2', 'v1.9.4', '1.32.0', '1.32.2'), hops: ['T v1.9.4', 'K 1.32.2'] },
     { name: 'Kubernetes 1.30 → 1.32 is two hops', req: request('v1.9.4', 'v1.9.4', '1.30.5', '1.32.2'), hops: ['K 1.31.13', 'K 1.32.2'] },
     { name: 'Kubernetes patch skip is one hop', req: request('v1.9.4', 'v1.9.4', '1.32.0', '1.32.9'), hops: ['K 1.32.9'] },
-    { name: 'Talos 1.8 → 1.10 goes through 1.9', req: request('v1.8.3', 'v1.10.2', '1.31.2', null), hops: ['T v1.9.5', 'T v1.10.2'] },
+    // The Talos upgrade guide: the latest patch of the current minor first, then of each minor in between.
+    { name: 'Talos 1.8 → 1.10 goes through the latest 1.8, then the latest 1.9', req: request('v1.8.3', 'v1.10.2', '1.31.2', null), hops: ['T v1.8.4', 'T v1.9.5', 'T v1.10.2'] },
+    { name: 'already on the latest patch of the current minor: straight to the next minor', req: request('v1.8.4', 'v1.9.2', '1.31.2', null), hops: ['T v1.9.2'] },
+    { name: 'a target that is the current minor\'s latest patch is one hop', req: request('v1.8.3', 'v1.8.4', '1.31.2', null), hops: ['T v1.8.4'] },
+    { name: 'a patch inside the current minor is one hop, even below its latest', req: request('v1.8.1', 'v1.8.3', '1.31.2', null), hops: ['T v1.8.3'] },
+    { name: 'running a patch newer than the release data knows: no hop back to it', req: request('v1.8.6', 'v1.9.5', '1.31.2', null), hops: ['T v1.9.5'] },
     {
       name: 'target Kubernetes the current Talos cannot run: Talos goes first',
       req: request('v1.9.4', 'v1.10.7', '1.32.2', '1.33.5'),
-      hops: ['T v1.10.7', 'K 1.33.5'],
+      hops: ['T v1.9.5', 'T v1.10.7', 'K 1.33.5'],
+    },
+    {
+      name: 'Kubernetes goes through the latest patch of each minor in between, not of its current minor',
+      req: request('v1.10.7', 'v1.10.7', '1.31.2', '1.33.1'),
+      hops: ['K 1.32.9', 'K 1.33.1'],
     },
     {
       name: 'target Talos that cannot run the current Kubernetes: Kubernetes goes first',
@@ -66,7 +93,8 @@ describe('planHops: paths', () => {
   it('fills from and minorBump on every hop', () => {
     const { hops } = planHops(request('v1.8.3', 'v1.10.2', '1.30.1', '1.31.4'));
     assert.deepEqual(hops, [
-      { kind: 'talos', from: 'v1.8.3', to: 'v1.9.5', minorBump: true },
+      { kind: 'talos', from: 'v1.8.3', to: 'v1.8.4', minorBump: false },
+      { kind: 'talos', from: 'v1.8.4', to: 'v1.9.5', minorBump: true },
       { kind: 'talos', from: 'v1.9.5', to: 'v1.10.2', minorBump: true },
       { kind: 'kubernetes', from: '1.30.1', to: '1.31.4' },
     ]);
@@ -106,7 +134,7 @@ describe('planHops: refusals', () => {
     {
       name: 'Kubernetes minor without release data on the path: says which minors are known and what to do',
       req: request('v1.14.0', 'v1.14.0', '1.37.0', '1.39.0'),
-      reason: /^the path passes through Kubernetes 1\.38, a minor this version of talos-upgrade has no release data for \(it knows Kubernetes 1\.25 to 1\.37\); choose a target below Kubernetes 1\.38, or use a talos-upgrade release that knows 1\.38$/,
+      reason: /^the path passes through Kubernetes 1\.38, a minor there is no release data for \(known: Kubernetes 1\.25 to 1\.37\); choose a target below Kubernetes 1\.38, or refresh the release data with talos-upgrade releases check$/,
     },
     { name: 'major version change', req: request('v1.9.4', 'v2.0.1', '1.32.0', null), reason: /major version/ },
   ];
@@ -124,6 +152,9 @@ describe('planHops: downgrades with allowDowngrade', () => {
   });
   it('moves Kubernetes down first when the older Talos cannot run it', () => {
     assert.deepEqual(short(planHops(request('v1.10.7', 'v1.9.5', '1.33.0', '1.32.9', { allowDowngrade: true })).hops), ['K 1.32.9', 'T v1.9.5']);
+  });
+  it('a downgrade across minors passes the latest patch of the minors in between, not of the current one', () => {
+    assert.deepEqual(short(planHops(request('v1.10.2', 'v1.8.1', '1.31.2', null, { allowDowngrade: true })).hops), ['T v1.9.5', 'T v1.8.1']);
   });
 });
 
@@ -155,6 +186,41 @@ describe('planHops: advice', () => {
   });
 });
 
+describe('planHops: release data', () => {
+  it('without release data it plans with the built-in table (the offline fallback)', () => {
+    const { hops } = planHops(request('v1.8.3', 'v1.10.2', '1.31.2', null, { releaseData: undefined }));
+    assert.deepEqual(short(hops), [`T ${KNOWN_LATEST_PATCH.talos['1.8']}`, `T ${KNOWN_LATEST_PATCH.talos['1.9']}`, 'T v1.10.2']);
+  });
+
+  it('a feed\'s newer patches replace the built-in ones, and nothing is said about them', () => {
+    const newer: ReleaseData = { ...FEED, latest: { ...FEED.latest, talos: { ...FEED.latest.talos, '1.8': 'v1.8.9', '1.9': 'v1.9.11' } } };
+    const { hops, advice } = planHops(request('v1.8.3', 'v1.10.2', '1.31.2', null, { releaseData: newer }));
+    assert.deepEqual(short(hops), ['T v1.8.9', 'T v1.9.11', 'T v1.10.2']);
+    assert.ok(!advice.some((a) => /built-in/.test(a.message)), JSON.stringify(advice));
+  });
+
+  it('a minor the feed does not list comes from the built-in table, and the advice says so', () => {
+    const partial: ReleaseData = { ...FEED, latest: { ...FEED.latest, talos: { '1.10': 'v1.10.7' } } };
+    const { hops, advice } = planHops(request('v1.8.3', 'v1.10.2', '1.31.2', null, { releaseData: partial }));
+    const [latest18, latest19] = [KNOWN_LATEST_PATCH.talos['1.8'] ?? '?', KNOWN_LATEST_PATCH.talos['1.9'] ?? '?'];
+    assert.deepEqual(short(hops), [`T ${latest18}`, `T ${latest19}`, 'T v1.10.2']);
+    const notes = advice.filter((a) => a.kind === 'info').map((a) => a.message);
+    assert.equal(notes.length, 2, JSON.stringify(notes));
+    assert.match(notes[0] ?? '', new RegExp(`^Talos 1\\.8 is not in the release feed; the path uses ${latest18.replace(/\./g, '\\.')} from the built-in release data \\(as of \\d{4}-\\d\\d-\\d\\d\\)$`));
+    assert.match(notes[1] ?? '', /^Talos 1\.9 is not in the release feed/);
+  });
+
+  it('says where the data came from, in one line', () => {
+    assert.equal(
+      describeReleaseData(FEED).summary,
+      'release data from https://feeds.test/talos fetched 2026-11-30T08:00:00.000Z and https://feeds.test/kubernetes fetched 2026-11-30T08:00:01.000Z',
+    );
+    assert.match(describeReleaseData(BUILT_IN_RELEASE_DATA).summary, /^built-in release data \(offline fallback, as of \d{4}-\d\d-\d\d\)$/);
+    const mixed = describeReleaseData({ ...FEED, kubernetes: BUILT_IN_RELEASE_DATA.kubernetes });
+    assert.match(mixed.summary, /^Talos: release data from https:\/\/feeds\.test\/talos fetched 2026-11-30T08:00:00\.000Z; Kubernetes: built-in release data \(offline fallback, as of /);
+  });
+});
+
 describe('planHops: invariants over the whole matrix', () => {
   const talosMinors = SUPPORT_MATRIX.map((row) => row.talos);
   const version = (minor: string, patch: number, v: boolean): string => `${v ? 'v' : ''}${minor}.${patch}`;
@@ -170,7 +236,9 @@ describe('planHops: invariants over the whole matrix', () => {
 
   it('every plan it returns is a valid walk; every refusal is one line', () => {
     fc.assert(
-      fc.property(arbitraryRequest, (req) => {
+      fc.property(arbitraryRequest, fc.boolean(), (base, builtIn) => {
+        // With the fixed feed data and with the built-in table.
+        const req = builtIn ? { ...base, releaseData: undefined } : base;
         let result;
         try {
           result = planHops(req);
@@ -182,6 +250,12 @@ describe('planHops: invariants over the whole matrix', () => {
         result.hops.forEach((hop, i) => {
           if (hop.kind === 'talos') {
             assert.ok(Math.abs(Number(minorOf(hop.to).split('.')[1]) - Number(minorOf(talos).split('.')[1])) <= 1, 'one Talos minor at a time');
+            if (minorOf(hop.to) !== minorOf(talos) && compareVersions(hop.to, talos) > 0) {
+              // Up a minor only from the newest patch of the running one (when the data knows it).
+              const data = req.releaseData ?? BUILT_IN_RELEASE_DATA;
+              const latest = data.latest.talos[minorOf(talos)] ?? KNOWN_LATEST_PATCH.talos[minorOf(talos)];
+              if (latest !== undefined) assert.ok(compareVersions(talos, latest) >= 0, `left ${talos} for ${hop.to} before ${latest}`);
+            }
             assert.ok(installerAcceptsHost(hop.to, talos), 'installer accepts the host');
             assert.ok(talosRunsKubernetes(hop.to, kubernetes), 'new Talos runs the Kubernetes in place');
             assert.ok(talosRunsKubernetes(talos, kubernetes) || i === 0, 'old Talos ran it too');
