@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Info } from '@temporalio/activity';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
 import type { NodeStepInput } from '../../src/activities/node/types';
 import { DEFAULT_SCHEMATIC, initSim, readInvocations, readSimState, type InitSimOptions, type SimInfo } from '../../src/simulator';
 import { STATE_DIR_ENV } from '../../src/activities/node/fence/store';
@@ -37,7 +38,8 @@ export function stepInput(sim: SimInfo, node = W1, pollIntervalMs = 100): NodeSt
 
 /** An activity environment that records every heartbeat. */
 export function env(info: Partial<Info> = {}): { env: MockActivityEnvironment; heartbeats: unknown[] } {
-  const e = new MockActivityEnvironment({ startToCloseTimeoutMs: 120_000, ...info });
+  // Expected activity failures are asserted, not logged.
+  const e = new MockActivityEnvironment({ startToCloseTimeoutMs: 120_000, ...info }, { logger: new DefaultLogger('ERROR') });
   const heartbeats: unknown[] = [];
   e.on('heartbeat', (d: unknown) => heartbeats.push(d));
   return { env: e, heartbeats };
