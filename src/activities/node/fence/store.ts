@@ -78,9 +78,59 @@ export function stateDir(): string {
   return path.join(base, 'talos-upgrade', 'fence');
 }
 
+/** Finished and consumed records older than this are removed (once per process and directory). */
+export const KEEP_RECORDS_MS = 30 * 24 * 3600_000;
+const pruned = new Set<string>();
+
+/**
+ * Removes what nobody can need any more: consumed records, and records whose call finished, older
+ * than KEEP_RECORDS_MS (by file time). A record without an outcome is never removed here.
+ */
+export function pruneOld(dir: string, now = Date.now()): number {
+  let removed = 0;
+  const old = (file: string): boolean => {
+    try {
+      return now - fs.statSync(file).mtimeMs > KEEP_RECORDS_MS;
+    } catch {
+      return false;
+    }
+  };
+  const consumedDir = path.join(dir, 'consumed');
+  for (const name of safeReaddir(consumedDir)) {
+    const file = path.join(consumedDir, name);
+    if (old(file)) {
+      fs.rmSync(file, { force: true });
+      removed++;
+    }
+  }
+  for (const name of safeReaddir(dir)) {
+    const file = path.join(dir, name);
+    if (!name.endsWith('.json') || !old(file)) continue;
+    const rec = readRecordFile(file);
+    // Records carry an outcome once their call ended; notes (drain) are plain JSON without a version.
+    if (rec && !rec.outcome) continue;
+    fs.rmSync(file, { force: true });
+    if (rec) for (const extra of [claimPath(dir, rec.key, rec.nonce), cancelPath(dir, rec.key, rec.nonce)]) fs.rmSync(extra, { force: true });
+    removed++;
+  }
+  return removed;
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
 export function fenceDir(): string {
   const dir = stateDir();
   fs.mkdirSync(path.join(dir, 'consumed'), { recursive: true, mode: 0o700 });
+  if (!pruned.has(dir)) {
+    pruned.add(dir);
+    pruneOld(dir);
+  }
   return dir;
 }
 
