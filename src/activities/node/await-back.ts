@@ -88,6 +88,8 @@ export async function waitForBoot(w: BootWait): Promise<NodeLook> {
         throw ApplicationFailure.nonRetryable(
           `${w.node} booted again (boot ${look.bootId?.slice(0, 8) ?? '?'}) on ${running(look)} instead of ${w.toVersion} after ${w.what}` +
             (fellBack ? ': its A/B boot fell back to the previous image' : '') +
+            // Not found in Talos' code, but if a node rebooted after its installer refused, it would look the same.
+            (fellBack && w.path === 'legacy' ? ' (or its installer refused after the acknowledgement and the node was rebooted: that boot\'s kernel log is gone)' : '') +
             `; inspect it (talosctl dmesg --nodes ${w.node}) before retrying`,
           ErrorTypes.bootFallback,
         );
