@@ -124,6 +124,15 @@ export function assertSafeAddress(addr: string): void {
 /** talosctl flags whose values are node addresses (comma-separated lists allowed). */
 const TALOS_NODE_FLAGS = new Set(['--nodes', '-n', '--control-plane-nodes', '--worker-nodes', '--init-node']);
 
+/**
+ * The checks runTool makes before starting anything, for callers that start a tool another way (the
+ * fence runner, src/activities/node/fence/): arguments are strings without NUL, talosctl node values
+ * are addresses, environment names are well formed.
+ */
+export function assertSafeToolCall(tool: ToolName, args: readonly string[], env: Record<string, string> | undefined): void {
+  validateArgs(tool, args, env);
+}
+
 function validateArgs(tool: ToolName, args: readonly string[], env: Record<string, string> | undefined): void {
   if (!Array.isArray(args)) throw new UnsafeArgumentError(`${tool}: arguments must be an array of strings`);
   args.forEach((arg, i) => {

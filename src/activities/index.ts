@@ -1,6 +1,8 @@
 import { createVeleroBackup, takeEtcdSnapshot } from './backup';
 import { checkEtcdQuorum, inspectCluster, postflight } from './checks';
 import { upgradeKubernetes } from './kubernetes-upgrade';
+import { nodeStepActivities } from './node';
+import type { NodeStepActivities } from './node/types';
 import { rollbackNode, upgradeNode, verifyNode } from './node-upgrade';
 import { selfTestActivities } from './self-test';
 import type { UpgradeActivities } from './types';
@@ -17,7 +19,9 @@ export interface ActivityDeps {
 }
 
 /** Every activity the worker registers. */
-export function createActivities(_deps: ActivityDeps = {}): UpgradeActivities & ReleaseActivities & typeof selfTestActivities & { planUpgrade: typeof planUpgrade; assessFailure: typeof assessFailure } {
+export function createActivities(
+  _deps: ActivityDeps = {},
+): UpgradeActivities & NodeStepActivities & ReleaseActivities & typeof selfTestActivities & { planUpgrade: typeof planUpgrade; assessFailure: typeof assessFailure } {
   // Whatever an activity throws is redacted before the SDK records it in history or logs it.
   return withRedactedFailures({
     planUpgrade,
@@ -35,6 +39,7 @@ export function createActivities(_deps: ActivityDeps = {}): UpgradeActivities & 
     fetchReleases,
     notify,
     applyRemediation,
+    ...nodeStepActivities,
   });
 }
 

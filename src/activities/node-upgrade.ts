@@ -17,8 +17,6 @@ import { toolEnv } from './tool-env';
 import {
   ErrorTypes,
   type ClusterAccess,
-  type RollbackNodeInput,
-  type RollbackNodeResult,
   type UpgradeNodeInput,
   type UpgradeNodeResult,
   type VerifyNodeInput,
@@ -172,68 +170,8 @@ export async function upgradeNode(input: UpgradeNodeInput): Promise<UpgradeNodeR
   });
 }
 
-export async function rollbackNode(input: RollbackNodeInput): Promise<RollbackNodeResult> {
-  return typed(async () => {
-    const ctx = Context.current();
-    const pollMs = input.tuning?.pollIntervalMs ?? DEFAULT_POLL_MS;
-    const prior = priorProgress();
-    const progress: NodeProgress = prior ?? { issuing: false, issued: false, issuedAt: null, before: null, sawDown: false, last: '' };
-    const deadline = Date.now() + input.timeoutMs;
-    let seen = await observeNode(input.access, input.node, ctx.cancellationSignal);
-    while (!seen.reachable && !progress.issued && Date.now() < deadline) {
-      ctx.heartbeat({ ...progress, last: describe(seen) });
-      await sleep(pollMs);
-      seen = await observeNode(input.access, input.node, ctx.cancellationSignal);
-    }
-    if (!progress.issued && progress.issuing) {
-      progress.issued = !seen.reachable || seen.version === input.toVersion || (seen.stage !== null && seen.stage !== 'running');
-    }
-    if (!progress.issued) {
-      const there = seen.reachable && seen.version === input.toVersion && (input.schematic === null || seen.schematic === input.schematic);
-      if (there) return { node: input.node, before: seen.version, after: seen.version ?? input.toVersion, skipped: true };
-      if (!seen.reachable) {
-        throw ApplicationFailure.nonRetryable(`${input.node} does not answer; cannot roll it back to ${input.toVersion}`, ErrorTypes.rollbackFailed);
-      }
-      progress.before = seen.version;
-      progress.issuing = true;
-      ctx.heartbeat({ ...progress });
-      if (input.method === 'ab-rollback') {
-        await runTool('talosctl', input.access.tools.talosctl, ['rollback', '--nodes', input.node], {
-          env: toolEnv(input.access),
-          signal: ctx.cancellationSignal,
-          timeoutMs: 5 * 60_000,
-        });
-      } else {
-        if (!input.image) throw ApplicationFailure.nonRetryable(`no image known for ${input.toVersion}`, ErrorTypes.rollbackFailed);
-        await issue(input.access, upgradeArgs(input.node, input.image, seen.version), ctx.cancellationSignal);
-      }
-      progress.issued = true;
-      progress.issuedAt = Date.now();
-      ctx.heartbeat({ ...progress });
-    }
-    try {
-      const back = await waitForNode(
-        input.access,
-        {
-          node: input.node,
-          version: input.toVersion,
-          schematic: input.schematic,
-          oldVersion: progress.before ?? input.fromVersion,
-            deadline: (progress.issuedAt ?? Date.now()) + input.timeoutMs,
-          pollMs,
-          what: input.method === 'ab-rollback' ? 'talosctl rollback' : `reinstalling ${input.toVersion}`,
-        },
-        progress,
-      );
-      return { node: input.node, before: progress.before, after: back.version ?? input.toVersion, skipped: false };
-    } catch (err) {
-      if (err instanceof ApplicationFailure && err.nonRetryable) {
-        throw ApplicationFailure.nonRetryable(err.message, ErrorTypes.rollbackFailed);
-      }
-      throw err;
-    }
-  });
-}
+/** Rolling a node back now runs on the node step foundations (fenced call, judged by boot id). */
+export { rollbackNode } from './node/rollback';
 
 /**
  * `talosctl health` as verifyNode runs it. The checks run server-side on the node named by --nodes,

@@ -64,6 +64,20 @@ export interface SimNode {
    * `booting`, not ready. Absent in older state files: not booting.
    */
   bootingUntil?: number | null;
+  /**
+   * Messages written to /dev/kmsg (talosctl dmesg): `boot` is the bootedAt of the boot they belong to,
+   * so a reboot empties the ring buffer without touching this list. Absent = nothing beyond the boot.
+   */
+  kmsg?: SimKmsg[];
+}
+
+/** One kernel log message (go-kmsg Message): what `talosctl dmesg` prints per line. */
+export interface SimKmsg {
+  boot: number;
+  at: number;
+  facility: string;
+  priority: string;
+  text: string;
 }
 
 /** An etcd alarm (etcdserverpb.AlarmMember): raised by one member, reported by every member's status. */

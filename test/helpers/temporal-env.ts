@@ -11,6 +11,14 @@ import { ensureTemporalCli } from '../../src/temporal-cli';
 import { SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 import { createUpgradeWorker, type UpgradeWorkerOptions } from '../../src/worker';
 
+// Fence records of node-changing calls (src/activities/node/fence/) go to a directory of this test
+// process, inherited by the workers it starts, never to the user's ~/.local/state.
+if (!process.env.TALOS_UPGRADE_STATE_DIR) {
+  const fenceDir = fs.mkdtempSync(path.join(os.tmpdir(), 'talos-upgrade-fence-'));
+  process.env.TALOS_UPGRADE_STATE_DIR = fenceDir;
+  process.once('exit', () => fs.rmSync(fenceDir, { recursive: true, force: true }));
+}
+
 // Worker state chatter drowns test output; warnings and errors still show.
 try {
   Runtime.install({ logger: new DefaultLogger('WARN') });

@@ -1,6 +1,6 @@
 /**
  * The talosctl twin: version, health, etcd members|status|remove-member|snapshot|forfeit-leadership, get,
- * upgrade, reboot, rollback, image pull, read, upgrade-k8s; one module per command. What each prints is held to the contract
+ * upgrade, reboot, rollback, image pull, read, dmesg, upgrade-k8s; one module per command. What each prints is held to the contract
  * corpus in test/contract/talosctl (the real talosctl's own source), not to any facts sheet.
  * Node built-ins, the support matrix and this package's small modules only (hot path).
  */
@@ -10,6 +10,7 @@ import type { TwinContext } from '../runtime';
 import { ToolExit } from '../runtime';
 import { usage } from './common';
 import { runEtcdMembers, runEtcdRemoveMember, runEtcdSnapshot, runEtcdStatus } from './etcd';
+import { runDmesg } from './dmesg';
 import { runEtcdForfeitLeadership } from './etcd-leadership';
 import { runGet } from './get';
 import { runHealth } from './health';
@@ -75,6 +76,7 @@ const COMMANDS: Record<string, Command> = {
   'etcd forfeit-leadership': { flags: {}, args: [0, 0], run: runEtcdForfeitLeadership },
   'image pull': { flags: { namespace: { kind: 'string' } }, args: [1, 1], run: runImagePull },
   read: { flags: {}, args: [1, 1], run: runRead },
+  dmesg: { flags: { follow: { kind: 'bool', short: 'f' }, tail: { kind: 'bool' } }, args: [0, 0], run: runDmesg },
   reboot: {
     flags: {
       mode: { kind: 'string', short: 'm' },

@@ -15,6 +15,7 @@ import { sleep, ToolExit } from '../runtime';
 import type { TwinContext } from '../runtime';
 import type { SimNode } from '../types';
 import { bare, durationFlag, multiError, nodeError, nodeOf, resolveTarget, usage } from './common';
+import { goLogTime, writeKmsg } from './dmesg';
 import { actorId, addImage, atLeast, defaultInstaller, parseInstaller, pullMs, trackerSay } from './lifecycle';
 import type { InstallerImage } from './lifecycle';
 import { followReboot } from './reboot';
@@ -81,10 +82,43 @@ function legacyRefusal(ctx: TwinContext, state: Parameters<typeof installerRefus
   return null;
 }
 
+/**
+ * What machined and the installer write to /dev/kmsg when the installer refuses inside the legacy
+ * upgrade sequence (talosctl dmesg shows it; nothing else the client can read carries the reason):
+ * machined's `[talos] ` log lines (v1alpha1_controller.go Controller.run/runPhase/runTask, Server.Upgrade's
+ * goroutine) and the installer's output line by line (internal/pkg/install RunInstallerContainer:
+ * kmsg.Writer; Go log with LstdFlags; cobra prints `Error: <err>` and the root command the error again).
+ * cobra's usage text between the two error lines is not modelled.
+ */
+function refusedSequenceLog(node: SimNode, image: string, installer: InstallerImage, refusal: string, now: number): string[] {
+  const phase = atLeast(node.talosVersion, '1.10') ? 9 : 10;
+  const total = phase + 4; // meta, kexec (default reboot mode), stopEverything, reboot
+  const at = goLogTime(now);
+  const failure = `error running phase ${phase} in upgrade sequence: task 1/1: failed, task "upgrade" failed: exit code 1`;
+  const preflight = refusal.startsWith('pre-flight checks failed: ') ? [`${at}running pre-flight checks`, `${at}host Talos version: ${node.talosVersion}`] : [];
+  return [
+    `[talos] upgrade sequence: ${total} phase(s)`,
+    `[talos] task upgrade (1/1): starting`,
+    `[talos] task upgrade (1/1): performing upgrade via "${image}"`,
+    `${at}running Talos installer ${installer.version}`,
+    ...preflight,
+    `Error: ${refusal}`,
+    refusal,
+    `[talos] task upgrade (1/1): failed: task "upgrade" failed: exit code 1`,
+    `[talos] phase upgrade (${phase}/${total}): failed`,
+    `[talos] upgrade sequence: failed`,
+    `[talos] upgrade failed: ${failure}`,
+  ];
+}
+
 async function runLegacyUpgrade(ctx: TwinContext, p: ParsedArgs, nodes: string[], image: string, rebootMode: string): Promise<number> {
   // The legacy API only knows default and powercycle (UpgradeRequest_RebootMode).
   if (rebootMode === 'force') throw new ToolExit(1, 'invalid reboot mode: force');
-  const wait = flagBool(p, 'wait', true) || flagBool(p, 'debug');
+  // talosctl ≥ 1.13 forces --wait when --drain is set (default true) before it picks the API, so the
+  // legacy fallback waits too unless --drain=false (v1.13.0…v1.14.0-rc.1 upgrade.go upgradeCmd.RunE).
+  const client = loadState(ctx.dir).talosctlVersion;
+  const drainForcesWait = atLeast(client, '1.13') && flagBool(p, 'drain', true);
+  const wait = flagBool(p, 'wait', true) || flagBool(p, 'debug') || drainForcesWait;
   if (wait && flagBool(p, 'insecure')) throw new ToolExit(1, 'cannot use --wait and --insecure together');
   const timeoutMs = durationFlag(p, 'timeout', 30 * 60 * 1000);
   const installer = parseInstaller(image);
@@ -138,6 +172,7 @@ async function runLegacyUpgrade(ctx: TwinContext, p: ParsedArgs, nodes: string[]
       const refusal = legacyRefusal(ctx, state, node, installer);
       if (refusal) {
         later.push({ node: name, message: refusal });
+        writeKmsg(node, now, refusedSequenceLog(node, image, installer, refusal, now));
         continue;
       }
       const rebootMs = state.rebootSeconds * 1000;

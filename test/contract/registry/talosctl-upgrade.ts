@@ -9,7 +9,8 @@ import {
   parseUpgradeK8s,
   parseUpgradeSequence,
 } from '../../../src/activities/parse/talosctl-upgrade';
-import { mutateSimState } from '../../../src/simulator';
+import { findUpgradeFailure, parseDmesg } from '../../../src/activities/parse/talosctl-dmesg';
+import { execTwin, mutateSimState } from '../../../src/simulator';
 import type { ToolRegistry } from './types';
 
 export const registry: ToolRegistry = {
@@ -25,8 +26,15 @@ export const registry: ToolRegistry = {
     },
     bootId: (c) => parseBootId(c.stdout),
     securityState: (c) => parseSecurityState(c.stdout),
+    dmesgUpgradeFailure: (c) => findUpgradeFailure(parseDmesg(c.stdout)),
   },
   twinStates: {
+    /** A legacy upgrade the node acknowledged and whose installer then refused ({ node, image }). */
+    legacyUpgradeRefused: async (sim, arg) => {
+      const { node, image } = arg as { node: string; image: string };
+      const r = await execTwin(sim, 'talosctl', ['upgrade', '--nodes', node, '--image', image, '--wait=false']);
+      if (r.exitCode !== 0 || !r.stdout.includes('Upgrade request received')) throw new Error(`twin state "legacyUpgradeRefused": the upgrade was not acknowledged: ${r.stderr}`);
+    },
     /** A PodDisruptionBudget: { namespace, name, app, minAvailable }. */
     pdb: (sim, arg) => {
       mutateSimState(sim.dir, (s) => {

@@ -1,0 +1,139 @@
+/**
+ * awaitNodeBack: poll until the node answers on a boot other than `bootIdBefore`, in stage running,
+ * and judge what it booted:
+ * - the target version (and schematic) → done;
+ * - anything else after a new boot (the old version: A/B fallback) → BootFallback, whether or not
+ *   anybody saw it go down: the boot id says it rebooted;
+ * - the boot id never changes within the timeout → NodeUpgradeTimeout, saying what was waited for;
+ * - legacy path, same boot, the sequence over: the installer refused after the ACK. The reason is only in
+ *   the node's kernel log (the installer's output goes to /dev/kmsg, machined logs `upgrade failed: …`
+ *   there too): read with `talosctl dmesg` → UpgradeRefused naming the installer's reason.
+ *   Real Talos leaves such a node in stage `rebooting` (MachineStatus on the FATAL sequence event,
+ *   machine_status.go) without rebooting (nothing in Server.Upgrade's goroutine reboots); both
+ *   `rebooting` and `running` on the unchanged boot are checked.
+ * A node already on the target when nothing changed boot (the step found it there) is done as well.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { typed } from '../failures';
+import { findUpgradeFailure, parseDmesg } from '../parse/talosctl-dmesg';
+import { ErrorTypes } from '../types';
+import type { ClusterAccess } from '../types';
+import { pollMs, talos } from './common';
+import { describeLook, lookAt } from './look';
+import type { AwaitBackInput, AwaitBackResult, NodeLook, UpgradePath } from './types';
+
+/** On the legacy path, the kernel log is read every this many polls while the boot stays the same. */
+const DMESG_EVERY_POLLS = 3;
+
+export interface BootWait {
+  access: ClusterAccess;
+  node: string;
+  bootIdBefore: string | null;
+  toVersion: string;
+  schematic: string | null;
+  oldVersion: string | null;
+  path: UpgradePath | null;
+  timeoutMs: number;
+  pollMs: number;
+  /** What was sent, for messages ("the upgrade to v1.13.9", "talosctl rollback"). */
+  what: string;
+}
+
+interface Progress {
+  phase: 'awaiting-boot';
+  since: number;
+  sawDown: boolean;
+  last: string;
+}
+
+function prior(details: unknown): Progress | null {
+  const d = details as Partial<Progress> | undefined;
+  return d && d.phase === 'awaiting-boot' && typeof d.since === 'number' ? { phase: 'awaiting-boot', since: d.since, sawDown: d.sawDown === true, last: String(d.last ?? '') } : null;
+}
+
+/** The installer's refusal in the node's kernel log, if the last upgrade sequence of this boot failed. */
+export async function legacyRefusal(access: ClusterAccess, node: string, signal?: AbortSignal): Promise<string | null> {
+  const r = await talos(access, ['dmesg', '--nodes', node], { okExitCodes: [0, 1], maxOutputBytes: 4 * 1024 * 1024, ...(signal ? { signal } : {}) });
+  if (r.exitCode !== 0) return null;
+  const facts = findUpgradeFailure(parseDmesg(r.stdout).filter((l) => l.node === node || l.node === ''));
+  if (!facts.failed) return null;
+  return facts.installerError ?? facts.sequenceError ?? 'the upgrade sequence failed';
+}
+
+function running(look: NodeLook): string {
+  return `${look.version ?? 'an unknown version'}${look.schematic ? ` (schematic ${look.schematic.slice(0, 12)}…)` : ''}`;
+}
+
+export async function waitForBoot(w: BootWait): Promise<NodeLook> {
+  const ctx = Context.current();
+  const progress: Progress = prior(ctx.info.heartbeatDetails) ?? { phase: 'awaiting-boot', since: Date.now(), sawDown: false, last: '' };
+  const deadline = progress.since + w.timeoutMs;
+  let polls = 0;
+  let down = false;
+  for (;;) {
+    const look = await lookAt(w.access, w.node, ctx.cancellationSignal, { kube: false, probeFirst: down });
+    down = !look.reachable;
+    progress.sawDown ||= down || look.stage === 'rebooting' || look.stage === 'booting';
+    progress.last = describeLook(look);
+    polls += 1;
+    const newBoot = w.bootIdBefore === null ? progress.sawDown : look.bootId !== null && look.bootId !== w.bootIdBefore;
+    if (look.reachable && look.stage === 'running') {
+      const onTarget = look.version === w.toVersion;
+      const rightSchematic = w.schematic === null || look.schematic === w.schematic;
+      // A wrong schematic on the new version after a new boot is for verification to report.
+      if (onTarget && (rightSchematic || newBoot)) return look;
+      if (newBoot) {
+        const fellBack = look.version === w.oldVersion;
+        throw ApplicationFailure.nonRetryable(
+          `${w.node} booted again (boot ${look.bootId?.slice(0, 8) ?? '?'}) on ${running(look)} instead of ${w.toVersion} after ${w.what}` +
+            (fellBack ? ': its A/B boot fell back to the previous image' : '') +
+            // Not found in Talos' code, but if a node rebooted after its installer refused, it would look the same.
+            (fellBack && w.path === 'legacy' ? ' (or its installer refused after the acknowledgement and the node was rebooted: that boot\'s kernel log is gone)' : '') +
+            `; inspect it (talosctl dmesg --nodes ${w.node}) before retrying`,
+          ErrorTypes.bootFallback,
+        );
+      }
+    }
+    const sameBoot = look.reachable && !newBoot && (look.stage === 'running' || look.stage === 'rebooting');
+    if (w.path === 'legacy' && sameBoot && polls % DMESG_EVERY_POLLS === 1) {
+      const reason = await legacyRefusal(w.access, w.node, ctx.cancellationSignal);
+      if (reason !== null) {
+        throw ApplicationFailure.nonRetryable(
+          `${w.node} accepted ${w.what} but its installer refused it: ${reason}. The node did not reboot and still runs ${running(look)}; ` +
+            `Talos drained it and stopped its services before the installer ran, so it stays cordoned until it is rebooted (talosctl dmesg --nodes ${w.node} has the installer's output)`,
+          ErrorTypes.upgradeRefused,
+        );
+      }
+    }
+    ctx.heartbeat({ ...progress });
+    if (Date.now() >= deadline) {
+      const waited = Math.round(w.timeoutMs / 1000);
+      const what = newBoot
+        ? `came back on a new boot but not in stage running on ${w.toVersion} (last seen: ${progress.last})`
+        : w.bootIdBefore === null
+          ? `never went down (last seen: ${progress.last})`
+          : `never left boot ${w.bootIdBefore.slice(0, 8)} (last seen: ${progress.last})`;
+      throw ApplicationFailure.nonRetryable(`${w.node} was awaited for ${waited}s after ${w.what} and ${what}`, ErrorTypes.nodeTimeout);
+    }
+    await ctx.sleep(Math.min(w.pollMs, Math.max(1, deadline - Date.now())));
+  }
+}
+
+export async function awaitNodeBack(input: AwaitBackInput): Promise<AwaitBackResult> {
+  return typed(async () => {
+    const look = await waitForBoot({
+      access: input.access,
+      node: input.node,
+      bootIdBefore: input.bootIdBefore,
+      toVersion: input.toVersion,
+      schematic: input.schematic,
+      oldVersion: input.oldVersion,
+      path: input.path,
+      timeoutMs: input.timeoutMs,
+      pollMs: pollMs(input),
+      what: `the upgrade to ${input.toVersion}`,
+    });
+    return { bootId: look.bootId, version: look.version ?? input.toVersion, schematic: look.schematic };
+  });
+}

@@ -1,0 +1,56 @@
+/**
+ * lookAtNode: one look at a node from both sides. Talos: version, schematic, MachineStatus stage
+ * (node-observer.ts) and the boot id (`talosctl read /proc/sys/kernel/random/boot_id`); Kubernetes:
+ * the Node's name, cordon and Ready (kubectl get nodes -o json, matched by findKubeNode, which also
+ * finds nodes the spec names by DNS name). A node that does not answer is an observation, not an error.
+ */
+import { Context } from '@temporalio/activity';
+import { assertSafeAddress } from '../exec';
+import { typed } from '../failures';
+import { observeNode } from '../node-observer';
+import type { ClusterAccess } from '../types';
+import { readBootId, readKubeNode } from './common';
+import type { NodeLook, NodeStepInput } from './types';
+
+export interface LookOptions {
+  /** Also read the Kubernetes side (default true). */
+  kube?: boolean;
+  /** The node is known to be down: ask `talosctl version` alone first (node-observer.ts). */
+  probeFirst?: boolean;
+}
+
+export async function lookAt(access: ClusterAccess, node: string, signal?: AbortSignal, opts: LookOptions = {}): Promise<NodeLook> {
+  assertSafeAddress(node);
+  const [seen, boot, kube] = await Promise.allSettled([
+    observeNode(access, node, signal, { probeFirst: opts.probeFirst === true }),
+    readBootId(access, node, signal),
+    opts.kube === false ? Promise.resolve(null) : readKubeNode(access, node, signal),
+  ]);
+  if (seen.status === 'rejected') throw seen.reason;
+  if (boot.status === 'rejected') throw boot.reason;
+  if (kube.status === 'rejected') throw kube.reason;
+  const o = seen.value;
+  const k = kube.value?.node ?? null;
+  // The boot id comes from a second call: a node that went down in between answers one and not the other.
+  const bootId = o.reachable ? boot.value : null;
+  return {
+    reachable: o.reachable && bootId !== null,
+    version: o.version,
+    schematic: o.schematic,
+    stage: o.stage,
+    bootId,
+    kubeName: k?.name ?? null,
+    unschedulable: k ? k.unschedulable : null,
+    kubernetesReady: k ? k.ready : null,
+  };
+}
+
+export async function lookAtNode(input: NodeStepInput): Promise<NodeLook> {
+  return typed(() => lookAt(input.access, input.node, Context.current().cancellationSignal));
+}
+
+/** "version (stage), boot abcd1234" for messages and heartbeats. */
+export function describeLook(l: Pick<NodeLook, 'reachable' | 'version' | 'stage' | 'bootId'>): string {
+  if (!l.reachable) return 'not answering';
+  return `${l.version ?? '?'} (${l.stage ?? '?'}), boot ${l.bootId?.slice(0, 8) ?? '?'}`;
+}
