@@ -3,7 +3,8 @@ import { checkEtcdQuorum, inspectCluster, postflight } from './checks';
 import { upgradeKubernetes } from './kubernetes-upgrade';
 import { nodeStepActivities } from './node';
 import type { NodeStepActivities } from './node/types';
-import { rollbackNode, upgradeNode, verifyNode } from './node-upgrade';
+import { rollbackNode } from './node/rollback';
+import { verifyNode } from './node/verify';
 import { selfTestActivities } from './self-test';
 import type { UpgradeActivities } from './types';
 import { fetchReleases } from './releases';
@@ -31,7 +32,6 @@ export function createActivities(
     createVeleroBackup,
     takeEtcdSnapshot,
     checkEtcdQuorum,
-    upgradeNode,
     verifyNode,
     rollbackNode,
     upgradeKubernetes,

@@ -1,16 +1,14 @@
 /**
  * Applying an approved remediation (src/plan/remediation.ts). Each is idempotent: a member already
- * gone, pods already deleted, a node already on the right schematic are success without a change, so
+ * gone or pods already deleted are success without a change, so
  * a retried activity or a second approval never does harm. Each ends by checking that the problem is
  * gone, and says what it did in one line.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { EtcdRemoveMember, ForceDeletePods, ReupgradeSchematic } from '../plan/remediation';
+import type { EtcdRemoveMember, ForceDeletePods } from '../plan/remediation';
 import { assertSafeAddress, lastMeaningfulLine, runTool, UnsafeArgumentError, type RunOptions } from './exec';
 import { typed } from './failures';
-import { upgradeNode } from './node-upgrade';
-import { observeNode } from './node-observer';
 import { parsePods } from './parse/kubectl';
 import { parseEtcdMembers, parseEtcdRemoveMember } from './parse/talosctl';
 import type { ApplyRemediationInput, ApplyRemediationResult } from './release-types';
@@ -18,7 +16,6 @@ import { toolEnv } from './tool-env';
 import { ErrorTypes, type ClusterAccess } from './types';
 
 export const REMEDIATION_FAILED = 'RemediationFailed';
-const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 const CALL_TIMEOUT_MS = 60_000;
 const KUBECTL_LIST_MAX_BYTES = 64 * 1024 * 1024;
 const MEMBER_ID = /^[0-9a-f]{1,16}$/i;
@@ -109,37 +106,7 @@ async function deletePods(access: ClusterAccess, fix: ForceDeletePods): Promise<
   };
 }
 
-async function reupgrade(input: ApplyRemediationInput, fix: ReupgradeSchematic): Promise<ApplyRemediationResult> {
-  assertSafeAddress(fix.node);
-  // upgradeNode is idempotent and crash-safe (it records "issued" in heartbeats): reuse it as is.
-  const result = await upgradeNode({
-    access: input.access,
-    node: fix.node,
-    role: fix.role,
-    image: fix.image,
-    toVersion: fix.version,
-    schematic: fix.schematic,
-    fromVersion: fix.version,
-    timeoutMs: input.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    ...(input.tuning ? { tuning: input.tuning } : {}),
-  });
-  const seen = await observeNode(input.access, fix.node, cancellationSignal());
-  if (!seen.reachable || seen.version !== fix.version || seen.schematic !== fix.schematic) {
-    throw ApplicationFailure.retryable(
-      `${fix.node} runs ${seen.version ?? '?'} with schematic ${seen.schematic ?? 'none'} after the re-upgrade, not ${fix.version} with ${fix.schematic}`,
-      REMEDIATION_FAILED,
-    );
-  }
-  return {
-    id: fix.id,
-    changed: !result.skipped,
-    detail: result.skipped
-      ? `${fix.node} already runs ${fix.version} with schematic ${fix.schematic.slice(0, 12)}…`
-      : `re-upgraded ${fix.node} to ${fix.version} with schematic ${fix.schematic.slice(0, 12)}…; its extensions are back`,
-  };
-}
-
-/** The `applyRemediation` activity. Re-upgrades need an activity context (heartbeats); the others run anywhere. */
+/** The `applyRemediation` activity: the fixes that change no node's image (etcd member, stuck pods). */
 export async function applyRemediation(input: ApplyRemediationInput): Promise<ApplyRemediationResult> {
   return typed(async () => {
     const fix = input.remediation;
@@ -149,7 +116,9 @@ export async function applyRemediation(input: ApplyRemediationInput): Promise<Ap
       case 'force-delete-pods':
         return deletePods(input.access, fix);
       case 'reupgrade-schematic':
-        return reupgrade(input, fix);
+        // A re-upgrade reboots a node: the workflow runs it as a node step of its own (quorum gate,
+        // maintenance window, drain, compensation), never as a side effect of this activity.
+        throw ApplicationFailure.nonRetryable(`${fix.id} is applied by the workflow as a node step, not by applyRemediation`, ErrorTypes.badInput);
       default:
         throw ApplicationFailure.nonRetryable(`unknown remediation ${JSON.stringify((fix as { kind?: unknown }).kind)}`, ErrorTypes.badInput);
     }

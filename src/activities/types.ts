@@ -2,7 +2,7 @@
  * Inputs and outputs of the upgrade activities. The workflow imports this file as types only.
  * Inputs carry file PATHS (talosconfig, kubeconfig), never their contents.
  */
-import type { ClusterFacts, EtcdMemberFacts, NodeRole, ToolPaths } from '../plan/types';
+import type { ClusterFacts, EtcdMemberFacts, ToolPaths } from '../plan/types';
 
 export interface ClusterAccess {
   talosconfig: string;
@@ -64,29 +64,6 @@ export interface EtcdGateResult {
   members: EtcdMemberFacts[];
 }
 
-export interface UpgradeNodeInput {
-  access: ClusterAccess;
-  node: string;
-  role: NodeRole;
-  image: string;
-  toVersion: string;
-  schematic: string;
-  /** Version the node ran before this step (null when unknown). */
-  fromVersion: string | null;
-  timeoutMs: number;
-  tuning?: Tuning;
-}
-export interface UpgradeNodeResult {
-  node: string;
-  before: string | null;
-  after: string;
-  schematic: string | null;
-  /** True when the node was already at the target and nothing was issued. */
-  skipped: boolean;
-  /** True when this attempt (or an earlier attempt of the same activity) issued `talosctl upgrade`. */
-  issued: boolean;
-}
-
 export interface VerifyNodeInput {
   access: ClusterAccess;
   node: string;
@@ -108,6 +85,8 @@ export interface VerifyNodeResult {
 export interface RollbackNodeInput {
   access: ClusterAccess;
   node: string;
+  /** The plan step being undone; names the fence record of the rollback (default rollback:<node>). */
+  stepId?: string;
   /** The version and schematic the node must end on. */
   toVersion: string;
   schematic: string | null;
@@ -161,7 +140,6 @@ export interface UpgradeActivities {
   createVeleroBackup(input: VeleroBackupInput): Promise<VeleroBackupResult>;
   takeEtcdSnapshot(input: EtcdSnapshotInput): Promise<EtcdSnapshotResult>;
   checkEtcdQuorum(input: EtcdGateInput): Promise<EtcdGateResult>;
-  upgradeNode(input: UpgradeNodeInput): Promise<UpgradeNodeResult>;
   verifyNode(input: VerifyNodeInput): Promise<VerifyNodeResult>;
   rollbackNode(input: RollbackNodeInput): Promise<RollbackNodeResult>;
   upgradeKubernetes(input: UpgradeKubernetesInput): Promise<UpgradeKubernetesResult>;

@@ -5,7 +5,7 @@
  */
 import { createColors } from 'picocolors';
 import type { Colors } from 'picocolors/types';
-import { upgradeArgs } from '../activities/node-upgrade';
+import { drainArgs, forfeitArgs, healthArgs, installArgs, installReboots, prePullArgs, rebootArgs, uncordonArgs } from '../plan/commands';
 import { formatDuration } from '../plan/duration';
 import type { PlanStep, PreflightCheck, UpgradePlan, UpgradeSpec } from '../plan/types';
 import type { BackupRecord, StepProgress, StepStatus, UpgradeProgress, UpgradeReport, WaitingFor } from '../workflows/messages';
@@ -202,26 +202,25 @@ export function stepCommands(step: PlanStep, plan: UpgradePlan, cluster: string)
       return { runs, then: [] };
     }
     case 'talos': {
-      const then: string[] = [];
-      const wait = formatDuration(step.timeoutMs);
-      const health = command([
-        'talosctl',
-        'health',
-        '--nodes',
-        step.node,
-        '--control-plane-nodes',
-        plan.controlPlanes.join(','),
-        ...(plan.workers.length ? ['--worker-nodes', plan.workers.join(',')] : []),
-        '--wait-timeout',
-        `${Math.max(1, Math.round(step.timeoutMs / 1000))}s`,
-      ]);
-      const before =
-        step.role === 'controlplane'
-          ? [`before: etcd gate (talosctl etcd members / etcd status): every member healthy, ${plan.controlPlanes.length} members, no learners`]
-          : [];
-      then.push(`waits up to ${wait} for ${step.node} to reboot and come back Ready on ${step.toVersion} (an old version back = A/B fallback, a failure)`);
-      then.push(`verifies: ${health}; kubelet Ready; extensions match schematic ${step.schematic.slice(0, 12)}…`);
-      return { runs: [...before, command(['talosctl', ...upgradeArgs(step.node, step.image, step.fromVersion)])], then };
+      // The node step's own sequence, from the same builders the activities run (src/plan/commands.ts).
+      const path = step.path ?? 'legacy';
+      const kube = step.kubeName ?? `<node name of ${step.node}>`;
+      const drainSeconds = Math.max(1, Math.ceil((step.drainTimeoutMs ?? 5 * 60_000) / 1000));
+      const runs: string[] = [];
+      if (path !== 'legacy') runs.push(command(['talosctl', ...prePullArgs(step.node, step.image)]));
+      runs.push(command(['kubectl', ...drainArgs(kube, drainSeconds, 'evict')]));
+      if (step.role === 'controlplane') {
+        runs.push(`etcd gate (talosctl etcd members / etcd status): every member healthy, ${plan.controlPlanes.length} members, no learners`);
+        runs.push(command(['talosctl', ...forfeitArgs(step.node)]));
+      }
+      runs.push(command(['talosctl', ...installArgs(path, step.node, step.image, null)]));
+      if (!installReboots(path)) runs.push(command(['talosctl', ...rebootArgs(step.node)]));
+      const health = command(['talosctl', ...healthArgs({ node: step.node, controlPlanes: plan.controlPlanes, workers: plan.workers, timeoutMs: step.timeoutMs })]);
+      const then = [
+        `waits, within ${formatDuration(step.timeoutMs)} for the whole step, for ${step.node} to boot ${step.toVersion} (a new boot id; the old version on a new boot = A/B fallback, a failure)`,
+        `then: ${command(['kubectl', ...uncordonArgs(kube)])} (only if this run cordoned it); verifies: ${health}; kubelet Ready; extensions match schematic ${step.schematic.slice(0, 12)}…`,
+      ];
+      return { runs, then };
     }
     case 'kubernetes':
       return {

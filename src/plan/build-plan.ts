@@ -3,8 +3,9 @@
  * execution order, with their approval gates, plus the preflight verdicts. Pure and deterministic:
  * the CLI's `plan` and the workflow build the same plan from the same inputs.
  */
+import { upgradePathFor } from './commands';
 import { installerImage } from './installer';
-import { compareMinor, installerAcceptsHost, minorOf } from './matrix';
+import { installerAcceptsHost } from './matrix';
 import { orderNodes, resolveTopology, sameAddress, type OrderedNode } from './node-order';
 import { evaluatePreflight } from './preflight';
 import { BACKUP_STEP_ID, PLAN_STEP_ID, POSTFLIGHT_STEP_ID, kubernetesStepId, talosStepId } from './step-ids';
@@ -21,7 +22,6 @@ import type {
   PlanStep,
   PreflightCheck,
   TalosStep,
-  UpgradePathKind,
   UpgradePlan,
   UpgradeSpec,
 } from './types';
@@ -38,17 +38,6 @@ export interface BuildPlanOptions {
   releaseData?: ReleaseData;
 }
 
-/**
- * How talosctl upgrades a node (docs/talos-upgrade-flow.md §1, §2): the client-side lifecycle sequence
- * needs talosctl ≥ 1.13 and a host ≥ 1.13; `--no-reboot` (install now, reboot when the product chooses)
- * exists from talosctl 1.13.7. Anything older goes through the legacy Upgrade API.
- */
-export function upgradePath(client: string | null, host: string | null): UpgradePathKind {
-  if (client === null || host === null || !parseVersion(client) || !parseVersion(host)) return 'legacy';
-  if (compareMinor(minorOf(host), '1.13') < 0 || compareMinor(minorOf(client), '1.13') < 0) return 'legacy';
-  if (compareMinor(minorOf(client), '1.13') === 0 && compareVersions(client, 'v1.13.7') < 0) return 'lifecycle-reboots';
-  return 'lifecycle';
-}
 
 /** Whether a Talos step for a node of this role waits for a human under `policy`. */
 export function talosStepNeedsApproval(policy: ApprovalPolicy, role: 'controlplane' | 'worker'): boolean {
@@ -228,7 +217,7 @@ export function buildPlan(spec: UpgradeSpec, facts: ClusterFacts, opts: BuildPla
         schematic,
         image: installerImage(spec.talos.imageFactory, schematic, hop.to, { platform: f?.platform ?? null, secureBoot: f?.secureBoot ?? null }),
         timeoutMs: node.role === 'controlplane' ? spec.timeouts.controlPlane : spec.timeouts.worker,
-        path: upgradePath(facts.talosClientVersion, now.version),
+        path: upgradePathFor(facts.talosClientVersion, now.version),
         kubeName: f?.hostname ?? null,
         drainTimeoutMs: spec.timeouts.drain ?? DEFAULT_DRAIN_MS,
       };

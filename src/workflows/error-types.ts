@@ -19,6 +19,8 @@ export const ErrorTypes = {
   noUpgradePath: 'NoUpgradePath',
   /** The product's drain did not finish within its timeout; details: DrainStall (node/types.ts). */
   drainStalled: 'DrainStalled',
+  /** The node is unschedulable and not by this run: its cordon is not the product's to take over. */
+  nodeCordonedElsewhere: 'NodeCordonedElsewhere',
 } as const;
 
 /** Failures no retry can fix: the workflow goes straight to a decision. */
@@ -32,5 +34,6 @@ export const NON_RETRYABLE: string[] = [
   ErrorTypes.badInput,
   ErrorTypes.noUpgradePath,
   ErrorTypes.drainStalled,
+  ErrorTypes.nodeCordonedElsewhere,
 ];
 

@@ -6,6 +6,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { buildPlan } from '../../src/plan/build-plan';
 import { parseSpec } from '../../src/plan/spec';
+import type { Remediation } from '../../src/plan/remediation';
 import type { ClusterFacts, NodeFacts, UpgradeSpec } from '../../src/plan/types';
 import type { ClusterUpgradeInput, UpgradeReport } from '../../src/workflows/messages';
 import type { RunActivities, RunPorts } from '../../src/workflows/run/ports';
@@ -38,13 +39,15 @@ export interface FakeCluster {
   calls: Call[];
   hooks: Partial<Record<keyof RunActivities, Hook>>;
   kubernetes: string;
+  /** What assessFailure offers after a failure. */
+  remediations: Remediation[];
 }
 
 export function fakeCluster(cps: number, workers: number, version = 'v1.9.2'): FakeCluster {
   const nodes: FakeNode[] = [];
   for (let i = 0; i < cps; i++) nodes.push({ address: `10.0.0.${10 + i}`, role: 'controlplane', version, schematic: SCHEMATIC, bootId: 1, cordoned: false, staged: null });
   for (let i = 0; i < workers; i++) nodes.push({ address: `10.0.0.${20 + i}`, role: 'worker', version, schematic: SCHEMATIC, bootId: 1, cordoned: false, staged: null });
-  return { nodes, calls: [], hooks: {}, kubernetes: '1.32.0' };
+  return { nodes, calls: [], hooks: {}, kubernetes: '1.32.0', remediations: [] };
 }
 
 export function specFor(cluster: FakeCluster, extra: Record<string, unknown> = {}): UpgradeSpec {
@@ -130,7 +133,7 @@ function activities(cluster: FakeCluster, runRef: { run?: UpgradeRun }, spec: Up
     },
     assessFailure: async (input) => {
       await record('assessFailure', input);
-      return { facts: factsOf(cluster), remediations: [] };
+      return { facts: factsOf(cluster), remediations: cluster.remediations };
     },
     inspectCluster: async (input) => {
       await record('inspectCluster', input);

@@ -10,14 +10,13 @@ import { after, describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { inspectCluster } from '../../src/activities/inspect';
 import { applyRemediation } from '../../src/activities/remediate';
-import { upgradeNode } from '../../src/activities/node-upgrade';
-import type { ApplyRemediationInput, ApplyRemediationResult } from '../../src/activities/release-types';
-import type { ClusterAccess, UpgradeNodeInput, UpgradeNodeResult } from '../../src/activities/types';
+import type { ApplyRemediationInput } from '../../src/activities/release-types';
+import type { ClusterAccess } from '../../src/activities/types';
 import { buildPlan } from '../../src/plan/build-plan';
 import { remediationsFor, type Remediation } from '../../src/plan/remediation';
 import { parseSpec } from '../../src/plan/spec';
 import type { ClusterFacts, UpgradeSpec } from '../../src/plan/types';
-import { fastForward, initSim, readInvocations, readSimState, setFault, upgradeCount, WRONG_SCHEMATIC, type SimInfo } from '../../src/simulator';
+import { initSim, mutateSimState, readInvocations, setFault, upgradeCount, WRONG_SCHEMATIC, type SimInfo } from '../../src/simulator';
 import { tempDir } from '../helpers/temporal-env';
 
 const access = (sim: SimInfo): ClusterAccess => ({ talosconfig: sim.talosconfig, kubeconfig: sim.kubeconfig, tools: sim.tools });
@@ -121,23 +120,20 @@ describe('guided remediation on the twin', () => {
     assert.match(again.detail, /already gone/);
   });
 
-  it('extensions missing after an upgrade: re-upgraded with the right schematic, same version, and idempotent', async () => {
-    const sim = await initSim(path.join(tmp.dir, 'schematic'), { controlPlanes: 1, workers: 1, talos: 'v1.9.2', kubernetes: '1.32.0', rebootSeconds: 0.2 });
+  it('extensions missing after an upgrade: the re-install is offered with its exact image, and left to the workflow (a node step, not a side effect)', async () => {
+    const sim = await initSim(path.join(tmp.dir, 'schematic'), { controlPlanes: 1, workers: 1, talos: 'v1.9.4', kubernetes: '1.32.0', rebootSeconds: 0.2 });
     const worker = sim.nodes.workers[0] ?? '';
     const image = `${sim.imageFactory}/installer/${sim.schematic}:v1.9.4`;
-    setFault(sim.dir, { kind: 'wrong-schematic', node: worker, times: 1 });
-    const env = new MockActivityEnvironment();
-    const upgradeInput: UpgradeNodeInput = {
-      access: access(sim), node: worker, role: 'worker', image, toVersion: 'v1.9.4', schematic: sim.schematic, fromVersion: 'v1.9.2', timeoutMs: 30_000, tuning: { pollIntervalMs: 100 },
-    };
-    const upgraded: UpgradeNodeResult = await env.run(upgradeNode, upgradeInput);
-    assert.equal(upgraded.after, 'v1.9.4');
-    fastForward(sim.dir, 60_000);
-
+    mutateSimState(sim.dir, (s) => {
+      const n = s.nodes.find((x) => x.address === worker);
+      if (n) {
+        n.schematic = WRONG_SCHEMATIC;
+        n.extensions = [];
+      }
+    });
     const before = await inspect(sim);
     const node = before.nodes.find((n) => n.address === worker);
-    assert.equal(node?.talosVersion, 'v1.9.4');
-    assert.equal(node?.schematic, WRONG_SCHEMATIC, 'the fault put the node on a schematic without extensions');
+    assert.equal(node?.schematic, WRONG_SCHEMATIC);
     assert.deepEqual(node?.extensions.filter((e) => e.name !== 'schematic'), []);
 
     // Offered for the node the failure names, or for a node this run upgraded; not without a target schematic.
@@ -149,28 +145,13 @@ describe('guided remediation on the twin', () => {
     assert.ok(fix?.kind === 'reupgrade-schematic');
     assert.equal(fix.id, `reupgrade-schematic:${worker}`);
     assert.equal(fix.image, image);
-    assert.equal(fix.command, `talosctl upgrade --nodes ${worker} --image ${image}`);
     assert.deepEqual(offered(sim, before, { upgradedNodes: [worker], schematic: { id: sim.schematic, imageFactory: sim.imageFactory } }).map((r) => r.id), [fix.id]);
 
+    // A re-install reboots the node: applyRemediation refuses it; the workflow runs it as a node step
+    // (test/unit/upgrade-run.test.ts), inside the quorum gate, the window and compensation.
     const fixInput: ApplyRemediationInput = { access: access(sim), remediation: fix, timeoutMs: 30_000, tuning: { pollIntervalMs: 100 } };
-    const applied: ApplyRemediationResult = await env.run(applyRemediation, fixInput);
-    assert.equal(applied.changed, true);
-    assert.match(applied.detail, /re-upgraded .* its extensions are back/);
-    fastForward(sim.dir, 60_000);
-
-    const afterFacts = await inspect(sim);
-    const fixed = afterFacts.nodes.find((n) => n.address === worker);
-    assert.equal(fixed?.talosVersion, 'v1.9.4');
-    assert.equal(fixed?.schematic, sim.schematic);
-    assert.ok((fixed?.extensions.length ?? 0) > 1, 'extensions are back');
-    assert.equal(fixed?.kubernetesReady, true);
-    assert.deepEqual(offered(sim, afterFacts, { upgradedNodes: [worker], schematic: { id: sim.schematic, imageFactory: sim.imageFactory } }), []);
-
-    const again: ApplyRemediationResult = await env.run(applyRemediation, fixInput);
-    assert.equal(again.changed, false);
-    assert.match(again.detail, /already runs v1\.9\.4 with schematic/);
-    assert.equal(upgradeCount(sim.dir, worker), 2, 'one upgrade, one re-upgrade, nothing more');
-    assert.equal(readSimState(sim.dir).nodes.find((n) => n.address === worker)?.talosVersion, 'v1.9.4');
+    await assert.rejects(new MockActivityEnvironment().run(applyRemediation, fixInput), /applied by the workflow as a node step/);
+    assert.equal(upgradeCount(sim.dir, worker), 0, 'nothing was installed by the activity');
   });
 
   it('refuses remediation input that could reach a tool as a flag', async () => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { verifyNode } from '../../src/activities/node-upgrade';
+import { verifyNode } from '../../src/activities/node/verify';
 import type { VerifyNodeInput, VerifyNodeResult } from '../../src/activities/types';
 import { initSim, readInvocations } from '../../src/simulator';
 import { tempDir } from '../helpers/temporal-env';

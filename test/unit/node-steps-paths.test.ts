@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { awaitNodeBack, drainNode, installOnNode, lookAtNode, prePullInstaller, rebootNode, uncordonNode } from '../../src/activities/node';
-import { upgradePathFor } from '../../src/activities/node/path';
+import { upgradePathFor } from '../../src/plan/commands';
 import { calls, env, installer, nodeState, run, scratch, stepInput, twin, upgradeCalls, W1 } from '../helpers/node-steps';
 
 const tmp = scratch('node-paths');

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { awaitNodeBack, installOnNode, lookAtNode } from '../../src/activities/node';
-import { rollbackNode } from '../../src/activities/node-upgrade';
+import { rollbackNode } from '../../src/activities/node/rollback';
 import type { RollbackNodeInput } from '../../src/activities/types';
 import { calls, env, installer, nodeState, run, scratch, stepInput, twin, upgradeCalls, W1 } from '../helpers/node-steps';
 import type { SimInfo } from '../../src/simulator';

@@ -160,3 +160,33 @@ describe('UpgradeRun: the product owns the drain', () => {
     assert.ok(!nodeCalls(cluster, '10.0.0.20').includes('uncordonNode'));
   });
 });
+
+describe('UpgradeRun: fixes that reboot a node run as node steps', () => {
+  it('re-installing with the right schematic goes through drain, the quorum gate and leadership, then the retry verifies', async () => {
+    const cluster = fakeCluster(2, 0);
+    const cp = '10.0.0.11';
+    let mismatches = 0;
+    cluster.hooks.verifyNode = (call) => {
+      if (call.node === cp && mismatches++ === 0) throw ApplicationFailure.nonRetryable(`${cp} runs the wrong schematic`, ErrorTypes.schematicMismatch);
+    };
+    const image = `factory.talos.dev/installer/${'a'.repeat(64)}:v1.9.4`;
+    cluster.remediations = [
+      { id: `reupgrade-schematic:${cp}`, kind: 'reupgrade-schematic', title: `re-upgrade ${cp}`, node: cp, role: 'controlplane', version: 'v1.9.4', schematic: 'a'.repeat(64), currentSchematic: null, image, command: '' },
+    ];
+    const { run, done } = startFakeRun(cluster, specFor(cluster, { onFailure: 'pause' }));
+    const w = await waitingFor(run, 'decision');
+    const before = cluster.calls.length;
+    // The node still runs v1.9.4 with a wrong schematic; the fix re-installs the same version.
+    const node = cluster.nodes.find((n) => n.address === cp);
+    if (node) node.schematic = 'b'.repeat(64);
+    receiveAnswer(run, 'remediate', { id: `reupgrade-schematic:${cp}`, by: 'ops' }, 'remediate');
+    for (let i = 0; i < 100_000 && !run.progress.audit.some((a) => a.signal === 'remediation'); i++) await new Promise((r) => setImmediate(r));
+    const fixCalls = cluster.calls.slice(before).filter((c) => c.node === cp || c.name === 'checkEtcdQuorum').map((c) => c.name);
+    assert.deepEqual(fixCalls, ['lookAtNode', 'drainNode', 'checkEtcdQuorum', 'forfeitLeadership', 'installOnNode', 'rebootNode', 'awaitNodeBack', 'uncordonNode', 'verifyNode']);
+    assert.equal(cluster.calls.slice(before).find((c) => c.name === 'installOnNode')?.input.image, image);
+    receiveAnswer(run, 'decide', { step: w.step, action: 'retry', by: 'ops' }, 'decide');
+    const report = await done;
+    assert.equal(report.outcome, 'completed', report.message);
+    assert.equal(cluster.calls.filter((c) => c.name === 'applyRemediation').length, 0, 'no activity re-installs behind the workflow');
+  });
+});

@@ -11,9 +11,9 @@ import { parseBootId } from '../parse/talosctl-upgrade';
 import { toolEnv } from '../tool-env';
 import type { ClusterAccess } from '../types';
 import type { NodeStepInput } from './types';
+import { bootIdArgs } from '../../plan/commands';
 
 export const DEFAULT_POLL_MS = 2_000;
-export const BOOT_ID_PATH = '/proc/sys/kernel/random/boot_id';
 
 export function pollMs(input: Pick<NodeStepInput, 'tuning'>): number {
   const ms = input.tuning?.pollIntervalMs ?? DEFAULT_POLL_MS;
@@ -34,7 +34,7 @@ export function kubectl(access: ClusterAccess, args: string[], opts: RunOptions 
 
 /** The node's boot id; null when the node does not answer (it is rebooting). */
 export async function readBootId(access: ClusterAccess, node: string, signal?: AbortSignal): Promise<string | null> {
-  const args = ['read', '--nodes', node, BOOT_ID_PATH];
+  const args = bootIdArgs(node);
   const r = await talos(access, args, { okExitCodes: [0, 1], ...(signal ? { signal } : {}) });
   if (r.exitCode === 0) return parseBootId(r.stdout);
   if (CONNECTIVITY.test(r.stderr)) return null;

@@ -22,6 +22,7 @@ import { ErrorTypes } from '../types';
 import { kubectl, readKubeNode } from './common';
 import { fenceDir, fenceKey, writeJsonAtomic } from './fence/store';
 import type { DrainInput, DrainResult, DrainStall } from './types';
+import { drainArgs } from '../../plan/commands';
 
 /** A node cordoned by someone else: the step does not drain (or later uncordon) it. */
 export const NODE_CORDONED_ELSEWHERE = 'NodeCordonedElsewhere';
@@ -106,7 +107,7 @@ export async function drainNode(input: DrainInput): Promise<DrainResult> {
     ctx.heartbeat(note);
 
     const seconds = Math.max(1, Math.ceil(input.timeoutMs / 1000));
-    const args = ['drain', input.kubeName, '--ignore-daemonsets', '--delete-emptydir-data', `--timeout=${seconds}s`, ...(input.mode === 'delete' ? ['--disable-eviction'] : [])];
+    const args = drainArgs(input.kubeName, seconds, input.mode);
     const leaving = new Set<string>();
     const gone = new Set<string>();
     const remaining = (): string[] => [...leaving].filter((p) => !gone.has(p.split('/')[1] ?? p)).sort();

@@ -12,6 +12,7 @@ import { parseEtcdStatusAnswer } from '../parse/talosctl';
 import { ErrorTypes } from '../types';
 import { talos } from './common';
 import type { ForfeitInput, ForfeitResult } from './types';
+import { forfeitArgs } from '../../plan/commands';
 
 async function wasLeader(input: ForfeitInput, signal: AbortSignal): Promise<boolean | null> {
   try {
@@ -28,7 +29,7 @@ export async function forfeitLeadership(input: ForfeitInput): Promise<ForfeitRes
   return typed(async () => {
     const signal = Context.current().cancellationSignal;
     const leader = await wasLeader(input, signal);
-    const r = await talos(input.access, ['etcd', 'forfeit-leadership', '--nodes', input.node], { signal, okExitCodes: [0, 1] });
+    const r = await talos(input.access, forfeitArgs(input.node), { signal, okExitCodes: [0, 1] });
     if (r.exitCode === 0) return { wasLeader: leader };
     if (/cannot forfeit leadership, only one member/.test(r.stderr)) return { wasLeader: leader ?? true };
     const why = lastMeaningfulLine(r.stderr);

@@ -22,7 +22,7 @@ import { talos } from './common';
 import { runFencedStep } from './fenced-step';
 import { installFailure, judgeInstall } from './install-outcome';
 import { describeLook, lookAt } from './look';
-import { installArgs, installReboots } from './path';
+import { installArgs, installReboots } from '../../plan/commands';
 import type { InstallInput, InstallResult } from './types';
 
 const DEFAULT_INSTALL_TIMEOUT_MS = 60 * 60_000;

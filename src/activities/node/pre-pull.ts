@@ -19,6 +19,7 @@ import { parseUpgradeSequence } from '../parse/talosctl-upgrade';
 import { ErrorTypes } from '../types';
 import { talos } from './common';
 import type { PrePullInput, PrePullResult } from './types';
+import { prePullArgs } from '../../plan/commands';
 
 const PULL_TIMEOUT_MS = 60 * 60_000;
 
@@ -33,7 +34,7 @@ export async function prePullInstaller(input: PrePullInput): Promise<PrePullResu
     const started = Date.now();
     const timeoutMs = Math.min(PULL_TIMEOUT_MS, ctx.info.startToCloseTimeoutMs || PULL_TIMEOUT_MS);
     const r = await withHeartbeats(
-      () => talos(input.access, ['image', 'pull', '--namespace', 'system', '--nodes', input.node, input.image], { signal: ctx.cancellationSignal, timeoutMs, okExitCodes: [0, 1] }),
+      () => talos(input.access, prePullArgs(input.node, input.image), { signal: ctx.cancellationSignal, timeoutMs, okExitCodes: [0, 1] }),
       () => ({ phase: 'pulling', image: input.image, seconds: Math.round((Date.now() - started) / 1000) }),
       Math.min(2_000, Math.max(200, input.tuning?.pollIntervalMs ?? 2_000)),
     );

@@ -16,6 +16,7 @@ import { ErrorTypes } from '../types';
 import { runFencedStep } from './fenced-step';
 import { describeLook, lookAt } from './look';
 import type { RebootInput, RebootResult } from './types';
+import { rebootArgs } from '../../plan/commands';
 
 export async function rebootNode(input: RebootInput): Promise<RebootResult> {
   return typed(async () => {
@@ -36,7 +37,7 @@ export async function rebootNode(input: RebootInput): Promise<RebootResult> {
         return {
           call: {
             tool: 'talosctl',
-            args: ['reboot', '--nodes', input.node, '--wait=false'],
+            args: rebootArgs(input.node),
             timeoutMs: 5 * 60_000,
             context: { bootIdAtIssue: look.bootId },
             noReturn: 'at-start',

@@ -20,7 +20,7 @@ import { runFencedStep } from './fenced-step';
 import { installFailure, judgeInstall } from './install-outcome';
 import { clientVersion, installNoReturn } from './install';
 import { describeLook, lookAt } from './look';
-import { installArgs, upgradePathFor } from './path';
+import { installArgs, upgradePathFor } from '../../plan/commands';
 import type { NodeLook, UpgradePath } from './types';
 
 interface Issued {

@@ -11,6 +11,7 @@ import { typed } from '../failures';
 import { ErrorTypes } from '../types';
 import { kubectl, pollMs, readKubeNode } from './common';
 import type { UncordonInput, UncordonResult } from './types';
+import { uncordonArgs } from '../../plan/commands';
 
 export async function uncordonNode(input: UncordonInput): Promise<UncordonResult> {
   return typed(async () => {
@@ -25,7 +26,7 @@ export async function uncordonNode(input: UncordonInput): Promise<UncordonResult
       ctx.heartbeat({ phase: 'waiting-ready', kubeName: input.kubeName, ready: seen.node?.ready ?? null });
       await ctx.sleep(Math.min(pollMs(input), Math.max(1, deadline - Date.now())));
     }
-    const r = await kubectl(input.access, ['uncordon', input.kubeName], { signal, okExitCodes: [0, 1] });
+    const r = await kubectl(input.access, uncordonArgs(input.kubeName), { signal, okExitCodes: [0, 1] });
     // A refused PATCH prints `error: unable to uncordon node …` and still exits 0 (test/contract/kubectl/cordon-403).
     if (r.exitCode !== 0 || /^error: /m.test(r.stderr)) throw ApplicationFailure.retryable(`kubectl uncordon ${input.kubeName} failed: ${lastMeaningfulLine(r.stderr, r.stdout)}`, ErrorTypes.toolFailed);
     if (new RegExp(`^node/${input.kubeName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} already uncordoned$`, 'm').test(r.stdout)) return { uncordoned: false };

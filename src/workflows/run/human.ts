@@ -3,12 +3,14 @@
  * steps, a blocked preflight, the maintenance window. Each wait says what it waits for (progress,
  * Web UI details, a notification) and judges the held answers (inbox.ts) only here.
  */
-import type { PlanStep } from '../../plan/types';
-import { findRemediation, type Remediation } from '../../plan/remediation';
+import type { PlanStep, TalosStep } from '../../plan/types';
+import { findRemediation, type Remediation, type ReupgradeSchematic } from '../../plan/remediation';
 import type { DecisionAction, StepProgress, WaitingFor } from '../messages';
 import { ErrorTypes } from '../error-types';
 import { failureMessage, failureType } from './failures';
 import { misfit, type Answer, type RemediateAnswer, type Wait } from './inbox';
+import { rowFor } from './preflight';
+import { runTalos } from './talos-step';
 import { StopRun, type UpgradeRun } from './upgrade-run';
 
 const ME = 'your-name';
@@ -81,8 +83,8 @@ async function applyFix(run: UpgradeRun, answer: RemediateAnswer): Promise<void>
   if (!fix) return;
   run.judged(answer, run.audit({ signal: answer.via, by: answer.by, step, accepted: true, note: fix.id }));
   try {
-    const result = await run.ports.acts.applyRemediation({ access: run.access(), remediation: fix, tuning: run.tuning }, { summary: fix.title });
-    run.audit({ signal: 'remediation', by: answer.by, step, accepted: true, note: result.detail });
+    const detail = fix.kind === 'reupgrade-schematic' ? await reupgradeAsNodeStep(run, fix) : (await run.ports.acts.applyRemediation({ access: run.access(), remediation: fix, tuning: run.tuning }, { summary: fix.title })).detail;
+    run.audit({ signal: 'remediation', by: answer.by, step, accepted: true, note: detail });
   } catch (err) {
     if (run.ports.isCancellation(err)) throw err;
     run.audit({ signal: 'remediation', by: answer.by, step, accepted: false, note: `${fix.id} failed: ${failureMessage(err)}` });
@@ -91,6 +93,31 @@ async function applyFix(run: UpgradeRun, answer: RemediateAnswer): Promise<void>
 }
 
 const offeredIds = (run: UpgradeRun): string[] => run.offered.map((r) => r.id);
+
+/**
+ * Re-installing a node's version with the right schematic reboots it: it runs as a node step of its
+ * own (maintenance window, drain, quorum gate and leadership for a control plane, compensation), with
+ * the path and names of the plan's step for that node.
+ */
+async function reupgradeAsNodeStep(run: UpgradeRun, fix: ReupgradeSchematic): Promise<string> {
+  const planned = [...run.plan().steps].reverse().find((s): s is TalosStep => s.kind === 'talos' && s.node === fix.node);
+  if (!planned) throw new Error(`${fix.node} has no Talos step in this plan`);
+  const step: TalosStep = {
+    ...planned,
+    id: `${planned.id}:reupgrade`,
+    title: fix.title,
+    needsApproval: false,
+    fromVersion: fix.version,
+    toVersion: fix.version,
+    schematic: fix.schematic,
+    image: fix.image,
+  };
+  const row = rowFor(step);
+  await insideWindow(run);
+  row.status = 'running';
+  await runTalos(run, step, row);
+  return `re-installed ${fix.version} on ${fix.node} with schematic ${fix.schematic.slice(0, 12)}…: ${row.message ?? 'verified'}`;
+}
 
 /** Between steps: honour pause and abort. */
 export async function safePoint(run: UpgradeRun): Promise<void> {

@@ -34,6 +34,7 @@ async function undoOne(run: UpgradeRun, undo: Undo): Promise<string> {
       {
         access: run.access(),
         node: undo.node,
+        stepId: undo.stepId,
         toVersion: undo.previous,
         schematic: undo.previousSchematic,
         fromVersion: undo.installed,
