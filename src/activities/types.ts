@@ -87,6 +87,8 @@ export interface RollbackNodeInput {
   node: string;
   /** The plan step being undone; names the fence record of the rollback (default rollback:<node>). */
   stepId?: string;
+  /** The attempt of that step being undone (each attempt's undo is its own call). */
+  stepAttempt?: number;
   /** The version and schematic the node must end on. */
   toVersion: string;
   schematic: string | null;

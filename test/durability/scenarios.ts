@@ -73,7 +73,7 @@ export const SCENARIOS: Scenario[] = [
       '1 control plane + 1 worker, v1.8.3/1.30.4 → v1.10.2/1.33.1, approvals: none (the Talos minor bumps still need the plan approved, by update): Talos and Kubernetes hops interleaved as the support matrix requires.',
     outcome: 'completed',
     async run(client, dir, taskQueue) {
-      const fx = await simFixture(dir, 'multi-hop', { controlPlanes: 1, workers: 1, talos: 'v1.8.3', kubernetes: '1.30.4', rebootSeconds: 0.3 }, {
+      const fx = await simFixture(dir, 'multi-hop', { controlPlanes: 1, workers: 1, talos: 'v1.8.3', kubernetes: '1.30.4', talosctlVersion: 'v1.10.2', rebootSeconds: 0.3 }, {
         talos: { version: 'v1.10.2' },
         kubernetes: { version: '1.33.1' },
         approvals: 'none',

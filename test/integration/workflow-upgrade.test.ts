@@ -121,7 +121,8 @@ describe('clusterUpgrade workflow on the twin', () => {
   });
 
   it('multi-hop v1.8.3/1.30.4 → v1.10.2/1.33.1 runs the planned hops in order', async () => {
-    const fx = await simFixture(tmp.dir, 'multihop', { controlPlanes: 1, workers: 1, talos: 'v1.8.3', kubernetes: '1.30.4' }, {
+    // The operator installs the target's talosctl first: an older one cannot upgrade Kubernetes that far (preflight blocks it).
+    const fx = await simFixture(tmp.dir, 'multihop', { controlPlanes: 1, workers: 1, talos: 'v1.8.3', kubernetes: '1.30.4', talosctlVersion: 'v1.10.2' }, {
       talos: { version: 'v1.10.2' },
       kubernetes: { version: '1.33.1' },
       approvals: 'none',

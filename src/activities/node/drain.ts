@@ -93,7 +93,8 @@ export async function drainNode(input: DrainInput): Promise<DrainResult> {
       const seen = await readKubeNode(input.access, input.kubeName, signal);
       if (!seen.answered) throw ApplicationFailure.retryable(`the Kubernetes API did not answer; ${input.kubeName} was not cordoned`, ErrorTypes.toolFailed);
       if (!seen.node) throw ApplicationFailure.nonRetryable(`no Kubernetes node named ${input.kubeName}`, ErrorTypes.badInput);
-      note = { phase: 'draining', kubeName: input.kubeName, scheduling: scheduling(), wasUnschedulable: seen.node.unschedulable };
+      // An earlier attempt of this step cordoned it (the workflow knows from history): that cordon is the run's own.
+      note = { phase: 'draining', kubeName: input.kubeName, scheduling: scheduling(), wasUnschedulable: input.ownCordon === true ? false : seen.node.unschedulable };
       // Kept before cordoning: a retry must know the cordon it will find is this step's own.
       writeJsonAtomic(file, note);
     }

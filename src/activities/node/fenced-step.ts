@@ -22,7 +22,7 @@ import type { ToolName } from '../exec';
 import { ErrorTypes } from '../types';
 import { envOf } from './common';
 import { awaitRecord, FenceOutcomeLost, FenceStillRunning, runFenced, type FencedRunOptions } from './fence/call';
-import { consumedHistory, consumeRecord, fenceDir, fenceKey, readRecord, type FenceAction, type FenceIdentity, type FenceOutcomeRecord } from './fence/store';
+import { consumedHistory, consumeRecord, fenceDir, fenceKey, fenceStepId, readRecord, type FenceAction, type FenceIdentity, type FenceOutcomeRecord } from './fence/store';
 import { lookAt } from './look';
 import type { NodeLook, NodeStepInput } from './types';
 
@@ -74,7 +74,7 @@ function identity<T>(step: FencedStep<T>): Identity {
     runId: info.workflowExecution?.runId ?? '',
     activityId: info.activityId,
     attempt: info.attempt,
-    stepId: step.input.stepId,
+    stepId: fenceStepId(step.input),
     action: step.action,
     node: step.input.node,
     heartbeatTimeoutMs: info.heartbeatTimeoutMs,

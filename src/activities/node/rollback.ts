@@ -48,7 +48,7 @@ export async function rollbackNode(input: RollbackNodeInput & { stepId?: string 
       look = await lookAt(input.access, input.node, signal, { kube: false, probeFirst: !look.reachable });
     }
     const first = look;
-    const stepInput = { access: input.access, node: input.node, stepId, ...(input.tuning ? { tuning: input.tuning } : {}) };
+    const stepInput = { access: input.access, node: input.node, stepId, ...(input.stepAttempt !== undefined ? { stepAttempt: input.stepAttempt } : {}), ...(input.tuning ? { tuning: input.tuning } : {}) };
     const issued = await runFencedStep<Issued | { skipped: true }>({
       input: stepInput,
       action: 'rollback',

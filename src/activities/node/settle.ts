@@ -13,7 +13,7 @@ import { typed } from '../failures';
 import { ErrorTypes } from '../types';
 import { pollMs } from './common';
 import { awaitRecord, FenceStillRunning } from './fence/call';
-import { consumeRecord, fenceDir, hasCancelNote, stepRecords } from './fence/store';
+import { consumeRecord, fenceDir, fenceStepId, hasCancelNote, stepRecords } from './fence/store';
 import { lookAt } from './look';
 import type { NodeLook, SettleInput, SettleResult } from './types';
 
@@ -29,7 +29,7 @@ export async function settleNode(input: SettleInput): Promise<SettleResult> {
     const workflowId = ctx.info.workflowExecution?.workflowId ?? 'no-workflow';
     const dir = fenceDir();
     const waitedFor: string[] = [];
-    for (const rec of stepRecords(dir, workflowId, input.stepId)) {
+    for (const rec of stepRecords(dir, workflowId, fenceStepId(input))) {
       if (rec.outcome) continue;
       const label = `${rec.action} (${rec.command}, attempt ${rec.attempt}, started ${rec.startedAt}${hasCancelNote(dir, rec) ? ', left running by a cancel' : ''})`;
       try {

@@ -30,8 +30,13 @@ export interface NodeStepInput {
   access: ClusterAccess;
   /** The node's address as the spec spells it (what talosctl is given). */
   node: string;
-  /** The plan step id (talos:<version>:<node>); with the attempt it names fence records. */
+  /** The plan step id (talos:<version>:<node>). */
   stepId: string;
+  /**
+   * The workflow's attempt of that step (a human's retry is a new attempt): with the step id it names
+   * the fence records, so a retried step sends its install again while a retried activity never does.
+   */
+  stepAttempt?: number;
   tuning?: Tuning;
 }
 

@@ -35,6 +35,7 @@ async function undoOne(run: UpgradeRun, undo: Undo): Promise<string> {
         access: run.access(),
         node: undo.node,
         stepId: undo.stepId,
+        stepAttempt: row?.attempts ?? 1,
         toVersion: undo.previous,
         schematic: undo.previousSchematic,
         fromVersion: undo.installed,
@@ -117,7 +118,7 @@ export async function settleCurrent(run: UpgradeRun): Promise<void> {
   const budgetMs = row.role === 'controlplane' ? run.spec.timeouts.controlPlane : run.spec.timeouts.worker;
   try {
     const settled = await run.ports.acts.settleNode(
-      { access: run.access(), node: row.node, stepId: row.id, timeoutMs: budgetMs, tuning: run.tuning },
+      { access: run.access(), node: row.node, stepId: row.id, stepAttempt: row.attempts, timeoutMs: budgetMs, tuning: run.tuning },
       { summary: `let ${row.node} settle after the cancel`, budgetMs },
     );
     if (settled.version) run.partitions.installed(row.node, settled.version);

@@ -51,7 +51,7 @@ async function drain(run: UpgradeRun, step: TalosStep, row: StepProgress, kubeNa
   const timeoutMs = Math.min(step.drainTimeoutMs ?? 5 * 60_000, left());
   at(run, row, 'drain', `${kubeName} to drain (kubectl drain${mode === 'delete' ? ' --disable-eviction' : ''}, up to ${Math.round(timeoutMs / 1000)} s)`);
   const drained = await run.ports.acts.drainNode(
-    { access: run.access(), node: step.node, stepId: step.id, kubeName, timeoutMs, mode, ownCordon, tuning: run.tuning },
+    { access: run.access(), node: step.node, stepId: step.id, stepAttempt: row.attempts, kubeName, timeoutMs, mode, ownCordon, tuning: run.tuning },
     { summary: `drain ${kubeName}${mode === 'delete' ? ' (delete, budgets bypassed)' : ''}`, budgetMs: timeoutMs },
   );
   // A node that was already unschedulable was not cordoned by this run: its cordon is not ours to lift.
@@ -66,7 +66,8 @@ export async function runTalos(run: UpgradeRun, step: TalosStep, row: StepProgre
   const acts = run.ports.acts;
   const started = run.ports.nowMs();
   const left = (): number => Math.max(60_000, step.timeoutMs - (run.ports.nowMs() - started));
-  const base = { access: run.access(), node: step.node, stepId: step.id, tuning: run.tuning };
+  // The step attempt names the fence records: a human's retry sends the install again, an activity retry never does.
+  const base = { access: run.access(), node: step.node, stepId: step.id, stepAttempt: row.attempts, tuning: run.tuning };
   const path = step.path ?? 'legacy';
 
   at(run, row, 'look', `${step.node} to answer (version, schematic, boot id)`);

@@ -140,6 +140,11 @@ function slug(text: string, max: number): string {
 }
 
 /** File-name-safe and unique: a readable prefix plus a hash of the exact text. */
+/** The step id a fence record is named by: the plan step and the workflow's attempt of it. */
+export function fenceStepId(input: { stepId: string; stepAttempt?: number }): string {
+  return input.stepAttempt !== undefined ? `${input.stepId}#${input.stepAttempt}` : input.stepId;
+}
+
 export function fenceKey(workflowId: string, stepId: string, action: FenceAction): string {
   return `${slug(workflowId, 60)}.${slug(stepId, 60)}.${action}`;
 }
