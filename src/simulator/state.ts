@@ -202,6 +202,18 @@ export function settle(state: SimState, now: number): void {
 /** The last part of the reboot window, during which the node answers again in stage `booting`. */
 export const BOOTING_FRACTION = 0.1;
 
+/**
+ * Puts the node in its boot sequence until `until` (epoch ms): apid answers, MachineStatus says
+ * `booting` with unmet conditions, and settle turns it `running` at `until`. The one way a node is
+ * booting: the end of a reboot window (settleNode) and the contract cases' `booting` state alike.
+ */
+export function markBooting(node: SimNode, until: number): void {
+  node.stage = 'booting';
+  node.rebootAt = null;
+  node.rebootUntil = until;
+  node.pendingUpgrade = null;
+}
+
 function settleNode(state: SimState, node: SimNode, now: number): void {
   if (node.stage === 'upgrading' && node.rebootAt !== null && now >= node.rebootAt) {
     node.stage = 'rebooting';

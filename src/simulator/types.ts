@@ -41,7 +41,10 @@ export interface SimNode {
   broken: boolean;
   /** While `upgrading`: when the node stops answering (epoch ms). */
   rebootAt: number | null;
-  /** When a rebooting node is back (epoch ms); null when not rebooting. */
+  /**
+   * When a rebooting or booting node is `running` again (epoch ms); null otherwise. The last
+   * BOOTING_FRACTION of a reboot window, and all of a window set by markBooting, is stage `booting`.
+   */
   rebootUntil: number | null;
   pendingUpgrade: PendingBoot | null;
   /** Epoch ms of the last boot; also seeds the boot id. */
@@ -59,11 +62,6 @@ export interface SimNode {
   platform?: string;
   /** SecurityState.secureBoot; absent = false. */
   secureBoot?: boolean;
-  /**
-   * Until then (epoch ms) the node is in its boot sequence: apid answers, MachineStatus says
-   * `booting`, not ready. Absent in older state files: not booting.
-   */
-  bootingUntil?: number | null;
 }
 
 /** An etcd alarm (etcdserverpb.AlarmMember): raised by one member, reported by every member's status. */

@@ -42,11 +42,6 @@ function schematicInfo(node: SimNode): string {
   return exts === '' ? 'customization: {}\n' : `customization:\n    systemExtensions:\n        officialExtensions:\n${exts}`;
 }
 
-/** A node in its boot sequence (the `booting` twin state): reachable, not yet running. */
-function isBooting(node: SimNode): boolean {
-  return (node.bootingUntil ?? 0) > Date.now();
-}
-
 const RESOURCE_TYPES: ResourceType[] = [
   {
     short: 'ExtensionStatus',
@@ -84,7 +79,7 @@ const RESOURCE_TYPES: ResourceType[] = [
     list: (_state, node, ctx) => {
       // MachineStatusController runs its readiness checks only in the booting and running stages;
       // in any other stage (upgrading, rebooting) there is nothing to check and ready is true.
-      const stage = isBooting(node) ? 'booting' : node.stage;
+      const stage = node.stage;
       let unmet: { name: string; reason: string }[] = [];
       if (stage === 'booting') {
         unmet = [

@@ -39,8 +39,6 @@ function unreachable(state: SimState, addresses: string[]): string | null {
   return errors.length === 0 ? null : goMultiError(errors).trim();
 }
 
-const booting = (n: SimNode): boolean => (n.bootingUntil ?? 0) > Date.now();
-
 const HEALTH_CHECKS: [string, Check][] = [
   ['etcd to be healthy', (s, sc) => unreachable(s, sc.controlPlanes)],
   ['etcd members to be consistent across nodes', (s, sc) => unreachable(s, sc.controlPlanes)],
@@ -69,11 +67,11 @@ const HEALTH_CHECKS: [string, Check][] = [
   [
     'all nodes to finish boot sequence',
     (s, sc) => {
-      const notRunning = scopeNodes(s, sc).filter((n) => booting(n) || n.stage !== 'running');
+      const notRunning = scopeNodes(s, sc).filter((n) => n.stage !== 'running');
       if (notRunning.length === 0) return null;
       const byStage = new Map<string, string[]>();
       for (const n of notRunning) {
-        const stage = booting(n) ? 'booting' : n.stage;
+        const stage = n.stage;
         byStage.set(stage, [...(byStage.get(stage) ?? []), n.address].sort());
       }
       return `nodes are not running: ${[...byStage.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([stage, ips]) => `${stage}: [${ips.join(' ')}]`).join(', ')}`;

@@ -9,7 +9,7 @@ import {
   parseUpgradeK8s,
   parseUpgradeSequence,
 } from '../../../src/activities/parse/talosctl-upgrade';
-import { mutateSimState } from '../../../src/simulator';
+import { execTwin, mutateSimState } from '../../../src/simulator';
 import type { ToolRegistry } from './types';
 
 export const registry: ToolRegistry = {
@@ -27,6 +27,11 @@ export const registry: ToolRegistry = {
     securityState: (c) => parseSecurityState(c.stdout),
   },
   twinStates: {
+    /** `talosctl etcd forfeit-leadership --nodes <address>` run against the twin first. */
+    forfeit: async (sim, address) => {
+      const r = await execTwin(sim, 'talosctl', ['etcd', 'forfeit-leadership', '--nodes', String(address)]);
+      if (r.exitCode !== 0) throw new Error(`twin state "forfeit": ${r.stderr}`);
+    },
     /** A PodDisruptionBudget: { namespace, name, app, minAvailable }. */
     pdb: (sim, arg) => {
       mutateSimState(sim.dir, (s) => {
