@@ -106,6 +106,16 @@ export function multiError(errors: { node: string; err: string }[]): string {
   return goMultiError(errors.map((e) => `${e.node}: ${e.err}`));
 }
 
+/**
+ * What talosctl ≤ 1.13 gets back from a MachineService call with `--nodes` when nodes fail: apid
+ * proxies one-to-many even for one node (director.Router.Director), each node's failure comes back as
+ * a message (backend.APID.BuildError) and FilterMessages joins them in a go-multierror of
+ * `<node>: <rpc error>`. Only an endpoint that does not answer gives the bare dial error.
+ */
+export function apidError(state: SimState, target: Target, errors: { node: string; err: string }[]): string {
+  return endpointError(state, target) ?? multiError(errors);
+}
+
 /** The client's own error when no endpoint answers: the call never reaches apid (null when one does). */
 export function endpointError(state: SimState, target: Target): string | null {
   const endpointUp = target.endpoints.some((e) => {
@@ -165,3 +175,38 @@ export function durationFlag(p: ParsedArgs, name: string, fallback: number): num
   return Math.min(ms, MAX_WAIT_MS);
 }
 
+/** semver order of two tags (pre-releases before their release), as blang/semver compares them. */
+export function older(a: string, b: string): boolean {
+  const parse = (v: string): [number[], string] => {
+    const [core = '', pre = ''] = bare(v).split('-', 2);
+    return [core.split('.').map(Number), pre];
+  };
+  const [ca, pa] = parse(a);
+  const [cb, pb] = parse(b);
+  for (let i = 0; i < 3; i++) if ((ca[i] ?? 0) !== (cb[i] ?? 0)) return (ca[i] ?? 0) < (cb[i] ?? 0);
+  if (pa === pb) return false;
+  if (pa === '') return false;
+  if (pb === '') return true;
+  return pa < pb;
+}
+
+/**
+ * helpers.ClientVersionCheck: one `WARNING:` line naming every answering node older than the client;
+ * from 1.14 it also fails the call for every node that does not answer.
+ */
+export function clientVersionCheck(ctx: TwinContext, state: SimState, target: Target): void {
+  const endpoint = endpointError(state, target);
+  const warnings: string[] = [];
+  const failures: string[] = [];
+  for (const node of target.nodes) {
+    const err = endpoint ?? backendError(state, node);
+    if (err !== null) {
+      failures.push(`${node}: error getting server version: ${err}`);
+      continue;
+    }
+    const server = nodeOf(state, node).talosVersion;
+    if (older(server, state.talosctlVersion)) warnings.push(`${node}: server version ${bare(server)} is older than client version ${bare(state.talosctlVersion)}`);
+  }
+  if (warnings.length > 0) ctx.io.err(`WARNING: ${warnings.join(', ')}\n`);
+  if (multiplexed(state) && failures.length > 0) throw new ToolExit(1, failures.join('\n'));
+}

@@ -14,7 +14,7 @@ import { hex16, loadState } from '../state';
 import { kubeReady, ToolExit } from '../runtime';
 import type { TwinContext } from '../runtime';
 import type { SimNode, SimState } from '../types';
-import { backendError, bare, endpointError, goJson, goMultiError, multiplexed, nodeOf, resolveTarget, type Target } from './common';
+import { backendError, clientVersionCheck, endpointError, goJson, goMultiError, nodeOf, resolveTarget } from './common';
 
 interface Resource {
   node: string;
@@ -113,42 +113,6 @@ const TYPE_ALIASES: Record<string, string> = {
   machinestatus: 'MachineStatus', machinestatuses: 'MachineStatus', 'machinestatuses.runtime.talos.dev': 'MachineStatus',
   members: 'Member', member: 'Member', 'members.cluster.talos.dev': 'Member',
 };
-
-/** semver order of two tags (pre-releases before their release), as blang/semver compares them. */
-function older(a: string, b: string): boolean {
-  const parse = (v: string): [number[], string] => {
-    const [core = '', pre = ''] = bare(v).split('-', 2);
-    return [core.split('.').map(Number), pre];
-  };
-  const [ca, pa] = parse(a);
-  const [cb, pb] = parse(b);
-  for (let i = 0; i < 3; i++) if ((ca[i] ?? 0) !== (cb[i] ?? 0)) return (ca[i] ?? 0) < (cb[i] ?? 0);
-  if (pa === pb) return false;
-  if (pa === '') return false;
-  if (pb === '') return true;
-  return pa < pb;
-}
-
-/**
- * helpers.ClientVersionCheck: one `WARNING:` line naming every answering node older than the client;
- * from 1.14 it also fails the call for every node that does not answer.
- */
-function clientVersionCheck(ctx: TwinContext, state: SimState, target: Target): void {
-  const endpoint = endpointError(state, target);
-  const warnings: string[] = [];
-  const failures: string[] = [];
-  for (const node of target.nodes) {
-    const err = endpoint ?? backendError(state, node);
-    if (err !== null) {
-      failures.push(`${node}: error getting server version: ${err}`);
-      continue;
-    }
-    const server = nodeOf(state, node).talosVersion;
-    if (older(server, state.talosctlVersion)) warnings.push(`${node}: server version ${bare(server)} is older than client version ${bare(state.talosctlVersion)}`);
-  }
-  if (warnings.length > 0) ctx.io.err(`WARNING: ${warnings.join(', ')}\n`);
-  if (multiplexed(state) && failures.length > 0) throw new ToolExit(1, failures.join('\n'));
-}
 
 /** The YAML round trip of output/json.go: a plain scalar that reads as an integer becomes a number. */
 const yamlScalar = (v: string): string | number => (/^(0|[1-9]\d{0,15})$/.test(v) ? Number(v) : v);

@@ -9,7 +9,8 @@ import {
   parseUpgradeK8s,
   parseUpgradeSequence,
 } from '../../../src/activities/parse/talosctl-upgrade';
-import { execTwin, mutateSimState } from '../../../src/simulator';
+import { execTwin, mutateSimState, setFault } from '../../../src/simulator';
+import type { FaultSpec } from '../../../src/simulator';
 import type { ToolRegistry } from './types';
 
 export const registry: ToolRegistry = {
@@ -27,6 +28,18 @@ export const registry: ToolRegistry = {
     securityState: (c) => parseSecurityState(c.stdout),
   },
   twinStates: {
+    /** A simulator fault ({ kind, node }), e.g. slow-pull, installer-refuses. */
+    fault: (sim, arg) => {
+      setFault(sim.dir, arg as FaultSpec);
+    },
+    /** The node was upgraded from `version`: its bootloader has a previous entry to roll back to ({ node, version }). */
+    previousBoot: (sim, arg) =>
+      mutateSimState(sim.dir, (s) => {
+        const { node: address, version } = arg as { node: string; version: string };
+        const n = s.nodes.find((x) => x.address === address);
+        if (!n) throw new Error(`twin state "previousBoot": no node ${address}`);
+        n.boot = { active: n.boot.active === 'A' ? 'B' : 'A', previousVersion: version, previousSchematic: n.schematic };
+      }),
     /** `talosctl etcd forfeit-leadership --nodes <address>` run against the twin first. */
     forfeit: async (sim, address) => {
       const r = await execTwin(sim, 'talosctl', ['etcd', 'forfeit-leadership', '--nodes', String(address)]);
