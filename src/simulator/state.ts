@@ -286,8 +286,22 @@ export function etcdMemberFor(node: SimNode, salt = ''): SimEtcdMember {
   };
 }
 
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+/**
+ * The node's InternalIP (the kubelet's node IP in its Node status): its address when that is an IP.
+ * A node the twin knows by a DNS name still has an IP there, a label derived from its place in the
+ * cluster (10.255.x.y); talosctl reaches the node by that IP as well as by its name.
+ */
+export function internalIP(state: SimState, node: SimNode): string {
+  if (IPV4.test(node.address) || node.address.includes(':')) return node.address;
+  const i = state.nodes.indexOf(node);
+  return `10.255.${Math.floor(i / 200)}.${10 + (i % 200)}`;
+}
+
+/** The node a tool argument names: its address, its hostname, or its InternalIP. */
 export function findNode(state: SimState, nameOrAddress: string): SimNode | undefined {
-  return state.nodes.find((n) => n.address === nameOrAddress || n.hostname === nameOrAddress);
+  return state.nodes.find((n) => n.address === nameOrAddress || n.hostname === nameOrAddress) ?? state.nodes.find((n) => internalIP(state, n) === nameOrAddress);
 }
 
 /** The Kubernetes API answers while any control plane is up. */

@@ -8,7 +8,7 @@ import { compareMinor, minorOf } from '../../plan/matrix';
 import { flagList, flagString } from '../args';
 import type { ParsedArgs } from '../args';
 import { parseGoDuration } from '../format';
-import { apiReachable, isReachable } from '../state';
+import { apiReachable, findNode, isReachable } from '../state';
 import { apiServer, home, MAX_WAIT_MS, resolvePath, ToolExit } from '../runtime';
 import type { TwinContext } from '../runtime';
 import type { SimNode, SimState } from '../types';
@@ -76,21 +76,21 @@ export function dialError(address: string, reason = 'connection refused'): strin
 /** The error talosctl gets for `node` through `endpoints`, or null when it answers. */
 export function nodeError(state: SimState, target: Target, node: string): string | null {
   const endpointUp = target.endpoints.some((e) => {
-    const n = state.nodes.find((x) => x.address === e || x.hostname === e);
+    const n = findNode(state, e);
     return n !== undefined && isReachable(n);
   });
   if (!endpointUp) {
     const first = target.endpoints[0] ?? '127.0.0.1';
-    const known = state.nodes.some((x) => x.address === first);
+    const known = findNode(state, first) !== undefined;
     return dialError(first, known ? 'connection refused' : 'no route to host');
   }
-  const n = state.nodes.find((x) => x.address === node || x.hostname === node);
+  const n = findNode(state, node);
   if (!n) return dialError(node, 'no route to host');
   return isReachable(n) ? null : dialError(n.address, 'connection refused');
 }
 
 export function nodeOf(state: SimState, node: string): SimNode {
-  const n = state.nodes.find((x) => x.address === node || x.hostname === node);
+  const n = findNode(state, node);
   if (!n) throw new Error(`unknown node ${node}`);
   return n;
 }
@@ -119,17 +119,17 @@ export function apidError(state: SimState, target: Target, errors: { node: strin
 /** The client's own error when no endpoint answers: the call never reaches apid (null when one does). */
 export function endpointError(state: SimState, target: Target): string | null {
   const endpointUp = target.endpoints.some((e) => {
-    const n = state.nodes.find((x) => x.address === e || x.hostname === e);
+    const n = findNode(state, e);
     return n !== undefined && isReachable(n);
   });
   if (endpointUp) return null;
   const first = target.endpoints[0] ?? '127.0.0.1';
-  return dialError(first, state.nodes.some((x) => x.address === first) ? 'connection refused' : 'no route to host');
+  return dialError(first, findNode(state, first) !== undefined ? 'connection refused' : 'no route to host');
 }
 
 /** apid's error for a node it cannot reach (the endpoint answered); null when the node answers. */
 export function backendError(state: SimState, node: string): string | null {
-  const n = state.nodes.find((x) => x.address === node || x.hostname === node);
+  const n = findNode(state, node);
   if (!n) return dialError(node, 'no route to host');
   return isReachable(n) ? null : dialError(n.address, 'connection refused');
 }

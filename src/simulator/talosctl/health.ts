@@ -11,7 +11,7 @@
 import { compareMinor, minorOf } from '../../plan/matrix';
 import { flagBool, flagList } from '../args';
 import type { ParsedArgs } from '../args';
-import { isReachable, loadState } from '../state';
+import { findNode, isReachable, loadState } from '../state';
 import { kubeReady, POLL_MS, sleep, ToolExit } from '../runtime';
 import type { TwinContext } from '../runtime';
 import type { SimNode, SimState } from '../types';
@@ -25,14 +25,14 @@ interface HealthScope {
 type Check = (state: SimState, scope: HealthScope, ctx: TwinContext) => string | null;
 
 function scopeNodes(state: SimState, scope: HealthScope): SimNode[] {
-  return [...scope.controlPlanes, ...scope.workers].map((a) => state.nodes.find((n) => n.address === a || n.hostname === a)).filter((n): n is SimNode => n !== undefined);
+  return [...scope.controlPlanes, ...scope.workers].map((a) => findNode(state, a)).filter((n): n is SimNode => n !== undefined);
 }
 
 /** A fanned-out call (ServiceInfo, Version with WithNodes) failing on some nodes: a go-multierror, trimmed. */
 function unreachable(state: SimState, addresses: string[]): string | null {
   const errors: string[] = [];
   for (const a of addresses) {
-    const n = state.nodes.find((x) => x.address === a || x.hostname === a);
+    const n = findNode(state, a);
     if (!n) errors.push(`${a}: ${dialError(a, 'no route to host')}`);
     else if (!isReachable(n)) errors.push(`${n.address}: ${dialError(n.address)}`);
   }
