@@ -62,6 +62,12 @@ export interface SimNode {
   platform?: string;
   /** SecurityState.secureBoot; absent = false. */
   secureBoot?: boolean;
+  /**
+   * Extra command-line arguments of the node's Kubernetes components beyond Talos' defaults
+   * (`--feature-gates=X=true`, `--some-flag=v`), e.g. from cluster.apiServer.extraArgs or
+   * machine.kubelet.extraArgs: what upgrade-k8s's removed-items checks read. Absent = none.
+   */
+  componentArgs?: Partial<Record<'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubelet', string[]>>;
 }
 
 /** An etcd alarm (etcdserverpb.AlarmMember): raised by one member, reported by every member's status. */
@@ -276,6 +282,12 @@ export interface SimState {
   pauses: SimPause[];
   /** How long pulling an installer takes when the node does not have it (default 0; `slow-pull`: 10 × rebootSeconds). */
   pullSeconds?: number;
+  /**
+   * Objects stored per API resource (`<resource>.<version>.<group>`, e.g.
+   * `podschedulingcontexts.v1alpha3.resource.k8s.io`) that upgrade-k8s's checks count when the
+   * target minor removes that version. Absent = none.
+   */
+  apiResources?: Record<string, number>;
   /** Hostname of the etcd leader; absent = the first control plane's member. */
   etcdLeader?: string;
   /** Every accepted `talosctl upgrade`, per node, in order. */

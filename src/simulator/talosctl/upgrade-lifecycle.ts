@@ -157,8 +157,8 @@ export async function runLifecycleUpgrade(ctx: TwinContext, p: ParsedArgs, nodes
   if (drain) {
     const deadline = Date.now() + drainTimeoutMs;
     let last = '';
-    for (;;) {
-      const out = transact(ctx.dir, (state) => nodes.map((name) => drainOnce(state, nodeOf(state, name))));
+    for (let pass = 0; ; pass++) {
+      const out = transact(ctx.dir, (state) => nodes.map((name) => drainOnce(state, nodeOf(state, name), pass === 0)));
       for (const o of out) {
         for (const line of o.lines) {
           if (line !== last) say(line);
