@@ -26,6 +26,7 @@ export { PauseSpecError, releasePause, waitForPause } from './pause';
 export type * from './types';
 export { FAULT_KINDS, TOOL_NAMES } from './types';
 export { execTwin } from './exec-twin';
+export { markBooting } from './state';
 export type { ExecTwinOptions, TwinResult } from './exec-twin';
 
 export interface SimNodeInfo {

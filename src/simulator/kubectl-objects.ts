@@ -5,7 +5,7 @@
  * Node built-ins and this package's small modules only (hot path).
  */
 import { k8sTime } from './format';
-import { hex16, isReachable } from './state';
+import { hex16, internalIP, isReachable } from './state';
 import { kubeReady } from './runtime';
 import type { TwinContext } from './runtime';
 import type { SimNode, SimPdb, SimPod, SimState } from './types';
@@ -19,17 +19,8 @@ export function uid(seed: string): string {
 
 const hex64 = (seed: string): string => hex16(seed) + hex16(`${seed}#1`) + hex16(`${seed}#2`) + hex16(`${seed}#3`);
 
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
-
-/**
- * The node's InternalIP: its address when that is an IP. A node the twin knows by a DNS name still
- * reports an IP there (the kubelet's node IP), a label derived from its place in the cluster.
- */
-export function internalIP(state: SimState, node: SimNode): string {
-  if (IPV4.test(node.address) || node.address.includes(':')) return node.address;
-  const i = state.nodes.indexOf(node);
-  return `10.255.${Math.floor(i / 200)}.${10 + (i % 200)}`;
-}
+/** The node's InternalIP (state.ts: the same label talosctl's twin answers to). */
+export { internalIP };
 
 /** A stable uid per simulated cluster (kube-system's uid names the cluster). */
 export function namespaceUid(state: SimState, name: string): string {

@@ -202,6 +202,18 @@ export function settle(state: SimState, now: number): void {
 /** The last part of the reboot window, during which the node answers again in stage `booting`. */
 export const BOOTING_FRACTION = 0.1;
 
+/**
+ * Puts the node in its boot sequence until `until` (epoch ms): apid answers, MachineStatus says
+ * `booting` with unmet conditions, and settle turns it `running` at `until`. The one way a node is
+ * booting: the end of a reboot window (settleNode) and the contract cases' `booting` state alike.
+ */
+export function markBooting(node: SimNode, until: number): void {
+  node.stage = 'booting';
+  node.rebootAt = null;
+  node.rebootUntil = until;
+  node.pendingUpgrade = null;
+}
+
 function settleNode(state: SimState, node: SimNode, now: number): void {
   if (node.stage === 'upgrading' && node.rebootAt !== null && now >= node.rebootAt) {
     node.stage = 'rebooting';
@@ -274,8 +286,22 @@ export function etcdMemberFor(node: SimNode, salt = ''): SimEtcdMember {
   };
 }
 
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+/**
+ * The node's InternalIP (the kubelet's node IP in its Node status): its address when that is an IP.
+ * A node the twin knows by a DNS name still has an IP there, a label derived from its place in the
+ * cluster (10.255.x.y); talosctl reaches the node by that IP as well as by its name.
+ */
+export function internalIP(state: SimState, node: SimNode): string {
+  if (IPV4.test(node.address) || node.address.includes(':')) return node.address;
+  const i = state.nodes.indexOf(node);
+  return `10.255.${Math.floor(i / 200)}.${10 + (i % 200)}`;
+}
+
+/** The node a tool argument names: its address, its hostname, or its InternalIP. */
 export function findNode(state: SimState, nameOrAddress: string): SimNode | undefined {
-  return state.nodes.find((n) => n.address === nameOrAddress || n.hostname === nameOrAddress);
+  return state.nodes.find((n) => n.address === nameOrAddress || n.hostname === nameOrAddress) ?? state.nodes.find((n) => internalIP(state, n) === nameOrAddress);
 }
 
 /** The Kubernetes API answers while any control plane is up. */

@@ -18,7 +18,7 @@ import { kubectl } from './kubectl';
 import { holdAtPause } from './pause';
 import { SIM_DIR_ENV, sleep, ToolExit } from './runtime';
 import type { Io, TwinContext } from './runtime';
-import { loadState, logPath, transact } from './state';
+import { findNode, loadState, logPath, transact } from './state';
 import { talosctl } from './talosctl/index';
 import { TOOL_FAULTS, TOOL_NAMES } from './types';
 import type { Invocation, SimFault, SimPause, SimState, ToolName } from './types';
@@ -58,7 +58,7 @@ const GO_PANIC =
 
 /** The node addresses an invocation names: talosctl's --nodes, else address/hostname tokens. */
 function targets(state: SimState, tool: ToolName, args: string[]): string[] {
-  const toAddress = (s: string): string | undefined => state.nodes.find((n) => n.address === s || n.hostname === s)?.address;
+  const toAddress = (s: string): string | undefined => findNode(state, s)?.address;
   const names = tool === 'talosctl' ? flagList(parseArgs(args, { nodes: { kind: 'string', short: 'n' } }, { lenient: true }), 'nodes') : args;
   return names.map(toAddress).filter((a): a is string => a !== undefined);
 }

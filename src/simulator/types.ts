@@ -41,7 +41,10 @@ export interface SimNode {
   broken: boolean;
   /** While `upgrading`: when the node stops answering (epoch ms). */
   rebootAt: number | null;
-  /** When a rebooting node is back (epoch ms); null when not rebooting. */
+  /**
+   * When a rebooting or booting node is `running` again (epoch ms); null otherwise. The last
+   * BOOTING_FRACTION of a reboot window, and all of a window set by markBooting, is stage `booting`.
+   */
   rebootUntil: number | null;
   pendingUpgrade: PendingBoot | null;
   /** Epoch ms of the last boot; also seeds the boot id. */
@@ -60,10 +63,11 @@ export interface SimNode {
   /** SecurityState.secureBoot; absent = false. */
   secureBoot?: boolean;
   /**
-   * Until then (epoch ms) the node is in its boot sequence: apid answers, MachineStatus says
-   * `booting`, not ready. Absent in older state files: not booting.
+   * Extra command-line arguments of the node's Kubernetes components beyond Talos' defaults
+   * (`--feature-gates=X=true`, `--some-flag=v`), e.g. from cluster.apiServer.extraArgs or
+   * machine.kubelet.extraArgs: what upgrade-k8s's removed-items checks read. Absent = none.
    */
-  bootingUntil?: number | null;
+  componentArgs?: Partial<Record<'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubelet', string[]>>;
   /**
    * Messages written to /dev/kmsg (talosctl dmesg): `boot` is the bootedAt of the boot they belong to,
    * so a reboot empties the ring buffer without touching this list. Absent = nothing beyond the boot.
@@ -292,6 +296,12 @@ export interface SimState {
   pauses: SimPause[];
   /** How long pulling an installer takes when the node does not have it (default 0; `slow-pull`: 10 × rebootSeconds). */
   pullSeconds?: number;
+  /**
+   * Objects stored per API resource (`<resource>.<version>.<group>`, e.g.
+   * `podschedulingcontexts.v1alpha3.resource.k8s.io`) that upgrade-k8s's checks count when the
+   * target minor removes that version. Absent = none.
+   */
+  apiResources?: Record<string, number>;
   /** Hostname of the etcd leader; absent = the first control plane's member. */
   etcdLeader?: string;
   /** Every accepted `talosctl upgrade`, per node, in order. */

@@ -107,6 +107,30 @@ test('discovery takes nodes and roles from Kubernetes', async () => {
   assert.equal(facts.velero.available, false);
 });
 
+test('discovery on a cluster whose nodes are DNS names: InternalIPs from Kubernetes, and talosctl answers to them', async () => {
+  const info = await sim({ addresses: { controlPlane: ['cp-1.talos.internal'], workers: ['worker-1.talos.internal'] } });
+  const facts = await inspectCluster(input(info, { nodes: null, veleroEnabled: false, fluxEnabled: false }));
+  // The kubelet's InternalIP is an IP even when the spec names the node by DNS (the twin's 10.255.x.y labels).
+  assert.deepEqual(
+    facts.nodes.map((n) => [n.address, n.role, n.hostname]),
+    [
+      ['10.255.0.10', 'controlplane', 'cp-1.talos.internal'],
+      ['10.255.0.11', 'worker', 'worker-1.talos.internal'],
+    ],
+  );
+  for (const n of facts.nodes) {
+    assert.equal(n.reachable, true, n.address);
+    assert.equal(n.talosVersion, 'v1.9.2', n.address);
+    assert.equal(n.stage, 'running', n.address);
+    assert.equal(n.kubernetesReady, true, n.address);
+  }
+  assert.equal(facts.etcd.error, null);
+  assert.equal(facts.etcd.members.length, 1);
+  const versionCall = readInvocations(info.dir).find((c) => c.tool === 'talosctl' && c.args[0] === 'version');
+  assert.ok(versionCall?.args.includes('10.255.0.10,10.255.0.11') || versionCall?.args.join(' ').includes('10.255.0.10'), versionCall?.args.join(' '));
+  assert.equal(versionCall?.exit, 0);
+});
+
 test('unreachable nodes are facts: reachable false, and etcd shows the silent control plane', async () => {
   const info = await sim();
   const [cp1, cp2] = info.nodes.controlPlane;

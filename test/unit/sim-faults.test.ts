@@ -95,7 +95,8 @@ describe('node faults on talosctl upgrade', () => {
     const r = await talosctl(sim, ['upgrade', '-n', W1, '-i', IMAGE, '--wait=false']);
     assert.equal(r.exitCode, 1);
     assert.equal(r.stdout, '');
-    assert.match(r.stderr, /^error performing upgrade: rpc error: /);
+    // apid proxies one-to-many even for one node: the node's error comes back in a go-multierror.
+    assert.match(r.stderr, /^error performing upgrade: 1 error occurred:\n\t\* 192\.168\.1\.80: rpc error: /);
     assert.deepEqual(nodeOf(sim, W1), before);
     assert.equal(upgradeCount(sim.dir, W1), 0);
     const again = await talosctl(sim, ['upgrade', '-n', W1, '-i', IMAGE]);
@@ -202,6 +203,23 @@ describe('cluster faults', () => {
     clearFaults(sim.dir, { kind: 'pdb-blocks-drain' });
     state = readSimState(sim.dir);
     assert.deepEqual(state.pdbs, []);
+  });
+
+  it('pdb-blocks-drain blocks talosctl ≥ 1.13\'s own drain too (one drain model): installed, cordoned, not rebooted', async () => {
+    const sim = await newSim({ talos: 'v1.13.0', kubernetes: '1.35.0', talosctlVersion: 'v1.13.9' });
+    setFault(sim.dir, { kind: 'pdb-blocks-drain', node: W1 });
+    const held = readSimState(sim.dir).pods.filter((p) => p.node === 'worker-1' && readSimState(sim.dir).pdbs?.some((b) => b.app === p.app && b.namespace === p.namespace));
+    assert.equal(held.length, 1);
+    const bootBefore = nodeOf(sim, W1)?.bootedAt;
+    const r = await talosctl(sim, ['upgrade', '-n', W1, '-i', `factory.talos.dev/installer/${DEFAULT_SCHEMATIC}:v1.13.9`, '--drain-timeout', '1s']);
+    assert.equal(r.exitCode, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`^worker-1: evicting pod ${held[0]?.namespace}/${held[0]?.name}$`, 'm'));
+    assert.match(r.stderr, new RegExp(`^error draining node "worker-1": error when evicting pods/"${held[0]?.name}" -n "${held[0]?.namespace}": global timeout reached: 1s$`, 'm'));
+    const node = nodeOf(sim, W1);
+    assert.equal(node?.unschedulable, true, 'left cordoned');
+    assert.equal(node?.staged?.talosVersion, 'v1.13.9', 'the installer already ran');
+    assert.equal(node?.bootedAt, bootBefore, 'no reboot was sent');
+    assert.deepEqual(readSimState(sim.dir).pods.filter((p) => p.node === 'worker-1' && p.ownerKind !== 'DaemonSet').map((p) => p.name), held.map((p) => p.name));
   });
 
   it('k8s-upgrade-fails: upgrade-k8s fails midway — API server moved, not every kubelet', async () => {
@@ -416,7 +434,16 @@ describe('talosctl ≥ 1.13 on a 1.13 host: the client-side sequence', () => {
     const r = await talosctl(sim, ['etcd', 'forfeit-leadership', '-n', cp]);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.equal(r.stdout + r.stderr, '');
-    assert.notEqual(etcdLeaderOf(readSimState(sim.dir)), before);
+    const after = etcdLeaderOf(readSimState(sim.dir));
+    assert.notEqual(after, before);
+    // etcd status follows the same leader: every row's LEADER is the new leader's member id.
+    const state = readSimState(sim.dir);
+    const cps = state.nodes.filter((n) => n.role === 'controlplane').map((n) => n.address);
+    const st = await talosctl(sim, ['etcd', 'status', '-n', cps.join(',')]);
+    assert.equal(st.exitCode, 0, st.stderr);
+    const leaderCol = st.stdout.trim().split('\n').slice(1).map((l) => l.split(/ {2,}/)[4]);
+    const newId = state.etcd.members.find((m) => m.hostname === after)?.id;
+    assert.deepEqual(leaderCol, cps.map(() => newId));
     const w = await talosctl(sim, ['etcd', 'forfeit-leadership', '-n', '192.168.1.80']);
     assert.equal(w.exitCode, 1);
     assert.match(w.stderr, /code = Unimplemented desc = etcd forfeit leadership is only available on control plane nodes/);

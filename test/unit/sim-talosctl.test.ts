@@ -451,7 +451,7 @@ describe('talosctl upgrade', () => {
     await rebootLong(sim, '192.168.1.80');
     const r = await talosctl(sim, ['upgrade', '-n', '192.168.1.80', '-i', image('v1.9.5')]);
     assert.equal(r.exitCode, 1);
-    assert.match(r.stderr, /^error performing upgrade: rpc error: code = Unavailable/);
+    assert.match(r.stderr, /^error performing upgrade: 1 error occurred:\n\t\* 192\.168\.1\.80: rpc error: code = Unavailable/);
     assert.equal(upgradeCount(sim.dir, '192.168.1.80'), 1);
   });
 });
@@ -475,7 +475,7 @@ describe('talosctl rollback', () => {
     const sim = await newSim();
     const r = await talosctl(sim, ['rollback', '-n', '192.168.1.80']);
     assert.equal(r.exitCode, 1);
-    assert.match(r.stderr, /^error executing rollback: /);
+    assert.equal(r.stderr, 'error executing rollback: 1 error occurred:\n\t* 192.168.1.80: rpc error: code = Unknown desc = cannot rollback to "", label does not exist\n\n\n');
   });
 });
 
@@ -489,7 +489,7 @@ describe('talosctl upgrade-k8s', () => {
       'automatically detected the lowest Kubernetes version 1.32.0',
       'discovered controlplane nodes ["192.168.1.70" "192.168.1.71" "192.168.1.72"]',
       'discovered worker nodes ["192.168.1.80" "192.168.1.81"]',
-      '> "192.168.1.70": Talos version 1.9.2 is compatible with Kubernetes version 1.32.2',
+      ' > "192.168.1.70": pre-pulling registry.k8s.io/kube-apiserver:v1.32.2',
       'updating "kube-apiserver" to version "1.32.2"',
       ' > update kube-apiserver: v1.32.0 -> 1.32.2',
       ' < "192.168.1.70": successfully updated',
@@ -506,22 +506,55 @@ describe('talosctl upgrade-k8s', () => {
       assert.ok(next > at, `"${line}" after line ${at}`);
       at = next;
     }
+    // talosctl 1.9 has no Talos/Kubernetes compatibility step, and a patch path has no removed-items checks.
+    assert.ok(!lines.some((l) => / is compatible with Kubernetes version |^checking for removed/.test(l)), r.stdout);
     const state = readSimState(sim.dir);
     assert.equal(state.apiServerVersion, '1.32.2');
     assert.ok(state.nodes.every((n) => n.kubeletVersion === '1.32.2'));
   });
 
-  it('refuses to skip a minor, a Kubernetes too new for Talos, and more than one node', async () => {
-    const sim = await newSim({ talos: 'v1.8.3', kubernetes: '1.31.0' });
-    const skip = await talosctl(sim, ['upgrade-k8s', '--to', '1.33.0', '-n', '192.168.1.70']);
+  it('refuses to skip a minor, a minor newer than the client knows, a Kubernetes too new for Talos, and more than one node', async () => {
+    const sim = await newSim({ talos: 'v1.12.4', kubernetes: '1.35.0', talosctlVersion: 'v1.13.9' });
+    const skip = await talosctl(sim, ['upgrade-k8s', '--to', '1.37.0', '-n', '192.168.1.70']);
     assert.equal(skip.exitCode, 1);
-    assert.equal(skip.stderr, 'unsupported upgrade path 1.31->1.33 (from "1.31.0" to "1.33.0")\n');
-    const tooNew = await talosctl(sim, ['upgrade-k8s', '--to', '1.32.0', '-n', '192.168.1.70']);
+    assert.match(skip.stderr, /^unsupported upgrade path 1\.35->1\.37 \(from "1\.35\.0" to "1\.37\.0"\)\n$/m);
+    // talosctl 1.13's go-kubernetes knows paths up to 1.36: 1.36 -> 1.37 is "unsupported" too.
+    const tooNew = await talosctl(sim, ['upgrade-k8s', '--to', '1.36.0', '-n', '192.168.1.70']);
     assert.equal(tooNew.exitCode, 1);
-    assert.match(tooNew.stderr, /^version of Kubernetes 1\.32\.0 is too new to be used with Talos 1\.8\.3\n$/);
-    const multi = await talosctl(sim, ['upgrade-k8s', '--to', '1.31.2', '-n', '192.168.1.70,192.168.1.71']);
+    assert.match(tooNew.stderr, /^node "192\.168\.1\.70": version of Kubernetes 1\.36\.0 is too new to be used with Talos 1\.12\.4\n$/m);
+    assert.doesNotMatch(tooNew.stdout, /is compatible with/);
+    const older = await newSim({ talos: 'v1.11.6', kubernetes: '1.34.1', talosctlVersion: 'v1.12.11' });
+    const old12 = await talosctl(older, ['upgrade-k8s', '--to', '1.35.0', '-n', '192.168.1.70']);
+    assert.equal(old12.exitCode, 1);
+    assert.match(old12.stderr, /^compatibility check failed on node "192\.168\.1\.70": version of Kubernetes 1\.35\.0 is too new to be used with Talos 1\.11\.6\n$/m);
+    const multi = await talosctl(sim, ['upgrade-k8s', '--to', '1.35.2', '-n', '192.168.1.70,192.168.1.71']);
     assert.equal(multi.exitCode, 1);
-    assert.equal(readSimState(sim.dir).apiServerVersion, '1.31.0');
+    assert.equal(readSimState(sim.dir).apiServerVersion, '1.35.0');
+  });
+
+  it('removed items in use end the run before any change: feature gates, flags, API objects, per path', async () => {
+    const sim = await newSim({ talos: 'v1.14.0', kubernetes: '1.36.0', controlPlanes: 1, workers: 1 });
+    const { mutateSimState } = await import('../../src/simulator');
+    mutateSimState(sim.dir, (s) => {
+      const [cp, w] = s.nodes;
+      if (cp) cp.componentArgs = { 'kube-apiserver': ['--feature-gates=GangScheduling=true,Other=false'] };
+      if (w) w.componentArgs = { kubelet: ['--containerd=/run/containerd/containerd.sock'] };
+      s.apiResources = { 'workloads.v1alpha2.scheduling.k8s.io': 2 };
+    });
+    const r = await talosctl(sim, ['upgrade-k8s', '--to', '1.37.0', '-n', '192.168.1.70']);
+    assert.equal(r.exitCode, 1);
+    assert.match(r.stdout, /checking for removed Kubernetes component flags\nchecking for removed Kubernetes API resource versions\n$/);
+    assert.equal(
+      r.stderr,
+      '\nNODE           COMPONENT        REMOVED FEATURE GATE\n192.168.1.70   kube-apiserver   GangScheduling\n' +
+        '\nNODE           COMPONENT   REMOVED FLAG\n192.168.1.80   kubelet     containerd\n' +
+        '\nREMOVED RESOURCE                       COUNT   \nworkloads.v1alpha2.scheduling.k8s.io   2       \n\n',
+    );
+    assert.equal(readSimState(sim.dir).apiServerVersion, '1.36.0', 'nothing changed');
+    // The same cluster on a patch path has nothing to check.
+    const patch = await talosctl(sim, ['upgrade-k8s', '--to', '1.36.1', '-n', '192.168.1.70', '--dry-run']);
+    assert.equal(patch.exitCode, 0, patch.stderr);
+    assert.doesNotMatch(patch.stdout, /checking for removed/);
   });
 
   it('--dry-run changes nothing', async () => {

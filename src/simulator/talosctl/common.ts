@@ -8,7 +8,7 @@ import { compareMinor, minorOf } from '../../plan/matrix';
 import { flagList, flagString } from '../args';
 import type { ParsedArgs } from '../args';
 import { parseGoDuration } from '../format';
-import { apiReachable, isReachable } from '../state';
+import { apiReachable, findNode, isReachable } from '../state';
 import { apiServer, home, MAX_WAIT_MS, resolvePath, ToolExit } from '../runtime';
 import type { TwinContext } from '../runtime';
 import type { SimNode, SimState } from '../types';
@@ -76,21 +76,21 @@ export function dialError(address: string, reason = 'connection refused'): strin
 /** The error talosctl gets for `node` through `endpoints`, or null when it answers. */
 export function nodeError(state: SimState, target: Target, node: string): string | null {
   const endpointUp = target.endpoints.some((e) => {
-    const n = state.nodes.find((x) => x.address === e || x.hostname === e);
+    const n = findNode(state, e);
     return n !== undefined && isReachable(n);
   });
   if (!endpointUp) {
     const first = target.endpoints[0] ?? '127.0.0.1';
-    const known = state.nodes.some((x) => x.address === first);
+    const known = findNode(state, first) !== undefined;
     return dialError(first, known ? 'connection refused' : 'no route to host');
   }
-  const n = state.nodes.find((x) => x.address === node || x.hostname === node);
+  const n = findNode(state, node);
   if (!n) return dialError(node, 'no route to host');
   return isReachable(n) ? null : dialError(n.address, 'connection refused');
 }
 
 export function nodeOf(state: SimState, node: string): SimNode {
-  const n = state.nodes.find((x) => x.address === node || x.hostname === node);
+  const n = findNode(state, node);
   if (!n) throw new Error(`unknown node ${node}`);
   return n;
 }
@@ -106,20 +106,30 @@ export function multiError(errors: { node: string; err: string }[]): string {
   return goMultiError(errors.map((e) => `${e.node}: ${e.err}`));
 }
 
+/**
+ * What talosctl ≤ 1.13 gets back from a MachineService call with `--nodes` when nodes fail: apid
+ * proxies one-to-many even for one node (director.Router.Director), each node's failure comes back as
+ * a message (backend.APID.BuildError) and FilterMessages joins them in a go-multierror of
+ * `<node>: <rpc error>`. Only an endpoint that does not answer gives the bare dial error.
+ */
+export function apidError(state: SimState, target: Target, errors: { node: string; err: string }[]): string {
+  return endpointError(state, target) ?? multiError(errors);
+}
+
 /** The client's own error when no endpoint answers: the call never reaches apid (null when one does). */
 export function endpointError(state: SimState, target: Target): string | null {
   const endpointUp = target.endpoints.some((e) => {
-    const n = state.nodes.find((x) => x.address === e || x.hostname === e);
+    const n = findNode(state, e);
     return n !== undefined && isReachable(n);
   });
   if (endpointUp) return null;
   const first = target.endpoints[0] ?? '127.0.0.1';
-  return dialError(first, state.nodes.some((x) => x.address === first) ? 'connection refused' : 'no route to host');
+  return dialError(first, findNode(state, first) !== undefined ? 'connection refused' : 'no route to host');
 }
 
 /** apid's error for a node it cannot reach (the endpoint answered); null when the node answers. */
 export function backendError(state: SimState, node: string): string | null {
-  const n = state.nodes.find((x) => x.address === node || x.hostname === node);
+  const n = findNode(state, node);
   if (!n) return dialError(node, 'no route to host');
   return isReachable(n) ? null : dialError(n.address, 'connection refused');
 }
@@ -165,3 +175,38 @@ export function durationFlag(p: ParsedArgs, name: string, fallback: number): num
   return Math.min(ms, MAX_WAIT_MS);
 }
 
+/** semver order of two tags (pre-releases before their release), as blang/semver compares them. */
+export function older(a: string, b: string): boolean {
+  const parse = (v: string): [number[], string] => {
+    const [core = '', pre = ''] = bare(v).split('-', 2);
+    return [core.split('.').map(Number), pre];
+  };
+  const [ca, pa] = parse(a);
+  const [cb, pb] = parse(b);
+  for (let i = 0; i < 3; i++) if ((ca[i] ?? 0) !== (cb[i] ?? 0)) return (ca[i] ?? 0) < (cb[i] ?? 0);
+  if (pa === pb) return false;
+  if (pa === '') return false;
+  if (pb === '') return true;
+  return pa < pb;
+}
+
+/**
+ * helpers.ClientVersionCheck: one `WARNING:` line naming every answering node older than the client;
+ * from 1.14 it also fails the call for every node that does not answer.
+ */
+export function clientVersionCheck(ctx: TwinContext, state: SimState, target: Target): void {
+  const endpoint = endpointError(state, target);
+  const warnings: string[] = [];
+  const failures: string[] = [];
+  for (const node of target.nodes) {
+    const err = endpoint ?? backendError(state, node);
+    if (err !== null) {
+      failures.push(`${node}: error getting server version: ${err}`);
+      continue;
+    }
+    const server = nodeOf(state, node).talosVersion;
+    if (older(server, state.talosctlVersion)) warnings.push(`${node}: server version ${bare(server)} is older than client version ${bare(state.talosctlVersion)}`);
+  }
+  if (warnings.length > 0) ctx.io.err(`WARNING: ${warnings.join(', ')}\n`);
+  if (multiplexed(state) && failures.length > 0) throw new ToolExit(1, failures.join('\n'));
+}

@@ -7,15 +7,30 @@ import type { ParsedArgs } from '../args';
 import { isReachable, transact } from '../state';
 import { ToolExit } from '../runtime';
 import type { TwinContext } from '../runtime';
-import type { SimState } from '../types';
+import type { SimEtcdMember, SimState } from '../types';
 import { nodeError, nodeOf, resolveTarget } from './common';
 import { atLeast } from './lifecycle';
 
-/** The hostname of the etcd leader (state.etcdLeader, else the first reachable member). */
+/** Voting members whose node answers (learners never lead; a stale member has no machine). */
+function liveVoters(state: SimState): SimEtcdMember[] {
+  return state.etcd.members.filter((m) => !m.learner && !m.stale && state.nodes.some((n) => n.hostname === m.hostname && isReachable(n)));
+}
+
+/**
+ * The raft leader, the one model `etcd status` (LEADER column) and `etcd forfeit-leadership` share:
+ * none without a majority of voting members up; else state.etcdLeader while it is up, else the
+ * first live voter.
+ */
+export function etcdLeader(state: SimState): SimEtcdMember | undefined {
+  const voters = state.etcd.members.filter((m) => !m.learner);
+  const alive = liveVoters(state);
+  if (alive.length <= voters.length / 2) return undefined;
+  return alive.find((m) => m.hostname === state.etcdLeader) ?? alive[0];
+}
+
+/** The hostname of the etcd leader (see etcdLeader). */
 export function etcdLeaderOf(state: SimState): string | undefined {
-  const live = state.etcd.members.filter((m) => !m.stale && state.nodes.some((n) => n.hostname === m.hostname && isReachable(n)));
-  if (state.etcdLeader !== undefined && live.some((m) => m.hostname === state.etcdLeader)) return state.etcdLeader;
-  return live[0]?.hostname;
+  return etcdLeader(state)?.hostname;
 }
 
 export async function runEtcdForfeitLeadership(ctx: TwinContext, p: ParsedArgs): Promise<number> {
@@ -40,7 +55,7 @@ export async function runEtcdForfeitLeadership(ctx: TwinContext, p: ParsedArgs):
         continue;
       }
       if (etcdLeaderOf(state) !== node.hostname) continue;
-      const next = state.etcd.members.find((m) => !m.stale && m.hostname !== node.hostname && state.nodes.some((n) => n.hostname === m.hostname && isReachable(n)));
+      const next = liveVoters(state).find((m) => m.hostname !== node.hostname);
       if (next) state.etcdLeader = next.hostname;
     }
     if (errs.length > 0) throw new ToolExit(1, errs.join('\n'));

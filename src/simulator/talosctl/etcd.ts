@@ -10,11 +10,12 @@ import * as fs from 'node:fs';
 import { compareMinor, minorOf } from '../../plan/matrix';
 import type { ParsedArgs } from '../args';
 import { humanBytes, tabwrite } from '../format';
-import { hex16, isReachable, loadState, transact } from '../state';
+import { hex16, loadState, transact } from '../state';
 import { resolvePath, ToolExit } from '../runtime';
 import type { TwinContext } from '../runtime';
 import type { SimEtcdMember, SimNode, SimState } from '../types';
 import { backendError, endpointError, goMultiError, multiplexed, nodeOf, resolveTarget, usage, type Target } from './common';
+import { etcdLeader } from './etcd-leadership';
 
 /** machinehelper.CheckControlplane's refusal on a worker. */
 const notControlPlane = (api: string): string => `rpc error: code = Unimplemented desc = ${api} is only available on control plane nodes`;
@@ -74,13 +75,6 @@ export async function runEtcdMembers(ctx: TwinContext, p: ParsedArgs): Promise<n
 /** The member a control plane runs (by hostname, as Talos names its etcd member). */
 const memberOf = (state: SimState, n: SimNode): SimEtcdMember | undefined => state.etcd.members.find((m) => m.hostname === n.hostname);
 
-/** Raft leadership: a leader exists while a majority of voting members run. */
-function leaderOf(state: SimState): SimEtcdMember | undefined {
-  const voters = state.etcd.members.filter((m) => !m.learner);
-  const alive = voters.filter((m) => !m.stale && state.nodes.some((n) => n.hostname === m.hostname && isReachable(n)));
-  return alive.length > voters.length / 2 ? alive[0] : undefined;
-}
-
 /** etcd's StatusResponse.Errors: `etcdserver: no leader`, then every alarm (AlarmMember.String()). */
 function statusErrors(state: SimState, leader: SimEtcdMember | undefined): string {
   const errors = leader ? [] : ['etcdserver: no leader'];
@@ -94,7 +88,7 @@ export async function runEtcdStatus(ctx: TwinContext, p: ParsedArgs): Promise<nu
   const a = etcdAnswers(state, target, 'etcd status');
   const modern = compareMinor(minorOf(state.talosctlVersion), '1.11') >= 0;
   const header = ['NODE', 'MEMBER', 'DB SIZE', 'IN USE', 'LEADER', 'RAFT INDEX', 'RAFT TERM', 'RAFT APPLIED INDEX', 'LEARNER', ...(modern ? ['PROTOCOL', 'STORAGE'] : []), 'ERRORS'];
-  const leader = leaderOf(state);
+  const leader = etcdLeader(state);
   const raftIndex = 50_000 + Math.floor((Date.now() - Date.parse(state.createdAt)) / 250);
   const term = 2 + state.acceptedUpgrades.filter((u) => state.nodes.some((n) => n.address === u.node && n.role === 'controlplane')).length;
   const rows: string[] = [];

@@ -14,7 +14,7 @@ import { hex16, loadState } from '../state';
 import { kubeReady, ToolExit } from '../runtime';
 import type { TwinContext } from '../runtime';
 import type { SimNode, SimState } from '../types';
-import { backendError, bare, endpointError, goJson, goMultiError, multiplexed, nodeOf, resolveTarget, type Target } from './common';
+import { backendError, clientVersionCheck, endpointError, goJson, goMultiError, nodeOf, resolveTarget } from './common';
 
 interface Resource {
   node: string;
@@ -40,11 +40,6 @@ const EXTENSION_DESCRIPTIONS: Record<string, string> = {
 function schematicInfo(node: SimNode): string {
   const exts = node.extensions.map((e) => `            - siderolabs/${e.name}\n`).join('');
   return exts === '' ? 'customization: {}\n' : `customization:\n    systemExtensions:\n        officialExtensions:\n${exts}`;
-}
-
-/** A node in its boot sequence (the `booting` twin state): reachable, not yet running. */
-function isBooting(node: SimNode): boolean {
-  return (node.bootingUntil ?? 0) > Date.now();
 }
 
 const RESOURCE_TYPES: ResourceType[] = [
@@ -84,7 +79,7 @@ const RESOURCE_TYPES: ResourceType[] = [
     list: (_state, node, ctx) => {
       // MachineStatusController runs its readiness checks only in the booting and running stages;
       // in any other stage (upgrading, rebooting) there is nothing to check and ready is true.
-      const stage = isBooting(node) ? 'booting' : node.stage;
+      const stage = node.stage;
       let unmet: { name: string; reason: string }[] = [];
       if (stage === 'booting') {
         unmet = [
@@ -118,42 +113,6 @@ const TYPE_ALIASES: Record<string, string> = {
   machinestatus: 'MachineStatus', machinestatuses: 'MachineStatus', 'machinestatuses.runtime.talos.dev': 'MachineStatus',
   members: 'Member', member: 'Member', 'members.cluster.talos.dev': 'Member',
 };
-
-/** semver order of two tags (pre-releases before their release), as blang/semver compares them. */
-function older(a: string, b: string): boolean {
-  const parse = (v: string): [number[], string] => {
-    const [core = '', pre = ''] = bare(v).split('-', 2);
-    return [core.split('.').map(Number), pre];
-  };
-  const [ca, pa] = parse(a);
-  const [cb, pb] = parse(b);
-  for (let i = 0; i < 3; i++) if ((ca[i] ?? 0) !== (cb[i] ?? 0)) return (ca[i] ?? 0) < (cb[i] ?? 0);
-  if (pa === pb) return false;
-  if (pa === '') return false;
-  if (pb === '') return true;
-  return pa < pb;
-}
-
-/**
- * helpers.ClientVersionCheck: one `WARNING:` line naming every answering node older than the client;
- * from 1.14 it also fails the call for every node that does not answer.
- */
-function clientVersionCheck(ctx: TwinContext, state: SimState, target: Target): void {
-  const endpoint = endpointError(state, target);
-  const warnings: string[] = [];
-  const failures: string[] = [];
-  for (const node of target.nodes) {
-    const err = endpoint ?? backendError(state, node);
-    if (err !== null) {
-      failures.push(`${node}: error getting server version: ${err}`);
-      continue;
-    }
-    const server = nodeOf(state, node).talosVersion;
-    if (older(server, state.talosctlVersion)) warnings.push(`${node}: server version ${bare(server)} is older than client version ${bare(state.talosctlVersion)}`);
-  }
-  if (warnings.length > 0) ctx.io.err(`WARNING: ${warnings.join(', ')}\n`);
-  if (multiplexed(state) && failures.length > 0) throw new ToolExit(1, failures.join('\n'));
-}
 
 /** The YAML round trip of output/json.go: a plain scalar that reads as an integer becomes a number. */
 const yamlScalar = (v: string): string | number => (/^(0|[1-9]\d{0,15})$/.test(v) ? Number(v) : v);

@@ -11,7 +11,7 @@
 import { compareMinor, minorOf } from '../../plan/matrix';
 import { flagBool, flagList } from '../args';
 import type { ParsedArgs } from '../args';
-import { isReachable, loadState } from '../state';
+import { findNode, isReachable, loadState } from '../state';
 import { kubeReady, POLL_MS, sleep, ToolExit } from '../runtime';
 import type { TwinContext } from '../runtime';
 import type { SimNode, SimState } from '../types';
@@ -25,21 +25,19 @@ interface HealthScope {
 type Check = (state: SimState, scope: HealthScope, ctx: TwinContext) => string | null;
 
 function scopeNodes(state: SimState, scope: HealthScope): SimNode[] {
-  return [...scope.controlPlanes, ...scope.workers].map((a) => state.nodes.find((n) => n.address === a || n.hostname === a)).filter((n): n is SimNode => n !== undefined);
+  return [...scope.controlPlanes, ...scope.workers].map((a) => findNode(state, a)).filter((n): n is SimNode => n !== undefined);
 }
 
 /** A fanned-out call (ServiceInfo, Version with WithNodes) failing on some nodes: a go-multierror, trimmed. */
 function unreachable(state: SimState, addresses: string[]): string | null {
   const errors: string[] = [];
   for (const a of addresses) {
-    const n = state.nodes.find((x) => x.address === a || x.hostname === a);
+    const n = findNode(state, a);
     if (!n) errors.push(`${a}: ${dialError(a, 'no route to host')}`);
     else if (!isReachable(n)) errors.push(`${n.address}: ${dialError(n.address)}`);
   }
   return errors.length === 0 ? null : goMultiError(errors).trim();
 }
-
-const booting = (n: SimNode): boolean => (n.bootingUntil ?? 0) > Date.now();
 
 const HEALTH_CHECKS: [string, Check][] = [
   ['etcd to be healthy', (s, sc) => unreachable(s, sc.controlPlanes)],
@@ -69,11 +67,11 @@ const HEALTH_CHECKS: [string, Check][] = [
   [
     'all nodes to finish boot sequence',
     (s, sc) => {
-      const notRunning = scopeNodes(s, sc).filter((n) => booting(n) || n.stage !== 'running');
+      const notRunning = scopeNodes(s, sc).filter((n) => n.stage !== 'running');
       if (notRunning.length === 0) return null;
       const byStage = new Map<string, string[]>();
       for (const n of notRunning) {
-        const stage = booting(n) ? 'booting' : n.stage;
+        const stage = n.stage;
         byStage.set(stage, [...(byStage.get(stage) ?? []), n.address].sort());
       }
       return `nodes are not running: ${[...byStage.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([stage, ips]) => `${stage}: [${ips.join(' ')}]`).join(', ')}`;

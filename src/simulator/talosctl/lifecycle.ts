@@ -91,16 +91,18 @@ export interface DrainOutcome {
 
 /**
  * Cordons the node and evicts what may go now (moved to another schedulable node, or Pending);
- * what a PDB holds back stays. One pass: the caller decides how long to keep trying.
+ * what a PDB holds back stays. One pass: the caller decides how long to keep trying. `first`: the
+ * pass that announces the drain (CordonAndDrain logs "draining node" once; kubectl's retries only
+ * repeat the "evicting pod" line, which the reporter prints once).
  */
-export function drainOnce(state: SimState, node: SimNode): DrainOutcome {
+export function drainOnce(state: SimState, node: SimNode, first = true): DrainOutcome {
   const name = node.hostname;
   const lines: string[] = [];
   if (!node.unschedulable) {
     lines.push(`${name}: cordoning node`, `${name}: node cordoned`);
     node.unschedulable = true;
   }
-  lines.push(`${name}: draining node`);
+  if (first) lines.push(`${name}: draining node`);
   const view = drainView(state, name);
   for (const pod of view.toEvict) {
     if (!mustLeave(pod) || !evictionAllowed(state, pod)) continue;

@@ -10,7 +10,7 @@ import { loadState, transact } from '../state';
 import { POLL_MS, sleep, ToolExit } from '../runtime';
 import type { TwinContext } from '../runtime';
 import type { SimNode, SimState } from '../types';
-import { durationFlag, multiError, nodeError, nodeOf, resolveTarget } from './common';
+import { apidError, clientVersionCheck, durationFlag, multiplexed, nodeError, nodeOf, resolveTarget } from './common';
 import { actorId, atLeast, trackerSay } from './lifecycle';
 
 /** Starts the reboot sequence on `node`: down now, back after rebootSeconds, booting what is staged. */
@@ -70,6 +70,9 @@ export async function runReboot(ctx: TwinContext, p: ParsedArgs): Promise<number
   if (!modes.includes(mode)) throw new ToolExit(1, `invalid reboot mode: "${mode}"`);
   const wait = flagBool(p, 'wait', true) || flagBool(p, 'debug') || flagBool(p, 'drain');
   const timeoutMs = durationFlag(p, 'timeout', 30 * 60 * 1000);
+  // Both paths start with helpers.ClientVersionCheck (rebootInternal; the tracker's Run): a WARNING
+  // for older servers, and from 1.14 the end of the command when a node does not answer.
+  clientVersionCheck(ctx, state0, target);
   const startedAt = Date.now();
   const booted = new Map<string, number>();
   const errors = transact(ctx.dir, (state, now) => {
@@ -86,8 +89,10 @@ export async function runReboot(ctx: TwinContext, p: ParsedArgs): Promise<number
     return errs;
   });
   if (errors.length > 0) {
-    const detail = target.nodes.length === 1 ? (errors[0]?.err ?? '') : multiError(errors).trimEnd();
-    if (!wait) throw new ToolExit(1, `error executing reboot: ${detail}`);
+    if (!wait) {
+      if (multiplexed(state0)) throw new ToolExit(1, errors.map((e) => `error executing reboot on node ${e.node}: ${e.err}`).join('\n'));
+      throw new ToolExit(1, `error executing reboot: ${apidError(state0, target, errors)}`);
+    }
     for (const e of errors) trackerSay(ctx, e.node, e.err);
     throw new ToolExit(1, '');
   }

@@ -13,7 +13,7 @@ import { loadState, transact } from '../state';
 import { POLL_MS, sleep, ToolExit } from '../runtime';
 import type { TwinContext } from '../runtime';
 import type { PendingBoot, SimNode } from '../types';
-import { bare, durationFlag, nodeOf } from './common';
+import { bare, clientVersionCheck, durationFlag, nodeOf, resolveTarget } from './common';
 import { addImage, atLeast, drainOnce, goDuration, parseInstaller, pinnedName, pullMs } from './lifecycle';
 import type { InstallerImage, Store } from './lifecycle';
 import { followReboot, startReboot } from './reboot';
@@ -52,17 +52,26 @@ export function pendingFor(ctx: TwinContext, state: Parameters<typeof takeFault>
   return pending;
 }
 
-/** Why the installer (in pre-flight) refuses this host, and its exit code; null when it installs. */
-export function installerRefusal(ctx: TwinContext, state: Parameters<typeof takeFault>[0], node: SimNode, installer: InstallerImage): { message: string; code: number } | null {
+/**
+ * Why the installer fails on this host, and its exit code (1.14: exitcode.Resolve, 4 for pre-flight's
+ * EnvironmentTag, 7 for the install's InstallTag; older installers 1 for everything); null when it
+ * installs. `preflight`: refused in pre-flight, before "all pre-flight checks successful".
+ */
+export function installerRefusal(ctx: TwinContext, state: Parameters<typeof takeFault>[0], node: SimNode, installer: InstallerImage): { message: string; code: number; preflight: boolean } | null {
   const modern = atLeast(installer.version, '1.14');
   if (!installerAcceptsHost(installer.version, node.talosVersion)) {
-    return { message: `pre-flight checks failed: host version ${bare(node.talosVersion)} is too old to upgrade to Talos ${bare(installer.version)}`, code: modern ? 4 : 1 };
+    return { message: `pre-flight checks failed: host version ${bare(node.talosVersion)} is too old to upgrade to Talos ${bare(installer.version)}`, code: modern ? 4 : 1, preflight: true };
   }
   if (takeFault(state, 'installer-refuses', node.address)) {
     ctx.firedFaults.push('installer-refuses');
-    return { message: `failed to install bootloader: exit status 1`, code: modern ? 7 : 1 };
+    return { message: `failed to install bootloader: exit status 1`, code: modern ? 7 : 1, preflight: false };
   }
   return null;
+}
+
+/** Go's log.LstdFlags prefix: `2006/01/02 15:04:05` (UTC in the installer container). */
+function goLogStamp(epochMs: number): string {
+  return new Date(epochMs).toISOString().slice(0, 19).replace(/-/g, '/').replace('T', ' ');
 }
 
 const CATEGORY: Record<number, string> = { 2: 'invalid input', 3: 'unsupported operation', 4: 'environment error', 5: 'dependency error', 6: 'I/O error', 7: 'installation error' };
@@ -112,18 +121,22 @@ export async function runLifecycleUpgrade(ctx: TwinContext, p: ParsedArgs, nodes
       return { name, host: node.talosVersion, refusal };
     }),
   );
+  // The installer logs with Go's default log flags (a local date and time before each line); its
+  // final error is a bare Fprintln (cmd/installer root.go Execute). Each chunk is `<node>: <chunk>`.
   let failed: { name: string; code: number }[] = [];
   for (const r of results) {
-    say(`${r.name}: running Talos installer ${inst.version}`);
-    say(`${r.name}: running pre-flight checks`);
-    say(`${r.name}: host Talos version: ${r.host}`);
+    const log = (line: string): void => say(`${r.name}: ${goLogStamp(Date.now())} ${line}`);
+    log(`running Talos installer ${inst.version}`);
+    log('running pre-flight checks');
+    log(`host Talos version: ${r.host}`);
     if (r.refusal) {
+      if (!r.refusal.preflight) log('all pre-flight checks successful');
       say(`${r.name}: ${r.refusal.message}`);
       say(`${r.name}: Exit code: ${r.refusal.code}`);
       failed = [...failed, { name: r.name, code: r.refusal.code }];
     } else {
-      say(`${r.name}: all pre-flight checks successful`);
-      say(`${r.name}: upgrade successful`);
+      log('all pre-flight checks successful');
+      log(`installation of ${inst.version} complete`);
       say(`${r.name}: Exit code: 0`);
     }
   }
@@ -144,8 +157,8 @@ export async function runLifecycleUpgrade(ctx: TwinContext, p: ParsedArgs, nodes
   if (drain) {
     const deadline = Date.now() + drainTimeoutMs;
     let last = '';
-    for (;;) {
-      const out = transact(ctx.dir, (state) => nodes.map((name) => drainOnce(state, nodeOf(state, name))));
+    for (let pass = 0; ; pass++) {
+      const out = transact(ctx.dir, (state) => nodes.map((name) => drainOnce(state, nodeOf(state, name), pass === 0)));
       for (const o of out) {
         for (const line of o.lines) {
           if (line !== last) say(line);
@@ -171,6 +184,8 @@ export async function runLifecycleUpgrade(ctx: TwinContext, p: ParsedArgs, nodes
 
   // 4. reboot (tracked when waiting), 5. uncordon what talosctl cordoned
   if (!noReboot) {
+    // rebootInternal: helpers.ClientVersionCheck first, waiting (the tracker's Run) or not.
+    clientVersionCheck(ctx, loadState(ctx.dir), resolveTarget(ctx, p));
     const startedAt = Date.now();
     const booted = new Map<string, number>();
     transact(ctx.dir, (state, now) => {

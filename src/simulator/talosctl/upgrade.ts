@@ -14,7 +14,7 @@ import { loadState, transact, UPGRADING_FRACTION } from '../state';
 import { sleep, ToolExit } from '../runtime';
 import type { TwinContext } from '../runtime';
 import type { SimNode } from '../types';
-import { bare, durationFlag, multiError, nodeError, nodeOf, resolveTarget, usage } from './common';
+import { apidError, bare, clientVersionCheck, durationFlag, multiplexed, nodeError, nodeOf, resolveTarget, usage } from './common';
 import { goLogTime, writeKmsg } from './dmesg';
 import { actorId, addImage, atLeast, defaultInstaller, parseInstaller, pullMs, trackerSay } from './lifecycle';
 import type { InstallerImage } from './lifecycle';
@@ -64,7 +64,11 @@ export async function runUpgrade(ctx: TwinContext, p: ParsedArgs): Promise<numbe
     const err = nodeError(state0, target, n);
     return err ? [{ node: n, err }] : [];
   });
-  if (errors.length > 0) throw new ToolExit(1, `error checking Talos version compatibility: error getting server versions: ${multiError(errors).trimEnd()}`);
+  if (errors.length > 0) {
+    // 1.14 asks each node (helpers.TalosVersionCheck over the client factory); 1.13 asks apid once.
+    const detail = multiplexed(state0) ? errors.map((e) => `${e.node}: error getting server version: ${e.err}`).join('\n') : `error getting server versions: ${apidError(state0, target, errors)}`;
+    throw new ToolExit(1, `error checking Talos version compatibility: ${detail}`);
+  }
   if (target.nodes.every((n) => atLeast(nodeOf(state0, n).talosVersion, '1.13'))) return runLifecycleUpgrade(ctx, p, target.nodes, image);
   ctx.io.err('New upgrade API is not available, falling back to legacy\n');
   return runLegacyUpgrade(ctx, p, target.nodes, image, rebootMode);
@@ -123,6 +127,8 @@ async function runLegacyUpgrade(ctx: TwinContext, p: ParsedArgs, nodes: string[]
   const timeoutMs = durationFlag(p, 'timeout', 30 * 60 * 1000);
   const installer = parseInstaller(image);
   const target = resolveTarget(ctx, p);
+  // doUpgradeLegacy / the action tracker: helpers.ClientVersionCheck before the Upgrade call.
+  clientVersionCheck(ctx, loadState(ctx.dir), target);
   // Before the acknowledgement the server pulls the installer into the system containerd and runs it.
   const pulls = transact(ctx.dir, (state) =>
     nodes.map((name) => {
@@ -184,16 +190,26 @@ async function runLegacyUpgrade(ctx: TwinContext, p: ParsedArgs, nodes: string[]
     return { accepted: ok, errors: errs, refused: later };
   });
   ctx.accepted.push(...accepted.map((n) => nodeOf(loadState(ctx.dir), n).address));
+  const state1 = loadState(ctx.dir);
   const fail = (): never => {
-    const detail = nodes.length === 1 ? (errors[0]?.err ?? '') : multiError(errors).trimEnd();
-    throw new ToolExit(1, `error performing upgrade: ${detail}`);
+    throw new ToolExit(1, `error performing upgrade: ${apidError(state1, target, errors)}`);
+  };
+  const ackTable = (): void => {
+    const lines = ['NODE\tACK\tSTARTED', ...accepted.map((n) => `${n}\tUpgrade request received\t${goNow(startedAt)}\t`)];
+    ctx.io.out(tabwrite(lines));
   };
   if (!wait) {
-    if (accepted.length > 0) {
-      const lines = ['NODE\tACK\tSTARTED', ...accepted.map((n) => `${n}\tUpgrade request received\t${goNow(startedAt)}\t`)];
-      ctx.io.out(tabwrite(lines));
+    // 1.14 (doUpgradeLegacy over the client factory): the header always, a row per ack, and each
+    // failed node as `error from node <node>: error performing upgrade: <err>` (exit 1).
+    if (multiplexed(state1)) {
+      ackTable();
+      if (errors.length > 0) throw new ToolExit(1, errors.map((e) => `error from node ${e.node}: error performing upgrade: ${e.err}`).join('\n'));
+      return 0;
     }
-    if (errors.length > 0) fail();
+    // ≤ 1.13: no ack at all fails; some acks make the rest a WARNING and the command succeeds.
+    if (accepted.length === 0) fail();
+    if (errors.length > 0) ctx.io.err(`WARNING: ${apidError(state1, target, errors)}\n`);
+    ackTable();
     return 0;
   }
   if (accepted.length === 0) fail();

@@ -13,7 +13,7 @@ import {
   resourcesByNode,
   type TalosResource,
 } from '../../../src/activities/parse/talosctl';
-import { mutateSimState, setFault } from '../../../src/simulator';
+import { markBooting, mutateSimState, setFault } from '../../../src/simulator';
 import type { SimState } from '../../../src/simulator';
 import type { ContractCase } from '../../helpers/contract';
 import type { ToolRegistry } from './types';
@@ -48,7 +48,14 @@ export const registry: ToolRegistry = {
     /** The node is in its boot sequence: apid answers, MachineStatus says booting. */
     booting: (sim, address) =>
       mutateSimState(sim.dir, (s, now) => {
-        node(s, address, 'booting').bootingUntil = now + 3_600_000;
+        markBooting(node(s, address, 'booting'), now + 3_600_000);
+      }),
+    /** The node runs the legacy upgrade sequence (MachineStatus upgrading) and stays in it. */
+    upgrading: (sim, address) =>
+      mutateSimState(sim.dir, (s, now) => {
+        const n = node(s, address, 'upgrading');
+        n.stage = 'upgrading';
+        n.rebootAt = now + 3_600_000;
       }),
     /** The node runs another Talos version ({ node, version }). */
     nodeVersion: (sim, arg) =>
