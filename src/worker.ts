@@ -7,6 +7,7 @@ import { createActivities, type ActivityDeps } from './activities';
 import { connectClient, connectNative, connectTarget, ensureSearchAttributes, type ConnectTarget } from './client/connection';
 import { UserError } from './client/errors';
 import { withObservability } from './observability/activity-interceptor';
+import { lineLogger, logFormat } from './observability/log-format';
 import { DEFAULT_WORKER_METRICS_PORT, installRuntime, type MetricsPort } from './observability/runtime';
 import { checkOpenRuns, refusal } from './replay-gate';
 import { TASK_QUEUE } from './workflows/search-attributes';
@@ -73,9 +74,10 @@ async function preflightWorker(target: ConnectTarget, opts: WorkerCommandOptions
 }
 
 export async function runWorkerCommand(target: ConnectTarget = connectTarget(), opts: WorkerCommandOptions = {}): Promise<void> {
+  const logger = lineLogger(logFormat());
   await preflightWorker(target, opts);
   // After the replay gate: its replay runtime has shut down by now, so this one can be installed.
-  const telemetry = installRuntime({ metrics: opts.metrics ?? { port: DEFAULT_WORKER_METRICS_PORT, explicit: false } });
+  const telemetry = installRuntime({ metrics: opts.metrics ?? { port: DEFAULT_WORKER_METRICS_PORT, explicit: false }, logger });
   if (telemetry.note) process.stderr.write(`talos-upgrade: ${telemetry.note}\n`);
   const connection = await connectNative(target);
   const worker = await createUpgradeWorker({ connection, namespace: target.namespace });
