@@ -9,37 +9,19 @@
  * hold whatever the node-step activities are.
  */
 import assert from 'node:assert/strict';
-import * as readline from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import execa from 'execa';
 import { setFault } from '../../src/simulator';
 import { abortSignal, approveSignal, decideSignal, rejectSignal, type UpgradeReport } from '../../src/workflows/messages';
 import { TASK_QUEUE } from '../../src/workflows/search-attributes';
+import { lineMatching } from '../helpers/child-lines';
 import { cliEntry } from '../helpers/cli';
 import { scrape, samples, total, type Sample } from '../helpers/prometheus';
 import { eventually, freePort, startTestServer, tempDir } from '../helpers/temporal-env';
 import { progressOf, simFixture, start, waitingOn, type UpgradeHandle } from '../helpers/upgrade-fixture';
 
 const SMALL = { controlPlanes: 1, workers: 1 };
-
-/** Resolves with the first stdout line matching `re` (or rejects when the process ends first). */
-function lineMatching(child: execa.ExecaChildProcess, re: RegExp, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const rl = readline.createInterface({ input: child.stdout! });
-    const timer = setTimeout(() => reject(new Error(`no line matching ${re} within ${timeoutMs} ms`)), timeoutMs);
-    rl.on('line', (line) => {
-      if (!re.test(line)) return;
-      clearTimeout(timer);
-      rl.close();
-      resolve(line);
-    });
-    void child.then((r) => {
-      clearTimeout(timer);
-      reject(new Error(`the worker ended (exit ${r.exitCode}) before printing ${re}: ${r.stderr}`));
-    });
-  });
-}
 
 describe('worker metrics on 127.0.0.1', () => {
   const tmp = tempDir('observability');
