@@ -3,12 +3,15 @@
  * (src/observability/activity-labels.ts, activity-interceptor.ts), and the worker's one-line log format.
  */
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { ApplicationFailure, CancelledFailure, type MetricMeter, type MetricTags } from '@temporalio/common';
 import { rememberSecrets } from '../../src/activities/redact';
 import { activityShape, activityTags, clusterOf, errorTypeOf, nodeOf, outcomeOf, stepIdOf, type ActivityOrigin } from '../../src/observability/activity-labels';
 import { finishFields, recordExecution, startFields } from '../../src/observability/activity-interceptor';
 import { formatEntry, logFormat } from '../../src/observability/log-format';
+import { projectRoot } from '../../src/paths';
 import { METRICS, errorType, labelValue } from '../../src/workflows/run/metrics';
 
 const run = (activityType: string, workflowId = 'talos-upgrade-prod', workflowType = 'clusterUpgrade'): ActivityOrigin => ({ activityType, attempt: 1, workflowId, workflowType });
@@ -168,5 +171,36 @@ describe('worker log lines', () => {
     assert.equal(logFormat({}), 'text');
     assert.equal(logFormat({ TALOS_UPGRADE_LOG_FORMAT: 'JSON' }), 'json');
     assert.throws(() => logFormat({ TALOS_UPGRADE_LOG_FORMAT: 'xml' }), /must be text or json/);
+  });
+});
+
+describe('the docs and the dashboard name only metrics that exist', () => {
+  const root = projectRoot();
+  const names: string[] = Object.values(METRICS);
+  const known = (m: string): boolean => names.some((n) => m === n || [`${n}_bucket`, `${n}_sum`, `${n}_count`].includes(m));
+
+  it('docs/observability.md describes every talos_upgrade_* metric, and no other', () => {
+    const doc = fs.readFileSync(path.join(root, 'docs', 'observability.md'), 'utf8');
+    for (const n of names) assert.ok(doc.includes(`\`${n}\``), `${n} is documented`);
+    for (const m of doc.match(/talos_upgrade_[a-z_]+/g) ?? []) assert.ok(known(m), `${m} exists`);
+  });
+
+  it('docs/grafana-dashboard.json queries existing metrics, with a Prometheus data source variable', () => {
+    const dash = JSON.parse(fs.readFileSync(path.join(root, 'docs', 'grafana-dashboard.json'), 'utf8')) as {
+      panels: { id: number; type: string; targets?: { expr: string }[] }[];
+      templating: { list: { name: string; type: string }[] };
+    };
+    const ids = dash.panels.map((p) => p.id);
+    assert.equal(new Set(ids).size, ids.length, 'unique panel ids');
+    assert.ok(dash.templating.list.some((v) => v.name === 'datasource' && v.type === 'datasource'));
+    const exprs = dash.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+    const used = new Set(exprs.flatMap((e) => e.match(/talos_upgrade_[a-z_]+/g) ?? []));
+    for (const m of used) assert.ok(known(m), `${m} exists`);
+    for (const n of [METRICS.activitiesInFlight, METRICS.nodeSubstepSeconds, METRICS.humanWaitSeconds, METRICS.activityFailures, METRICS.waitingForHuman]) {
+      assert.ok([...used].some((m) => m.startsWith(n)), `the dashboard shows ${n}`);
+    }
+    for (const sdk of ['temporal_workflow_task_execution_latency_bucket', 'temporal_activity_execution_latency_bucket']) {
+      assert.ok(exprs.some((e) => e.includes(sdk)), `the dashboard shows ${sdk}`);
+    }
   });
 });
