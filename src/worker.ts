@@ -6,6 +6,9 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createActivities, type ActivityDeps } from './activities';
 import { connectClient, connectNative, connectTarget, ensureSearchAttributes, type ConnectTarget } from './client/connection';
 import { UserError } from './client/errors';
+import { withObservability } from './observability/activity-interceptor';
+import { lineLogger, logFormat } from './observability/log-format';
+import { DEFAULT_WORKER_METRICS_PORT, installRuntime, type MetricsPort } from './observability/runtime';
 import { checkOpenRuns, refusal } from './replay-gate';
 import { TASK_QUEUE } from './workflows/search-attributes';
 import { prebuiltBundle, workflowsEntry } from './workflow-bundle';
@@ -41,6 +44,8 @@ export async function createUpgradeWorker(opts: UpgradeWorkerOptions): Promise<W
     ...(WORKFLOW_CACHE_SIZE !== undefined ? { maxCachedWorkflows: WORKFLOW_CACHE_SIZE } : {}),
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...opts.extra,
+    // Activity metrics and start/finish log lines (src/observability/activity-interceptor.ts).
+    interceptors: withObservability(opts.extra?.interceptors),
   });
 }
 
@@ -48,6 +53,8 @@ export async function createUpgradeWorker(opts: UpgradeWorkerOptions): Promise<W
 export interface WorkerCommandOptions {
   /** Start even when open runs do not replay against this version (they fail on their next step). */
   skipReplayCheck?: boolean;
+  /** Prometheus metrics on 127.0.0.1:<port>/metrics; port 0 = none (default: DEFAULT_WORKER_METRICS_PORT, not required). */
+  metrics?: MetricsPort;
 }
 
 /** Search attributes, then the replay gate (src/replay-gate.ts): both before the worker polls. */
@@ -67,10 +74,15 @@ async function preflightWorker(target: ConnectTarget, opts: WorkerCommandOptions
 }
 
 export async function runWorkerCommand(target: ConnectTarget = connectTarget(), opts: WorkerCommandOptions = {}): Promise<void> {
+  const logger = lineLogger(logFormat());
   await preflightWorker(target, opts);
+  // After the replay gate: its replay runtime has shut down by now, so this one can be installed.
+  const telemetry = installRuntime({ metrics: opts.metrics ?? { port: DEFAULT_WORKER_METRICS_PORT, explicit: false }, logger });
+  if (telemetry.note) process.stderr.write(`talos-upgrade: ${telemetry.note}\n`);
   const connection = await connectNative(target);
   const worker = await createUpgradeWorker({ connection, namespace: target.namespace });
   process.stdout.write(`worker on task queue ${TASK_QUEUE}, namespace ${target.namespace}, server ${target.address} (Ctrl-C to stop)\n`);
+  if (telemetry.url) process.stdout.write(`metrics on ${telemetry.url}\n`);
   // Worker.run installs SIGINT/SIGTERM handlers that begin a graceful shutdown.
   try {
     await worker.run();

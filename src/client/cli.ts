@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { UserError } from './errors';
 import { registerServerCommand } from './server-command';
 import { runWorkerCommand } from '../worker';
+import { DEFAULT_WORKER_METRICS_PORT, METRICS_PORT_ENV, metricsPort } from '../observability/runtime';
 import { registerSimCommands } from '../simulator/cli';
 import { registerPlanCommand } from './plan-command';
 import { registerUpgradeCommands } from './upgrade-commands';
@@ -26,7 +27,10 @@ export function buildProgram(): Command {
     .command('worker')
     .description('run the worker (connects through TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TLS / API key env config); it first replays every open run against this version and refuses to start if one cannot continue')
     .option('--skip-replay-check', 'start even when open runs cannot continue on this version (they fail on their next step)')
-    .action(async (opts: { skipReplayCheck?: boolean }) => runWorkerCommand(undefined, { skipReplayCheck: opts.skipReplayCheck === true }));
+    .option('--metrics-port <port>', `serve Prometheus metrics on 127.0.0.1:<port>/metrics (env ${METRICS_PORT_ENV}; default ${DEFAULT_WORKER_METRICS_PORT}; 0 = off)`)
+    .action(async (opts: { skipReplayCheck?: boolean; metricsPort?: string }) =>
+      runWorkerCommand(undefined, { skipReplayCheck: opts.skipReplayCheck === true, metrics: metricsPort(opts.metricsPort, process.env, DEFAULT_WORKER_METRICS_PORT) }),
+    );
   return program;
 }
 

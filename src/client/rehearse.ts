@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, type Worker } from '@temporalio/worker';
 import type { Command } from 'commander';
 import { CLUSTER_NAME, SpecError, parseSpec, parseSpecText } from '../plan/spec';
 import type { UpgradeSpec } from '../plan/types';
@@ -20,6 +20,7 @@ import { FAULT_KINDS, FaultSpecError, SimOptionError, initSim, readInvocations, 
 import { devServerArgs, freePort, waitForServer } from '../dev-server';
 import { ensureTemporalCli } from '../temporal-cli';
 import { createUpgradeWorker } from '../worker';
+import { METRICS_PORT_ENV, installRuntime as installSdkRuntime, metricsPort, type InstalledRuntime, type MetricsPort } from '../observability/runtime';
 import { DECISION_ACTIONS, abortSignal, resumeSignal, type DecisionAction, type UpgradeProgress, type WaitingFor } from '../workflows/messages';
 import { connectClient, connectNative, connectTarget, ensureSearchAttributes, isTemporalServer, type ConnectTarget } from './connection';
 import { ExitCode, UserError } from './errors';
@@ -238,13 +239,10 @@ async function serverMode(embedded: boolean): Promise<'embedded' | 'shared'> {
   return (await isTemporalServer(connectTarget().address)) ? 'shared' : 'embedded';
 }
 
-function installRuntime(debug: boolean): void {
-  try {
-    // We stop the worker ourselves on Ctrl-C (after stopping the workflow), so the SDK must not.
-    Runtime.install({ logger: new DefaultLogger(debug ? 'INFO' : 'ERROR'), shutdownSignals: [] });
-  } catch {
-    // already installed in this process (tests)
-  }
+/** Metrics only when asked (--metrics-port or the env); an already installed runtime (tests) is kept. */
+function installRuntime(debug: boolean, metrics: MetricsPort): InstalledRuntime {
+  // We stop the worker ourselves on Ctrl-C (after stopping the workflow), so the SDK must not.
+  return installSdkRuntime({ logger: new DefaultLogger(debug ? 'INFO' : 'ERROR'), shutdownSignals: [], metrics });
 }
 
 // ---------------------------------------------------------------- answering
@@ -433,6 +431,7 @@ export interface RehearseOptions {
   embedded?: boolean;
   decide?: string;
   timeout?: string;
+  metricsPort?: string;
 }
 
 function loadRehearsalSpec(specPath: string | undefined): { spec: UpgradeSpec; source: string } {
@@ -481,6 +480,7 @@ export async function runRehearsal(specPath: string | undefined, o: RehearseOpti
     throw new UserError(`--decide must be one of ${DECISION_ACTIONS.join(', ')}, got "${o.decide}"`, ExitCode.badSpec);
   }
   const from = { talos: o.fromTalos ?? DEFAULT_FROM.talos, kubernetes: o.fromKubernetes ?? DEFAULT_FROM.kubernetes };
+  const telemetry = installRuntime(debug, metricsPort(o.metricsPort, process.env, 0));
 
   // This run's scratch directory (private server data and log, and the twin unless --sim-dir): removed unless --keep.
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'talos-upgrade-rehearse-'));
@@ -489,7 +489,6 @@ export async function runRehearsal(specPath: string | undefined, o: RehearseOpti
     if (!o.keep) fs.rmSync(tmp, { recursive: true, force: true });
   };
 
-  installRuntime(debug);
   const stop = new AbortController();
   let interrupts = 0;
   const onSignal = (): void => {
@@ -534,6 +533,8 @@ export async function runRehearsal(specPath: string | undefined, o: RehearseOpti
     if (faults.length) write(`  faults:   ${faults.map(faultLabel).join(', ')}`);
     write(`  temporal: ${server.embedded ? `private dev server on ${server.address} (headless, throwaway: gone when this ends)` : `server ${server.address}, namespace ${server.namespace}`}`);
     if (!server.embedded) write(`  Web UI:   ${workflowUiUrl(server.namespace, `talos-upgrade-${cluster}`)}`);
+    if (telemetry.url) write(`  metrics:  ${telemetry.url}`);
+    if (telemetry.note) write(color.yellow(`  metrics:  ${telemetry.note}`));
     if (!interactive && !o.yes) {
       write(color.yellow(`  not on a terminal and no --yes: approve from elsewhere with TEMPORAL_ADDRESS=${server.address} talos-upgrade approve ${cluster} --step <id>`));
     }
@@ -618,6 +619,7 @@ export function registerRehearseCommand(program: Command): void {
     .option('--decide <action>', `answer a failed step with this (${DECISION_ACTIONS.join('|')}) instead of asking`)
     .option('--embedded', 'always start a private, throwaway Temporal dev server, even when one is running')
     .option('--timeout <s>', 'give up after this many seconds (default 1800)')
+    .option('--metrics-port <port>', `serve Prometheus metrics on 127.0.0.1:<port>/metrics while it runs (env ${METRICS_PORT_ENV}; default off)`)
     .action(async (specPath: string | undefined, opts: RehearseOptions, cmd: Command) => {
       const debug = cmd.optsWithGlobals<{ debug?: boolean }>().debug === true;
       process.exitCode = await runRehearsal(specPath, opts, debug);

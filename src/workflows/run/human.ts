@@ -9,6 +9,7 @@ import type { DecisionAction, StepProgress, WaitingFor } from '../messages';
 import { ErrorTypes } from '../error-types';
 import { failureMessage, failureType } from './failures';
 import { misfit, type Answer, type RemediateAnswer, type Wait } from './inbox';
+import { waitEnded, waitStarted } from './metrics';
 import { rowFor } from './preflight';
 import { runTalos } from './talos-step';
 import { StopRun, type UpgradeRun } from './upgrade-run';
@@ -24,6 +25,7 @@ function cliFor(run: UpgradeRun, w: Omit<WaitingFor, 'since'>): string {
 /** Shows the question (progress, details) and tells the notification targets. */
 export function ask(run: UpgradeRun, w: Omit<WaitingFor, 'since'>): void {
   run.progress.waiting = { ...w, since: run.now() };
+  waitStarted(run, w);
   run.publish();
   run.notify({
     kind: w.kind === 'decision' ? 'step-failed' : 'approval-needed',
@@ -35,7 +37,9 @@ export function ask(run: UpgradeRun, w: Omit<WaitingFor, 'since'>): void {
   });
 }
 
-function answered(run: UpgradeRun): void {
+/** The wait is over; `answer` (approve, reject, retry, resume, abort, ...) labels how long it took. */
+function answered(run: UpgradeRun, answer: string): void {
+  waitEnded(run, answer);
   run.progress.waiting = null;
   run.publish();
 }
@@ -143,7 +147,7 @@ export async function safePoint(run: UpgradeRun): Promise<void> {
     await run.ports.condition(() => run.inbox.size > 0 || run.resumeRequested || p.abortRequested);
   }
   closeWait(run, wait);
-  answered(run);
+  answered(run, p.abortRequested ? 'abort' : 'resume');
   if (p.abortRequested) throw new StopRun('aborted', run.abortReason);
   run.setPhase(before);
 }
@@ -166,7 +170,7 @@ export async function gate(run: UpgradeRun, step: PlanStep, row: StepProgress): 
     await run.ports.condition(() => run.inbox.size > 0 || run.progress.abortRequested);
   }
   closeWait(run, wait);
-  answered(run);
+  answered(run, answer?.kind ?? 'abort');
   if (!answer || answer.kind === 'decide' || answer.kind === 'remediate') throw new StopRun('aborted', run.abortReason);
   run.judged(answer, run.audit({ signal: answer.via, by: answer.by, step: step.id, accepted: true, note: answer.kind === 'approve' ? answer.comment : answer.reason }));
   if (answer.kind === 'reject') {
@@ -254,7 +258,7 @@ export async function awaitDecision(run: UpgradeRun, step: PlanStep, row: StepPr
     await run.ports.condition(() => run.inbox.size > 0 || run.progress.abortRequested);
   }
   offer(run, []);
-  answered(run);
+  answered(run, chosen);
   run.setPhase(failedPhase === 'awaiting-decision' ? run.progress.stage : failedPhase);
   return chosen;
 }
@@ -286,7 +290,7 @@ export async function blocked(run: UpgradeRun, question: string, fixes: Remediat
   }
   closeWait(run, wait);
   offer(run, []);
-  answered(run);
+  answered(run, run.progress.abortRequested ? 'abort' : run.resumeRequested ? 'resume' : 'remediate');
   if (run.progress.abortRequested) throw new StopRun('aborted', run.abortReason || 'aborted while blocked');
 }
 

@@ -14,11 +14,13 @@ import { installerImage } from '../../plan/installer';
 import type { TalosStep } from '../../plan/types';
 import { ErrorTypes } from '../error-types';
 import type { StepProgress } from '../messages';
+import { nodeStepEnded, substepBegins } from './metrics';
 import { uncordonOwn } from './saga';
 import type { UpgradeRun } from './upgrade-run';
 
 /** Shows where the step is and what it waits for (watch, status, the Web UI). */
 function at(run: UpgradeRun, row: StepProgress, substep: string, waitingOn: string): void {
+  substepBegins(run, row, substep);
   row.substep = substep;
   row.waitingOn = waitingOn;
   run.publish();
@@ -61,7 +63,19 @@ async function drain(run: UpgradeRun, step: TalosStep, row: StepProgress, kubeNa
   }
 }
 
+/** One attempt of the node step, timed and counted by outcome (metrics.ts). */
 export async function runTalos(run: UpgradeRun, step: TalosStep, row: StepProgress): Promise<void> {
+  const startMs = run.ports.nowMs();
+  try {
+    await talosStep(run, step, row);
+  } catch (err) {
+    nodeStepEnded(run, row, startMs, run.ports.isCancellation(err) ? 'cancelled' : 'failed');
+    throw err;
+  }
+  nodeStepEnded(run, row, startMs, 'succeeded');
+}
+
+async function talosStep(run: UpgradeRun, step: TalosStep, row: StepProgress): Promise<void> {
   const plan = run.plan();
   const acts = run.ports.acts;
   const started = run.ports.nowMs();

@@ -22,6 +22,7 @@ import { compensate, compensateAll, ownUndos, settleCurrent, uncordonLeftovers }
 import { runBackup, runKubernetes, runPostflight } from './steps';
 import { runTalos } from './talos-step';
 import { failureMessage } from './failures';
+import { runEnded, stepFailed } from './metrics';
 
 /** Ends the run at a safe point with an outcome. */
 export class StopRun extends Error {
@@ -218,6 +219,7 @@ export class UpgradeRun {
     row.status = 'failed';
     row.endedAt = this.now();
     row.message = failureMessage(err);
+    stepFailed(this, row, err);
     this.publish();
     if (this.spec.onFailure === 'rollback-all') {
       const notes = await compensateAll(this);
@@ -272,6 +274,7 @@ export class UpgradeRun {
       this.judged(a, this.audit({ signal: a.via, by: a.by, step: a.kind === 'remediate' ? null : a.step, accepted: false, note: 'not used: the run ended first' }));
     }
     const report = buildReport(this, outcome, message);
+    runEnded(this, outcome);
     this.progress.waiting = null;
     this.progress.report = report;
     this.publish();
