@@ -16,7 +16,7 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import type { Command } from 'commander';
 import { CLUSTER_NAME, SpecError, parseSpec, parseSpecText } from '../plan/spec';
 import type { UpgradeSpec } from '../plan/types';
-import { FAULT_KINDS, FaultSpecError, SimOptionError, initSim, readInvocations, setFault, type FaultKind, type SimInfo } from '../simulator';
+import { FAULT_SYNTAX, FaultSpecError, SimOptionError, faultHelpLines, initSim, parseFaultArg, readInvocations, setFault, type FaultSpec, type SimInfo } from '../simulator';
 import { devServerArgs, freePort, waitForServer } from '../dev-server';
 import { ensureTemporalCli } from '../temporal-cli';
 import { createUpgradeWorker } from '../worker';
@@ -62,35 +62,31 @@ export function builtInSpec(): UpgradeSpec {
 
 // ---------------------------------------------------------------- flags
 
-export interface FaultRequest {
-  kind: FaultKind;
-  node?: string;
-  times?: number;
-}
+export type FaultRequest = FaultSpec;
 
-const FAULT_ARG = /^([a-z-]+)(?:@([^*\s]+))?(?:\*(\d+))?$/;
-
-/** `--fault name[@node][*times][,...]` (repeatable), e.g. `fallback@192.168.1.81`, `upgrade-fails@192.168.1.71*1`. */
+/**
+ * `--fault ${FAULT_SYNTAX}[,...]` (repeatable), e.g. `fallback@192.168.1.81`,
+ * `upgrade-fails@192.168.1.71*1`, `k8s-upgrade-fails*1`, `hang:talosctl:etcd status`: the simulator's
+ * own parser, so every fault it knows is reachable here.
+ */
 export function parseFaults(values: string[]): FaultRequest[] {
   const out: FaultRequest[] = [];
   for (const value of values) {
     for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
-      const m = FAULT_ARG.exec(part);
-      if (!m?.[1]) throw new UserError(`--fault ${part}: write name[@node][*times], e.g. fallback@192.168.1.81 or upgrade-fails@192.168.1.71*1`, ExitCode.badSpec);
-      const kind = m[1];
-      if (!(FAULT_KINDS as readonly string[]).includes(kind)) {
-        throw new UserError(`--fault ${part}: unknown fault "${kind}"; one of ${FAULT_KINDS.join(', ')}`, ExitCode.badSpec);
+      try {
+        out.push(parseFaultArg(part));
+      } catch (err) {
+        if (err instanceof FaultSpecError) throw new UserError(`--fault ${part}: ${err.message}`, ExitCode.badSpec);
+        throw err;
       }
-      const times = m[3] === undefined ? undefined : Number(m[3]);
-      if (times !== undefined && times < 1) throw new UserError(`--fault ${part}: *times must be at least 1`, ExitCode.badSpec);
-      out.push({ kind: kind as FaultKind, ...(m[2] ? { node: m[2] } : {}), ...(times !== undefined ? { times } : {}) });
     }
   }
   return out;
 }
 
 function faultLabel(f: FaultRequest): string {
-  return `${f.kind}${f.node ? `@${f.node}` : ''}${f.times !== undefined ? `*${f.times}` : ''}`;
+  const tool = f.tool ? `:${f.tool}${f.match ? `:${f.match}` : ''}` : '';
+  return `${f.kind}${tool}${f.node ? `@${f.node}` : ''}${f.times !== undefined ? `*${f.times}` : ''}`;
 }
 
 function parseSeconds(flag: string, raw: string | undefined, fallback: number, max: number): number {
@@ -516,7 +512,7 @@ export async function runRehearsal(specPath: string | undefined, o: RehearseOpti
     const twin = await buildTwin(original, simDir, { from, rebootSeconds, cluster });
     for (const f of faults) {
       try {
-        setFault(twin.sim.dir, { kind: f.kind, ...(f.node ? { node: f.node } : {}), ...(f.times !== undefined ? { times: f.times } : {}) });
+        setFault(twin.sim.dir, f);
       } catch (err) {
         if (err instanceof FaultSpecError) throw new UserError(`--fault ${faultLabel(f)}: ${err.message}`, ExitCode.badSpec);
         throw err;
@@ -609,7 +605,7 @@ export function registerRehearseCommand(program: Command): void {
     .description('run the whole upgrade against a simulated copy of the cluster: twin + Temporal + worker + start + watch (exit 0 only when it completed)')
     .argument('[spec]', 'spec file (default: a built-in cluster of 3 control planes and 2 workers)')
     .option('--yes', 'approve every gate (plan, control planes, Kubernetes) without asking')
-    .option('--fault <name[@node][*times],...>', `inject failures into the twin (repeatable): ${FAULT_KINDS.filter((k) => !['hang', 'malformed-output', 'garbage-exit'].includes(k)).join(', ')}`, (v: string, prev: string[] = []) => [...prev, v])
+    .option(`--fault <${FAULT_SYNTAX},...>`, 'inject failures into the twin (repeatable; the faults are listed below)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--reboot-seconds <s>', `how long a simulated node is away while it upgrades (default ${DEFAULT_REBOOT_SECONDS})`)
     .option('--sim-dir <dir>', 'build the twin in this directory and keep it for inspection')
     .option('--keep', 'keep the temporary twin directory')
@@ -618,6 +614,7 @@ export function registerRehearseCommand(program: Command): void {
     .option('--decide <action>', `answer a failed step with this (${DECISION_ACTIONS.join('|')}) instead of asking`)
     .option('--embedded', 'always start a private, throwaway Temporal dev server, even when one is running')
     .option('--timeout <s>', 'give up after this many seconds (default 1800)')
+    .addHelpText('after', `\nFaults (--fault ${FAULT_SYNTAX}; several: comma-separated or repeated):\n${faultHelpLines().join('\n')}\n`)
     .action(async (specPath: string | undefined, opts: RehearseOptions, cmd: Command) => {
       const debug = cmd.optsWithGlobals<{ debug?: boolean }>().debug === true;
       process.exitCode = await runRehearsal(specPath, opts, debug);

@@ -20,11 +20,11 @@ import type { Invocation, SimFault, SimPause, SimState } from './types';
 export type { SimInitOptions } from './cluster';
 export { DEFAULT_SCHEMATIC, WRONG_SCHEMATIC, SimOptionError } from './cluster';
 export type { FaultFilter, FaultSpec } from './faults';
-export { FaultSpecError, parseFaultArg, STALE_MEMBER_HOSTNAME } from './faults';
+export { FAULT_SYNTAX, FaultSpecError, faultHelpLines, faultMarkdownTable, faultUsage, parseFaultArg, STALE_MEMBER_HOSTNAME } from './faults';
 export type { PauseReached, PauseSpec } from './pause';
 export { PauseSpecError, releasePause, waitForPause } from './pause';
 export type * from './types';
-export { FAULT_KINDS, TOOL_NAMES } from './types';
+export { FAULT_KINDS, FAULTS, TOOL_FAULTS, TOOL_NAMES } from './types';
 export { execTwin } from './exec-twin';
 export type { ExecTwinOptions, TwinResult } from './exec-twin';
 
