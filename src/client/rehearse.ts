@@ -163,6 +163,22 @@ interface Server {
 }
 
 /**
+ * True when `p` settles within `ms`. The timer is cleared as soon as `p` settles: a pending timer
+ * keeps Node alive, and an uncleared 15 s one made every rehearsal sit silent after its report.
+ */
+export async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([p.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * Runs the server under a small sh watchdog that kills it when its stdin (a pipe from us) closes, so
  * the server never outlives this process, even when we die by SIGKILL or a closed terminal.
  */
@@ -183,7 +199,7 @@ async function embeddedServer(dir: string): Promise<Server> {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.stdin?.end();
-    const quick = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5_000))]);
+    const quick = await settlesWithin(exited, 5_000);
     if (!quick && child.pid !== undefined) {
       try {
         process.kill(-child.pid, 'SIGKILL');
@@ -593,7 +609,7 @@ export async function runRehearsal(specPath: string | undefined, o: RehearseOpti
         .catch(() => undefined);
     }
     if (worker && worker.getState() === 'RUNNING') worker.shutdown();
-    if (workerRun) await Promise.race([workerRun, new Promise((r) => setTimeout(r, 15_000))]);
+    if (workerRun) await settlesWithin(workerRun, 15_000);
     await server?.close().catch(() => undefined);
     removeTmp();
   }
