@@ -10,7 +10,6 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as readline from 'node:readline';
 import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import type { Command } from 'commander';
@@ -20,28 +19,18 @@ import { FAULT_SYNTAX, FaultSpecError, SimOptionError, faultHelpLines, initSim, 
 import { devServerArgs, freePort, waitForServer } from '../dev-server';
 import { ensureTemporalCli } from '../temporal-cli';
 import { createUpgradeWorker } from '../worker';
-import { DECISION_ACTIONS, abortSignal, resumeSignal, type DecisionAction, type UpgradeProgress, type WaitingFor } from '../workflows/messages';
+import { DECISION_ACTIONS, type DecisionAction } from '../workflows/messages';
 import { connectClient, connectNative, connectTarget, ensureSearchAttributes, isTemporalServer, type ConnectTarget } from './connection';
 import { ExitCode, UserError } from './errors';
 import { styleFor, workflowUiUrl } from './render';
 import { startUpgrade } from './start-upgrade';
 import { readSpecText } from './spec-file';
-import {
-  EXIT_INTERRUPTED,
-  approveStep,
-  decideStep,
-  findUpgrade,
-  localUser,
-  readSnapshot,
-  rejectStep,
-  type ClientContext,
-  type FoundUpgrade,
-} from './upgrade-commands';
-import { watchUpgrade, type WaitingAnswer, type WatchResult } from './watch';
+import { answerer, terminalAsk } from './rehearse-answers';
+import { EXIT_INTERRUPTED, findUpgrade, localUser, readSnapshot, type ClientContext } from './upgrade-commands';
+import { watchUpgrade, type WatchResult } from './watch';
 
 export const DEFAULT_FROM = { talos: 'v1.9.2', kubernetes: '1.32.0' } as const;
 const DEFAULT_REBOOT_SECONDS = 2;
-const PROMPT_ATTEMPTS = 20;
 /** Progress poll cadence: a rehearsal is short and local, so it can be snappy. */
 const POLL_MS = 300;
 
@@ -256,179 +245,6 @@ function installRuntime(debug: boolean): void {
     Runtime.install({ logger: new DefaultLogger(debug ? 'INFO' : 'ERROR'), shutdownSignals: [] });
   } catch {
     // already installed in this process (tests)
-  }
-}
-
-// ---------------------------------------------------------------- answering
-
-/** Asks one question; resolves '' when `cancel` fires first (the wait was answered elsewhere). */
-type Ask = (question: string, cancel: AbortSignal) => Promise<string>;
-
-function terminalAsk(onInterrupt: () => void): Ask {
-  return (question, cancel) =>
-    new Promise<string>((resolve) => {
-      const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
-      let done = false;
-      const finish = (answer: string): void => {
-        if (done) return;
-        done = true;
-        cancel.removeEventListener('abort', onCancel);
-        rl.close();
-        resolve(answer);
-      };
-      function onCancel(): void {
-        process.stdout.write('\n');
-        finish('');
-      }
-      cancel.addEventListener('abort', onCancel, { once: true });
-      rl.on('SIGINT', () => {
-        process.stdout.write('\n');
-        onInterrupt();
-        finish('');
-      });
-      rl.on('close', () => finish(''));
-      rl.question(question, finish);
-      if (cancel.aborted) onCancel();
-    });
-}
-
-async function askChoice<T extends string>(ask: Ask, question: string, choices: Record<string, T>, stop: AbortSignal): Promise<T | null> {
-  for (let i = 0; i < PROMPT_ATTEMPTS && !stop.aborted; i++) {
-    const answer = (await ask(question, stop)).trim().toLowerCase();
-    if (stop.aborted) return null;
-    const chosen = choices[answer];
-    if (chosen !== undefined) return chosen;
-    process.stdout.write(`please answer one of: ${Object.keys(choices).filter((k) => k.length === 1).join(', ')}\n`);
-  }
-  return null;
-}
-
-/**
- * An AbortSignal that fires when the rehearsal stops or when `w` is no longer what the workflow waits
- * for (someone answered from another terminal or the Web UI), so a prompt never answers a stale question.
- */
-function whileStillWaiting(ctx: ClientContext, found: FoundUpgrade, w: WaitingFor, stop: AbortSignal): { signal: AbortSignal; done: () => void } {
-  const controller = new AbortController();
-  const onStop = (): void => controller.abort();
-  stop.addEventListener('abort', onStop, { once: true });
-  let active = true;
-  void (async () => {
-    // Bounded: a prompt is answered or the rehearsal's own timeout ends it long before this.
-    for (let i = 0; active && i < 24 * 3600; i++) {
-      await new Promise((r) => setTimeout(r, 1_000));
-      if (!active) return;
-      try {
-        const snap = await readSnapshot(ctx, found.handle, 5_000);
-        const now = snap.progress?.waiting;
-        if (!now || now.step !== w.step || now.kind !== w.kind || now.since !== w.since) {
-          controller.abort();
-          return;
-        }
-      } catch {
-        // a slow poll is no reason to drop the question
-      }
-    }
-  })();
-  return {
-    signal: controller.signal,
-    done: () => {
-      active = false;
-      stop.removeEventListener('abort', onStop);
-    },
-  };
-}
-
-interface AnswerOptions {
-  yes: boolean;
-  interactive: boolean;
-  decide: DecisionAction | undefined;
-  by: string;
-  ask: Ask;
-  stop: AbortSignal;
-  write: (line: string) => void;
-  simDir: string;
-  /** Set when we aborted because preflight stayed blocked. */
-  blocked: { value: boolean };
-}
-
-function stepTitle(p: UpgradeProgress, step: string): string {
-  return p.steps.find((s) => s.id === step)?.title ?? step;
-}
-
-function answerer(ctx: ClientContext, found: FoundUpgrade, o: AnswerOptions): (w: WaitingFor, p: UpgradeProgress) => Promise<WaitingAnswer> {
-  const send = async (what: string, fn: () => Promise<unknown>): Promise<WaitingAnswer> => {
-    try {
-      await fn();
-      o.write(what);
-    } catch (err) {
-      o.write(`could not answer: ${err instanceof Error ? err.message : String(err)}`);
-    }
-    return 'answered';
-  };
-  const abort = (reason: string) => () => found.handle.signal(abortSignal, { by: o.by, reason });
-
-  return async (w, p) => {
-    if (o.interactive) {
-      const watch = whileStillWaiting(ctx, found, w, o.stop);
-      try {
-        const answer = await answerOne(w, p, watch.signal);
-        if (watch.signal.aborted && !o.stop.aborted) o.write(`${w.step}: answered elsewhere`);
-        return answer;
-      } finally {
-        watch.done();
-      }
-    }
-    return answerOne(w, p, o.stop);
-  };
-
-  async function answerOne(w: WaitingFor, p: UpgradeProgress, cancel: AbortSignal): Promise<WaitingAnswer> {
-    if (w.kind === 'approval') {
-      if (o.yes) return send(`approved ${w.step} (--yes)`, () => approveStep(ctx, found, w.step, o.by, 'rehearse --yes'));
-      if (!o.interactive) return 'leave';
-      const choice = await askChoice(o.ask, `Approve: ${stepTitle(p, w.step)} [${w.step}]? [y/n] `, { y: 'y', yes: 'y', n: 'n', no: 'n' }, cancel);
-      if (choice === 'y') return send(`approved ${w.step} as ${o.by}`, () => approveStep(ctx, found, w.step, o.by));
-      if (choice === 'n') return send(`rejected ${w.step}: the upgrade stops safely`, () => rejectStep(ctx, found, w.step, o.by, 'declined at the rehearsal prompt'));
-      return 'answered';
-    }
-    if (w.kind === 'decision') {
-      if (o.decide) {
-        const action = o.decide;
-        return send(`decided ${action} for ${w.step} (--decide)`, () => decideStep(ctx, found, w.step, action, o.by));
-      }
-      if (o.interactive) {
-        const action = await askChoice<DecisionAction>(
-          o.ask,
-          `${w.question}\n[r]etry, [s]kip, roll[b]ack-all or [a]bort? `,
-          { r: 'retry', retry: 'retry', s: 'skip', skip: 'skip', b: 'rollback-all', 'rollback-all': 'rollback-all', a: 'abort', abort: 'abort' },
-          cancel,
-        );
-        if (action) return send(`decided ${action} for ${w.step}`, () => decideStep(ctx, found, w.step, action, o.by));
-        return 'answered';
-      }
-      if (o.yes) {
-        o.write(`${w.step} failed and --yes does not answer failures: aborting (choose with --decide retry|skip|rollback-all|abort)`);
-        return send(`decided abort for ${w.step}`, () => decideStep(ctx, found, w.step, 'abort', o.by));
-      }
-      return 'leave';
-    }
-    // kind 'resume': blocked by preflight, or paused.
-    const blocked = p.phase === 'blocked';
-    if (o.interactive) {
-      const what = blocked ? `Preflight is blocked (fix the twin from another terminal: talos-upgrade sim clear ${o.simDir}).` : 'The upgrade is paused.';
-      const choice = await askChoice(o.ask, `${what} [r]esume or [a]bort? `, { r: 'r', resume: 'r', a: 'a', abort: 'a' }, cancel);
-      if (choice === 'r') return send('resume sent', () => found.handle.signal(resumeSignal, { by: o.by }));
-      if (choice === 'a') {
-        o.blocked.value = blocked;
-        return send('abort sent', abort(blocked ? 'preflight blocked at the rehearsal prompt' : 'aborted at the rehearsal prompt'));
-      }
-      return 'answered';
-    }
-    if (o.yes) {
-      o.blocked.value = blocked;
-      o.write(blocked ? 'preflight is blocked and nobody can fix the twin here: aborting the rehearsal' : 'paused: aborting the rehearsal');
-      return send('abort sent', abort(blocked ? 'preflight blocked (rehearse --yes)' : 'paused (rehearse --yes)'));
-    }
-    return 'leave';
   }
 }
 
