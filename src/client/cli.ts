@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from './errors';
+import { setUiUrlFlag } from './web-ui';
 import { registerServerCommand } from './server-command';
 import { runWorkerCommand } from '../worker';
 import { registerSimCommands } from '../simulator/cli';
@@ -13,8 +14,10 @@ export function buildProgram(): Command {
   const program = new Command('talos-upgrade')
     .description('Durable, human-supervised upgrades of Talos Linux Kubernetes clusters (Temporal workflow).')
     .option('--debug', 'show stack traces on errors')
+    .option('--ui-url <url>', "the Temporal Web UI of the server used, for links (default: TEMPORAL_UI, or the UI of a server started by talos-upgrade server; else no links)")
     .showHelpAfterError()
     .exitOverride();
+  program.hook('preAction', (_program, action) => setUiUrlFlag(action.optsWithGlobals<{ uiUrl?: string }>().uiUrl));
   // registrations:
   registerPlanCommand(program);
   registerUpgradeCommands(program);

@@ -22,7 +22,8 @@ import { createUpgradeWorker } from '../worker';
 import { DECISION_ACTIONS, type DecisionAction } from '../workflows/messages';
 import { connectClient, connectNative, connectTarget, ensureSearchAttributes, isTemporalServer, type ConnectTarget } from './connection';
 import { ExitCode, UserError } from './errors';
-import { styleFor, workflowUiUrl } from './render';
+import { styleFor } from './render';
+import { workflowLink } from './web-ui';
 import { startUpgrade } from './start-upgrade';
 import { readSpecText } from './spec-file';
 import { answerer, terminalAsk } from './rehearse-answers';
@@ -361,7 +362,8 @@ export async function runRehearsal(specPath: string | undefined, o: RehearseOpti
     write(`  target:   Talos ${spec.talos.version}${spec.kubernetes ? `, Kubernetes ${spec.kubernetes.version}` : ''}; approvals ${spec.approvals}, on failure ${spec.onFailure}`);
     if (faults.length) write(`  faults:   ${faults.map(faultLabel).join(', ')}`);
     write(`  temporal: ${server.embedded ? `private dev server on ${server.address} (headless, throwaway: gone when this ends)` : `server ${server.address}, namespace ${server.namespace}`}`);
-    if (!server.embedded) write(`  Web UI:   ${workflowUiUrl(server.namespace, `talos-upgrade-${cluster}`)}`);
+    const uiUrl = server.embedded ? null : workflowLink(server.address, server.namespace, `talos-upgrade-${cluster}`);
+    if (uiUrl) write(`  Web UI:   ${uiUrl}`);
     if (!interactive && !o.yes) {
       write(color.yellow(`  not on a terminal and no --yes: approve from elsewhere with TEMPORAL_ADDRESS=${server.address} talos-upgrade approve ${cluster} --step <id>`));
     }
@@ -376,7 +378,7 @@ export async function runRehearsal(specPath: string | undefined, o: RehearseOpti
     if (stop.signal.aborted) return EXIT_INTERRUPTED;
 
     handle = await startUpgrade(server.client, spec, { taskQueue, startedBy: localUser(), tuning: { pollIntervalMs: 200 } });
-    const ctx: ClientContext = { client: server.client, connection: server.connection, namespace: server.namespace };
+    const ctx: ClientContext = { client: server.client, connection: server.connection, namespace: server.namespace, address: server.address };
     const found = await findUpgrade(ctx, cluster);
     const blocked = { value: false };
     const answer = answerer(ctx, found, {
@@ -398,7 +400,7 @@ export async function runRehearsal(specPath: string | undefined, o: RehearseOpti
       pollMs: POLL_MS,
       frameMs: 120,
       onWaiting: answer,
-      ...(server.embedded ? { commandPrefix: `TEMPORAL_ADDRESS=${server.address}` } : { uiUrl: workflowUiUrl(server.namespace, found.workflowId) }),
+      ...(server.embedded ? { commandPrefix: `TEMPORAL_ADDRESS=${server.address}` } : uiUrl ? { uiUrl } : {}),
       signal: stop.signal,
       timeoutMs,
     });

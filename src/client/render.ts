@@ -111,14 +111,6 @@ function colourStatus(status: StepStatus, text: string, c: Style): string {
 
 // ---------------------------------------------------------------- links and commands for humans
 
-export const DEFAULT_UI_URL = 'http://127.0.0.1:8233';
-
-/** The Web UI page of a workflow; the base comes from TALOS_UPGRADE_UI_URL (default the dev server's UI). */
-export function workflowUiUrl(namespace: string, workflowId: string, env: NodeJS.ProcessEnv = process.env): string {
-  const base = (env.TALOS_UPGRADE_UI_URL ?? DEFAULT_UI_URL).replace(/\/+$/, '');
-  return `${base}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
-}
-
 /** Quotes an argument for a POSIX shell only when it needs it. */
 export function shellQuote(arg: string): string {
   return /^[\w@%+=:,./<>-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;

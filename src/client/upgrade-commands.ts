@@ -31,7 +31,8 @@ import { TalosCluster, UpgradePhase, workflowIdFor } from '../workflows/search-a
 import { assertPayload, assertWorkerPolling, confirmSignal } from './answer-guard';
 import { connectClient } from './connection';
 import { UserError } from './errors';
-import { renderList, renderProgress, renderReport, renderWaiting, styleFor, workflowUiUrl, type ListRow } from './render';
+import { renderList, renderProgress, renderReport, renderWaiting, styleFor, type ListRow } from './render';
+import { NO_UI_HINT, workflowLink } from './web-ui';
 import { loadSpecFile } from './spec-file';
 import { startUpgrade } from './start-upgrade';
 import { watchUpgrade, type Snapshot, type WatchResult } from './watch';
@@ -48,6 +49,8 @@ export interface ClientContext {
   client: Client;
   connection: Connection;
   namespace: string;
+  /** The server's address, which says where its Web UI is when that is known (web-ui.ts); absent: only --ui-url / TEMPORAL_UI. */
+  address?: string;
 }
 
 export function localUser(): string {
@@ -61,7 +64,7 @@ export function localUser(): string {
 async function withClient<T>(fn: (ctx: ClientContext) => Promise<T>): Promise<T> {
   const { client, connection, target } = await connectClient();
   try {
-    return await fn({ client, connection, namespace: target.namespace });
+    return await fn({ client, connection, namespace: target.namespace, address: target.address });
   } finally {
     await connection.close().catch(() => undefined);
   }
@@ -281,6 +284,11 @@ function pollInterval(flag: string | undefined): number {
   return ms;
 }
 
+function uiUrlOption(ctx: ClientContext, workflowId: string): { uiUrl?: string } {
+  const url = workflowLink(ctx.address, ctx.namespace, workflowId);
+  return url ? { uiUrl: url } : {};
+}
+
 async function follow(ctx: ClientContext, found: FoundUpgrade, flags: WatchFlags): Promise<number> {
   const live = process.stdout.isTTY === true && !flags.json;
   const color = live && !process.env.NO_COLOR;
@@ -296,7 +304,7 @@ async function follow(ctx: ClientContext, found: FoundUpgrade, flags: WatchFlags
       json: flags.json === true,
       follow: flags.follow === true,
       pollMs: pollInterval(flags.interval),
-      uiUrl: workflowUiUrl(ctx.namespace, found.workflowId),
+      ...uiUrlOption(ctx, found.workflowId),
       signal: stop.signal,
     });
     if (result.kind === 'interrupted' && !flags.json) {
@@ -318,7 +326,8 @@ export interface StatusJson {
   status: string;
   startTime: string;
   closeTime: string | null;
-  uiUrl: string;
+  /** null when the server's Web UI is not known (see web-ui.ts): never a guessed link. */
+  uiUrl: string | null;
   progress: UpgradeProgress | null;
   report: UpgradeReport | null;
 }
@@ -332,7 +341,7 @@ export async function statusJson(ctx: ClientContext, found: FoundUpgrade): Promi
     status: snap.status,
     startTime: found.startTime.toISOString(),
     closeTime: snap.status === 'RUNNING' ? null : (found.closeTime ?? (await found.handle.describe()).closeTime ?? null)?.toISOString() ?? null,
-    uiUrl: workflowUiUrl(ctx.namespace, found.workflowId),
+    uiUrl: workflowLink(ctx.address, ctx.namespace, found.workflowId),
     progress: snap.progress,
     report: snap.report,
   };
@@ -340,9 +349,9 @@ export async function statusJson(ctx: ClientContext, found: FoundUpgrade): Promi
 
 function printStatus(s: StatusJson): void {
   const color = styleFor(process.stdout.isTTY === true && !process.env.NO_COLOR);
-  const lines = [`workflow ${s.workflowId} (run ${s.runId}) ${s.status}; Web UI: ${s.uiUrl}`];
+  const lines = [`workflow ${s.workflowId} (run ${s.runId}) ${s.status}; Web UI: ${s.uiUrl ?? NO_UI_HINT}`];
   if (s.progress) lines.push(...renderProgress(s.progress, { now: Date.now(), color }));
-  if (s.progress?.waiting) lines.push('', ...renderWaiting(s.progress.waiting, s.cluster, { uiUrl: s.uiUrl, color }));
+  if (s.progress?.waiting) lines.push('', ...renderWaiting(s.progress.waiting, s.cluster, { ...(s.uiUrl ? { uiUrl: s.uiUrl } : {}), color }));
   if (s.report) lines.push('', ...renderReport(s.report, { color, ...(s.progress ? { target: s.progress.target } : {}) }));
   process.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -407,7 +416,7 @@ export function registerUpgradeCommands(program: Command): void {
       await withClient(async (ctx) => {
         const handle = await startUpgrade(ctx.client, loaded.spec, { startedBy: opts.by });
         const found = await findUpgrade(ctx, loaded.spec.cluster);
-        const url = workflowUiUrl(ctx.namespace, handle.workflowId);
+        const url = workflowLink(ctx.address, ctx.namespace, handle.workflowId) ?? NO_UI_HINT;
         process.stdout.write(
           `started the upgrade of ${loaded.spec.cluster}: workflow ${handle.workflowId} (run ${found.runId})\n` +
             `Web UI: ${url}\n` +
@@ -441,7 +450,7 @@ export function registerUpgradeCommands(program: Command): void {
     .action(async (cluster: string | undefined, opts: WatchFlags) => {
       await withClient(async (ctx) => {
         const found = await findUpgrade(ctx, await resolveCluster(ctx, cluster, 'watch'));
-        if (!opts.json) process.stdout.write(`watching ${found.workflowId} (Web UI: ${workflowUiUrl(ctx.namespace, found.workflowId)})\n`);
+        if (!opts.json) process.stdout.write(`watching ${found.workflowId} (Web UI: ${workflowLink(ctx.address, ctx.namespace, found.workflowId) ?? NO_UI_HINT})\n`);
         process.exitCode = await follow(ctx, found, opts);
       });
     });

@@ -116,6 +116,18 @@ describe('operator CLI on a real server', () => {
     assert.equal(s.report, null);
   });
 
+  it('status links no Web UI it cannot know (this test server has none recorded); --ui-url gives one', async () => {
+    const unknown = { TALOS_UPGRADE_UI_URL: '', XDG_STATE_HOME: path.join(tmp.dir, 'state') };
+    const text = await cli(['status', 'lab'], unknown);
+    assert.equal(text.exitCode, 0, text.stderr);
+    assert.match(text.stdout, /^workflow talos-upgrade-lab \(run [0-9a-f-]{36}\) RUNNING; Web UI: unknown \(pass --ui-url or set TEMPORAL_UI/m);
+    assert.doesNotMatch(text.stdout, /8233|http:/, 'no guessed link anywhere');
+    const json = await cli(['status', 'lab', '--json'], unknown);
+    assert.equal((JSON.parse(json.stdout) as StatusJson).uiUrl, null);
+    const given = await cli(['--ui-url', 'http://ui.given:8080/', 'status', 'lab', '--json'], unknown);
+    assert.equal((JSON.parse(given.stdout) as StatusJson).uiUrl, 'http://ui.given:8080/namespaces/default/workflows/talos-upgrade-lab');
+  });
+
   it('watch stops when a human is needed (exit 4) and says what to run and which signal to send', async () => {
     const r = await cli(['watch']);
     assert.equal(r.exitCode, 4, r.stderr);

@@ -14,7 +14,6 @@ import {
   stripAnsi,
   styleFor,
   table,
-  workflowUiUrl,
 } from '../../src/client/render';
 import type { StepProgress, UpgradeProgress, UpgradeReport, WaitingFor } from '../../src/workflows/messages';
 
@@ -142,10 +141,6 @@ describe('render primitives', () => {
     assert.equal(formatElapsed(-1), '');
   });
 
-  it('builds the Web UI link from TALOS_UPGRADE_UI_URL, defaulting to the dev server UI', () => {
-    assert.equal(workflowUiUrl('default', 'talos-upgrade-lab', {}), 'http://127.0.0.1:8233/namespaces/default/workflows/talos-upgrade-lab');
-    assert.equal(workflowUiUrl('prod', 'talos-upgrade-lab', { TALOS_UPGRADE_UI_URL: 'https://ui.example.net/' }), 'https://ui.example.net/namespaces/prod/workflows/talos-upgrade-lab');
-  });
 });
 
 describe('what a human must do', () => {
