@@ -51,6 +51,7 @@ export async function main(argv: string[]): Promise<void> {
     if (err instanceof UserError || isOperatorError(err)) {
       process.stderr.write(`talos-upgrade: ${err.message}\n`);
       if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+      if (debug && err.cause instanceof Error) process.stderr.write(`caused by: ${err.cause.stack ?? err.cause.message}\n`);
       process.exitCode = err.exitCode;
       return;
     }

@@ -67,11 +67,14 @@ describe('operator CLI on a real server', () => {
     tmp.cleanup();
   });
 
-  it('without a server: one line telling how to start one', async () => {
-    const r = await runCli(['status', 'lab'], { env: { TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}` } });
-    assert.equal(r.exitCode, 1);
-    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-    assert.match(r.stderr, /cannot reach a Temporal server at 127\.0\.0\.1:\d+ .*talos-upgrade server --detach/);
+  it('without a server: one line telling how to start one (status and the worker alike, no transport error)', async () => {
+    const address = `127.0.0.1:${await freePort()}`;
+    for (const args of [['status', 'lab'], ['worker']]) {
+      const r = await runCli(args, { env: { TEMPORAL_ADDRESS: address } });
+      assert.equal(r.exitCode, 1, args.join(' '));
+      assert.equal(r.stderr, `talos-upgrade: no Temporal server answers at ${address}; start one with \`talos-upgrade server --detach\`, or set TEMPORAL_ADDRESS to the one you run`);
+      assert.equal(r.stdout, '');
+    }
   });
 
   it('an unknown cluster: one line pointing at list', async () => {
