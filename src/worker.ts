@@ -7,6 +7,7 @@ import { createActivities, type ActivityDeps } from './activities';
 import { connectNative, connectTarget, type ConnectTarget } from './client/connection';
 import { TASK_QUEUE } from './workflows/search-attributes';
 import { prebuiltBundle, workflowsEntry } from './workflow-bundle';
+import { actionLogInterceptors } from './worker-action-log';
 
 /**
  * The SDK's default workflow cache (undefined = sized from the worker's memory). Runs no longer
@@ -39,6 +40,8 @@ export async function createUpgradeWorker(opts: UpgradeWorkerOptions): Promise<W
     ...(WORKFLOW_CACHE_SIZE !== undefined ? { maxCachedWorkflows: WORKFLOW_CACHE_SIZE } : {}),
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...opts.extra,
+    // One log line per action on a node, before any interceptors a caller adds.
+    interceptors: { ...opts.extra?.interceptors, activity: [actionLogInterceptors, ...(opts.extra?.interceptors?.activity ?? [])] },
   });
 }
 
