@@ -24,7 +24,7 @@ import { connectClient, connectNative, connectTarget, ensureSearchAttributes, is
 import { ExitCode, UserError } from './errors';
 import { styleFor } from './render';
 import { workflowLink } from './web-ui';
-import { startUpgrade } from './start-upgrade';
+import { REHEARSAL_TASK_QUEUE_PREFIX, startUpgrade } from './start-upgrade';
 import { readSpecText } from './spec-file';
 import { answerer, terminalAsk } from './rehearse-answers';
 import { EXIT_INTERRUPTED, findUpgrade, localUser, readSnapshot, type ClientContext } from './upgrade-commands';
@@ -369,7 +369,7 @@ export async function runRehearsal(specPath: string | undefined, o: RehearseOpti
     }
     write('');
 
-    const taskQueue = `talos-upgrade-rehearse-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+    const taskQueue = `${REHEARSAL_TASK_QUEUE_PREFIX}${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
     worker = await createUpgradeWorker({ connection: server.native, namespace: server.namespace, taskQueue, shutdownGraceTime: '2s' });
     workerRun = worker.run().catch((err: unknown) => {
       workerError = err;

@@ -469,8 +469,13 @@ export function renderReport(r: UpgradeReport, opts: { color?: Style; target?: {
 export interface ListRow {
   cluster: string;
   workflowId: string;
+  /** Temporal's execution status: COMPLETED only says the workflow returned, not that the upgrade did. */
   status: string;
   phase: string;
+  /** The upgrade's own outcome, from its report; null while running or when it ended without one. */
+  outcome: UpgradeReport['outcome'] | null;
+  /** Started by `rehearse` (its task queue says so): a simulated cluster, not a real upgrade. */
+  rehearsal: boolean;
   startTime: Date | null;
   closeTime: Date | null;
 }
@@ -479,10 +484,26 @@ function when(d: Date | null): string {
   return d ? d.toISOString().replace('T', ' ').slice(0, 19) : '';
 }
 
+/** What became of the upgrade, before what Temporal says of its workflow. */
+export function outcomeLabel(r: Pick<ListRow, 'status' | 'phase' | 'outcome'>): string {
+  if (r.outcome) return OUTCOME_TEXT[r.outcome];
+  if (r.status === 'RUNNING') return r.phase ? `in progress (${r.phase})` : 'in progress';
+  return r.phase ? `no report (stopped in ${r.phase})` : 'no report';
+}
+
+function listTable(rows: ListRow[]): string[] {
+  return table(
+    ['CLUSTER', 'OUTCOME', 'TEMPORAL', 'WORKFLOW ID', 'STARTED (UTC)', 'CLOSED (UTC)'],
+    rows.map((r) => [r.cluster, outcomeLabel(r), r.status, r.workflowId, when(r.startTime), when(r.closeTime)]),
+  );
+}
+
+/** Real upgrades first; rehearsals (simulated clusters) apart, below them. */
 export function renderList(rows: ListRow[]): string[] {
   if (rows.length === 0) return ['no upgrades found'];
-  return table(
-    ['CLUSTER', 'WORKFLOW ID', 'STATUS', 'PHASE', 'STARTED (UTC)', 'CLOSED (UTC)'],
-    rows.map((r) => [r.cluster, r.workflowId, r.status, r.phase, when(r.startTime), when(r.closeTime)]),
-  );
+  const real = rows.filter((r) => !r.rehearsal);
+  const rehearsals = rows.filter((r) => r.rehearsal);
+  const out = real.length ? listTable(real) : ['no upgrades of real clusters found'];
+  if (rehearsals.length) out.push('', `Rehearsals (simulated clusters, not upgrades of yours):`, ...listTable(rehearsals).map((l) => `  ${l}`));
+  return out;
 }

@@ -165,10 +165,10 @@ describe('operator CLI on a real server', () => {
   it('list shows running upgrades from visibility, filtered by cluster', async () => {
     const all = await eventually(async () => {
       const r = await cli(['list']);
-      return r.exitCode === 0 && /talos-upgrade-lab\s+RUNNING/.test(r.stdout) ? r : undefined;
+      return r.exitCode === 0 && /RUNNING\s+talos-upgrade-lab/.test(r.stdout) ? r : undefined;
     });
-    assert.match(all.stdout, /^CLUSTER\s+WORKFLOW ID\s+STATUS\s+PHASE\s+STARTED \(UTC\)\s+CLOSED \(UTC\)$/m);
-    assert.match(all.stdout, /^lab\s+talos-upgrade-lab\s+RUNNING\s+\S+\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/m);
+    assert.match(all.stdout, /^CLUSTER\s+OUTCOME\s+TEMPORAL\s+WORKFLOW ID\s+STARTED \(UTC\)\s+CLOSED \(UTC\)$/m);
+    assert.match(all.stdout, /^lab\s+in progress \(\S+\)\s+RUNNING\s+talos-upgrade-lab\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/m);
     const other = await cli(['list', 'elsewhere']);
     assert.equal(other.exitCode, 0);
     assert.equal(other.stdout.trim(), 'no upgrades found');
@@ -244,6 +244,9 @@ describe('operator CLI on a real server', () => {
     await eventually(async () => ((await status()).progress?.phase !== 'paused' ? true : undefined), 30_000, 300);
     const abort = await cli(['abort', 'lab', '--reason', 'test over']);
     assert.equal(abort.exitCode, 0, abort.stderr);
+    // Said before sending, from the run's own spec (the default onFailure): an abort undoes nothing.
+    assert.match(abort.stdout, /^lab stops at the next safe point.* This run's onFailure policy is rollback-node, so (it undoes nothing: .+ stays? as (it is|they are)|nothing has been changed yet, and nothing is undone)\./m);
+    assert.match(abort.stdout, /abort requested: lab stops at the next safe point, as said above/);
     const ended = await eventually(async () => {
       const s = await status();
       return s.status !== 'RUNNING' ? s : undefined;
@@ -254,5 +257,15 @@ describe('operator CLI on a real server', () => {
     const w = await cli(['watch', 'lab']);
     assert.equal(w.exitCode, 1, 'an upgrade that did not complete is a non-zero watch');
     assert.match(w.stdout, /Upgrade of lab aborted/);
+    // list: what became of each run (its report) before Temporal's COMPLETED, newest first.
+    const listed = await eventually(async () => {
+      const r = await cli(['list', 'lab']);
+      return (r.stdout.match(/COMPLETED/g) ?? []).length === 2 ? r : undefined;
+    });
+    const rows = listed.stdout.split('\n').filter((l) => l.startsWith('lab '));
+    assert.match(rows[0] ?? '', /^lab\s+aborted\s+COMPLETED\s+talos-upgrade-lab\s/);
+    assert.match(rows[1] ?? '', /^lab\s+completed\s+COMPLETED\s+talos-upgrade-lab\s/);
+    const json = JSON.parse((await cli(['list', 'lab', '--json'])).stdout) as { outcome: string; rehearsal: boolean }[];
+    assert.deepEqual(json.map((r) => [r.outcome, r.rehearsal]), [['aborted', false], ['completed', false]]);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { isRehearsalTaskQueue } from '../../src/client/start-upgrade';
 import { buildPlan, parseSpec, type ClusterFacts, type NodeFacts, type UpgradeSpec } from '../../src/plan';
 import {
   cliCommandsFor,
@@ -267,9 +268,27 @@ describe('report and list', () => {
   it('lists upgrades in columns, or says there are none', () => {
     assert.deepEqual(renderList([]), ['no upgrades found']);
     const lines = renderList([
-      { cluster: 'lab', workflowId: 'talos-upgrade-lab', status: 'RUNNING', phase: 'talos', startTime: new Date('2025-01-01T00:00:00Z'), closeTime: null },
+      { cluster: 'lab', workflowId: 'talos-upgrade-lab', status: 'RUNNING', phase: 'talos', outcome: null, rehearsal: false, startTime: new Date('2025-01-01T00:00:00Z'), closeTime: null },
     ]);
-    assert.match(lines[0] ?? '', /^CLUSTER\s+WORKFLOW ID\s+STATUS\s+PHASE\s+STARTED \(UTC\)\s+CLOSED \(UTC\)$/);
-    assert.match(lines[1] ?? '', /^lab\s+talos-upgrade-lab\s+RUNNING\s+talos\s+2025-01-01 00:00:00$/);
+    assert.match(lines[0] ?? '', /^CLUSTER\s+OUTCOME\s+TEMPORAL\s+WORKFLOW ID\s+STARTED \(UTC\)\s+CLOSED \(UTC\)$/);
+    assert.match(lines[1] ?? '', /^lab\s+in progress \(talos\)\s+RUNNING\s+talos-upgrade-lab\s+2025-01-01 00:00:00$/);
+  });
+
+  it('shows what became of the upgrade before the Temporal status, and rehearsals apart', () => {
+    const at = new Date('2025-01-02T00:00:00Z');
+    const row = { workflowId: 'talos-upgrade-x', phase: 'failed', startTime: at, closeTime: at };
+    const lines = renderList([
+      { ...row, cluster: 'lab', workflowId: 'talos-upgrade-lab', status: 'COMPLETED', outcome: 'rolled-back', rehearsal: false },
+      { ...row, cluster: 'lab-rehearsal-1a2b3', workflowId: 'talos-upgrade-lab-rehearsal-1a2b3', status: 'COMPLETED', outcome: 'completed', rehearsal: true },
+      { ...row, cluster: 'edge', workflowId: 'talos-upgrade-edge', status: 'TERMINATED', phase: 'talos', outcome: null, rehearsal: false },
+    ]);
+    assert.match(lines[1] ?? '', /^lab\s+rolled back\s+COMPLETED\s+talos-upgrade-lab\s/, 'a rolled-back run does not read "COMPLETED failed"');
+    assert.match(lines[2] ?? '', /^edge\s+no report \(stopped in talos\)\s+TERMINATED\s/);
+    assert.equal(lines[3], '');
+    assert.equal(lines[4], 'Rehearsals (simulated clusters, not upgrades of yours):');
+    assert.match(lines[6] ?? '', /^ {2}lab-rehearsal-1a2b3\s+completed\s+COMPLETED\s+talos-upgrade-lab-rehearsal-1a2b3\s/);
+    assert.equal(lines.length, 7);
+    assert.ok(isRehearsalTaskQueue('talos-upgrade-rehearse-4242-0a1b2c3d'));
+    assert.ok(!isRehearsalTaskQueue('talos-upgrade'));
   });
 });
