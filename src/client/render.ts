@@ -240,6 +240,15 @@ function nodeOrder(plan: UpgradePlan): string {
   return parts.join(' → ');
 }
 
+/**
+ * The spec warnings a preflight check does not already say: the spec and the cluster can both
+ * notice the same thing (an even number of control planes), and the plan should say it once.
+ */
+export function specWarningsBesides(warnings: readonly string[], preflight: readonly PreflightCheck[]): string[] {
+  const said = preflight.filter((ch) => ch.verdict !== 'ok').map((ch) => ch.message);
+  return warnings.filter((w) => !said.some((m) => m !== '' && w.includes(m)));
+}
+
 export interface PlanRenderOptions {
   specPath: string;
   warnings?: string[];
@@ -302,9 +311,10 @@ export function renderPlan(plan: UpgradePlan, spec: UpgradeSpec, opts: PlanRende
     for (const a of plan.advice) out.push(`  - ${a.message}`);
     out.push('');
   }
-  if (opts.warnings?.length) {
+  const warnings = specWarningsBesides(opts.warnings ?? [], plan.preflight);
+  if (warnings.length) {
     out.push(c.bold('Spec warnings'));
-    for (const w of opts.warnings) out.push(`  - ${w}`);
+    for (const w of warnings) out.push(`  - ${w}`);
     out.push('');
   }
 

@@ -191,6 +191,20 @@ describe('plan view', () => {
     assert.match(text, /Ready: start it with `talos-upgrade start lab\.yaml --watch`/);
   });
 
+  it('says a warning once when the spec and preflight both notice it', () => {
+    const s = spec();
+    const plan = buildPlan(s, facts());
+    plan.preflight.push({ id: 'control-plane-count', verdict: 'warning', message: '2 control planes is an even number; etcd tolerates no more failures than with 1', fix: 'run an odd number of control planes (1, 3 or 5)' });
+    const warnings = [
+      'nodes.controlPlane: 2 control planes is an even number; etcd tolerates no more failures than with 1, so use an odd number',
+      'backup: both Velero and the etcd snapshot are disabled; nothing will be backed up before the upgrade',
+    ];
+    const text = renderPlan(plan, s, { specPath: 'lab.yaml', warnings }).join('\n');
+    assert.equal(text.split('is an even number').length - 1, 1, text);
+    assert.match(text, /Spec warnings\n {2}- backup: both Velero and the etcd snapshot are disabled/);
+    assert.match(text, /warning\s+control-plane-count\s+2 control planes is an even number/);
+  });
+
   it('puts blockers first, each with its fix, and says the plan is blocked', () => {
     const s = spec();
     const f = facts();
