@@ -23,7 +23,7 @@ import { DECISION_ACTIONS, type DecisionAction } from '../workflows/messages';
 import { connectClient, connectNative, connectTarget, ensureSearchAttributes, isTemporalServer, type ConnectTarget } from './connection';
 import { ExitCode, UserError } from './errors';
 import { styleFor } from './render';
-import { workflowLink } from './web-ui';
+import { removeServerRecord, workflowLink, writeServerRecord } from './web-ui';
 import { REHEARSAL_TASK_QUEUE_PREFIX, startUpgrade } from './start-upgrade';
 import { readSpecText } from './spec-file';
 import { answerer, terminalAsk } from './rehearse-answers';
@@ -186,6 +186,7 @@ async function embeddedServer(dir: string): Promise<Server> {
   const child = spawn('/bin/sh', ['-c', WATCHDOG, cli, ...args], { detached: true, stdio: ['pipe', log, log] });
   fs.closeSync(log);
   const stopServer = async (): Promise<void> => {
+    removeServerRecord(port);
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.stdin?.end();
@@ -201,6 +202,8 @@ async function embeddedServer(dir: string): Promise<Server> {
   };
   try {
     await waitForServer(port, 60_000, child);
+    // So that `status` from another terminal knows this server has no Web UI (and links none).
+    if (child.pid !== undefined) writeServerRecord({ pid: child.pid, port, uiUrl: null });
     return await connectServer({ address: `127.0.0.1:${port}`, namespace: 'default' }, true, stopServer);
   } catch (err) {
     await stopServer();

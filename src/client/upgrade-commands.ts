@@ -33,7 +33,7 @@ import { assertPayload, assertWorkerPolling, confirmSignal } from './answer-guar
 import { connectClient } from './connection';
 import { UserError } from './errors';
 import { renderList, renderProgress, renderReport, renderWaiting, styleFor, type ListRow } from './render';
-import { NO_UI_HINT, workflowLink } from './web-ui';
+import { noLinkText, workflowLink } from './web-ui';
 import { loadSpecFile } from './spec-file';
 import { isRehearsalTaskQueue, startUpgrade } from './start-upgrade';
 import { watchUpgrade, type Snapshot, type WatchResult } from './watch';
@@ -348,9 +348,9 @@ export async function statusJson(ctx: ClientContext, found: FoundUpgrade): Promi
   };
 }
 
-function printStatus(s: StatusJson): void {
+function printStatus(s: StatusJson, address: string | undefined): void {
   const color = styleFor(process.stdout.isTTY === true && !process.env.NO_COLOR);
-  const lines = [`workflow ${s.workflowId} (run ${s.runId}) ${s.status}; Web UI: ${s.uiUrl ?? NO_UI_HINT}`];
+  const lines = [`workflow ${s.workflowId} (run ${s.runId}) ${s.status}; Web UI: ${s.uiUrl ?? noLinkText(address)}`];
   if (s.progress) lines.push(...renderProgress(s.progress, { now: Date.now(), color }));
   if (s.progress?.waiting) lines.push('', ...renderWaiting(s.progress.waiting, s.cluster, { ...(s.uiUrl ? { uiUrl: s.uiUrl } : {}), color }));
   if (s.report) lines.push('', ...renderReport(s.report, { color, ...(s.progress ? { target: s.progress.target } : {}) }));
@@ -439,7 +439,7 @@ export function registerUpgradeCommands(program: Command): void {
       await withClient(async (ctx) => {
         const handle = await startUpgrade(ctx.client, loaded.spec, { startedBy: opts.by });
         const found = await findUpgrade(ctx, loaded.spec.cluster);
-        const url = workflowLink(ctx.address, ctx.namespace, handle.workflowId) ?? NO_UI_HINT;
+        const url = workflowLink(ctx.address, ctx.namespace, handle.workflowId) ?? noLinkText(ctx.address);
         process.stdout.write(
           `started the upgrade of ${loaded.spec.cluster}: workflow ${handle.workflowId} (run ${found.runId})\n` +
             `Web UI: ${url}\n` +
@@ -459,7 +459,7 @@ export function registerUpgradeCommands(program: Command): void {
         const found = await findUpgrade(ctx, await resolveCluster(ctx, cluster, 'status'));
         const status = await statusJson(ctx, found);
         if (opts.json) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
-        else printStatus(status);
+        else printStatus(status, ctx.address);
       });
     });
 
@@ -473,7 +473,7 @@ export function registerUpgradeCommands(program: Command): void {
     .action(async (cluster: string | undefined, opts: WatchFlags) => {
       await withClient(async (ctx) => {
         const found = await findUpgrade(ctx, await resolveCluster(ctx, cluster, 'watch'));
-        if (!opts.json) process.stdout.write(`watching ${found.workflowId} (Web UI: ${workflowLink(ctx.address, ctx.namespace, found.workflowId) ?? NO_UI_HINT})\n`);
+        if (!opts.json) process.stdout.write(`watching ${found.workflowId} (Web UI: ${workflowLink(ctx.address, ctx.namespace, found.workflowId) ?? noLinkText(ctx.address)})\n`);
         process.exitCode = await follow(ctx, found, opts);
       });
     });

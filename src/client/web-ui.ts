@@ -78,5 +78,8 @@ export function workflowLink(address: string | undefined, namespace: string, wor
   return base === null ? null : `${base}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
 
-/** What to print where a link would go when there is none. */
-export const NO_UI_HINT = 'unknown (pass --ui-url or set TEMPORAL_UI to the server\'s Web UI to get links)';
+/** What to print where a link would go when there is none: a headless server we know of, or unknown. */
+export function noLinkText(address: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  if (address !== undefined && localServerRecord(address, env)) return 'none (this server runs without a Web UI)';
+  return "unknown (pass --ui-url or set TEMPORAL_UI to the server's Web UI to get links)";
+}

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { localServerRecord, setUiUrlFlag, webUiBase, workflowLink, writeServerRecord } from '../../src/client/web-ui';
+import { localServerRecord, noLinkText, setUiUrlFlag, webUiBase, workflowLink, writeServerRecord } from '../../src/client/web-ui';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'web-ui-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -48,6 +48,9 @@ describe('the Web UI link', () => {
     writeServerRecord({ pid: process.pid, port: 17234, uiUrl: null }, env);
     assert.equal(webUiBase('127.0.0.1:17234', env), null, 'a headless server has no UI');
     assert.deepEqual(localServerRecord('127.0.0.1:17234', env), { pid: process.pid, port: 17234, uiUrl: null });
+
+    assert.equal(noLinkText('127.0.0.1:17234', env), 'none (this server runs without a Web UI)', "a rehearsal's headless server");
+    assert.match(noLinkText('127.0.0.1:7233', env), /^unknown \(pass --ui-url or set TEMPORAL_UI/);
 
     writeServerRecord({ pid: DEAD_PID, port: 17235, uiUrl: 'http://127.0.0.1:18235' }, env);
     assert.equal(webUiBase('127.0.0.1:17235', env), null, 'a record whose server is gone says nothing');
