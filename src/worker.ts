@@ -12,6 +12,7 @@ import { DEFAULT_WORKER_METRICS_PORT, installRuntime, type MetricsPort } from '.
 import { checkOpenRuns, refusal } from './replay-gate';
 import { TASK_QUEUE } from './workflows/search-attributes';
 import { prebuiltBundle, workflowsEntry } from './workflow-bundle';
+import { actionLogInterceptors } from './worker-action-log';
 
 /**
  * The SDK's default workflow cache (undefined = sized from the worker's memory). Runs no longer
@@ -44,8 +45,9 @@ export async function createUpgradeWorker(opts: UpgradeWorkerOptions): Promise<W
     ...(WORKFLOW_CACHE_SIZE !== undefined ? { maxCachedWorkflows: WORKFLOW_CACHE_SIZE } : {}),
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...opts.extra,
-    // Activity metrics and start/finish log lines (src/observability/activity-interceptor.ts).
-    interceptors: withObservability(opts.extra?.interceptors),
+    // Activity metrics (src/observability/activity-interceptor.ts) and one log line per action on a
+    // node: readable text by default (worker-action-log.ts), structured lines with TALOS_UPGRADE_LOG_FORMAT=json.
+    interceptors: withObservability({ ...opts.extra?.interceptors, activity: [actionLogInterceptors, ...(opts.extra?.interceptors?.activity ?? [])] }),
   });
 }
 

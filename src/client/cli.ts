@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from './errors';
+import { setUiUrlFlag } from './web-ui';
 import { registerServerCommand } from './server-command';
 import { runWorkerCommand } from '../worker';
 import { DEFAULT_WORKER_METRICS_PORT, METRICS_PORT_ENV, metricsPort } from '../observability/runtime';
@@ -14,8 +15,10 @@ export function buildProgram(): Command {
   const program = new Command('talos-upgrade')
     .description('Durable, human-supervised upgrades of Talos Linux Kubernetes clusters (Temporal workflow).')
     .option('--debug', 'show stack traces on errors')
+    .option('--ui-url <url>', "the Temporal Web UI of the server used, for links (default: TEMPORAL_UI, or the UI of a server started by talos-upgrade server; else no links)")
     .showHelpAfterError()
     .exitOverride();
+  program.hook('preAction', (_program, action) => setUiUrlFlag(action.optsWithGlobals<{ uiUrl?: string }>().uiUrl));
   // registrations:
   registerPlanCommand(program);
   registerUpgradeCommands(program);
@@ -53,6 +56,7 @@ export async function main(argv: string[]): Promise<void> {
     if (err instanceof UserError || isOperatorError(err)) {
       process.stderr.write(`talos-upgrade: ${err.message}\n`);
       if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+      if (debug && err.cause instanceof Error) process.stderr.write(`caused by: ${err.cause.stack ?? err.cause.message}\n`);
       process.exitCode = err.exitCode;
       return;
     }

@@ -31,11 +31,22 @@ export function connectTarget(env: NodeJS.ProcessEnv = process.env): ConnectTarg
   };
 }
 
-function unreachable(address: string, err: unknown): UserError {
-  const detail = err instanceof Error ? err.message.split('\n')[0] : String(err);
-  return new UserError(
-    `cannot reach a Temporal server at ${address} (${detail}); start one with \`talos-upgrade server --detach\` or set TEMPORAL_ADDRESS`,
-  );
+/** Nothing listens there, or nothing answers in time: the transport's words for "no server". */
+const NO_SERVER = /connection ?refused|ECONNREFUSED|connect error|before the deadline|deadline exceeded|UNAVAILABLE|ENOTFOUND|EAI_AGAIN|dns error|failed to lookup|no route to host|EHOSTUNREACH|timed out/i;
+
+/**
+ * One line the operator can act on. The transport's own words (tonic/gRPC chains) stay out of it and
+ * are kept as the cause, shown with --debug.
+ */
+export function unreachable(address: string, err: unknown): UserError {
+  const text = err instanceof Error ? `${err.message} ${err.cause instanceof Error ? err.cause.message : ''}` : String(err);
+  const error = NO_SERVER.test(text)
+    ? new UserError(`no Temporal server answers at ${address}; start one with \`talos-upgrade server --detach\`, or set TEMPORAL_ADDRESS to the one you run`)
+    : new UserError(
+        `the Temporal server at ${address} did not accept the connection (${/tls|certificate|handshake/i.test(text) ? 'TLS' : /unauthenticated|permission|api key|401|403/i.test(text) ? 'credentials' : 'see --debug'}); check TEMPORAL_ADDRESS, TEMPORAL_TLS_* and TEMPORAL_API_KEY`,
+      );
+  error.cause = err;
+  return error;
 }
 
 export async function connectClient(target: ConnectTarget = connectTarget()): Promise<{ client: Client; connection: Connection; target: ConnectTarget }> {

@@ -10,39 +10,29 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as readline from 'node:readline';
 import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, type Worker } from '@temporalio/worker';
 import type { Command } from 'commander';
 import { CLUSTER_NAME, SpecError, parseSpec, parseSpecText } from '../plan/spec';
 import type { UpgradeSpec } from '../plan/types';
-import { FAULT_KINDS, FaultSpecError, SimOptionError, initSim, readInvocations, setFault, type FaultKind, type SimInfo } from '../simulator';
+import { FAULT_SYNTAX, FaultSpecError, SimOptionError, faultHelpLines, initSim, parseFaultArg, readInvocations, setFault, type FaultSpec, type SimInfo } from '../simulator';
 import { devServerArgs, freePort, waitForServer } from '../dev-server';
 import { ensureTemporalCli } from '../temporal-cli';
 import { createUpgradeWorker } from '../worker';
 import { METRICS_PORT_ENV, installRuntime as installSdkRuntime, metricsPort, type InstalledRuntime, type MetricsPort } from '../observability/runtime';
-import { DECISION_ACTIONS, abortSignal, resumeSignal, type DecisionAction, type UpgradeProgress, type WaitingFor } from '../workflows/messages';
+import { DECISION_ACTIONS, type DecisionAction } from '../workflows/messages';
 import { connectClient, connectNative, connectTarget, ensureSearchAttributes, isTemporalServer, type ConnectTarget } from './connection';
 import { ExitCode, UserError } from './errors';
-import { styleFor, workflowUiUrl } from './render';
-import { startUpgrade } from './start-upgrade';
+import { styleFor } from './render';
+import { removeServerRecord, workflowLink, writeServerRecord } from './web-ui';
+import { REHEARSAL_TASK_QUEUE_PREFIX, startUpgrade } from './start-upgrade';
 import { readSpecText } from './spec-file';
-import {
-  EXIT_INTERRUPTED,
-  approveStep,
-  decideStep,
-  findUpgrade,
-  localUser,
-  readSnapshot,
-  rejectStep,
-  type ClientContext,
-  type FoundUpgrade,
-} from './upgrade-commands';
-import { watchUpgrade, type WaitingAnswer, type WatchResult } from './watch';
+import { answerer, terminalAsk } from './rehearse-answers';
+import { EXIT_INTERRUPTED, findUpgrade, localUser, readSnapshot, type ClientContext } from './upgrade-commands';
+import { watchUpgrade, type WatchResult } from './watch';
 
 export const DEFAULT_FROM = { talos: 'v1.9.2', kubernetes: '1.32.0' } as const;
 const DEFAULT_REBOOT_SECONDS = 2;
-const PROMPT_ATTEMPTS = 20;
 /** Progress poll cadence: a rehearsal is short and local, so it can be snappy. */
 const POLL_MS = 300;
 
@@ -63,35 +53,31 @@ export function builtInSpec(): UpgradeSpec {
 
 // ---------------------------------------------------------------- flags
 
-export interface FaultRequest {
-  kind: FaultKind;
-  node?: string;
-  times?: number;
-}
+export type FaultRequest = FaultSpec;
 
-const FAULT_ARG = /^([a-z-]+)(?:@([^*\s]+))?(?:\*(\d+))?$/;
-
-/** `--fault name[@node][*times][,...]` (repeatable), e.g. `fallback@192.168.1.81`, `upgrade-fails@192.168.1.71*1`. */
+/**
+ * `--fault ${FAULT_SYNTAX}[,...]` (repeatable), e.g. `fallback@192.168.1.81`,
+ * `upgrade-fails@192.168.1.71*1`, `k8s-upgrade-fails*1`, `hang:talosctl:etcd status`: the simulator's
+ * own parser, so every fault it knows is reachable here.
+ */
 export function parseFaults(values: string[]): FaultRequest[] {
   const out: FaultRequest[] = [];
   for (const value of values) {
     for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
-      const m = FAULT_ARG.exec(part);
-      if (!m?.[1]) throw new UserError(`--fault ${part}: write name[@node][*times], e.g. fallback@192.168.1.81 or upgrade-fails@192.168.1.71*1`, ExitCode.badSpec);
-      const kind = m[1];
-      if (!(FAULT_KINDS as readonly string[]).includes(kind)) {
-        throw new UserError(`--fault ${part}: unknown fault "${kind}"; one of ${FAULT_KINDS.join(', ')}`, ExitCode.badSpec);
+      try {
+        out.push(parseFaultArg(part));
+      } catch (err) {
+        if (err instanceof FaultSpecError) throw new UserError(`--fault ${part}: ${err.message}`, ExitCode.badSpec);
+        throw err;
       }
-      const times = m[3] === undefined ? undefined : Number(m[3]);
-      if (times !== undefined && times < 1) throw new UserError(`--fault ${part}: *times must be at least 1`, ExitCode.badSpec);
-      out.push({ kind: kind as FaultKind, ...(m[2] ? { node: m[2] } : {}), ...(times !== undefined ? { times } : {}) });
     }
   }
   return out;
 }
 
 function faultLabel(f: FaultRequest): string {
-  return `${f.kind}${f.node ? `@${f.node}` : ''}${f.times !== undefined ? `*${f.times}` : ''}`;
+  const tool = f.tool ? `:${f.tool}${f.match ? `:${f.match}` : ''}` : '';
+  return `${f.kind}${tool}${f.node ? `@${f.node}` : ''}${f.times !== undefined ? `*${f.times}` : ''}`;
 }
 
 function parseSeconds(flag: string, raw: string | undefined, fallback: number, max: number): number {
@@ -168,6 +154,22 @@ interface Server {
 }
 
 /**
+ * True when `p` settles within `ms`. The timer is cleared as soon as `p` settles: a pending timer
+ * keeps Node alive, and an uncleared 15 s one made every rehearsal sit silent after its report.
+ */
+export async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([p.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * Runs the server under a small sh watchdog that kills it when its stdin (a pipe from us) closes, so
  * the server never outlives this process, even when we die by SIGKILL or a closed terminal.
  */
@@ -185,10 +187,11 @@ async function embeddedServer(dir: string): Promise<Server> {
   const child = spawn('/bin/sh', ['-c', WATCHDOG, cli, ...args], { detached: true, stdio: ['pipe', log, log] });
   fs.closeSync(log);
   const stopServer = async (): Promise<void> => {
+    removeServerRecord(port);
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.stdin?.end();
-    const quick = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5_000))]);
+    const quick = await settlesWithin(exited, 5_000);
     if (!quick && child.pid !== undefined) {
       try {
         process.kill(-child.pid, 'SIGKILL');
@@ -200,6 +203,8 @@ async function embeddedServer(dir: string): Promise<Server> {
   };
   try {
     await waitForServer(port, 60_000, child);
+    // So that `status` from another terminal knows this server has no Web UI (and links none).
+    if (child.pid !== undefined) writeServerRecord({ pid: child.pid, port, uiUrl: null });
     return await connectServer({ address: `127.0.0.1:${port}`, namespace: 'default' }, true, stopServer);
   } catch (err) {
     await stopServer();
@@ -243,179 +248,6 @@ async function serverMode(embedded: boolean): Promise<'embedded' | 'shared'> {
 function installRuntime(debug: boolean, metrics: MetricsPort): InstalledRuntime {
   // We stop the worker ourselves on Ctrl-C (after stopping the workflow), so the SDK must not.
   return installSdkRuntime({ logger: new DefaultLogger(debug ? 'INFO' : 'ERROR'), shutdownSignals: [], metrics });
-}
-
-// ---------------------------------------------------------------- answering
-
-/** Asks one question; resolves '' when `cancel` fires first (the wait was answered elsewhere). */
-type Ask = (question: string, cancel: AbortSignal) => Promise<string>;
-
-function terminalAsk(onInterrupt: () => void): Ask {
-  return (question, cancel) =>
-    new Promise<string>((resolve) => {
-      const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
-      let done = false;
-      const finish = (answer: string): void => {
-        if (done) return;
-        done = true;
-        cancel.removeEventListener('abort', onCancel);
-        rl.close();
-        resolve(answer);
-      };
-      function onCancel(): void {
-        process.stdout.write('\n');
-        finish('');
-      }
-      cancel.addEventListener('abort', onCancel, { once: true });
-      rl.on('SIGINT', () => {
-        process.stdout.write('\n');
-        onInterrupt();
-        finish('');
-      });
-      rl.on('close', () => finish(''));
-      rl.question(question, finish);
-      if (cancel.aborted) onCancel();
-    });
-}
-
-async function askChoice<T extends string>(ask: Ask, question: string, choices: Record<string, T>, stop: AbortSignal): Promise<T | null> {
-  for (let i = 0; i < PROMPT_ATTEMPTS && !stop.aborted; i++) {
-    const answer = (await ask(question, stop)).trim().toLowerCase();
-    if (stop.aborted) return null;
-    const chosen = choices[answer];
-    if (chosen !== undefined) return chosen;
-    process.stdout.write(`please answer one of: ${Object.keys(choices).filter((k) => k.length === 1).join(', ')}\n`);
-  }
-  return null;
-}
-
-/**
- * An AbortSignal that fires when the rehearsal stops or when `w` is no longer what the workflow waits
- * for (someone answered from another terminal or the Web UI), so a prompt never answers a stale question.
- */
-function whileStillWaiting(ctx: ClientContext, found: FoundUpgrade, w: WaitingFor, stop: AbortSignal): { signal: AbortSignal; done: () => void } {
-  const controller = new AbortController();
-  const onStop = (): void => controller.abort();
-  stop.addEventListener('abort', onStop, { once: true });
-  let active = true;
-  void (async () => {
-    // Bounded: a prompt is answered or the rehearsal's own timeout ends it long before this.
-    for (let i = 0; active && i < 24 * 3600; i++) {
-      await new Promise((r) => setTimeout(r, 1_000));
-      if (!active) return;
-      try {
-        const snap = await readSnapshot(ctx, found.handle, 5_000);
-        const now = snap.progress?.waiting;
-        if (!now || now.step !== w.step || now.kind !== w.kind || now.since !== w.since) {
-          controller.abort();
-          return;
-        }
-      } catch {
-        // a slow poll is no reason to drop the question
-      }
-    }
-  })();
-  return {
-    signal: controller.signal,
-    done: () => {
-      active = false;
-      stop.removeEventListener('abort', onStop);
-    },
-  };
-}
-
-interface AnswerOptions {
-  yes: boolean;
-  interactive: boolean;
-  decide: DecisionAction | undefined;
-  by: string;
-  ask: Ask;
-  stop: AbortSignal;
-  write: (line: string) => void;
-  simDir: string;
-  /** Set when we aborted because preflight stayed blocked. */
-  blocked: { value: boolean };
-}
-
-function stepTitle(p: UpgradeProgress, step: string): string {
-  return p.steps.find((s) => s.id === step)?.title ?? step;
-}
-
-function answerer(ctx: ClientContext, found: FoundUpgrade, o: AnswerOptions): (w: WaitingFor, p: UpgradeProgress) => Promise<WaitingAnswer> {
-  const send = async (what: string, fn: () => Promise<unknown>): Promise<WaitingAnswer> => {
-    try {
-      await fn();
-      o.write(what);
-    } catch (err) {
-      o.write(`could not answer: ${err instanceof Error ? err.message : String(err)}`);
-    }
-    return 'answered';
-  };
-  const abort = (reason: string) => () => found.handle.signal(abortSignal, { by: o.by, reason });
-
-  return async (w, p) => {
-    if (o.interactive) {
-      const watch = whileStillWaiting(ctx, found, w, o.stop);
-      try {
-        const answer = await answerOne(w, p, watch.signal);
-        if (watch.signal.aborted && !o.stop.aborted) o.write(`${w.step}: answered elsewhere`);
-        return answer;
-      } finally {
-        watch.done();
-      }
-    }
-    return answerOne(w, p, o.stop);
-  };
-
-  async function answerOne(w: WaitingFor, p: UpgradeProgress, cancel: AbortSignal): Promise<WaitingAnswer> {
-    if (w.kind === 'approval') {
-      if (o.yes) return send(`approved ${w.step} (--yes)`, () => approveStep(ctx, found, w.step, o.by, 'rehearse --yes'));
-      if (!o.interactive) return 'leave';
-      const choice = await askChoice(o.ask, `Approve: ${stepTitle(p, w.step)} [${w.step}]? [y/n] `, { y: 'y', yes: 'y', n: 'n', no: 'n' }, cancel);
-      if (choice === 'y') return send(`approved ${w.step} as ${o.by}`, () => approveStep(ctx, found, w.step, o.by));
-      if (choice === 'n') return send(`rejected ${w.step}: the upgrade stops safely`, () => rejectStep(ctx, found, w.step, o.by, 'declined at the rehearsal prompt'));
-      return 'answered';
-    }
-    if (w.kind === 'decision') {
-      if (o.decide) {
-        const action = o.decide;
-        return send(`decided ${action} for ${w.step} (--decide)`, () => decideStep(ctx, found, w.step, action, o.by));
-      }
-      if (o.interactive) {
-        const action = await askChoice<DecisionAction>(
-          o.ask,
-          `${w.question}\n[r]etry, [s]kip, roll[b]ack-all or [a]bort? `,
-          { r: 'retry', retry: 'retry', s: 'skip', skip: 'skip', b: 'rollback-all', 'rollback-all': 'rollback-all', a: 'abort', abort: 'abort' },
-          cancel,
-        );
-        if (action) return send(`decided ${action} for ${w.step}`, () => decideStep(ctx, found, w.step, action, o.by));
-        return 'answered';
-      }
-      if (o.yes) {
-        o.write(`${w.step} failed and --yes does not answer failures: aborting (choose with --decide retry|skip|rollback-all|abort)`);
-        return send(`decided abort for ${w.step}`, () => decideStep(ctx, found, w.step, 'abort', o.by));
-      }
-      return 'leave';
-    }
-    // kind 'resume': blocked by preflight, or paused.
-    const blocked = p.phase === 'blocked';
-    if (o.interactive) {
-      const what = blocked ? `Preflight is blocked (fix the twin from another terminal: talos-upgrade sim clear ${o.simDir}).` : 'The upgrade is paused.';
-      const choice = await askChoice(o.ask, `${what} [r]esume or [a]bort? `, { r: 'r', resume: 'r', a: 'a', abort: 'a' }, cancel);
-      if (choice === 'r') return send('resume sent', () => found.handle.signal(resumeSignal, { by: o.by }));
-      if (choice === 'a') {
-        o.blocked.value = blocked;
-        return send('abort sent', abort(blocked ? 'preflight blocked at the rehearsal prompt' : 'aborted at the rehearsal prompt'));
-      }
-      return 'answered';
-    }
-    if (o.yes) {
-      o.blocked.value = blocked;
-      o.write(blocked ? 'preflight is blocked and nobody can fix the twin here: aborting the rehearsal' : 'paused: aborting the rehearsal');
-      return send('abort sent', abort(blocked ? 'preflight blocked (rehearse --yes)' : 'paused (rehearse --yes)'));
-    }
-    return 'leave';
-  }
 }
 
 // ---------------------------------------------------------------- the run
@@ -515,7 +347,7 @@ export async function runRehearsal(specPath: string | undefined, o: RehearseOpti
     const twin = await buildTwin(original, simDir, { from, rebootSeconds, cluster });
     for (const f of faults) {
       try {
-        setFault(twin.sim.dir, { kind: f.kind, ...(f.node ? { node: f.node } : {}), ...(f.times !== undefined ? { times: f.times } : {}) });
+        setFault(twin.sim.dir, f);
       } catch (err) {
         if (err instanceof FaultSpecError) throw new UserError(`--fault ${faultLabel(f)}: ${err.message}`, ExitCode.badSpec);
         throw err;
@@ -532,7 +364,8 @@ export async function runRehearsal(specPath: string | undefined, o: RehearseOpti
     write(`  target:   Talos ${spec.talos.version}${spec.kubernetes ? `, Kubernetes ${spec.kubernetes.version}` : ''}; approvals ${spec.approvals}, on failure ${spec.onFailure}`);
     if (faults.length) write(`  faults:   ${faults.map(faultLabel).join(', ')}`);
     write(`  temporal: ${server.embedded ? `private dev server on ${server.address} (headless, throwaway: gone when this ends)` : `server ${server.address}, namespace ${server.namespace}`}`);
-    if (!server.embedded) write(`  Web UI:   ${workflowUiUrl(server.namespace, `talos-upgrade-${cluster}`)}`);
+    const uiUrl = server.embedded ? null : workflowLink(server.address, server.namespace, `talos-upgrade-${cluster}`);
+    if (uiUrl) write(`  Web UI:   ${uiUrl}`);
     if (telemetry.url) write(`  metrics:  ${telemetry.url}`);
     if (telemetry.note) write(color.yellow(`  metrics:  ${telemetry.note}`));
     if (!interactive && !o.yes) {
@@ -540,7 +373,7 @@ export async function runRehearsal(specPath: string | undefined, o: RehearseOpti
     }
     write('');
 
-    const taskQueue = `talos-upgrade-rehearse-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+    const taskQueue = `${REHEARSAL_TASK_QUEUE_PREFIX}${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
     worker = await createUpgradeWorker({ connection: server.native, namespace: server.namespace, taskQueue, shutdownGraceTime: '2s' });
     workerRun = worker.run().catch((err: unknown) => {
       workerError = err;
@@ -549,7 +382,7 @@ export async function runRehearsal(specPath: string | undefined, o: RehearseOpti
     if (stop.signal.aborted) return EXIT_INTERRUPTED;
 
     handle = await startUpgrade(server.client, spec, { taskQueue, startedBy: localUser(), tuning: { pollIntervalMs: 200 } });
-    const ctx: ClientContext = { client: server.client, connection: server.connection, namespace: server.namespace };
+    const ctx: ClientContext = { client: server.client, connection: server.connection, namespace: server.namespace, address: server.address };
     const found = await findUpgrade(ctx, cluster);
     const blocked = { value: false };
     const answer = answerer(ctx, found, {
@@ -571,7 +404,7 @@ export async function runRehearsal(specPath: string | undefined, o: RehearseOpti
       pollMs: POLL_MS,
       frameMs: 120,
       onWaiting: answer,
-      ...(server.embedded ? { commandPrefix: `TEMPORAL_ADDRESS=${server.address}` } : { uiUrl: workflowUiUrl(server.namespace, found.workflowId) }),
+      ...(server.embedded ? { commandPrefix: `TEMPORAL_ADDRESS=${server.address}` } : uiUrl ? { uiUrl } : {}),
       signal: stop.signal,
       timeoutMs,
     });
@@ -598,7 +431,7 @@ export async function runRehearsal(specPath: string | undefined, o: RehearseOpti
         .catch(() => undefined);
     }
     if (worker && worker.getState() === 'RUNNING') worker.shutdown();
-    if (workerRun) await Promise.race([workerRun, new Promise((r) => setTimeout(r, 15_000))]);
+    if (workerRun) await settlesWithin(workerRun, 15_000);
     await server?.close().catch(() => undefined);
     removeTmp();
   }
@@ -610,7 +443,7 @@ export function registerRehearseCommand(program: Command): void {
     .description('run the whole upgrade against a simulated copy of the cluster: twin + Temporal + worker + start + watch (exit 0 only when it completed)')
     .argument('[spec]', 'spec file (default: a built-in cluster of 3 control planes and 2 workers)')
     .option('--yes', 'approve every gate (plan, control planes, Kubernetes) without asking')
-    .option('--fault <name[@node][*times],...>', `inject failures into the twin (repeatable): ${FAULT_KINDS.filter((k) => !['hang', 'malformed-output', 'garbage-exit'].includes(k)).join(', ')}`, (v: string, prev: string[] = []) => [...prev, v])
+    .option(`--fault <${FAULT_SYNTAX},...>`, 'inject failures into the twin (repeatable; the faults are listed below)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--reboot-seconds <s>', `how long a simulated node is away while it upgrades (default ${DEFAULT_REBOOT_SECONDS})`)
     .option('--sim-dir <dir>', 'build the twin in this directory and keep it for inspection')
     .option('--keep', 'keep the temporary twin directory')
@@ -620,6 +453,7 @@ export function registerRehearseCommand(program: Command): void {
     .option('--embedded', 'always start a private, throwaway Temporal dev server, even when one is running')
     .option('--timeout <s>', 'give up after this many seconds (default 1800)')
     .option('--metrics-port <port>', `serve Prometheus metrics on 127.0.0.1:<port>/metrics while it runs (env ${METRICS_PORT_ENV}; default off)`)
+    .addHelpText('after', `\nFaults (--fault ${FAULT_SYNTAX}; several: comma-separated or repeated):\n${faultHelpLines().join('\n')}\n`)
     .action(async (specPath: string | undefined, opts: RehearseOptions, cmd: Command) => {
       const debug = cmd.optsWithGlobals<{ debug?: boolean }>().debug === true;
       process.exitCode = await runRehearsal(specPath, opts, debug);

@@ -34,7 +34,10 @@ import {
 import { TASK_QUEUE, TalosCluster } from '../workflows/search-attributes';
 import { connectClient } from './connection';
 import { ExitCode, UserError } from './errors';
-import { renderPlan, styleFor, workflowUiUrl } from './render';
+import { renderPlan, styleFor } from './render';
+import { workflowLink } from './web-ui';
+
+const uiSuffix = (url: string | null): string => (url ? `: ${url}` : '');
 import { loadSpecFile, readSpecText } from './spec-file';
 import { startUpgrade } from './start-upgrade';
 
@@ -267,10 +270,10 @@ function clusterOf(arg: string): string {
   throw new UserError(`${JSON.stringify(arg)} is neither a spec file nor a cluster name; pass the spec file or the cluster name`, ExitCode.badSpec);
 }
 
-async function withClient<T>(fn: (client: Client, namespace: string) => Promise<T>): Promise<T> {
+async function withClient<T>(fn: (client: Client, namespace: string, address: string) => Promise<T>): Promise<T> {
   const { client, connection, target } = await connectClient();
   try {
-    return await fn(client, target.namespace);
+    return await fn(client, target.namespace, target.address);
   } finally {
     await connection.close();
   }
@@ -296,13 +299,13 @@ export function registerReleasesCommands(program: Command): void {
       if (opts.start && proposal && (proposal.talos !== null || proposal.kubernetes !== null)) {
         if (!result.plan) throw new UserError(`nothing started: no plan for ${proposalHeadline(proposal)} (${result.planError ?? 'unknown reason'})`, ExitCode.badSpec);
         if (result.plan.blocked) throw new UserError(`nothing started: preflight found blockers for ${proposalHeadline(proposal)}; see \`talos-upgrade releases check ${specPath}\``, ExitCode.preflightBlocked);
-        await withClient(async (client, namespace) => {
+        await withClient(async (client, namespace, address) => {
           const handle = await startUpgrade(client, specForProposal(spec, proposal), { startedBy: 'releases check --start' });
           result.upgrade = {
             workflowId: handle.workflowId,
             started: true,
             alreadyRunning: false,
-            reason: `started ${handle.workflowId} (${planSummary(result.plan as UpgradePlan)}): ${workflowUiUrl(namespace, handle.workflowId)}`,
+            reason: `started ${handle.workflowId} (${planSummary(result.plan as UpgradePlan)})${uiSuffix(workflowLink(address, namespace, handle.workflowId))}`,
           };
         });
       }

@@ -111,14 +111,6 @@ function colourStatus(status: StepStatus, text: string, c: Style): string {
 
 // ---------------------------------------------------------------- links and commands for humans
 
-export const DEFAULT_UI_URL = 'http://127.0.0.1:8233';
-
-/** The Web UI page of a workflow; the base comes from TALOS_UPGRADE_UI_URL (default the dev server's UI). */
-export function workflowUiUrl(namespace: string, workflowId: string, env: NodeJS.ProcessEnv = process.env): string {
-  const base = (env.TALOS_UPGRADE_UI_URL ?? DEFAULT_UI_URL).replace(/\/+$/, '');
-  return `${base}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
-}
-
 /** Quotes an argument for a POSIX shell only when it needs it. */
 export function shellQuote(arg: string): string {
   return /^[\w@%+=:,./<>-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
@@ -247,6 +239,15 @@ function nodeOrder(plan: UpgradePlan): string {
   return parts.join(' → ');
 }
 
+/**
+ * The spec warnings a preflight check does not already say: the spec and the cluster can both
+ * notice the same thing (an even number of control planes), and the plan should say it once.
+ */
+export function specWarningsBesides(warnings: readonly string[], preflight: readonly PreflightCheck[]): string[] {
+  const said = preflight.filter((ch) => ch.verdict !== 'ok').map((ch) => ch.message);
+  return warnings.filter((w) => !said.some((m) => m !== '' && w.includes(m)));
+}
+
 export interface PlanRenderOptions {
   specPath: string;
   warnings?: string[];
@@ -309,9 +310,10 @@ export function renderPlan(plan: UpgradePlan, spec: UpgradeSpec, opts: PlanRende
     for (const a of plan.advice) out.push(`  - ${a.message}`);
     out.push('');
   }
-  if (opts.warnings?.length) {
+  const warnings = specWarningsBesides(opts.warnings ?? [], plan.preflight);
+  if (warnings.length) {
     out.push(c.bold('Spec warnings'));
-    for (const w of opts.warnings) out.push(`  - ${w}`);
+    for (const w of warnings) out.push(`  - ${w}`);
     out.push('');
   }
 
@@ -476,8 +478,13 @@ export function renderReport(r: UpgradeReport, opts: { color?: Style; target?: {
 export interface ListRow {
   cluster: string;
   workflowId: string;
+  /** Temporal's execution status: COMPLETED only says the workflow returned, not that the upgrade did. */
   status: string;
   phase: string;
+  /** The upgrade's own outcome, from its report; null while running or when it ended without one. */
+  outcome: UpgradeReport['outcome'] | null;
+  /** Started by `rehearse` (its task queue says so): a simulated cluster, not a real upgrade. */
+  rehearsal: boolean;
   startTime: Date | null;
   closeTime: Date | null;
 }
@@ -486,10 +493,26 @@ function when(d: Date | null): string {
   return d ? d.toISOString().replace('T', ' ').slice(0, 19) : '';
 }
 
+/** What became of the upgrade, before what Temporal says of its workflow. */
+export function outcomeLabel(r: Pick<ListRow, 'status' | 'phase' | 'outcome'>): string {
+  if (r.outcome) return OUTCOME_TEXT[r.outcome];
+  if (r.status === 'RUNNING') return r.phase ? `in progress (${r.phase})` : 'in progress';
+  return r.phase ? `no report (stopped in ${r.phase})` : 'no report';
+}
+
+function listTable(rows: ListRow[]): string[] {
+  return table(
+    ['CLUSTER', 'OUTCOME', 'TEMPORAL', 'WORKFLOW ID', 'STARTED (UTC)', 'CLOSED (UTC)'],
+    rows.map((r) => [r.cluster, outcomeLabel(r), r.status, r.workflowId, when(r.startTime), when(r.closeTime)]),
+  );
+}
+
+/** Real upgrades first; rehearsals (simulated clusters) apart, below them. */
 export function renderList(rows: ListRow[]): string[] {
   if (rows.length === 0) return ['no upgrades found'];
-  return table(
-    ['CLUSTER', 'WORKFLOW ID', 'STATUS', 'PHASE', 'STARTED (UTC)', 'CLOSED (UTC)'],
-    rows.map((r) => [r.cluster, r.workflowId, r.status, r.phase, when(r.startTime), when(r.closeTime)]),
-  );
+  const real = rows.filter((r) => !r.rehearsal);
+  const rehearsals = rows.filter((r) => r.rehearsal);
+  const out = real.length ? listTable(real) : ['no upgrades of real clusters found'];
+  if (rehearsals.length) out.push('', `Rehearsals (simulated clusters, not upgrades of yours):`, ...listTable(rehearsals).map((l) => `  ${l}`));
+  return out;
 }

@@ -6,6 +6,7 @@ import { portIsFree, startDevServer } from '../dev-server';
 import { stateDir } from '../paths';
 import { ensureSearchAttributes, isTemporalServer, connectClient } from './connection';
 import { UserError } from './errors';
+import { localServerRecord, removeServerRecord, webUiBase, writeServerRecord } from './web-ui';
 
 interface ServerOptions {
   port: string;
@@ -57,6 +58,7 @@ async function stopServer(): Promise<void> {
   process.kill(-pidFile.pid, 'SIGTERM');
   for (let i = 0; i < 100 && processAlive(pidFile.pid); i++) await new Promise((r) => setTimeout(r, 100));
   fs.rmSync(pidFilePath(), { force: true });
+  removeServerRecord(pidFile.port);
   process.stdout.write(`stopped the Temporal dev server (pid ${pidFile.pid})\n`);
 }
 
@@ -72,7 +74,10 @@ export async function runServer(opts: ServerOptions): Promise<void> {
     const { connection, target } = await connectClient({ address, namespace: 'default' });
     await ensureSearchAttributes(connection, target.namespace);
     await connection.close();
-    process.stdout.write(`reusing the Temporal server already running on ${address} (Web UI: http://127.0.0.1:${uiPort})\n`);
+    // Its Web UI is where it was started with, not where this command's --ui-port says.
+    const ui = webUiBase(address);
+    const where = ui ?? (localServerRecord(address) ? 'none, it runs headless' : 'unknown, it was not started by talos-upgrade server');
+    process.stdout.write(`reusing the Temporal server already running on ${address} (Web UI: ${where})\n`);
     return;
   }
   if (!(await portIsFree(uiPort))) {
@@ -86,6 +91,7 @@ export async function runServer(opts: ServerOptions): Promise<void> {
     const started = await startDevServer({ cli, port, uiPort, db, logFile });
     const pid: PidFile = { pid: started.child.pid ?? -1, port, uiPort, db };
     fs.writeFileSync(pidFilePath(), JSON.stringify(pid, null, 2));
+    writeServerRecord({ pid: pid.pid, port, uiUrl: started.uiUrl });
     process.stdout.write(
       `Temporal dev server running in the background (pid ${pid.pid})\n` +
         `  gRPC:   ${started.address}\n  Web UI: ${started.uiUrl}\n  data:   ${db}\n  log:    ${logFile}\n` +
@@ -95,10 +101,12 @@ export async function runServer(opts: ServerOptions): Promise<void> {
   }
   const started = await startDevServer({ cli, port, uiPort, db });
   process.stdout.write(`Temporal dev server on ${started.address}, Web UI ${started.uiUrl}, data ${db} (Ctrl-C to stop)\n`);
+  if (started.child.pid !== undefined) writeServerRecord({ pid: started.child.pid, port, uiUrl: started.uiUrl });
   const forward = (signal: NodeJS.Signals) => () => started.child.kill(signal);
   process.on('SIGINT', forward('SIGINT'));
   process.on('SIGTERM', forward('SIGTERM'));
   await new Promise<void>((resolve) => started.child.once('exit', () => resolve()));
+  removeServerRecord(port);
 }
 
 export function registerServerCommand(program: Command): void {

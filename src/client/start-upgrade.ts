@@ -10,6 +10,11 @@ import { TASK_QUEUE, TalosCluster, UpgradePhase, workflowIdFor } from '../workfl
 import { readClusterIdentity, runningUpgradeOf } from './cluster-identity';
 import { UserError } from './errors';
 
+/** `rehearse` runs its worker on a task queue of its own named so: how `list` tells rehearsals apart. */
+export const REHEARSAL_TASK_QUEUE_PREFIX = 'talos-upgrade-rehearse-';
+
+export const isRehearsalTaskQueue = (taskQueue: string | undefined): boolean => (taskQueue ?? '').startsWith(REHEARSAL_TASK_QUEUE_PREFIX);
+
 export interface StartOptions {
   taskQueue?: string;
   startedBy?: string;

@@ -28,12 +28,14 @@ import {
   type WaitingFor,
 } from '../workflows/messages';
 import { TalosCluster, UpgradePhase, workflowIdFor } from '../workflows/search-attributes';
+import { abortPreview, runPolicy } from './abort-preview';
 import { assertPayload, assertWorkerPolling, confirmSignal } from './answer-guard';
 import { connectClient } from './connection';
 import { UserError } from './errors';
-import { renderList, renderProgress, renderReport, renderWaiting, styleFor, workflowUiUrl, type ListRow } from './render';
+import { renderList, renderProgress, renderReport, renderWaiting, styleFor, type ListRow } from './render';
+import { noLinkText, workflowLink } from './web-ui';
 import { loadSpecFile } from './spec-file';
-import { startUpgrade } from './start-upgrade';
+import { isRehearsalTaskQueue, startUpgrade } from './start-upgrade';
 import { watchUpgrade, type Snapshot, type WatchResult } from './watch';
 
 /** Exit code of `watch` (and `start --watch`) when it stopped because a human is needed. */
@@ -48,6 +50,8 @@ export interface ClientContext {
   client: Client;
   connection: Connection;
   namespace: string;
+  /** The server's address, which says where its Web UI is when that is known (web-ui.ts); absent: only --ui-url / TEMPORAL_UI. */
+  address?: string;
 }
 
 export function localUser(): string {
@@ -61,7 +65,7 @@ export function localUser(): string {
 async function withClient<T>(fn: (ctx: ClientContext) => Promise<T>): Promise<T> {
   const { client, connection, target } = await connectClient();
   try {
-    return await fn({ client, connection, namespace: target.namespace });
+    return await fn({ client, connection, namespace: target.namespace, address: target.address });
   } finally {
     await connection.close().catch(() => undefined);
   }
@@ -281,6 +285,11 @@ function pollInterval(flag: string | undefined): number {
   return ms;
 }
 
+function uiUrlOption(ctx: ClientContext, workflowId: string): { uiUrl?: string } {
+  const url = workflowLink(ctx.address, ctx.namespace, workflowId);
+  return url ? { uiUrl: url } : {};
+}
+
 async function follow(ctx: ClientContext, found: FoundUpgrade, flags: WatchFlags): Promise<number> {
   const live = process.stdout.isTTY === true && !flags.json;
   const color = live && !process.env.NO_COLOR;
@@ -296,7 +305,7 @@ async function follow(ctx: ClientContext, found: FoundUpgrade, flags: WatchFlags
       json: flags.json === true,
       follow: flags.follow === true,
       pollMs: pollInterval(flags.interval),
-      uiUrl: workflowUiUrl(ctx.namespace, found.workflowId),
+      ...uiUrlOption(ctx, found.workflowId),
       signal: stop.signal,
     });
     if (result.kind === 'interrupted' && !flags.json) {
@@ -318,7 +327,8 @@ export interface StatusJson {
   status: string;
   startTime: string;
   closeTime: string | null;
-  uiUrl: string;
+  /** null when the server's Web UI is not known (see web-ui.ts): never a guessed link. */
+  uiUrl: string | null;
   progress: UpgradeProgress | null;
   report: UpgradeReport | null;
 }
@@ -332,38 +342,60 @@ export async function statusJson(ctx: ClientContext, found: FoundUpgrade): Promi
     status: snap.status,
     startTime: found.startTime.toISOString(),
     closeTime: snap.status === 'RUNNING' ? null : (found.closeTime ?? (await found.handle.describe()).closeTime ?? null)?.toISOString() ?? null,
-    uiUrl: workflowUiUrl(ctx.namespace, found.workflowId),
+    uiUrl: workflowLink(ctx.address, ctx.namespace, found.workflowId),
     progress: snap.progress,
     report: snap.report,
   };
 }
 
-function printStatus(s: StatusJson): void {
+function printStatus(s: StatusJson, address: string | undefined): void {
   const color = styleFor(process.stdout.isTTY === true && !process.env.NO_COLOR);
-  const lines = [`workflow ${s.workflowId} (run ${s.runId}) ${s.status}; Web UI: ${s.uiUrl}`];
+  const lines = [`workflow ${s.workflowId} (run ${s.runId}) ${s.status}; Web UI: ${s.uiUrl ?? noLinkText(address)}`];
   if (s.progress) lines.push(...renderProgress(s.progress, { now: Date.now(), color }));
-  if (s.progress?.waiting) lines.push('', ...renderWaiting(s.progress.waiting, s.cluster, { uiUrl: s.uiUrl, color }));
+  if (s.progress?.waiting) lines.push('', ...renderWaiting(s.progress.waiting, s.cluster, { ...(s.uiUrl ? { uiUrl: s.uiUrl } : {}), color }));
   if (s.report) lines.push('', ...renderReport(s.report, { color, ...(s.progress ? { target: s.progress.target } : {}) }));
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 // ---------------------------------------------------------------- list
 
+/** How many closed runs' reports are read at once for `list`. */
+const REPORT_READS_AT_ONCE = 8;
+
+/** The outcome in a completed run's report (its result: read from history, no worker needed). */
+async function reportOutcome(ctx: ClientContext, workflowId: string, runId: string): Promise<ListRow['outcome']> {
+  try {
+    const report = (await ctx.connection.withDeadline(Date.now() + CLOSED_QUERY_TIMEOUT_MS, () =>
+      ctx.client.workflow.getHandle(workflowId, runId, { followRuns: false }).result(),
+    )) as UpgradeReport | null;
+    return report?.outcome ?? null;
+  } catch {
+    return null;
+  }
+}
+
 export async function listUpgrades(ctx: ClientContext, cluster: string | undefined, limit: number): Promise<ListRow[]> {
   const query = cluster ? `${BASE_QUERY} AND TalosCluster = ${JSON.stringify(cluster)}` : BASE_QUERY;
-  const rows: ListRow[] = [];
+  const rows: (ListRow & { runId: string })[] = [];
   for await (const wf of ctx.client.workflow.list({ query, pageSize: Math.min(limit, 100) })) {
     rows.push({
       cluster: wf.typedSearchAttributes.get(TalosCluster) ?? wf.workflowId.replace(/^talos-upgrade-/, ''),
       workflowId: wf.workflowId,
+      runId: wf.runId,
       status: wf.status.name,
       phase: wf.typedSearchAttributes.get(UpgradePhase) ?? '',
+      outcome: null,
+      rehearsal: isRehearsalTaskQueue(wf.taskQueue),
       startTime: wf.startTime ?? null,
       closeTime: wf.closeTime ?? null,
     });
     if (rows.length >= limit) break;
   }
-  return rows;
+  const completed = rows.filter((r) => r.status === 'COMPLETED');
+  for (let i = 0; i < completed.length; i += REPORT_READS_AT_ONCE) {
+    await Promise.all(completed.slice(i, i + REPORT_READS_AT_ONCE).map(async (r) => (r.outcome = await reportOutcome(ctx, r.workflowId, r.runId))));
+  }
+  return rows.map(({ runId: _runId, ...row }) => row);
 }
 
 // ---------------------------------------------------------------- registration
@@ -379,7 +411,7 @@ function controlSignal(name: 'pause' | 'resume' | 'abort'): typeof pauseSignal {
 const CONTROL_TEXT = {
   pause: (c: string) => `pause requested: ${c} stops at the next safe point (between steps); continue with talos-upgrade resume ${c}`,
   resume: (c: string) => `resume sent: ${c} continues (a blocked preflight runs again); follow it with talos-upgrade watch ${c}`,
-  abort: (c: string) => `abort requested: ${c} stops at the next safe point and compensates per its onFailure policy; follow it with talos-upgrade watch ${c}`,
+  abort: (c: string) => `abort requested: ${c} stops at the next safe point, as said above; follow it with talos-upgrade watch ${c}`,
 } as const;
 
 function parseLimit(value: string): number {
@@ -407,7 +439,7 @@ export function registerUpgradeCommands(program: Command): void {
       await withClient(async (ctx) => {
         const handle = await startUpgrade(ctx.client, loaded.spec, { startedBy: opts.by });
         const found = await findUpgrade(ctx, loaded.spec.cluster);
-        const url = workflowUiUrl(ctx.namespace, handle.workflowId);
+        const url = workflowLink(ctx.address, ctx.namespace, handle.workflowId) ?? noLinkText(ctx.address);
         process.stdout.write(
           `started the upgrade of ${loaded.spec.cluster}: workflow ${handle.workflowId} (run ${found.runId})\n` +
             `Web UI: ${url}\n` +
@@ -427,7 +459,7 @@ export function registerUpgradeCommands(program: Command): void {
         const found = await findUpgrade(ctx, await resolveCluster(ctx, cluster, 'status'));
         const status = await statusJson(ctx, found);
         if (opts.json) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
-        else printStatus(status);
+        else printStatus(status, ctx.address);
       });
     });
 
@@ -441,7 +473,7 @@ export function registerUpgradeCommands(program: Command): void {
     .action(async (cluster: string | undefined, opts: WatchFlags) => {
       await withClient(async (ctx) => {
         const found = await findUpgrade(ctx, await resolveCluster(ctx, cluster, 'watch'));
-        if (!opts.json) process.stdout.write(`watching ${found.workflowId} (Web UI: ${workflowUiUrl(ctx.namespace, found.workflowId)})\n`);
+        if (!opts.json) process.stdout.write(`watching ${found.workflowId} (Web UI: ${workflowLink(ctx.address, ctx.namespace, found.workflowId) ?? noLinkText(ctx.address)})\n`);
         process.exitCode = await follow(ctx, found, opts);
       });
     });
@@ -540,19 +572,19 @@ export function registerUpgradeCommands(program: Command): void {
   });
 
   for (const name of ['pause', 'resume', 'abort'] as const) {
-    byOption(
-      program
-        .command(name)
-        .description(
-          name === 'pause'
-            ? 'pause at the next safe point (between steps)'
-            : name === 'resume'
-              ? 'continue after a pause, or re-run preflight when blocked'
-              : 'stop at the next safe point and compensate per the onFailure policy',
-        )
-        .argument('<cluster>', 'cluster name')
-        .option('--reason <text>', 'why (audit log)'),
-    ).action(async (cluster: string, opts: { by: string; reason?: string }) => {
+    const command = program
+      .command(name)
+      .description(
+        name === 'pause'
+          ? 'pause at the next safe point (between steps)'
+          : name === 'resume'
+            ? 'continue after a pause, or re-run preflight when blocked'
+            : "stop at the next safe point; says first what this run's onFailure policy will and will not undo",
+      )
+      .argument('<cluster>', 'cluster name')
+      .option('--reason <text>', 'why (audit log)');
+    if (name === 'abort') command.option('--yes', 'abort without asking (on a terminal the abort is confirmed first)');
+    byOption(command).action(async (cluster: string, opts: { by: string; reason?: string; yes?: boolean }) => {
       await withClient(async (ctx) => {
         const payload: ControlPayload = { by: opts.by, ...(opts.reason ? { reason: opts.reason } : {}) };
         assertPayload(checkControl(payload), name);
@@ -560,7 +592,12 @@ export function registerUpgradeCommands(program: Command): void {
         if (found.status !== 'RUNNING') throw new UserError(`the upgrade of ${cluster} has ended (${found.status}); there is nothing to ${name}`);
         await assertWorkerPolling(ctx, cluster, found.taskQueue, name);
         // Where the audit log stands now: the entry recording this signal comes after.
-        const before = (await readSnapshot(ctx, found.handle)).progress?.audit.length ?? 0;
+        const now = (await readSnapshot(ctx, found.handle)).progress;
+        const before = now?.audit.length ?? 0;
+        if (name === 'abort') {
+          process.stdout.write(`${abortPreview(cluster, await runPolicy(ctx, found), now).join('\n')}\n`);
+          if (!opts.yes && onTerminal() && !(await confirm(`Abort ${cluster}? [y/N] `))) throw new UserError('not aborted; nothing was sent');
+        }
         await found.handle.signal(controlSignal(name), payload);
         await confirmSignal(async () => (await readSnapshot(ctx, found.handle)).progress, cluster, name, opts.by, before);
         process.stdout.write(`${CONTROL_TEXT[name](cluster)}\n`);

@@ -97,6 +97,9 @@ function quietly(fn: () => void): void {
   }
 }
 
+/** Structured start/finish lines only in JSON log format; text logs get worker-action-log.ts's one readable line. */
+const structured = (): boolean => process.env.TALOS_UPGRADE_LOG_FORMAT?.trim().toLowerCase() === 'json';
+
 /** The factory createUpgradeWorker registers (`interceptors.activity`). */
 export const observeActivities: ActivityInterceptorsFactory = (ctx): ActivityInterceptors => {
   let known: ActivityLogFields | undefined;
@@ -111,7 +114,7 @@ export const observeActivities: ActivityInterceptorsFactory = (ctx): ActivityInt
           known = startFields(origin, arg);
           tags = activityTags(origin, arg);
           inFlight(ctx.metricMeter, tags, 1);
-          ctx.log.info(`${known.action} started`, { ...known });
+          if (structured()) ctx.log.info(`${known.action} started`, { ...known });
         });
         let failure: unknown;
         try {
@@ -127,6 +130,7 @@ export const observeActivities: ActivityInterceptorsFactory = (ctx): ActivityInt
             recordExecution(ctx.metricMeter, origin, arg, failure, cancelRequested, ms / 1000);
             const fields = finishFields(known ?? startFields(origin, arg), failure, cancelRequested, ms);
             const line = `${fields.action} ${fields.outcome}`;
+            if (!structured()) return;
             if (fields.outcome === 'failed') ctx.log.warn(line, { ...fields });
             else ctx.log.info(line, { ...fields });
           });

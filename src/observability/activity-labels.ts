@@ -37,7 +37,6 @@ const SHAPES: Record<string, ActivityShape> = {
   awaitNodeBack: { stepKind: 'talos', substep: 'await boot', action: 'wait for the new boot' },
   uncordonNode: { stepKind: 'talos', substep: 'uncordon', action: 'uncordon' },
   settleNode: { stepKind: 'talos', substep: 'settle', action: 'settle the node' },
-  upgradeNode: { stepKind: 'talos', substep: 'upgrade', action: 'upgrade the node' },
   verifyNode: { stepKind: 'talos', substep: 'verify', action: 'verify the node' },
   rollbackNode: { stepKind: 'rollback', substep: 'rollback', action: 'roll the node back' },
   upgradeKubernetes: { stepKind: 'kubernetes', substep: 'kubernetes', action: 'upgrade Kubernetes' },

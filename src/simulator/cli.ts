@@ -4,9 +4,9 @@
  */
 import type { Command } from 'commander';
 import { ExitCode, UserError } from '../client/errors';
-import { FAULT_KINDS, TOOL_NAMES } from './types';
+import { FAULT_KINDS, TOOL_FAULTS, TOOL_NAMES } from './types';
 import type { FaultKind, ToolName } from './types';
-import { FaultSpecError, isFaultKind } from './faults';
+import { FAULT_SYNTAX, FaultSpecError, faultHelpLines, isFaultKind, readFaultArg, type FaultSpec } from './faults';
 import { SimOptionError } from './cluster';
 import { PauseSpecError, releasePause } from './pause';
 import { clearFaults, initSim, readInvocations, readSimState, setFault, setPause } from './index';
@@ -51,6 +51,31 @@ function userErrors<T>(fn: () => T): T {
 const write = (text: string): void => {
   process.stdout.write(text);
 };
+
+/** `<fault>` in the compact form, completed by the flags; a part given both ways is refused. addFault checks the whole. */
+function faultWithFlags(text: string, o: { node?: string; times?: string; tool?: string; match?: string }): FaultSpec {
+  const spec = readFaultArg(text);
+  const both = (part: string, flag: string): never => {
+    throw bad(`"${text}" already names the ${part}; drop ${flag}`);
+  };
+  if (o.node !== undefined) {
+    if (spec.node !== undefined) both('node', '--node');
+    spec.node = o.node;
+  }
+  if (o.tool !== undefined) {
+    if (spec.tool !== undefined) both('tool', '--tool');
+    spec.tool = tool(o.tool);
+  }
+  if (o.match !== undefined) {
+    if (spec.match !== undefined) both('match words', '--match');
+    spec.match = o.match;
+  }
+  if (o.times !== undefined) {
+    if (spec.times !== undefined) both('times', '--times');
+    spec.times = wholeNumber('--times', o.times, 1);
+  }
+  return spec;
+}
 
 export function registerSimCommands(program: Command): void {
   const sim = program.command('sim').description('create, inspect and fault a simulated cluster (the twins of talosctl, kubectl, velero, flux)');
@@ -113,22 +138,15 @@ export function registerSimCommands(program: Command): void {
 
   sim
     .command('fault <dir> <fault>')
-    .description(`inject a fault until cleared: ${FAULT_KINDS.join(', ')}`)
+    .description(`inject a fault until cleared; <fault> is ${FAULT_SYNTAX} (as rehearse --fault), or a name with the options below`)
     .option('--node <node>', 'only this node (address or hostname); default: any node')
     .option('--times <n>', 'fire only this many times')
-    .option('--tool <tool>', `for hang, malformed-output, garbage-exit: ${TOOL_NAMES.join('|')}`)
+    .option('--tool <tool>', `for ${TOOL_FAULTS.join(', ')}: ${TOOL_NAMES.join('|')}`)
     .option('--match <words>', 'for those: only invocations whose arguments contain these whole words, e.g. "health"')
-    .action((dir: string, kind: string, o: { node?: string; times?: string; tool?: string; match?: string }) => {
-      if (!isFaultKind(kind)) throw bad(`unknown fault "${kind}"; one of: ${FAULT_KINDS.join(', ')}`);
-      const fault = userErrors(() =>
-        setFault(dir, {
-          kind,
-          node: o.node,
-          times: o.times === undefined ? undefined : wholeNumber('--times', o.times, 1),
-          tool: tool(o.tool),
-          match: o.match,
-        }),
-      );
+    .addHelpText('after', `\nFaults:\n${faultHelpLines().join('\n')}\n`)
+    .action((dir: string, text: string, o: { node?: string; times?: string; tool?: string; match?: string }) => {
+      const spec = userErrors(() => faultWithFlags(text, o));
+      const fault = userErrors(() => setFault(dir, spec));
       write(`fault ${fault.kind} set${fault.node ? ` on ${fault.node}` : ' cluster-wide'}${fault.remaining !== undefined ? ` for ${fault.remaining} time(s)` : ''}\n`);
     });
 

@@ -17,7 +17,7 @@
  */
 import { mustLeave } from './drain';
 import { hex16 } from './state';
-import { FAULT_KINDS, TOOL_FAULTS, TOOL_NAMES } from './types';
+import { FAULT_KINDS, FAULTS, TOOL_FAULTS, TOOL_NAMES } from './types';
 import type { FaultKind, SimFault, SimPause, SimState, ToolName } from './types';
 
 export const STALE_MEMBER_HOSTNAME = 'cp-old';
@@ -107,36 +107,96 @@ export function takePause(state: SimState, inv: InvocationTarget): SimPause | un
   return pause;
 }
 
+/** The compact form `rehearse --fault` and `sim fault` read, as help texts and errors show it. */
+export const FAULT_SYNTAX = 'name[:tool[:match words]][@node][*times]';
+
+/** How one fault is written: its name with the parts it takes. */
+export function faultUsage(kind: FaultKind): string {
+  const info = FAULTS[kind];
+  return `${kind}${info.tool ? ':tool[:words]' : ''}${info.node ? '[@node]' : ''}${info.times ? '[*times]' : ''}`;
+}
+
 /**
- * Parses the compact form used by `rehearse --fault`: `kind[@node][,times=N][,tool=T][,match=WORDS]`,
- * e.g. `fallback@192.168.1.71`, `never-healthy@worker-1,times=1`, `hang,tool=talosctl,match=health`.
- * Node names are checked later, against the cluster, by addFault.
+ * Parses one fault in the compact form ${FAULT_SYNTAX}, e.g. `fallback@192.168.1.71`,
+ * `never-healthy@worker-1*1`, `k8s-upgrade-fails*1`, `hang:talosctl:etcd status@192.168.1.70`.
+ * The node is checked later, against the cluster, by addFault.
  */
 export function parseFaultArg(text: string): FaultSpec {
-  const [head = '', ...options] = text.split(',');
-  const at = head.indexOf('@');
-  const kind = (at === -1 ? head : head.slice(0, at)).trim();
-  if (!isFaultKind(kind)) throw new FaultSpecError(`unknown fault "${kind}" in "${text}"; one of: ${FAULT_KINDS.join(', ')}`);
-  const spec: FaultSpec = { kind };
-  if (at !== -1) spec.node = head.slice(at + 1).trim();
-  for (const option of options) {
-    const eq = option.indexOf('=');
-    const key = option.slice(0, eq).trim();
-    const value = option.slice(eq + 1).trim();
-    if (eq === -1 || value === '') throw new FaultSpecError(`"${option}" in "${text}" must be key=value (times, tool, match)`);
-    if (key === 'times') {
-      if (!/^\d+$/.test(value)) throw new FaultSpecError(`times must be a whole number in "${text}"`);
-      spec.times = Number(value);
-    } else if (key === 'tool') {
-      if (!(TOOL_NAMES as readonly string[]).includes(value)) throw new FaultSpecError(`tool must be one of ${TOOL_NAMES.join(', ')} in "${text}"`);
-      spec.tool = value as ToolName;
-    } else if (key === 'match') {
-      spec.match = value;
-    } else {
-      throw new FaultSpecError(`unknown option "${key}" in "${text}"; use times, tool or match`);
-    }
+  const fault = readFaultArg(text);
+  checkShape(fault);
+  return fault;
+}
+
+/** parseFaultArg without the catalogue's checks, for callers that add parts (sim fault's flags) first. */
+export function readFaultArg(text: string): FaultSpec {
+  const fail = (why: string): never => {
+    throw new FaultSpecError(`${why} (write ${FAULT_SYNTAX})`);
+  };
+  let rest = text.trim();
+  const spec: Partial<FaultSpec> = {};
+  const star = rest.lastIndexOf('*');
+  if (star !== -1) {
+    const times = rest.slice(star + 1);
+    if (!/^\d+$/.test(times) || Number(times) < 1) fail(`*times must be a whole number of at least 1, got "*${times}"`);
+    spec.times = Number(times);
+    rest = rest.slice(0, star);
   }
-  return spec;
+  const at = rest.indexOf('@');
+  if (at !== -1) {
+    const node = rest.slice(at + 1).trim();
+    if (node === '' || /\s/.test(node)) fail('@ must be followed by one node address or hostname');
+    spec.node = node;
+    rest = rest.slice(0, at);
+  }
+  const [kind = '', tool, ...match] = rest.split(':');
+  if (!isFaultKind(kind.trim())) throw new FaultSpecError(`unknown fault "${kind.trim()}"; one of ${FAULT_KINDS.join(', ')}`);
+  const fault: FaultSpec = { kind: kind.trim() as FaultKind, ...spec };
+  if (tool !== undefined) {
+    if (!(TOOL_NAMES as readonly string[]).includes(tool.trim())) fail(`the tool must be one of ${TOOL_NAMES.join(', ')}, got "${tool.trim()}"`);
+    fault.tool = tool.trim() as ToolName;
+    const words = match.join(':').trim();
+    if (words !== '') fault.match = words;
+  }
+  return fault;
+}
+
+/** The catalogue's rules for what a fault takes (node, tool, times); `where` prefixes the message. */
+function checkShape(spec: FaultSpec, where = ''): void {
+  const info = FAULTS[spec.kind];
+  const usage = `write ${faultUsage(spec.kind)}`;
+  if (info.tool && spec.tool === undefined) {
+    throw new FaultSpecError(`${where}${spec.kind} needs the tool whose calls it breaks, e.g. ${spec.kind}:talosctl:health (${usage}; sim fault: --tool, --match)`);
+  }
+  if (!info.tool && (spec.tool !== undefined || spec.match !== undefined)) {
+    throw new FaultSpecError(`${where}${spec.kind} takes no tool or match words; only ${TOOL_FAULTS.join(', ')} do (${usage})`);
+  }
+  if (!info.node && spec.node !== undefined) {
+    throw new FaultSpecError(`${where}${spec.kind} acts on the cluster as a whole and takes no node (${usage})`);
+  }
+  if (!info.times && spec.times !== undefined) {
+    throw new FaultSpecError(`${where}${spec.kind} changes the cluster until it is cleared and takes no times (${usage})`);
+  }
+}
+
+/** What `tool` and `words` stand for in a fault's usage. */
+export const TOOL_NOTE = `tool: ${TOOL_NAMES.join(', ')}; words: only calls whose arguments contain these whole words, e.g. health or "etcd status"`;
+
+/** The fault table for help texts: usage, then the one-line summary. */
+export function faultHelpLines(indent = '  '): string[] {
+  const width = Math.max(...FAULT_KINDS.map((k) => faultUsage(k).length));
+  return [...FAULT_KINDS.map((k) => `${indent}${faultUsage(k).padEnd(width)}  ${FAULTS[k].summary}`), `${indent}(${TOOL_NOTE})`];
+}
+
+/** The same table in Markdown, as the README carries it (a unit test holds the README to this). */
+export function faultMarkdownTable(): string[] {
+  const cell = (text: string): string => text.replace(/\|/g, '\\|');
+  return [
+    '| fault | what it does |',
+    '|---|---|',
+    ...FAULT_KINDS.map((k) => `| \`${cell(faultUsage(k))}\` | ${cell(FAULTS[k].summary)} |`),
+    '',
+    `${TOOL_NOTE[0]?.toUpperCase() ?? ''}${TOOL_NOTE.slice(1)}.`,
+  ];
 }
 
 /** Validates and adds a fault, applying state faults at once. */
@@ -151,12 +211,8 @@ export function addFault(state: SimState, spec: FaultSpec, now = Date.now()): Si
   if (spec.times !== undefined && (!Number.isInteger(spec.times) || spec.times < 1)) {
     throw new FaultSpecError(`--times must be a whole number of at least 1, got ${spec.times}`);
   }
-  const isTool = TOOL_FAULTS.includes(spec.kind);
-  if (isTool && spec.tool === undefined) throw new FaultSpecError(`fault "${spec.kind}" needs --tool (${TOOL_NAMES.join('|')}) and usually --match <subcommand>`);
   if (spec.tool !== undefined && !TOOL_NAMES.includes(spec.tool)) throw new FaultSpecError(`--tool must be one of ${TOOL_NAMES.join(', ')}, got "${spec.tool}"`);
-  if (!isTool && (spec.tool !== undefined || spec.match !== undefined)) {
-    throw new FaultSpecError(`--tool/--match only apply to hang, malformed-output and garbage-exit, not "${spec.kind}"`);
-  }
+  checkShape(spec);
   const fault: SimFault = { kind: spec.kind, fired: 0, addedAt: new Date(now).toISOString() };
   if (node !== undefined) fault.node = node;
   if (spec.times !== undefined) fault.remaining = spec.times;

@@ -193,29 +193,45 @@ export interface SimPod {
   waitingReason: string | null;
 }
 
-export const FAULT_KINDS = [
-  'fallback',
-  'never-healthy',
-  'upgrade-fails',
-  'stale-etcd-member',
-  'not-ready',
-  'pods-stuck',
-  'pdb-blocks-drain',
-  'wrong-schematic',
-  'k8s-upgrade-fails',
-  'velero-partially-failed',
-  'velero-failed',
-  'flux-not-ready',
-  'hang',
-  'malformed-output',
-  'garbage-exit',
-  'slow-pull',
-  'installer-refuses',
-] as const;
-export type FaultKind = (typeof FAULT_KINDS)[number];
+/**
+ * What a fault takes besides its name (the one list behind the parser, `sim fault --help`,
+ * `rehearse --help` and the README's fault table, so they cannot drift):
+ * - node: `@node` narrows it to one node (address or hostname); false = it acts on the cluster as a whole;
+ * - tool: it replaces a whole tool invocation and needs `:tool` (optionally `:match words`);
+ * - times: `*N` makes it fire N times only; false for state faults (set once, undone when cleared).
+ */
+export interface FaultInfo {
+  summary: string;
+  node: boolean;
+  tool: boolean;
+  times: boolean;
+}
+
+export const FAULTS = {
+  fallback: { summary: "the node's next upgrade boots back into its old version (A/B fallback)", node: true, tool: false, times: true },
+  'never-healthy': { summary: 'the node comes back on the new version but never becomes healthy', node: true, tool: false, times: true },
+  'upgrade-fails': { summary: "talosctl upgrade of the node is refused (the installer image cannot be pulled: 503)", node: true, tool: false, times: true },
+  'installer-refuses': { summary: 'the installer fails after the upgrade was accepted ("failed to install bootloader")', node: true, tool: false, times: true },
+  'slow-pull': { summary: "the node's next installer pull takes 10 × the reboot time", node: true, tool: false, times: true },
+  'wrong-schematic': { summary: 'the node comes back with another schematic (other extensions) than the one asked for', node: true, tool: false, times: true },
+  'not-ready': { summary: 'talosctl health / machinestatus and kubectl get nodes see the node (or every node) not ready', node: true, tool: false, times: true },
+  'pods-stuck': { summary: 'workload pods on the node (default: the first worker) stay Terminating', node: true, tool: false, times: false },
+  'pdb-blocks-drain': { summary: 'a PodDisruptionBudget holds a pod on the node (default: the first worker), so its drain blocks', node: true, tool: false, times: false },
+  'stale-etcd-member': { summary: 'etcd keeps a member of a machine that no longer exists (preflight blocks and offers the fix)', node: false, tool: false, times: false },
+  'k8s-upgrade-fails': { summary: 'talosctl upgrade-k8s fails', node: false, tool: false, times: true },
+  'velero-partially-failed': { summary: 'the next Velero backup ends PartiallyFailed', node: false, tool: false, times: true },
+  'velero-failed': { summary: 'the next Velero backup ends Failed', node: false, tool: false, times: true },
+  'flux-not-ready': { summary: 'flux get shows a Kustomization and a HelmRelease not Ready', node: false, tool: false, times: true },
+  hang: { summary: 'matching calls of the tool hang for an hour (until the caller gives up on them)', node: true, tool: true, times: true },
+  'malformed-output': { summary: 'matching calls of the tool print output no parser can read', node: true, tool: true, times: true },
+  'garbage-exit': { summary: 'matching calls of the tool panic: exit 2, a Go stack trace, no output', node: true, tool: true, times: true },
+} as const satisfies Record<string, FaultInfo>;
+
+export type FaultKind = keyof typeof FAULTS;
+export const FAULT_KINDS: readonly FaultKind[] = Object.keys(FAULTS) as FaultKind[];
 
 /** Faults that act on a tool invocation as a whole and need `tool` (and usually `match`). */
-export const TOOL_FAULTS: readonly FaultKind[] = ['hang', 'malformed-output', 'garbage-exit'];
+export const TOOL_FAULTS: readonly FaultKind[] = FAULT_KINDS.filter((k) => FAULTS[k].tool);
 
 export type ToolName = 'talosctl' | 'kubectl' | 'velero' | 'flux';
 export const TOOL_NAMES: readonly ToolName[] = ['talosctl', 'kubectl', 'velero', 'flux'];

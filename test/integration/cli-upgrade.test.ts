@@ -67,11 +67,14 @@ describe('operator CLI on a real server', () => {
     tmp.cleanup();
   });
 
-  it('without a server: one line telling how to start one', async () => {
-    const r = await runCli(['status', 'lab'], { env: { TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}` } });
-    assert.equal(r.exitCode, 1);
-    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-    assert.match(r.stderr, /cannot reach a Temporal server at 127\.0\.0\.1:\d+ .*talos-upgrade server --detach/);
+  it('without a server: one line telling how to start one (status and the worker alike, no transport error)', async () => {
+    const address = `127.0.0.1:${await freePort()}`;
+    for (const args of [['status', 'lab'], ['worker']]) {
+      const r = await runCli(args, { env: { TEMPORAL_ADDRESS: address } });
+      assert.equal(r.exitCode, 1, args.join(' '));
+      assert.equal(r.stderr, `talos-upgrade: no Temporal server answers at ${address}; start one with \`talos-upgrade server --detach\`, or set TEMPORAL_ADDRESS to the one you run`);
+      assert.equal(r.stdout, '');
+    }
   });
 
   it('an unknown cluster: one line pointing at list', async () => {
@@ -116,6 +119,18 @@ describe('operator CLI on a real server', () => {
     assert.equal(s.report, null);
   });
 
+  it('status links no Web UI it cannot know (this test server has none recorded); --ui-url gives one', async () => {
+    const unknown = { TALOS_UPGRADE_UI_URL: '', XDG_STATE_HOME: path.join(tmp.dir, 'state') };
+    const text = await cli(['status', 'lab'], unknown);
+    assert.equal(text.exitCode, 0, text.stderr);
+    assert.match(text.stdout, /^workflow talos-upgrade-lab \(run [0-9a-f-]{36}\) RUNNING; Web UI: unknown \(pass --ui-url or set TEMPORAL_UI/m);
+    assert.doesNotMatch(text.stdout, /8233|http:/, 'no guessed link anywhere');
+    const json = await cli(['status', 'lab', '--json'], unknown);
+    assert.equal((JSON.parse(json.stdout) as StatusJson).uiUrl, null);
+    const given = await cli(['--ui-url', 'http://ui.given:8080/', 'status', 'lab', '--json'], unknown);
+    assert.equal((JSON.parse(given.stdout) as StatusJson).uiUrl, 'http://ui.given:8080/namespaces/default/workflows/talos-upgrade-lab');
+  });
+
   it('watch stops when a human is needed (exit 4) and says what to run and which signal to send', async () => {
     const r = await cli(['watch']);
     assert.equal(r.exitCode, 4, r.stderr);
@@ -150,10 +165,10 @@ describe('operator CLI on a real server', () => {
   it('list shows running upgrades from visibility, filtered by cluster', async () => {
     const all = await eventually(async () => {
       const r = await cli(['list']);
-      return r.exitCode === 0 && /talos-upgrade-lab\s+RUNNING/.test(r.stdout) ? r : undefined;
+      return r.exitCode === 0 && /RUNNING\s+talos-upgrade-lab/.test(r.stdout) ? r : undefined;
     });
-    assert.match(all.stdout, /^CLUSTER\s+WORKFLOW ID\s+STATUS\s+PHASE\s+STARTED \(UTC\)\s+CLOSED \(UTC\)$/m);
-    assert.match(all.stdout, /^lab\s+talos-upgrade-lab\s+RUNNING\s+\S+\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/m);
+    assert.match(all.stdout, /^CLUSTER\s+OUTCOME\s+TEMPORAL\s+WORKFLOW ID\s+STARTED \(UTC\)\s+CLOSED \(UTC\)$/m);
+    assert.match(all.stdout, /^lab\s+in progress \(\S+\)\s+RUNNING\s+talos-upgrade-lab\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/m);
     const other = await cli(['list', 'elsewhere']);
     assert.equal(other.exitCode, 0);
     assert.equal(other.stdout.trim(), 'no upgrades found');
@@ -229,6 +244,9 @@ describe('operator CLI on a real server', () => {
     await eventually(async () => ((await status()).progress?.phase !== 'paused' ? true : undefined), 30_000, 300);
     const abort = await cli(['abort', 'lab', '--reason', 'test over']);
     assert.equal(abort.exitCode, 0, abort.stderr);
+    // Said before sending, from the run's own spec (the default onFailure): an abort undoes nothing.
+    assert.match(abort.stdout, /^lab stops at the next safe point.* This run's onFailure policy is rollback-node, so (it undoes nothing: .+ stays? as (it is|they are)|nothing has been changed yet, and nothing is undone)\./m);
+    assert.match(abort.stdout, /abort requested: lab stops at the next safe point, as said above/);
     const ended = await eventually(async () => {
       const s = await status();
       return s.status !== 'RUNNING' ? s : undefined;
@@ -239,5 +257,15 @@ describe('operator CLI on a real server', () => {
     const w = await cli(['watch', 'lab']);
     assert.equal(w.exitCode, 1, 'an upgrade that did not complete is a non-zero watch');
     assert.match(w.stdout, /Upgrade of lab aborted/);
+    // list: what became of each run (its report) before Temporal's COMPLETED, newest first.
+    const listed = await eventually(async () => {
+      const r = await cli(['list', 'lab']);
+      return (r.stdout.match(/COMPLETED/g) ?? []).length === 2 ? r : undefined;
+    });
+    const rows = listed.stdout.split('\n').filter((l) => l.startsWith('lab '));
+    assert.match(rows[0] ?? '', /^lab\s+aborted\s+COMPLETED\s+talos-upgrade-lab\s/);
+    assert.match(rows[1] ?? '', /^lab\s+completed\s+COMPLETED\s+talos-upgrade-lab\s/);
+    const json = JSON.parse((await cli(['list', 'lab', '--json'])).stdout) as { outcome: string; rehearsal: boolean }[];
+    assert.deepEqual(json.map((r) => [r.outcome, r.rehearsal]), [['aborted', false], ['completed', false]]);
   });
 });

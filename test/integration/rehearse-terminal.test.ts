@@ -138,6 +138,30 @@ describe('rehearse on a terminal (tmux)', () => {
     await session.kill();
   });
 
+  it('a blocked preflight offers the fix it printed: 1 applies it, preflight passes, and the plan is asked next', async () => {
+    const simDir = path.join(tmp.dir, 'fix');
+    const exitFile = path.join(tmp.dir, 'fix.exit');
+    // The built-in cluster: with three control planes etcd keeps its quorum, so removing the stale member is offered.
+    const args = [process.execPath, cliEntry(), 'rehearse', '--reboot-seconds', '0', '--embedded', '--sim-dir', simDir, '--fault', 'stale-etcd-member'];
+    const session = await openSession(`${quoteAll(args)}; echo $? > '${exitFile}'; sleep 5`, projectRoot(), tmp.dir);
+    sessions.push(session);
+    const offer = await until('the blocked prompt with its fix', async () => {
+      const screen = await session.capture();
+      return /\[1\] apply it \(preflight runs again\), \[r\]esume .*\[a\]bort\? $/.test(screen.trimEnd() + ' ') ? screen : undefined;
+    });
+    assert.match(offer, /\[1\] remove .*: talosctl etcd remove-member [0-9a-f]{16} --nodes 192\.168\.1\.70/);
+    await session.send('1');
+    // The fix ran on the twin, preflight passed, and the run went on to ask for the plan: n stops it there.
+    const { asked, screen, exitCode } = await drive(session, exitFile, () => 'n');
+    assert.deepEqual(asked, ['plan'], screen);
+    assert.notEqual(exitCode, 0);
+    assert.match(screen, /→ requested fix etcd-remove-member:[0-9a-f]{16}: talosctl etcd remove-member/);
+    const removed = readInvocations(simDir).filter((c) => c.tool === 'talosctl' && c.args.includes('remove-member'));
+    assert.equal(removed.length, 1, 'the fix ran exactly once');
+    assert.ok(!readInvocations(simDir).some((c) => c.tool === 'talosctl' && c.args[0] === 'upgrade'), 'nothing upgraded after n at the plan');
+    await session.kill();
+  });
+
   it('approve on a terminal shows the waiting step and asks y/N; the rehearsal notices the answer came from elsewhere', async () => {
     const simDir = path.join(tmp.dir, 'elsewhere');
     const exitFile = path.join(tmp.dir, 'elsewhere.exit');
@@ -154,7 +178,7 @@ describe('rehearse on a terminal (tmux)', () => {
       const screen = await session.capture('approver');
       return /Approve plan\? \[y\/N\]\s*$/.test(screen.trimEnd()) ? screen : undefined;
     });
-    assert.match(asked, /^ha is waiting on plan: Approve: approve the plan: /m);
+    assert.match(asked, /^ha is waiting on plan: Approve the plan: /m);
     await session.send('y', 'approver');
     await until('approve to exit', () => Promise.resolve(fs.existsSync(approveExit) && fs.readFileSync(approveExit, 'utf8').trim() !== '' ? true : undefined));
     assert.equal(fs.readFileSync(approveExit, 'utf8').trim(), '0');

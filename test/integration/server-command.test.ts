@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import execa from 'execa';
 import { connectClient } from '../../src/client/connection';
+import { initSim } from '../../src/simulator';
 import { cliEntry, runCli } from '../helpers/cli';
 import { eventually, freePort, tempDir } from '../helpers/temporal-env';
 
@@ -38,9 +39,25 @@ describe('talos-upgrade server / worker', () => {
 
     assert.equal(await eventually(async () => (await httpStatus(`http://127.0.0.1:${uiPort}/`)) === 200 && 200), 200);
 
-    const second = await runCli(['server', '--port', String(port), '--ui-port', String(uiPort)], { env });
+    // Reused: its Web UI is where it was started, whatever this --ui-port says.
+    const second = await runCli(['server', '--port', String(port), '--ui-port', String(uiPort + 1)], { env });
     assert.equal(second.exitCode, 0, second.stderr);
-    assert.match(second.stdout, /reusing the Temporal server already running/);
+    assert.match(second.stdout, new RegExp(`reusing the Temporal server already running on 127\\.0\\.0\\.1:${port} \\(Web UI: http://127\\.0\\.0\\.1:${uiPort}\\)`));
+
+    // A client of this server links to its real (non-default) UI port.
+    const sim = await initSim(path.join(tmp.dir, 'twin'), { controlPlanes: 1, workers: 0 });
+    const spec = path.join(tmp.dir, 'ui.yaml');
+    fs.writeFileSync(
+      spec,
+      `cluster: ui\ntalosconfig: ${sim.talosconfig}\nkubeconfig: ${sim.kubeconfig}\nnodes: { controlPlane: [${sim.nodes.controlPlane[0]}] }\n` +
+        'talos: { version: v1.9.4, schematic: detect }\nbackup: { velero: { enabled: false }, etcdSnapshot: { enabled: false } }\n',
+    );
+    const started = await runCli(['start', spec], { env: { ...env, TEMPORAL_ADDRESS: `127.0.0.1:${port}`, TALOS_UPGRADE_UI_URL: '' } });
+    assert.equal(started.exitCode, 0, started.stderr);
+    assert.match(started.stdout, new RegExp(`^Web UI: http://127\\.0\\.0\\.1:${uiPort}/namespaces/default/workflows/talos-upgrade-ui$`, 'm'));
+    const { connection: c, client } = await connectClient({ address: `127.0.0.1:${port}`, namespace: 'default' });
+    await client.workflow.getHandle('talos-upgrade-ui').terminate('test: only the link mattered');
+    await c.close();
 
     const worker = execa(process.execPath, [cliEntry(), 'worker'], {
       env: { ...process.env, ...env, TEMPORAL_ADDRESS: `127.0.0.1:${port}` },

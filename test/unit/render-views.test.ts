@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { isRehearsalTaskQueue } from '../../src/client/start-upgrade';
 import { buildPlan, parseSpec, type ClusterFacts, type NodeFacts, type UpgradeSpec } from '../../src/plan';
 import {
   cliCommandsFor,
@@ -14,7 +15,6 @@ import {
   stripAnsi,
   styleFor,
   table,
-  workflowUiUrl,
 } from '../../src/client/render';
 import type { StepProgress, UpgradeProgress, UpgradeReport, WaitingFor } from '../../src/workflows/messages';
 
@@ -142,10 +142,6 @@ describe('render primitives', () => {
     assert.equal(formatElapsed(-1), '');
   });
 
-  it('builds the Web UI link from TALOS_UPGRADE_UI_URL, defaulting to the dev server UI', () => {
-    assert.equal(workflowUiUrl('default', 'talos-upgrade-lab', {}), 'http://127.0.0.1:8233/namespaces/default/workflows/talos-upgrade-lab');
-    assert.equal(workflowUiUrl('prod', 'talos-upgrade-lab', { TALOS_UPGRADE_UI_URL: 'https://ui.example.net/' }), 'https://ui.example.net/namespaces/prod/workflows/talos-upgrade-lab');
-  });
 });
 
 describe('what a human must do', () => {
@@ -193,6 +189,20 @@ describe('plan view', () => {
     for (const id of ['plan', 'talos:v1.9.4:192.168.1.71', 'talos:v1.9.4:192.168.1.70', 'kubernetes:1.32.2']) assert.ok(approvals.includes(id), id);
     assert.ok(!approvals.includes('192.168.1.80'), 'workers need no approval under control-plane');
     assert.match(text, /Ready: start it with `talos-upgrade start lab\.yaml --watch`/);
+  });
+
+  it('says a warning once when the spec and preflight both notice it', () => {
+    const s = spec();
+    const plan = buildPlan(s, facts());
+    plan.preflight.push({ id: 'control-plane-count', verdict: 'warning', message: '2 control planes is an even number; etcd tolerates no more failures than with 1', fix: 'run an odd number of control planes (1, 3 or 5)' });
+    const warnings = [
+      'nodes.controlPlane: 2 control planes is an even number; etcd tolerates no more failures than with 1, so use an odd number',
+      'backup: both Velero and the etcd snapshot are disabled; nothing will be backed up before the upgrade',
+    ];
+    const text = renderPlan(plan, s, { specPath: 'lab.yaml', warnings }).join('\n');
+    assert.equal(text.split('is an even number').length - 1, 1, text);
+    assert.match(text, /Spec warnings\n {2}- backup: both Velero and the etcd snapshot are disabled/);
+    assert.match(text, /warning\s+control-plane-count\s+2 control planes is an even number/);
   });
 
   it('puts blockers first, each with its fix, and says the plan is blocked', () => {
@@ -272,9 +282,27 @@ describe('report and list', () => {
   it('lists upgrades in columns, or says there are none', () => {
     assert.deepEqual(renderList([]), ['no upgrades found']);
     const lines = renderList([
-      { cluster: 'lab', workflowId: 'talos-upgrade-lab', status: 'RUNNING', phase: 'talos', startTime: new Date('2025-01-01T00:00:00Z'), closeTime: null },
+      { cluster: 'lab', workflowId: 'talos-upgrade-lab', status: 'RUNNING', phase: 'talos', outcome: null, rehearsal: false, startTime: new Date('2025-01-01T00:00:00Z'), closeTime: null },
     ]);
-    assert.match(lines[0] ?? '', /^CLUSTER\s+WORKFLOW ID\s+STATUS\s+PHASE\s+STARTED \(UTC\)\s+CLOSED \(UTC\)$/);
-    assert.match(lines[1] ?? '', /^lab\s+talos-upgrade-lab\s+RUNNING\s+talos\s+2025-01-01 00:00:00$/);
+    assert.match(lines[0] ?? '', /^CLUSTER\s+OUTCOME\s+TEMPORAL\s+WORKFLOW ID\s+STARTED \(UTC\)\s+CLOSED \(UTC\)$/);
+    assert.match(lines[1] ?? '', /^lab\s+in progress \(talos\)\s+RUNNING\s+talos-upgrade-lab\s+2025-01-01 00:00:00$/);
+  });
+
+  it('shows what became of the upgrade before the Temporal status, and rehearsals apart', () => {
+    const at = new Date('2025-01-02T00:00:00Z');
+    const row = { workflowId: 'talos-upgrade-x', phase: 'failed', startTime: at, closeTime: at };
+    const lines = renderList([
+      { ...row, cluster: 'lab', workflowId: 'talos-upgrade-lab', status: 'COMPLETED', outcome: 'rolled-back', rehearsal: false },
+      { ...row, cluster: 'lab-rehearsal-1a2b3', workflowId: 'talos-upgrade-lab-rehearsal-1a2b3', status: 'COMPLETED', outcome: 'completed', rehearsal: true },
+      { ...row, cluster: 'edge', workflowId: 'talos-upgrade-edge', status: 'TERMINATED', phase: 'talos', outcome: null, rehearsal: false },
+    ]);
+    assert.match(lines[1] ?? '', /^lab\s+rolled back\s+COMPLETED\s+talos-upgrade-lab\s/, 'a rolled-back run does not read "COMPLETED failed"');
+    assert.match(lines[2] ?? '', /^edge\s+no report \(stopped in talos\)\s+TERMINATED\s/);
+    assert.equal(lines[3], '');
+    assert.equal(lines[4], 'Rehearsals (simulated clusters, not upgrades of yours):');
+    assert.match(lines[6] ?? '', /^ {2}lab-rehearsal-1a2b3\s+completed\s+COMPLETED\s+talos-upgrade-lab-rehearsal-1a2b3\s/);
+    assert.equal(lines.length, 7);
+    assert.ok(isRehearsalTaskQueue('talos-upgrade-rehearse-4242-0a1b2c3d'));
+    assert.ok(!isRehearsalTaskQueue('talos-upgrade'));
   });
 });

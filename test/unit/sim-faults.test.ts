@@ -334,17 +334,17 @@ describe('fault bookkeeping', () => {
     const sim = await newSim();
     assert.throws(() => setFault(sim.dir, { kind: 'fallback', node: '10.9.9.9' }), /no node "10\.9\.9\.9"/);
     assert.throws(() => setFault(sim.dir, { kind: 'fallback', times: 0 }), /--times/);
-    assert.throws(() => setFault(sim.dir, { kind: 'hang' }), /needs --tool/);
+    assert.throws(() => setFault(sim.dir, { kind: 'hang' }), /hang needs the tool/);
     assert.equal(readSimState(sim.dir).faults.length, 0);
   });
 
   it('parseFaultArg reads the compact rehearse form', () => {
     assert.deepEqual(parseFaultArg('fallback@192.168.1.71'), { kind: 'fallback', node: '192.168.1.71' });
-    assert.deepEqual(parseFaultArg('never-healthy@worker-1,times=1'), { kind: 'never-healthy', node: 'worker-1', times: 1 });
-    assert.deepEqual(parseFaultArg('hang,tool=talosctl,match=etcd status'), { kind: 'hang', tool: 'talosctl', match: 'etcd status' });
+    assert.deepEqual(parseFaultArg('never-healthy@worker-1*1'), { kind: 'never-healthy', node: 'worker-1', times: 1 });
+    assert.deepEqual(parseFaultArg('hang:talosctl:etcd status'), { kind: 'hang', tool: 'talosctl', match: 'etcd status' });
     assert.throws(() => parseFaultArg('meteor'), /unknown fault "meteor"/);
-    assert.throws(() => parseFaultArg('hang,tool=ssh'), /tool must be one of/);
-    assert.throws(() => parseFaultArg('fallback,times'), /key=value/);
+    assert.throws(() => parseFaultArg('hang:ssh'), /tool must be one of/);
+    assert.throws(() => parseFaultArg('fallback*'), /whole number/);
   });
 
   it('hostnames are accepted and stored as addresses; clear by node keeps cluster-wide faults', async () => {

@@ -152,13 +152,18 @@ export async function safePoint(run: UpgradeRun): Promise<void> {
   run.setPhase(before);
 }
 
+/** "Approve: <title>?", without doubling a title that already starts with "approve" (the plan step's). */
+export function approvalQuestion(title: string): string {
+  return /^approve\b/i.test(title) ? `${title.charAt(0).toUpperCase()}${title.slice(1)}?` : `Approve: ${title}?`;
+}
+
 /** An approval gate: waits for an approve or reject of this step (or an abort). */
 export async function gate(run: UpgradeRun, step: PlanStep, row: StepProgress): Promise<void> {
   row.status = 'awaiting-approval';
   ask(run, {
     step: step.id,
     kind: 'approval',
-    question: `Approve: ${step.title}?`,
+    question: approvalQuestion(step.title),
     signal: 'approve',
     payload: { step: step.id, by: ME },
     alternatives: [{ signal: 'reject', payload: { step: step.id, by: ME, reason: '' } }],
