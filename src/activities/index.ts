@@ -10,6 +10,7 @@ import { applyRemediation } from './remediate';
 import { assessFailure, planUpgrade } from './plan-upgrade';
 import { withRedactedFailures } from './failures';
 import type { ReleaseActivities } from './release-types';
+import { gateActivities, type GateActivities } from './gates';
 
 export interface ActivityDeps {
   /** Reserved for injected collaborators (notifiers, clocks); the activities themselves are stateless. */
@@ -17,7 +18,9 @@ export interface ActivityDeps {
 }
 
 /** Every activity the worker registers. */
-export function createActivities(_deps: ActivityDeps = {}): UpgradeActivities & ReleaseActivities & typeof selfTestActivities & { planUpgrade: typeof planUpgrade; assessFailure: typeof assessFailure } {
+export function createActivities(
+  _deps: ActivityDeps = {},
+): UpgradeActivities & ReleaseActivities & GateActivities & typeof selfTestActivities & { planUpgrade: typeof planUpgrade; assessFailure: typeof assessFailure } {
   // Whatever an activity throws is redacted before the SDK records it in history or logs it.
   return withRedactedFailures({
     planUpgrade,
@@ -35,6 +38,7 @@ export function createActivities(_deps: ActivityDeps = {}): UpgradeActivities & 
     fetchReleases,
     notify,
     applyRemediation,
+    ...gateActivities,
   });
 }
 
