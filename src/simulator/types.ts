@@ -193,6 +193,8 @@ export const FAULT_KINDS = [
   'garbage-exit',
   'slow-pull',
   'installer-refuses',
+  'gate-never-clears',
+  'alert-fires-during',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -214,6 +216,25 @@ export interface SimFault {
   remaining?: number;
   fired: number;
   addedAt: string;
+}
+
+/**
+ * A custom object the kubectl twin serves for `kubernetes` gates (a CephCluster-like, a Longhorn
+ * Volume-like): `status` when the cluster is calm, `degradedStatus` while a node recovers from a
+ * reboot (for rebootSeconds after it is back) or while a gate-never-clears fault holds.
+ */
+export interface SimCustomObject {
+  apiVersion: string; // group/version
+  kind: string;
+  /** Lowercase plural, as kubectl names the resource (cephclusters). */
+  resource: string;
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+  spec?: Record<string, unknown>;
+  status: Record<string, unknown>;
+  degradedStatus?: Record<string, unknown>;
+  createdAt: string;
 }
 
 export interface SimPause {
@@ -267,6 +288,8 @@ export interface SimState {
   pods: SimPod[];
   /** Absent in state files written before PDBs were modelled: none. */
   pdbs?: SimPdb[];
+  /** Custom objects for `kubernetes` gates (sim object); absent = none. */
+  customObjects?: SimCustomObject[];
   /**
    * How the Kubernetes API server answers kubectl (absent: normally): unauthorized (401 to
    * everything), forbidden (403 to every resource request), forbidden-writes (403 to patch, delete
