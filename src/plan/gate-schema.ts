@@ -11,6 +11,7 @@ import {
   DEFAULT_GATE_TIMEOUT,
   DEFAULT_GATE_WHEN,
   GATE_WHEN,
+  isNodeScoped,
   parseMatcher,
   type AlertmanagerSpec,
   type Matcher,
@@ -166,6 +167,9 @@ function checkOf(raw: RawGate, path: string, alertmanagerUrl: string | undefined
       if (p.query !== undefined || p.below !== undefined || p.url !== undefined) fail(where, 'mixes a PromQL query (url, query, below) with noAlertsMatching (alertmanager); use one form per gate');
       const url = p.alertmanager ?? alertmanagerUrl;
       if (url === undefined) fail(`${where}.alertmanager`, 'missing; give the Alertmanager base URL here or in alertmanager.url');
+      if (isNodeScoped(p.noAlertsMatching) && raw.when !== 'before-each-node' && raw.when !== 'after-each-node') {
+        fail(`${where}.noAlertsMatching`, `names {node} or {address}, but a ${raw.when} gate has no node; use it in a before-each-node or after-each-node gate`);
+      }
       return { kind: 'alerts', url, matchers: [...p.noAlertsMatching] };
     }
     if (p.alertmanager !== undefined) fail(`${where}.noAlertsMatching`, 'missing; list the matchers of alerts that must not fire, e.g. [severity="critical"] ([] for any alert)');

@@ -106,8 +106,16 @@ describe('gates in the run', () => {
 
   it('an abort while a gate waits between checks ends the wait at once', async () => {
     const cluster = fakeCluster(1, 1);
-    cluster.gateCheck = () => ({ passed: false, summary: 'exit 1', evidence: 'not yet' });
-    const { run, done } = startFakeRun(cluster, specFor(cluster, { gates: [{ name: 'script', when: 'before-each-node', timeout: '1h', interval: '10m', command: ['/bin/false'] }] }));
+    const { run, done } = startFakeRun(
+      cluster,
+      specFor(cluster, {
+        gates: [
+          { name: 'quiet', when: 'before-each-node', prometheus: { alertmanager: 'http://127.0.0.1:9', noAlertsMatching: ['node="{node}"', 'instance=~"{address}:.*"'] } },
+          { name: 'script', when: 'before-each-node', timeout: '1h', interval: '10m', command: ['/bin/false'] },
+        ],
+      }),
+    );
+    cluster.gateCheck = (name) => (name === 'queryPrometheusGate' ? { passed: true, summary: 'no alert firing', evidence: '' } : { passed: false, summary: 'exit 1', evidence: 'not yet' });
     await until(run, 'the first check', () => cluster.calls.some((c) => c.name === 'runCommandGate'));
     receiveControl(run, 'abort', { by: 'carol', reason: 'enough' });
     const report = await done;
@@ -116,6 +124,8 @@ describe('gates in the run', () => {
     const input = cluster.calls.find((c) => c.name === 'runCommandGate')?.input;
     assert.deepEqual(input?.argv, ['/bin/false']);
     assert.deepEqual(input?.context, { gate: 'script', stepId: 'talos:v1.9.4:10.0.0.20', node: '10.0.0.20', nodeName: 'node-20' });
+    const alerts = cluster.calls.find((c) => c.name === 'queryPrometheusGate')?.input.check as { matchers: string[] };
+    assert.deepEqual(alerts.matchers, ['node="node-20"', 'instance=~"10\\\\.0\\\\.0\\\\.20:.*"'], 'the step node filled in, escaped in the regex');
   });
 
   it('settle waits on a timer and passes; before-control-planes, before-kubernetes and after-all run where the plan lists them', async () => {

@@ -157,6 +157,7 @@ describe('spec: gates and alertmanager', () => {
       [{ gates: [{ name: 'x', settle: '1m', interval: '1h', timeout: '10m' }] }, /^gates\[0\]\.interval: 1h is longer than the timeout 10m/],
       [{ gates: [{ name: 'x', settle: 90 }] }, /^gates\[0\]\.settle: 90 has no unit/],
       [{ gates: [{ name: 'x', settle: '1m' }, { name: 'x', settle: '2m' }] }, /^gates\[1\]\.name: "x" is used twice/],
+      [{ gates: [{ name: 'x', when: 'after-all', prometheus: { alertmanager: 'http://127.0.0.1:9093', noAlertsMatching: ['node="{node}"'] } }] }, /^gates\[0\]\.prometheus\.noAlertsMatching: names \{node\} or \{address\}, but a after-all gate has no node/],
       [{ alertmanager: { silence: { matchers: ['a="b"'] } } }, /^alertmanager\.url: missing; add the Alertmanager base URL/],
       [{ alertmanager: { url: 'http://127.0.0.1:9093', silence: { matchers: ['alertname=~".*"'] } } }, /^alertmanager\.silence\.matchers: would match every alert/],
       [{ alertmanager: { url: 'http://127.0.0.1:9093', silence: { matchers: ['alertname'] } } }, /^alertmanager\.silence\.matchers\[0\]: "alertname" is not a matcher/],

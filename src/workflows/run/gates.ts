@@ -6,7 +6,7 @@
  * while a gate waits ends the wait at once.
  */
 import type { GateCheckResult } from '../../activities/gates/types';
-import { describeCheck, type GateSpec } from '../../plan/gates';
+import { describeCheck, fillMatchers, matcherText, type GateSpec } from '../../plan/gates';
 import type { PlanStep } from '../../plan/types';
 import type { GateProgress, StepProgress } from '../messages';
 import { failureMessage } from './failures';
@@ -51,8 +51,13 @@ async function checkOnce(run: UpgradeRun, step: PlanStep, gate: GateSpec): Promi
       case 'kubernetes':
         return await run.ports.acts.readKubernetesGate({ access: run.access(), object: c.object, condition: c.condition, timeoutMs: READ_MS }, { summary: `${summary}: ${c.object.kind}` });
       case 'prometheus':
-      case 'alerts':
-        return await run.ports.acts.queryPrometheusGate({ check: c, timeoutMs: READ_MS }, { summary: `${summary}: ${c.kind === 'alerts' ? 'alerts firing' : 'PromQL'}` });
+        return await run.ports.acts.queryPrometheusGate({ check: c, timeoutMs: READ_MS }, { summary: `${summary}: PromQL` });
+      case 'alerts': {
+        // {node} and {address} in a node gate's matchers name the step's node (regex values escaped).
+        const node = step.kind === 'talos' ? { name: step.kubeName ?? step.node, address: step.node } : null;
+        const check = { ...c, matchers: fillMatchers(c.matchers, node).map(matcherText) };
+        return await run.ports.acts.queryPrometheusGate({ check, timeoutMs: READ_MS }, { summary: `${summary}: alerts firing` });
+      }
       case 'settle':
         return { passed: true, summary: `settled ${Math.round(c.ms / 1000)}s`, evidence: '' };
     }
