@@ -306,7 +306,8 @@ export async function awaitGateDecision(run: UpgradeRun, row: StepProgress, gate
     question: `Gate ${gate} on ${row.id} did not pass in time (round ${round}): ${seen}. Wait again (retry), override it with a reason, or abort?`,
     signal: 'decide',
     payload: payload('retry'),
-    alternatives: [{ signal: 'decide', payload: payload('override', { reason: 'why it is safe to go on' }) }, { signal: 'decide', payload: payload('abort') }],
+    // The override's reason is left empty: pasted unchanged it is refused, so a reason is always someone's own words.
+    alternatives: [{ signal: 'decide', payload: payload('override', { reason: '' }) }, { signal: 'decide', payload: payload('abort') }],
   });
   let chosen: GateAnswer = { action: 'abort', by: 'abort', reason: '' };
   for (;;) {
