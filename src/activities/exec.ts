@@ -13,6 +13,8 @@ import { LineRedactor, redact, redactCut, usableSecrets } from './redact';
 import { toolSecrets } from './tool-env';
 
 export type ToolName = 'talosctl' | 'kubectl' | 'velero' | 'flux';
+/** What runTool runs: a tool, or `command`, a gate's own program (spec gates[].command) from its argument vector. */
+export type RunnableName = ToolName | 'command';
 
 export interface RunOptions {
   /** Added to the worker's environment (e.g. TALOSCONFIG, KUBECONFIG). */
@@ -59,7 +61,7 @@ const DRAIN_MS = 2_000;
 const MAX_MESSAGE_LINE_CHARS = 300;
 
 export class ToolError extends Error {
-  readonly tool: ToolName;
+  readonly tool: RunnableName;
   /** Redacted. */
   readonly args: string[];
   readonly exitCode: number | null;
@@ -69,7 +71,7 @@ export class ToolError extends Error {
   readonly durationMs: number;
 
   constructor(init: {
-    tool: ToolName;
+    tool: RunnableName;
     args: string[];
     exitCode: number | null;
     stderrTail: string;
@@ -133,7 +135,7 @@ export function assertSafeToolCall(tool: ToolName, args: readonly string[], env:
   validateArgs(tool, args, env);
 }
 
-function validateArgs(tool: ToolName, args: readonly string[], env: Record<string, string> | undefined): void {
+function validateArgs(tool: RunnableName, args: readonly string[], env: Record<string, string> | undefined): void {
   if (!Array.isArray(args)) throw new UnsafeArgumentError(`${tool}: arguments must be an array of strings`);
   args.forEach((arg, i) => {
     if (typeof arg !== 'string') throw new UnsafeArgumentError(`${tool}: argument ${i} is not a string`);
@@ -287,7 +289,7 @@ function quoteArg(arg: string): string {
 }
 
 /** `talosctl upgrade --nodes 192.168.1.80 ...`: enough to recognise the call, short enough for one line. */
-export function describeCommand(tool: ToolName, args: readonly string[]): string {
+export function describeCommand(tool: RunnableName, args: readonly string[]): string {
   let out: string = tool;
   for (const arg of args) {
     const next = `${out} ${quoteArg(arg)}`;
@@ -327,7 +329,7 @@ function formatDuration(ms: number): string {
 // ------------------------------------------------------------------ the runner
 
 export async function runTool(
-  tool: ToolName,
+  tool: RunnableName,
   executable: string,
   args: string[],
   opts: RunOptions = {},

@@ -13,6 +13,7 @@ import { applyRemediation } from './remediate';
 import { assessFailure, planUpgrade } from './plan-upgrade';
 import { withRedactedFailures } from './failures';
 import type { ReleaseActivities } from './release-types';
+import { gateActivities, type GateActivities } from './gates';
 
 export interface ActivityDeps {
   /** Reserved for injected collaborators (notifiers, clocks); the activities themselves are stateless. */
@@ -22,7 +23,7 @@ export interface ActivityDeps {
 /** Every activity the worker registers. */
 export function createActivities(
   _deps: ActivityDeps = {},
-): UpgradeActivities & NodeStepActivities & ReleaseActivities & typeof selfTestActivities & { planUpgrade: typeof planUpgrade; assessFailure: typeof assessFailure } {
+): UpgradeActivities & NodeStepActivities & ReleaseActivities & GateActivities & typeof selfTestActivities & { planUpgrade: typeof planUpgrade; assessFailure: typeof assessFailure } {
   // Whatever an activity throws is redacted before the SDK records it in history or logs it.
   return withRedactedFailures({
     planUpgrade,
@@ -40,6 +41,7 @@ export function createActivities(
     notify,
     applyRemediation,
     ...nodeStepActivities,
+    ...gateActivities,
   });
 }
 

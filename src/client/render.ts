@@ -3,6 +3,7 @@
  * the "a human is needed" instructions, the final report and the list of upgrades. No I/O here, so
  * every view is unit-tested; colour is passed in (off when the stream is not a terminal).
  */
+import { gateEvents, planGateLines, planSilenceLine, progressGateLines, silenceLine } from './render-gates';
 import { createColors } from 'picocolors';
 import type { Colors } from 'picocolors/types';
 import { drainArgs, forfeitArgs, healthArgs, installArgs, installReboots, prePullArgs, rebootArgs, uncordonArgs } from '../plan/commands';
@@ -129,6 +130,12 @@ export function cliCommandsFor(w: WaitingFor, cluster: string): string[] {
         command(['talos-upgrade', 'reject', cluster, '--step', w.step, '--reason', 'why']),
       ];
     case 'decision':
+      // A gate's decision offers its own answers (retry = wait again, override with a reason, abort).
+      if (w.alternatives.some((a) => a.payload.action === 'override')) {
+        return [w.payload, ...w.alternatives.map((a) => a.payload)].map((p) =>
+          command(['talos-upgrade', 'decide', cluster, '--step', w.step, '--action', String(p.action), ...(p.action === 'override' ? ['--reason', 'why it is safe to go on'] : [])]),
+        );
+      }
       return [
         command(['talos-upgrade', 'decide', cluster, '--step', w.step, '--action', 'retry']),
         ...(['skip', 'rollback-all', 'abort'] as const).map((action) => command(['talos-upgrade', 'decide', cluster, '--step', w.step, '--action', action])),
@@ -284,8 +291,11 @@ export function renderPlan(plan: UpgradePlan, spec: UpgradeSpec, opts: PlanRende
     for (const line of runs) out.push(`      ${line.startsWith('before:') || line.startsWith('read-only:') ? line : `runs: ${c.cyan(line)}`}`);
     for (const line of then) out.push(`      ${line}`);
     if (step.needsApproval) out.push(`      approve with: ${command(['talos-upgrade', 'approve', plan.cluster, '--step', step.id])}`);
+    for (const line of planGateLines(step, spec)) out.push(`      ${line}`);
   });
   out.push('');
+  const silence = planSilenceLine(spec);
+  if (silence) out.push(`  ${silence}`, '');
 
   out.push(c.bold('Backups taken before anything changes'));
   const backup = plan.steps.find((s): s is Extract<PlanStep, { kind: 'backup' }> => s.kind === 'backup');
@@ -413,6 +423,9 @@ export function renderProgress(p: UpgradeProgress, opts: ProgressRenderOptions):
   else out.push('  (inspecting the cluster; steps appear once the plan is built)');
   const backups = backupSummary(p.backups);
   if (backups) out.push(`  backups: ${backups}`);
+  out.push(...progressGateLines(p.steps));
+  const silences = silenceLine(p.silences);
+  if (silences) out.push(`  ${silences}`);
   const blockers = p.preflight.filter((ch) => ch.verdict === 'blocker');
   if (p.phase === 'blocked') for (const b of blockers) out.push(c.red(`  blocker ${b.id}: ${b.message}${b.fix ? ` (fix: ${b.fix})` : ''}`));
   if (p.window) out.push(c.yellow(`  ${p.window.message}`));
@@ -436,6 +449,9 @@ export function progressEvents(p: UpgradeProgress): Map<string, string> {
   if (p.backups.velero) events.set('backup:velero', `backup Velero ${p.backups.velero.name} ${p.backups.velero.phase}`);
   if (p.backups.etcdSnapshot) events.set('backup:etcd', `backup etcd snapshot ${p.backups.etcdSnapshot.path} (${humanBytes(p.backups.etcdSnapshot.bytes)})`);
   if (p.window) events.set('window', p.window.message);
+  for (const [key, line] of gateEvents(p.steps)) events.set(key, line);
+  const silences = silenceLine(p.silences);
+  if (silences) events.set('silences', silences);
   for (const fix of p.remediations ?? []) events.set(`fix:${fix.id}`, `fix on offer ${fix.id}: ${fix.command}`);
   if (p.pauseRequested) events.set('pause', 'pause requested');
   if (p.abortRequested) events.set('abort', 'abort requested');
@@ -470,6 +486,8 @@ export function renderReport(r: UpgradeReport, opts: { color?: Style; target?: {
   out.push(`  Kubernetes: ${k.before ?? '?'} → ${k.after ?? '?'}${opts.target?.kubernetes ? (k.after === opts.target.kubernetes ? c.green('  ✔ on target') : c.yellow(`  (target ${opts.target.kubernetes})`)) : ''}`);
   out.push(`  Backups: ${backupSummary(r.backups) ?? 'none taken'}`);
   if (r.restoreHint) out.push(`  To restore: ${r.restoreHint}`);
+  const silences = silenceLine(r.silences);
+  if (silences) out.push(`  Alertmanager ${silences}`);
   return out;
 }
 

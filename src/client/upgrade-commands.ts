@@ -203,8 +203,8 @@ export async function rejectStep(ctx: ClientContext, found: FoundUpgrade, step: 
   return sendUpdate(ctx, found, 'reject', () => found.handle.executeUpdate(rejectStepUpdate, { args: [{ step, by, ...(reason ? { reason } : {}) }] }));
 }
 
-export async function decideStep(ctx: ClientContext, found: FoundUpgrade, step: string, action: DecisionAction, by: string): Promise<AuditEntry> {
-  return sendUpdate(ctx, found, 'decide', () => found.handle.executeUpdate(decideStepUpdate, { args: [{ step, action, by }] }));
+export async function decideStep(ctx: ClientContext, found: FoundUpgrade, step: string, action: DecisionAction, by: string, reason?: string): Promise<AuditEntry> {
+  return sendUpdate(ctx, found, 'decide', () => found.handle.executeUpdate(decideStepUpdate, { args: [{ step, action, by, ...(reason ? { reason } : {}) }] }));
 }
 
 export async function remediateStep(ctx: ClientContext, found: FoundUpgrade, id: string, by: string): Promise<AuditEntry> {
@@ -533,16 +533,18 @@ export function registerUpgradeCommands(program: Command): void {
       .description('answer a failed step: retry it, skip it, roll back everything, or abort')
       .argument('<cluster>', 'cluster name')
       .requiredOption('--action <action>', `one of ${DECISION_ACTIONS.join(', ')}`)
-      .option('--step <id>', 'the failed step id (default: the one awaiting a decision)'),
-  ).action(async (cluster: string, opts: { action: string; step?: string; by: string }) => {
+      .option('--step <id>', 'the failed step id (default: the one awaiting a decision)')
+      .option('--reason <text>', 'why (audit log); required for override, which a gate that did not pass in time offers'),
+  ).action(async (cluster: string, opts: { action: string; step?: string; by: string; reason?: string }) => {
     if (!(DECISION_ACTIONS as readonly string[]).includes(opts.action)) {
       throw new UserError(`--action must be one of ${DECISION_ACTIONS.join(', ')}, got "${opts.action}"`, 2);
     }
+    if (opts.action === 'override' && !opts.reason?.trim()) throw new UserError('--action override needs --reason "<why it is safe to go on>" (it goes to the audit log)', 2);
     const action = opts.action as DecisionAction;
     await withClient(async (ctx) => {
       const found = await findUpgrade(ctx, cluster);
       const step = await waitingStep(ctx, found, 'decision', 'decide', { ...opts, confirm: false });
-      await decideStep(ctx, found, step, action, opts.by);
+      await decideStep(ctx, found, step, action, opts.by, opts.reason);
       process.stdout.write(`decided ${action} for ${step} as ${opts.by}; follow it with talos-upgrade watch ${cluster}\n`);
     });
   });

@@ -8,6 +8,7 @@ import { installerImage } from './installer';
 import { installerAcceptsHost } from './matrix';
 import { orderNodes, resolveTopology, sameAddress, type OrderedNode } from './node-order';
 import { evaluatePreflight } from './preflight';
+import { gatesForSteps } from './gates';
 import { BACKUP_STEP_ID, PLAN_STEP_ID, POSTFLIGHT_STEP_ID, kubernetesStepId, talosStepId } from './step-ids';
 import { BUILT_IN_RELEASE_DATA, describeReleaseData, type ReleaseData } from './release-data';
 import { PolicyError, compareVersions, kubernetesPlain, parseVersion, planHops, talosTag } from './versions';
@@ -259,6 +260,11 @@ export function buildPlan(spec: UpgradeSpec, facts: ClusterFacts, opts: BuildPla
     title: 'check the cluster after the upgrade: node health, etcd, versions and extensions',
     needsApproval: false,
   });
+  // The spec's gates, listed on the steps that wait on them (the workflow reads them from here).
+  for (const [id, gates] of gatesForSteps(steps, spec.gates ?? [])) {
+    const step = steps.find((s) => s.id === id);
+    if (step) step.gates = gates;
+  }
 
   return {
     ...base,

@@ -8,6 +8,7 @@ import { tryParseDuration } from './duration';
 import { DEFAULT_RELEASE_FEEDS } from './cadence';
 import { canonicalAddress, sameAddress } from './address';
 import type { MaintenanceWindow, NotificationEventKind, NotificationTarget, UpgradeSpec } from './types';
+import { GATE_KEYS_AT, GATE_MISSING_FIX, alertmanagerFrom, alertmanagerSchema, gateSchema, gatesFrom } from './gate-schema';
 
 /** A bad spec. `message` is one line: `<path>: <what is wrong>; <how to fix it>`. Exit code 2 (DESIGN §6). */
 export class SpecError extends Error {
@@ -351,6 +352,9 @@ export const specFileSchema = z.strictObject({
   // `notifications:` with nothing after it is YAML null: no notifications.
   notifications: z.array(notificationSchema).nullable().default([]),
   releases: releasesSchema.optional(),
+  // `gates:` with nothing after it is YAML null: no gates.
+  gates: z.array(gateSchema).nullable().optional(),
+  alertmanager: alertmanagerSchema.optional(),
 });
 
 export type SpecFile = z.input<typeof specFileSchema>;
@@ -369,6 +373,7 @@ const KEYS_AT: Record<string, readonly string[]> = {
   maintenanceWindow: Object.keys(maintenanceWindowSchema.shape),
   'notifications[]': Object.keys(notificationSchema.shape),
   releases: Object.keys(releasesSchema.shape),
+  ...GATE_KEYS_AT,
 };
 
 /** What to write when a required key is missing. */
@@ -383,6 +388,7 @@ const MISSING_FIX: Record<string, string> = {
   'maintenanceWindow.start': 'add the local time the window opens, e.g. start: "02:00"',
   'maintenanceWindow.duration': 'add how long the window stays open, e.g. duration: 4h',
   'notifications[].kind': 'add the kind: webhook, ntfy or slack',
+  ...GATE_MISSING_FIX,
 };
 
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -454,7 +460,7 @@ function describeIssue(issue: Issue): [string, string] {
         const fix = MISSING_FIX[path] ?? MISSING_FIX[path.replace(/\[\d+\]/g, '[]')] ?? 'add it';
         return [path, `missing; ${fix}`];
       }
-      if (issue.expected === 'string' && typeof issue.input === 'number' && path.startsWith('timeouts.')) {
+      if (issue.expected === 'string' && typeof issue.input === 'number' && (path.startsWith('timeouts.') || /\.(timeout|interval|settle|duration)$/.test(path))) {
         return [path, `${issue.input} has no unit; write e.g. "${issue.input}m" or "${issue.input}s"`];
       }
       if (issue.expected === 'string' && typeof issue.input === 'number') {
@@ -552,6 +558,8 @@ function finish(file: ParsedFile, source: string | undefined): UpgradeSpec {
 
   const notifications = (file.notifications ?? []).map((target, i) => notificationTarget(target, `notifications[${i}]`, fail));
   const maintenanceWindow = file.maintenanceWindow ? windowFrom(file.maintenanceWindow, fail) : undefined;
+  const gates = gatesFrom(file.gates ?? [], file.alertmanager, fail);
+  const alertmanager = alertmanagerFrom(file.alertmanager, fail);
 
   const ms = (text: string): number => tryParseDuration(text) ?? 0; // already validated by the schema
   // Key order follows DESIGN §3 so printed specs read like the file.
@@ -581,6 +589,9 @@ function finish(file: ParsedFile, source: string | undefined): UpgradeSpec {
     ...(maintenanceWindow ? { maintenanceWindow } : {}),
     notifications,
     ...(file.releases ? { releases: { ...file.releases } } : {}),
+    // Only when set, so specs without gates (and their recorded histories) keep their shape.
+    ...(gates.length > 0 ? { gates } : {}),
+    ...(alertmanager ? { alertmanager } : {}),
   };
 }
 

@@ -3,6 +3,8 @@
  * Pure data only; the workflow imports this file, so it must stay free of Node and Temporal imports.
  */
 
+import type { AlertmanagerSpec, GateSpec, StepGates } from './gates';
+
 export type ApprovalPolicy = 'control-plane' | 'every-node' | 'plan-only' | 'none';
 export type FailurePolicy = 'rollback-node' | 'pause' | 'rollback-all';
 export type NodeRole = 'controlplane' | 'worker';
@@ -57,6 +59,10 @@ export interface UpgradeSpec {
   notifications?: NotificationTarget[];
   /** Release feeds for `releases check` / `releases watch`; absent = the GitHub defaults. */
   releases?: ReleaseFeeds;
+  /** Checks between steps that know the workloads (gates.ts); absent or [] = none. */
+  gates?: GateSpec[];
+  /** The Alertmanager the run silences while it goes on; absent = no silence. */
+  alertmanager?: AlertmanagerSpec;
 }
 
 /** A recurring maintenance window: it opens on each listed day at `startMinutes` local time in `timeZone`. */
@@ -218,6 +224,8 @@ interface StepBase {
   /** Human sentence, e.g. "upgrade 192.168.1.71 to v1.9.4". */
   title: string;
   needsApproval: boolean;
+  /** The spec's gates this step waits on (gates.ts gatesForSteps); absent = none. */
+  gates?: StepGates;
 }
 
 export interface PlanApprovalStep extends StepBase {

@@ -9,7 +9,7 @@ import type { FaultKind, ToolName } from './types';
 import { FAULT_SYNTAX, FaultSpecError, faultHelpLines, isFaultKind, readFaultArg, type FaultSpec } from './faults';
 import { SimOptionError } from './cluster';
 import { PauseSpecError, releasePause } from './pause';
-import { clearFaults, initSim, readInvocations, readSimState, setFault, setPause } from './index';
+import { clearFaults, CUSTOM_OBJECT_PRESETS, deleteCustomObject, initSim, readInvocations, readSimState, setCustomObject, setFault, setPause, startSimMetrics } from './index';
 import { renderLog, renderState } from './show';
 
 const bad = (message: string): UserError => new UserError(message, ExitCode.badSpec);
@@ -181,6 +181,63 @@ export function registerSimCommands(program: Command): void {
       userErrors(() => readSimState(dir));
       releasePause(dir, name);
       write(`released ${name}\n`);
+    });
+
+  sim
+    .command('object <dir> <kind> <name>')
+    .description(`create or change a custom object the kubectl twin serves for kubernetes gates; <kind>: a preset (${Object.keys(CUSTOM_OBJECT_PRESETS).join(', ')}) or a Kind with --api-version; <name>: namespace/name`)
+    .option('--api-version <group/version>', 'for a Kind that is not a preset, e.g. example.io/v1')
+    .option('--status <json>', 'the status it shows while the cluster is calm, as JSON')
+    .option('--degraded-status <json>', 'the status it shows while a node recovers or gate-never-clears holds, as JSON')
+    .option('--label <key=value...>', 'labels (replace the current ones)')
+    .option('--delete', 'remove it')
+    .action((dir: string, kind: string, qualified: string, o: { apiVersion?: string; status?: string; degradedStatus?: string; label?: string[]; delete?: boolean }) => {
+      const [namespace, name] = qualified.includes('/') ? qualified.split('/', 2) : ['default', qualified];
+      if (!namespace || !name) throw bad(`<name> must be namespace/name, got "${qualified}"`);
+      const json = (flag: string, raw: string | undefined): Record<string, unknown> | undefined => {
+        if (raw === undefined) return undefined;
+        try {
+          const v = JSON.parse(raw) as unknown;
+          if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
+          return v as Record<string, unknown>;
+        } catch {
+          throw bad(`${flag} must be a JSON object, e.g. '{"ceph": {"health": "HEALTH_OK"}}'`);
+        }
+      };
+      const preset = kind in CUSTOM_OBJECT_PRESETS ? kind : undefined;
+      const presetKind = preset ? CUSTOM_OBJECT_PRESETS[preset]?.kind : undefined;
+      if (o.delete) {
+        const gone = userErrors(() => deleteCustomObject(dir, presetKind ?? kind, namespace, name));
+        write(gone ? `deleted ${kind} ${namespace}/${name}\n` : `no ${kind} ${namespace}/${name}\n`);
+        return;
+      }
+      const labels = o.label ? Object.fromEntries(o.label.map((l) => [l.split('=')[0] ?? '', l.split('=').slice(1).join('=')])) : undefined;
+      const status = json('--status', o.status);
+      const degradedStatus = json('--degraded-status', o.degradedStatus);
+      const obj = userErrors(() =>
+        setCustomObject(dir, {
+          ...(preset ? { preset } : { kind }),
+          ...(o.apiVersion ? { apiVersion: o.apiVersion } : {}),
+          namespace,
+          name,
+          ...(labels ? { labels } : {}),
+          ...(status ? { status } : {}),
+          ...(degradedStatus ? { degradedStatus } : {}),
+        }),
+      );
+      write(`${obj.kind} ${obj.namespace}/${obj.name} (${obj.apiVersion}): status ${JSON.stringify(obj.status)}\n`);
+    });
+
+  sim
+    .command('metrics <dir>')
+    .description('serve a Prometheus exporter of the simulated cluster on 127.0.0.1 (node disruption, alert-fires-during, degraded objects) until interrupted')
+    .option('--port <n>', 'port (default: a free one)', '0')
+    .action(async (dir: string, o: { port: string }) => {
+      userErrors(() => readSimState(dir));
+      const metrics = await startSimMetrics(dir, wholeNumber('--port', o.port, 0));
+      write(`serving ${metrics.url}/metrics; stop with Ctrl-C\n`);
+      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+      await metrics.close();
     });
 
   sim

@@ -13,7 +13,10 @@
  * - tool faults replace an invocation's behaviour: hang, malformed-output, garbage-exit
  *   (need `tool`, optionally `match` and `node`);
  * - state faults change the state when set and are undone when cleared: stale-etcd-member,
- *   pods-stuck, pdb-blocks-drain (`--times` does not apply).
+ *   pods-stuck, pdb-blocks-drain (`--times` does not apply);
+ * - gate faults colour what gates see (custom-objects.ts, metrics.ts) until cleared:
+ *   gate-never-clears (once its node rebooted, the custom objects stay degraded), alert-fires-during
+ *   (the exporter's talos_sim_alert_fault is 1 while its node is disrupted).
  */
 import { mustLeave } from './drain';
 import { hex16 } from './state';

@@ -15,7 +15,8 @@ import type { PauseSpec } from './pause';
 import { loadState, logPath, readRawState, sleepSync, statePath, transact, writeState } from './state';
 import { SIM_DIR_ENV } from './runtime';
 import { TOOL_NAMES } from './types';
-import type { Invocation, SimFault, SimPause, SimState } from './types';
+import type { Invocation, SimCustomObject, SimFault, SimPause, SimState } from './types';
+import { PRESETS } from './custom-objects';
 
 export type { SimInitOptions } from './cluster';
 export { DEFAULT_SCHEMATIC, WRONG_SCHEMATIC, SimOptionError } from './cluster';
@@ -27,6 +28,8 @@ export type * from './types';
 export { FAULT_KINDS, FAULTS, TOOL_FAULTS, TOOL_NAMES } from './types';
 export { execTwin } from './exec-twin';
 export { markBooting } from './state';
+export { startSimMetrics, type SimMetrics } from './metrics';
+export { PRESETS as CUSTOM_OBJECT_PRESETS } from './custom-objects';
 export type { ExecTwinOptions, TwinResult } from './exec-twin';
 
 export interface SimNodeInfo {
@@ -289,4 +292,54 @@ export function upgradeCount(dir: string, node: string): number {
   const state = readRawState(path.resolve(dir));
   const address = state.nodes.find((n) => n.address === node || n.hostname === node)?.address ?? node;
   return state.acceptedUpgrades.filter((u) => u.node === address).length;
+}
+
+export interface CustomObjectSpec {
+  /** A preset (ceph, longhorn-volume) or a kind with its apiVersion. */
+  preset?: string;
+  kind?: string;
+  apiVersion?: string;
+  resource?: string;
+  namespace: string;
+  name: string;
+  labels?: Record<string, string>;
+  /** Replaces the status it shows while the cluster is calm. */
+  status?: Record<string, unknown>;
+  degradedStatus?: Record<string, unknown>;
+}
+
+/** Creates or updates a custom object the kubectl twin serves (for `kubernetes` gates). */
+export function setCustomObject(dir: string, spec: CustomObjectSpec): SimCustomObject {
+  return mutateSimState(dir, (state, now) => {
+    const preset = spec.preset === undefined ? undefined : PRESETS[spec.preset];
+    if (spec.preset !== undefined && !preset) throw new SimOptionError(`unknown preset "${spec.preset}"; one of: ${Object.keys(PRESETS).join(', ')}`);
+    const objects = (state.customObjects ??= []);
+    const kind = spec.kind ?? preset?.kind;
+    const existing = objects.find((o) => o.kind === kind && o.namespace === spec.namespace && o.name === spec.name);
+    const apiVersion = spec.apiVersion ?? existing?.apiVersion ?? preset?.apiVersion;
+    if (!kind || !apiVersion || !apiVersion.includes('/')) throw new SimOptionError('a custom object needs a preset, or a kind and an apiVersion group/version');
+    const next: SimCustomObject = {
+      apiVersion,
+      kind,
+      resource: spec.resource ?? existing?.resource ?? preset?.resource ?? `${kind.toLowerCase()}s`,
+      namespace: spec.namespace,
+      name: spec.name,
+      labels: spec.labels ?? existing?.labels ?? { ...(preset?.labels ?? {}) },
+      ...(existing?.spec ?? preset?.spec ? { spec: existing?.spec ?? preset?.spec } : {}),
+      status: spec.status ?? existing?.status ?? { ...(preset?.status ?? {}) },
+      ...(spec.degradedStatus ?? existing?.degradedStatus ?? preset?.degradedStatus ? { degradedStatus: spec.degradedStatus ?? existing?.degradedStatus ?? preset?.degradedStatus } : {}),
+      createdAt: existing?.createdAt ?? new Date(now).toISOString(),
+    };
+    state.customObjects = [...objects.filter((o) => o !== existing), next];
+    return next;
+  });
+}
+
+/** Removes a custom object; returns whether there was one. */
+export function deleteCustomObject(dir: string, kind: string, namespace: string, name: string): boolean {
+  return mutateSimState(dir, (state) => {
+    const before = state.customObjects?.length ?? 0;
+    state.customObjects = (state.customObjects ?? []).filter((o) => !(o.kind.toLowerCase() === kind.toLowerCase() && o.namespace === namespace && o.name === name));
+    return state.customObjects.length < before;
+  });
 }

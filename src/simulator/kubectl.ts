@@ -11,6 +11,8 @@ import { podSuffix } from './cluster';
 import { k8sTime, parseGoDuration, tabwrite, toJson, toYaml } from './format';
 import { apiRefusal, connect, fromServer, type ApiRequest } from './kubectl-api';
 import { cordon, drain } from './kubectl-drain';
+import { customKind } from './custom-objects';
+import { getCustom } from './kubectl-custom';
 import { list, namespaceNames, namespaceObject, nodeObject, pdbHealthy, pdbObject, podObject, readyCondition, versionInfo, internalIP, type Obj } from './kubectl-objects';
 import { isReachable, loadState, transact } from './state';
 import { MAX_WAIT_MS, POLL_MS, sleep, ToolExit } from './runtime';
@@ -181,6 +183,8 @@ async function get(ctx: TwinContext, p: ParsedArgs, rest: string[]): Promise<num
   if (resourceArg === undefined) throw new ToolExit(1, `You must specify the type of resource to get. Use "kubectl api-resources" for a complete list of supported resources.`);
   if (resourceArg.includes('/')) [resourceArg, name] = resourceArg.split('/', 2) as [string, string];
   const resource = RESOURCES[resourceArg];
+  // Custom objects for `kubernetes` gates (kubectl-custom.ts).
+  if (!resource && customKind(loadState(ctx.dir), resourceArg)) return getCustom(ctx, p, resourceArg, name);
   if (!resource) throw new ToolExit(1, `error: the server doesn't have a resource type "${resourceArg}"`);
   const output = flagString(p, 'output') ?? '';
   if (!['', 'json', 'yaml', 'wide', 'name'].includes(output)) throw new ToolExit(1, `error: unable to match a printer suitable for the output format "${output}", allowed formats are: json,name,wide,yaml`);

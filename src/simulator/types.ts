@@ -222,6 +222,8 @@ export const FAULTS = {
   'velero-partially-failed': { summary: 'the next Velero backup ends PartiallyFailed', node: false, tool: false, times: true },
   'velero-failed': { summary: 'the next Velero backup ends Failed', node: false, tool: false, times: true },
   'flux-not-ready': { summary: 'flux get shows a Kustomization and a HelmRelease not Ready', node: false, tool: false, times: true },
+  'gate-never-clears': { summary: "a node's custom objects (the kubernetes gate's CephCluster / Longhorn Volume) stay degraded after it rebooted", node: true, tool: false, times: false },
+  'alert-fires-during': { summary: "the twin's exporter makes an alert fire while the node reboots and for a while after", node: true, tool: false, times: false },
   hang: { summary: 'matching calls of the tool hang for an hour (until the caller gives up on them)', node: true, tool: true, times: true },
   'malformed-output': { summary: 'matching calls of the tool print output no parser can read', node: true, tool: true, times: true },
   'garbage-exit': { summary: 'matching calls of the tool panic: exit 2, a Go stack trace, no output', node: true, tool: true, times: true },
@@ -248,6 +250,25 @@ export interface SimFault {
   remaining?: number;
   fired: number;
   addedAt: string;
+}
+
+/**
+ * A custom object the kubectl twin serves for `kubernetes` gates (a CephCluster-like, a Longhorn
+ * Volume-like): `status` when the cluster is calm, `degradedStatus` while a node recovers from a
+ * reboot (for rebootSeconds after it is back) or while a gate-never-clears fault holds.
+ */
+export interface SimCustomObject {
+  apiVersion: string; // group/version
+  kind: string;
+  /** Lowercase plural, as kubectl names the resource (cephclusters). */
+  resource: string;
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+  spec?: Record<string, unknown>;
+  status: Record<string, unknown>;
+  degradedStatus?: Record<string, unknown>;
+  createdAt: string;
 }
 
 export interface SimPause {
@@ -301,6 +322,8 @@ export interface SimState {
   pods: SimPod[];
   /** Absent in state files written before PDBs were modelled: none. */
   pdbs?: SimPdb[];
+  /** Custom objects for `kubernetes` gates (sim object); absent = none. */
+  customObjects?: SimCustomObject[];
   /**
    * How the Kubernetes API server answers kubectl (absent: normally): unauthorized (401 to
    * everything), forbidden (403 to every resource request), forbidden-writes (403 to patch, delete

@@ -62,6 +62,30 @@ function stepRow(s: StepProgress, waitingStep: string | null): string {
   return `| ${cells.map((c) => `${c}${PAD}`).join(' | ')} |`;
 }
 
+/** Each gate that has started, with its last result and the tail of its evidence; then the silences. */
+function gateLines(p: UpgradeProgress): string[] {
+  const out: string[] = [];
+  const started = p.steps.flatMap((s) => (s.gates ?? []).filter((g) => g.status !== 'pending').map((g) => ({ s, g })));
+  if (started.length > 0) {
+    out.push('**Gates:**');
+    out.push('');
+    for (const { s, g } of started) {
+      const override = g.override ? ` — overridden by ${text(g.override.by)}: ${text(g.override.reason)}` : '';
+      out.push(`- ${code(g.name)} ${g.at} ${code(s.id)}: **${g.status}**, ${g.checks} checks${g.last ? `; last: ${text(g.last.summary)}` : ''}${override}`);
+      const evidence = g.status === 'passed' ? [] : (g.last?.evidence ?? '').split('\n').filter((l) => l.trim() !== '').slice(-3);
+      for (const line of evidence) out.push(`  ${code(line.slice(0, 200))}`);
+    }
+    out.push('');
+  }
+  if (p.silences?.length) {
+    out.push('**Alertmanager silences:**');
+    out.push('');
+    for (const si of p.silences) out.push(`- ${code(si.id || '(none)')} ${si.state}${si.node ? ` for ${text(si.node)}` : ''}: ${code(si.matchers.join(', '))}${si.error ? ` (${text(si.error)})` : ''}`);
+    out.push('');
+  }
+  return out;
+}
+
 export function renderDetails(p: UpgradeProgress): string {
   const lines: string[] = [];
   const stage = p.phase === p.stage ? p.phase : `${p.phase} (in ${p.stage})`;
@@ -97,6 +121,7 @@ export function renderDetails(p: UpgradeProgress): string {
     for (const s of p.steps) lines.push(stepRow(s, p.waiting?.step ?? null));
     lines.push('');
   }
+  lines.push(...gateLines(p));
   // Lists need a blank line after their heading paragraph, or the UI renders them as "- " text.
   const blockers = p.preflight.filter((c) => c.verdict !== 'ok');
   if (blockers.length > 0) {

@@ -25,14 +25,17 @@ export interface RejectPayload {
  * everything, abort; evict-by-delete is offered only after a drain a disruption budget held: it drains
  * with `kubectl drain --disable-eviction`, deleting the pods the budget protects.
  */
-export type DecisionAction = 'retry' | 'skip' | 'rollback-all' | 'abort' | 'evict-by-delete';
-export const DECISION_ACTIONS: readonly DecisionAction[] = ['retry', 'skip', 'rollback-all', 'abort', 'evict-by-delete'];
+export type DecisionAction = 'retry' | 'skip' | 'rollback-all' | 'abort' | 'evict-by-delete' | 'override';
+/** override is offered only by a gate that did not pass in time: go on anyway, with a reason (audit log). */
+export const DECISION_ACTIONS: readonly DecisionAction[] = ['retry', 'skip', 'rollback-all', 'abort', 'evict-by-delete', 'override'];
 export interface DecidePayload {
   step: string;
   action: DecisionAction;
   /** The failed attempt this answers (shown in the question); absent: whichever failure of the step waits. */
   attempt?: number;
   by?: string;
+  /** Why (required for override: it goes to the audit log). */
+  reason?: string;
 }
 /** Apply one of the fixes offered while blocked or awaiting a decision (ids are listed in `progress.remediations`). */
 export interface RemediatePayload {
@@ -67,7 +70,7 @@ export const HANDLER_DESCRIPTIONS = {
     'Open the approval gate shown under User Metadata → Current Details: paste the JSON shown there, e.g. {"step": "talos:v1.9.4:192.168.1.71", "by": "your name", "comment": ""}. A step that is not waiting is ignored and recorded in the audit log.',
   reject: 'Decline the approval gate shown in Current Details: the upgrade stops safely and changes nothing more. JSON: {"step": "<waiting step id>", "by": "your name", "reason": "why"}.',
   decide:
-    'Answer the failed step shown in Current Details (paste the JSON shown there). JSON: {"step": "<failed step id>", "action": "retry" | "skip" | "rollback-all" | "abort", "attempt": <the attempt shown>, "by": "your name"}.',
+    'Answer the failed step shown in Current Details (paste the JSON shown there). JSON: {"step": "<failed step id>", "action": "retry" | "skip" | "rollback-all" | "abort", "attempt": <the attempt shown>, "by": "your name"}; a gate that did not pass in time also offers "override", which needs "reason": "why".',
   pause: 'Pause at the next safe point (between steps). JSON: {"by": "your name", "reason": "why"}.',
   resume: 'Continue after a pause, or re-run preflight when blocked. JSON: {"by": "your name"}.',
   abort: 'Stop at the next safe point and compensate per the onFailure policy. JSON: {"by": "your name", "reason": "why"}.',
@@ -130,6 +133,37 @@ export interface StepProgress {
   attempts: number;
   message: string | null;
   approvedBy: string | null;
+  /** The gates this step waits on, with each one's last result; absent when it has none. */
+  gates?: GateProgress[];
+}
+
+/** One gate of a step: where it stands and what its last check saw (watch, status, the Web UI). */
+export interface GateProgress {
+  name: string;
+  /** before or after the step. */
+  at: 'before' | 'after';
+  /** The check in words (plan's describeCheck). */
+  check: string;
+  status: 'pending' | 'checking' | 'passed' | 'timed-out' | 'overridden' | 'aborted';
+  checks: number;
+  /** Rounds that timed out and went to a human. */
+  decisions: number;
+  since: string | null;
+  last: { at: string; passed: boolean; summary: string; evidence: string } | null;
+  /** Who overrode it and why. */
+  override?: { by: string; reason: string } | null;
+}
+
+/** An Alertmanager silence this run holds (or held). */
+export interface SilenceRecord {
+  id: string;
+  matchers: string[];
+  /** The node it is scoped to; null for the cluster-wide silence. */
+  node: string | null;
+  state: 'active' | 'expired' | 'failed';
+  endsAt: string | null;
+  /** Why it could not be created, extended or expired (best effort: the run goes on). */
+  error?: string;
 }
 
 export interface WaitingFor {
@@ -182,6 +216,8 @@ export interface UpgradeReport {
   backups: BackupRecord;
   /** The runbook's "nuclear option" when a backup exists. */
   restoreHint: string | null;
+  /** The Alertmanager silences the run held (spec alertmanager.silence); absent without one. */
+  silences?: SilenceRecord[];
 }
 
 /** A fix on offer, applied only when a human sends `remediate` with its id. */
@@ -216,6 +252,8 @@ export interface UpgradeProgress {
   pauseRequested: boolean;
   abortRequested: boolean;
   report: UpgradeReport | null;
+  /** Alertmanager silences this run holds; absent without alertmanager.silence. */
+  silences?: SilenceRecord[];
 }
 
 export interface ClusterUpgradeInput {
@@ -315,7 +353,7 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 const ALLOWED = {
   approve: ['step', 'by', 'comment'],
   reject: ['step', 'by', 'reason'],
-  decide: ['step', 'action', 'attempt', 'by'],
+  decide: ['step', 'action', 'attempt', 'by', 'reason'],
   control: ['by', 'reason'],
   remediate: ['id', 'by'],
 } as const;
@@ -364,7 +402,11 @@ export function checkDecide(raw: unknown): Checked<DecidePayload> {
   if (attempt !== undefined && (typeof attempt !== 'number' || !Number.isInteger(attempt) || attempt < 1 || attempt > 10_000)) {
     return { ok: false, error: '"attempt" must be the attempt number shown in the question' };
   }
-  return { ok: true, value: { step: r.value.step, action: action as DecisionAction, ...(attempt !== undefined ? { attempt } : {}), by: r.value.by as string | undefined } };
+  const reason = r.value.reason as string | undefined;
+  return {
+    ok: true,
+    value: { step: r.value.step, action: action as DecisionAction, ...(attempt !== undefined ? { attempt } : {}), by: r.value.by as string | undefined, ...(reason ? { reason } : {}) },
+  };
 }
 
 export function checkControl(raw: unknown): Checked<ControlPayload> {

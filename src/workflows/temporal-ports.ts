@@ -81,6 +81,17 @@ function optionsFor(name: Name, call: Call | BudgetCall, heartbeatMs: number | u
       return { ...changesNodes, startToCloseTimeout: '20m', heartbeatTimeout: hb(2 * MINUTE), retry: retry(3) };
     case 'notify':
       return { startToCloseTimeout: '1m', retry: { maximumAttempts: 1 } };
+    case 'runCommandGate':
+      // The command's own timeout (budgetMs) is enforced by runTool; one retry for a worker that died.
+      return { startToCloseTimeout: budget + MINUTE, retry: retry(2) };
+    case 'readKubernetesGate':
+    case 'queryPrometheusGate':
+      // One check each: a failing check is an answer, not an error; the gate loop waits between checks.
+      return { startToCloseTimeout: '1m', retry: retry(2) };
+    case 'createSilence':
+    case 'extendSilence':
+    case 'expireSilence':
+      return { startToCloseTimeout: '1m', retry: retry(3) };
   }
 }
 
@@ -96,6 +107,7 @@ function activities(heartbeatMs: number | undefined): RunActivities {
     'planUpgrade', 'assessFailure', 'inspectCluster', 'createVeleroBackup', 'takeEtcdSnapshot', 'checkEtcdQuorum', 'lookAtNode',
     'prePullInstaller', 'drainNode', 'forfeitLeadership', 'installOnNode', 'rebootNode', 'awaitNodeBack', 'uncordonNode', 'settleNode',
     'verifyNode', 'rollbackNode', 'upgradeKubernetes', 'postflight', 'applyRemediation', 'notify',
+    'runCommandGate', 'readKubernetesGate', 'queryPrometheusGate', 'createSilence', 'extendSilence', 'expireSilence',
   ];
   return Object.fromEntries(names.map((n) => [n, call(n)])) as unknown as RunActivities;
 }

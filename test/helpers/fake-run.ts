@@ -8,6 +8,7 @@ import { buildPlan } from '../../src/plan/build-plan';
 import { parseSpec } from '../../src/plan/spec';
 import type { Remediation } from '../../src/plan/remediation';
 import type { ClusterFacts, NodeFacts, UpgradeSpec } from '../../src/plan/types';
+import type { GateCheckResult } from '../../src/activities/gates/types';
 import type { ClusterUpgradeInput, UpgradeReport } from '../../src/workflows/messages';
 import type { RunActivities, RunPorts } from '../../src/workflows/run/ports';
 import { UpgradeRun } from '../../src/workflows/run/upgrade-run';
@@ -41,13 +42,17 @@ export interface FakeCluster {
   kubernetes: string;
   /** What assessFailure offers after a failure. */
   remediations: Remediation[];
+  /** What a gate check answers (default: it passes). */
+  gateCheck: (name: 'runCommandGate' | 'readKubernetesGate' | 'queryPrometheusGate', input: Record<string, unknown>) => GateCheckResult;
+  /** The fake Alertmanager's silences. */
+  silences: { id: string; matchers: unknown[]; state: 'active' | 'expired'; extended: number }[];
 }
 
 export function fakeCluster(cps: number, workers: number, version = 'v1.9.2'): FakeCluster {
   const nodes: FakeNode[] = [];
   for (let i = 0; i < cps; i++) nodes.push({ address: `10.0.0.${10 + i}`, role: 'controlplane', version, schematic: SCHEMATIC, bootId: 1, cordoned: false, staged: null });
   for (let i = 0; i < workers; i++) nodes.push({ address: `10.0.0.${20 + i}`, role: 'worker', version, schematic: SCHEMATIC, bootId: 1, cordoned: false, staged: null });
-  return { nodes, calls: [], hooks: {}, kubernetes: '1.32.0', remediations: [] };
+  return { nodes, calls: [], hooks: {}, kubernetes: '1.32.0', remediations: [], gateCheck: () => ({ passed: true, summary: 'fine', evidence: '' }), silences: [] };
 }
 
 export function specFor(cluster: FakeCluster, extra: Record<string, unknown> = {}): UpgradeSpec {
@@ -228,6 +233,27 @@ function activities(cluster: FakeCluster, runRef: { run?: UpgradeRun }, spec: Up
       return { id: 'x', applied: true, detail: 'done' } as never;
     },
     notify: async () => ({ delivered: 0, skipped: 0, failed: [] }),
+    runCommandGate: async (input) => cluster.gateCheck('runCommandGate', await record('runCommandGate', input)),
+    readKubernetesGate: async (input) => cluster.gateCheck('readKubernetesGate', await record('readKubernetesGate', input)),
+    queryPrometheusGate: async (input) => cluster.gateCheck('queryPrometheusGate', await record('queryPrometheusGate', input)),
+    createSilence: async (input) => {
+      await record('createSilence', input);
+      const id = `silence-${cluster.silences.length + 1}`;
+      cluster.silences.push({ id, matchers: input.matchers, state: 'active', extended: 0 });
+      return { id, state: 'active', endsAt: '2026-12-01T11:00:00Z' };
+    },
+    extendSilence: async (input) => {
+      await record('extendSilence', input);
+      const s = cluster.silences.find((x) => x.id === input.id);
+      if (s) s.extended += 1;
+      return { id: input.id, state: s?.state ?? 'expired', endsAt: '2026-12-01T12:00:00Z' };
+    },
+    expireSilence: async (input) => {
+      await record('expireSilence', input);
+      const s = cluster.silences.find((x) => x.id === input.id);
+      if (s) s.state = 'expired';
+      return { id: input.id, state: 'expired', endsAt: null };
+    },
   };
 }
 

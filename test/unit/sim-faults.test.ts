@@ -16,12 +16,14 @@ import {
   parseFaultArg,
   readInvocations,
   readSimState,
+  setCustomObject,
   setFault,
   STALE_MEMBER_HOSTNAME,
   upgradeCount,
   WRONG_SCHEMATIC,
 } from '../../src/simulator';
 import type { FaultKind, InitSimOptions, SimInfo } from '../../src/simulator';
+import { renderMetrics } from '../../src/simulator/metrics';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sim-faults-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -447,5 +449,52 @@ describe('talosctl ≥ 1.13 on a 1.13 host: the client-side sequence', () => {
     const w = await talosctl(sim, ['etcd', 'forfeit-leadership', '-n', '192.168.1.80']);
     assert.equal(w.exitCode, 1);
     assert.match(w.stderr, /code = Unimplemented desc = etcd forfeit leadership is only available on control plane nodes/);
+  });
+});
+
+describe('gate faults', () => {
+  const health = async (sim: SimInfo): Promise<string> => {
+    const r = await execTwin(sim, 'kubectl', ['get', 'cephcluster.v1.ceph.rook.io', 'rook-ceph', '-n', 'rook-ceph', '-o', 'json']);
+    assert.equal(r.exitCode, 0, r.stderr);
+    return (JSON.parse(r.stdout) as { status: { ceph: { health: string } } }).status.ceph.health;
+  };
+  const waitCalm = async (sim: SimInfo): Promise<void> => {
+    // The recovery window after a reboot is rebootSeconds (0.3 s here): bounded wait for it to pass.
+    for (let i = 0; i < 100 && readSimState(sim.dir).nodes.some((n) => n.stage !== 'running'); i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 400));
+  };
+
+  it('gate-never-clears@node: once that node rebooted, the custom objects stay degraded until the fault is cleared', async () => {
+    tested.add('gate-never-clears');
+    const sim = await newSim();
+    setCustomObject(sim.dir, { preset: 'ceph', namespace: 'rook-ceph', name: 'rook-ceph' });
+    setFault(sim.dir, { kind: 'gate-never-clears', node: W1 });
+    assert.equal(await health(sim), 'HEALTH_OK', 'before the node reboots nothing is wrong');
+    const r = await talosctl(sim, ['reboot', '-n', W1]);
+    assert.equal(r.exitCode, 0, r.stderr);
+    await waitCalm(sim);
+    assert.equal(await health(sim), 'HEALTH_WARN', 'past the recovery window, still degraded');
+    clearFaults(sim.dir, { kind: 'gate-never-clears' });
+    assert.equal(await health(sim), 'HEALTH_OK');
+    // Without the fault a reboot only degrades it for the recovery window.
+    await talosctl(sim, ['reboot', '-n', W2]);
+    await waitCalm(sim);
+    assert.equal(await health(sim), 'HEALTH_OK');
+  });
+
+  it('alert-fires-during@node: the exporter raises talos_sim_alert_fault for that node while it is disrupted', async () => {
+    tested.add('alert-fires-during');
+    const sim = await newSim();
+    setFault(sim.dir, { kind: 'alert-fires-during', node: W1 });
+    const gauge = (address: string): string | undefined =>
+      renderMetrics(readSimState(sim.dir), Date.now()).split('\n').find((l) => l.startsWith('talos_sim_alert_fault{') && l.includes(`address="${address}"`))?.split(' ').pop();
+    assert.equal(gauge(W1), '0', 'calm until the node is disrupted');
+    const hostname = nodeOf(sim, W1)?.hostname ?? '';
+    assert.equal((await execTwin(sim, 'kubectl', ['cordon', hostname])).exitCode, 0);
+    assert.equal(gauge(W1), '1', 'cordoned: its upgrade has begun');
+    assert.equal(gauge(W2), '0', 'only the faulted node');
+    assert.equal((await execTwin(sim, 'kubectl', ['uncordon', hostname])).exitCode, 0);
+    assert.equal(gauge(W1), '0');
+    assert.equal(parseFaultArg('alert-fires-during@192.168.1.80').kind, 'alert-fires-during');
   });
 });

@@ -27,7 +27,8 @@ function parse(kind: AnswerKind, raw: unknown, seq: number, via: string): { answ
     const c = checkDecide(raw);
     if (!c.ok) return { error: c.error };
     const v = c.value;
-    return { answer: { kind, seq, via, by: v.by ?? 'unknown', step: v.step, action: v.action, ...(v.attempt !== undefined ? { attempt: v.attempt } : {}) } };
+    const extra = { ...(v.attempt !== undefined ? { attempt: v.attempt } : {}), ...(v.reason ? { reason: v.reason } : {}) };
+    return { answer: { kind, seq, via, by: v.by ?? 'unknown', step: v.step, action: v.action, ...extra } };
   }
   const c = checkRemediate(raw);
   return c.ok ? { answer: { kind, seq, via, by: c.value.by ?? 'unknown', id: c.value.id } } : { error: c.error };
@@ -105,8 +106,11 @@ export function validateAnswer(run: UpgradeRun, kind: AnswerKind, raw: unknown):
     const c = checkDecide(raw);
     if (!c.ok) refuse(c.error);
     if (!waitingFor(run, c.value.step, 'decision')) refuse(`step ${c.value.step} is not awaiting a decision${waitingText(w)}`);
-    const attempts = run.row(c.value.step)?.attempts;
+    // The attempt the question shows (a gate's decisions count their own rounds), else the step's.
+    const shown = w?.payload.attempt;
+    const attempts = typeof shown === 'number' ? shown : run.row(c.value.step)?.attempts;
     if (c.value.attempt !== undefined && c.value.attempt !== attempts) refuse(`attempt ${c.value.attempt} of ${c.value.step} is not the one waiting (attempt ${attempts ?? '?'} is)`);
+    if (c.value.action === 'override' && !c.value.reason?.trim()) refuse('override needs --reason (it goes to the audit log)');
     return;
   }
   const c = checkRemediate(raw);

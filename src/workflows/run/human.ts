@@ -318,3 +318,53 @@ export async function insideWindow(run: UpgradeRun): Promise<void> {
     await safePoint(run);
   }
 }
+
+export interface GateAnswer {
+  action: 'retry' | 'override' | 'abort';
+  by: string;
+  reason: string;
+}
+
+const GATE_ACTIONS: readonly DecisionAction[] = ['retry', 'override', 'abort'];
+
+/**
+ * A gate that did not pass within its timeout: wait again (retry), go on anyway (override, with a
+ * reason for the audit log) or abort. Never a silent continue: the run waits here until one comes.
+ * `round` counts this gate's timeouts; it is the `attempt` an answer names.
+ */
+export async function awaitGateDecision(run: UpgradeRun, row: StepProgress, gate: string, round: number, seen: string): Promise<GateAnswer> {
+  const before = run.progress.phase;
+  run.setPhase('awaiting-decision');
+  const payload = (action: DecisionAction, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ step: row.id, action, attempt: round, by: ME, ...extra });
+  ask(run, {
+    step: row.id,
+    kind: 'decision',
+    question: `Gate ${gate} on ${row.id} did not pass in time (round ${round}): ${seen}. Wait again (retry), override it with a reason, or abort?`,
+    signal: 'decide',
+    payload: payload('retry'),
+    // The override's reason is left empty: pasted unchanged it is refused, so a reason is always someone's own words.
+    alternatives: [{ signal: 'decide', payload: payload('override', { reason: '' }) }, { signal: 'decide', payload: payload('abort') }],
+  });
+  let chosen: GateAnswer = { action: 'abort', by: 'abort', reason: '' };
+  for (;;) {
+    const wait: Wait = { kind: 'decision', step: row.id, attempt: round, fixes: [], actions: GATE_ACTIONS };
+    run.currentWait = wait;
+    const answer = judgeNext(run, wait);
+    if (answer?.kind === 'decide') {
+      const reason = answer.reason ?? '';
+      chosen = { action: answer.action as GateAnswer['action'], by: answer.by, reason };
+      run.judged(answer, run.audit({ signal: answer.via, by: answer.by, step: row.id, accepted: true, note: `gate ${gate}: ${answer.action}${reason ? `: ${reason}` : ''}` }));
+      closeWait(run, wait);
+      break;
+    }
+    if (run.progress.abortRequested) {
+      chosen = { action: 'abort', by: 'abort', reason: run.abortReason };
+      closeWait(run, wait);
+      break;
+    }
+    await run.ports.condition(() => run.inbox.size > 0 || run.progress.abortRequested);
+  }
+  answered(run, chosen.action);
+  run.setPhase(before === 'awaiting-decision' ? run.progress.stage : before);
+  return chosen;
+}

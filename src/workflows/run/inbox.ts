@@ -31,6 +31,8 @@ export interface DecideAnswer extends Base {
   step: string;
   action: DecisionAction;
   attempt?: number;
+  /** Why; an override without one is refused (the audit log must say why a gate was passed over). */
+  reason?: string;
 }
 export interface RemediateAnswer extends Base {
   kind: 'remediate';
@@ -58,6 +60,7 @@ export function misfit(answer: Answer, wait: Wait): string | null {
     if (wait.kind !== 'decision' || wait.step !== answer.step) return `step is not awaiting a decision; ${waiting}`;
     if (answer.attempt !== undefined && answer.attempt !== wait.attempt) return `answers attempt ${answer.attempt}, but attempt ${wait.attempt} is the one waiting`;
     if (!wait.actions.includes(answer.action)) return `${answer.action} is not offered for this failure (offered: ${wait.actions.join(', ')})`;
+    if (answer.action === 'override' && !answer.reason?.trim()) return 'override needs a reason (it goes to the audit log)';
     return null;
   }
   if (wait.kind !== 'approval' || wait.step !== answer.step) return `step is not waiting for approval; ${waiting}`;

@@ -43,6 +43,16 @@ import type {
   UncordonInput,
   UncordonResult,
 } from '../../activities/node/types';
+import type {
+  CommandGateInput,
+  CreateSilenceInput,
+  ExpireSilenceInput,
+  ExtendSilenceInput,
+  GateCheckResult,
+  KubernetesGateInput,
+  PrometheusGateInput,
+  SilenceResult,
+} from '../../activities/gates/types';
 import type { ClusterFacts, MaintenanceWindow } from '../../plan/types';
 import type { WindowWait, WindowWaitOptions } from '../maintenance-window';
 import type { Phase } from '../messages';
@@ -83,6 +93,14 @@ export interface RunActivities {
   applyRemediation(input: ApplyRemediationInput, call: Call): Promise<ApplyRemediationResult>;
   /** Best effort: never throws for a webhook that is down. */
   notify(input: NotifyInput, call: Call): Promise<NotifyResult>;
+  /** One check of a gate each (src/activities/gates/): short, bounded, never a pass on trouble. */
+  runCommandGate(input: CommandGateInput, call: BudgetCall): Promise<GateCheckResult>;
+  readKubernetesGate(input: KubernetesGateInput, call: Call): Promise<GateCheckResult>;
+  queryPrometheusGate(input: PrometheusGateInput, call: Call): Promise<GateCheckResult>;
+  /** The run's Alertmanager silences (best effort: a failure is recorded, the run goes on). */
+  createSilence(input: CreateSilenceInput, call: Call): Promise<SilenceResult>;
+  extendSilence(input: ExtendSilenceInput, call: Call): Promise<SilenceResult>;
+  expireSilence(input: ExpireSilenceInput, call: Call): Promise<SilenceResult>;
 }
 
 export interface RunPorts {

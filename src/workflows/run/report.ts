@@ -66,5 +66,6 @@ export function buildReport(run: UpgradeRun, outcome: Outcome, message: string):
     kubernetes: { before: plan?.current.kubernetes ?? null, after: run.facts?.kubernetesVersion ?? k8sAfter },
     backups: run.progress.backups,
     restoreHint: restoreHint(run, outcome, versions),
+    ...(run.progress.silences ? { silences: run.progress.silences.map((s) => ({ ...s, matchers: [...s.matchers] })) } : {}),
   };
 }

@@ -23,6 +23,8 @@ import { runBackup, runKubernetes, runPostflight } from './steps';
 import { runTalos } from './talos-step';
 import { failureMessage } from './failures';
 import { runEnded, stepFailed } from './metrics';
+import { afterStep, beforeStep } from './around-step';
+import { endSilences } from './silences';
 
 /** Ends the run at a safe point with an outcome. */
 export class StopRun extends Error {
@@ -192,6 +194,7 @@ export class UpgradeRun {
       return;
     }
     await insideWindow(this);
+    await beforeStep(this, step, row);
     for (;;) {
       row.status = 'running';
       row.attempts += 1;
@@ -206,12 +209,13 @@ export class UpgradeRun {
         row.status = 'succeeded';
         row.endedAt = this.now();
         this.publish();
-        return;
+        break;
       } catch (err) {
         if (err instanceof StopRun || this.ports.isCancellation(err)) throw err;
         if (!(await this.afterFailure(step, row, err))) return;
       }
     }
+    await afterStep(this, step, row);
   }
 
   /** A failed attempt: compensate per policy, then ask. Returns true to retry. */
@@ -264,6 +268,7 @@ export class UpgradeRun {
 
   /** The report, from a last look at the cluster when the run did not end on a postflight. */
   private async finish(outcome: Outcome, message: string): Promise<UpgradeReport> {
+    await endSilences(this);
     if (outcome !== 'completed') {
       // The product lifts every cordon it made, whatever the outcome: no node stays cordoned by a run that ended.
       const lifted = await this.ports.nonCancellable(() => uncordonLeftovers(this));
