@@ -212,7 +212,7 @@ export function stepCommands(step: PlanStep, plan: UpgradePlan, cluster: string)
         runs.push(`etcd gate (talosctl etcd members / etcd status): every member healthy, ${plan.controlPlanes.length} members, no learners`);
         runs.push(command(['talosctl', ...forfeitArgs(step.node)]));
       }
-      runs.push(command(['talosctl', ...installArgs(path, step.node, step.image, null)]));
+      runs.push(command(['talosctl', ...installArgs(path, step.node, step.image, null, step.fromVersion)]));
       if (!installReboots(path)) runs.push(command(['talosctl', ...rebootArgs(step.node)]));
       const health = command(['talosctl', ...healthArgs({ node: step.node, controlPlanes: plan.controlPlanes, workers: plan.workers, timeoutMs: step.timeoutMs })]);
       const then = [
@@ -370,6 +370,13 @@ function stepNote(step: StepProgress): string {
   if (step.status === 'awaiting-approval') parts.push('waiting for approval');
   if (step.approvedBy) parts.push(`approved by ${step.approvedBy}`);
   if (step.attempts > 1) parts.push(`attempt ${step.attempts}`);
+  if (step.status === 'running') {
+    // Where a running step is and what it waits for: "install (try 2/3): the installer ... on 10.0.0.5".
+    const a = step.activity;
+    const tries = a && (a.attempt > 1 || a.maximumAttempts !== null) ? ` (try ${a.attempt}${a.maximumAttempts !== null ? `/${a.maximumAttempts}` : ''})` : '';
+    if (step.substep) parts.push(`${step.substep}${tries}${step.waitingOn ? `: waiting for ${step.waitingOn}` : ''}`);
+    else if (a) parts.push(`${a.type}${tries}`);
+  }
   if (step.message) parts.push(step.message);
   return parts.join('; ');
 }

@@ -141,6 +141,18 @@ export async function resolveCluster(ctx: ClientContext, cluster: string | undef
  * Progress through the query (needs a worker; bounded by a deadline). A closed workflow with no
  * worker left to answer still yields its report from the result.
  */
+/**
+ * The activity the server says is running for the current step, with its attempt: the workflow cannot
+ * know an activity's retry count while it runs, the server can (DescribeWorkflowExecution).
+ */
+function attachPendingActivity(progress: UpgradeProgress, described: Awaited<ReturnType<WorkflowHandle['describe']>>): void {
+  const row = progress.current ? progress.steps.find((s) => s.id === progress.current) : undefined;
+  const pending = described.raw.pendingActivities?.[0];
+  if (!row || row.status !== 'running' || !pending) return;
+  const max = pending.maximumAttempts;
+  row.activity = { type: pending.activityType?.name ?? 'activity', attempt: pending.attempt ?? 1, maximumAttempts: typeof max === 'number' && max > 0 ? max : null };
+}
+
 export async function readSnapshot(ctx: ClientContext, handle: WorkflowHandle, timeoutMs = QUERY_TIMEOUT_MS): Promise<Snapshot> {
   const described = await handle.describe();
   const status = described.status.name;
@@ -149,6 +161,7 @@ export async function readSnapshot(ctx: ClientContext, handle: WorkflowHandle, t
   try {
     const progress = await ctx.connection.withDeadline(deadline, () => handle.query(progressQuery));
     const now = progress.report && status === 'RUNNING' ? (await handle.describe()).status.name : status;
+    attachPendingActivity(progress, described);
     return { status: now, progress, report: progress.report };
   } catch (err) {
     const d = status === 'RUNNING' ? await handle.describe() : described;

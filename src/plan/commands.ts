@@ -41,8 +41,11 @@ export function upgradePathFor(clientVersion: string | null, hostVersion: string
  * - lifecycle-reboots: no `--no-reboot` before 1.13.7; `--wait=false` installs and sends the reboot unwaited
  *   (`--drain` would force waiting, so it is turned off explicitly).
  */
-export function installArgs(path: UpgradePath, node: string, image: string, clientVersion: string | null): string[] {
-  const base = ['upgrade', '--nodes', node, '--image', image];
+export function installArgs(path: UpgradePath, node: string, image: string, clientVersion: string | null, hostVersion: string | null = null): string[] {
+  // A host before Talos 1.8 wipes its data partition on upgrade unless told to preserve it (the
+  // runbook's lost PVCs); from 1.8 the data is kept whatever the flag says, so it is only passed then.
+  const preserve = path === 'legacy' && hostVersion !== null && parts(hostVersion) !== null && !atLeast(hostVersion, 1, 8) ? ['--preserve'] : [];
+  const base = ['upgrade', '--nodes', node, '--image', image, ...preserve];
   if (path === 'legacy') return clientVersion !== null && atLeast(clientVersion, 1, 13) ? [...base, '--drain=false', '--wait=false'] : [...base, '--wait=false'];
   if (path === 'lifecycle') return [...base, '--drain=false', '--no-reboot'];
   return [...base, '--drain=false', '--wait=false'];
@@ -65,6 +68,10 @@ export function drainArgs(kubeName: string, timeoutSeconds: number, mode: 'evict
 
 export function forfeitArgs(node: string): string[] {
   return ['etcd', 'forfeit-leadership', '--nodes', node];
+}
+
+export function rollbackArgs(node: string): string[] {
+  return ['rollback', '--nodes', node];
 }
 
 export function rebootArgs(node: string): string[] {

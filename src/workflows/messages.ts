@@ -117,6 +117,11 @@ export interface StepProgress {
   substep?: string | null;
   /** What the step waits for right now, in words (shown by watch, status and the Web UI). */
   waitingOn?: string | null;
+  /**
+   * Filled by the CLI, never by the workflow: the activity running for this step as the server reports
+   * it (its attempt out of the retry policy's maximum), so `watch` can say "verify, attempt 2/3".
+   */
+  activity?: { type: string; attempt: number; maximumAttempts: number | null } | null;
   id: string;
   kind: 'plan' | 'backup' | 'talos' | 'kubernetes' | 'postflight';
   title: string;

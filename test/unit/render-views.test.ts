@@ -243,6 +243,17 @@ describe('progress view', () => {
     assert.ok(lines.some((l) => l.includes('backups: Velero pre-upgrade-lab-20250101-abcd1234 Completed')));
   });
 
+  it('a running node step shows its sub-step, the activity attempt the server reports, and what it waits for', () => {
+    const p = progress();
+    const running = p.steps[1];
+    assert.ok(running);
+    running.substep = 'verify';
+    running.waitingOn = 'talosctl health, then 192.168.1.80 on v1.9.4';
+    running.activity = { type: 'verifyNode', attempt: 2, maximumAttempts: 3 };
+    const line = renderProgress(p, { now: Date.parse('2025-01-01T00:01:10.000Z') }).map(stripAnsi).find((l) => l.includes('192.168.1.80'));
+    assert.match(line ?? '', /verify \(try 2\/3\): waiting for talosctl health, then 192\.168\.1\.80 on v1\.9\.4/);
+  });
+
   it('off a terminal, yields one keyed line per thing that changed', () => {
     const before = progressEvents(progress());
     const p2 = progress();

@@ -68,7 +68,7 @@ export async function installOnNode(input: InstallInput): Promise<InstallResult>
         return {
           call: {
             tool: 'talosctl',
-            args: installArgs(input.path, input.node, input.image, client),
+            args: installArgs(input.path, input.node, input.image, client, look.version),
             timeoutMs: Math.max(10 * 60_000, Math.min(DEFAULT_INSTALL_TIMEOUT_MS, ctx.info.startToCloseTimeoutMs || DEFAULT_INSTALL_TIMEOUT_MS)),
             context: { bootIdAtIssue: look.bootId, path: input.path },
             noReturn: installNoReturn(input.path, input.node),

@@ -20,7 +20,7 @@ import { runFencedStep } from './fenced-step';
 import { installFailure, judgeInstall } from './install-outcome';
 import { clientVersion, installNoReturn } from './install';
 import { describeLook, lookAt } from './look';
-import { installArgs, upgradePathFor } from '../../plan/commands';
+import { installArgs, rollbackArgs, upgradePathFor } from '../../plan/commands';
 import type { NodeLook, UpgradePath } from './types';
 
 interface Issued {
@@ -67,7 +67,7 @@ export async function rollbackNode(input: RollbackNodeInput & { stepId?: string 
           );
         }
         if (input.method === 'ab-rollback') {
-          return { call: { tool: 'talosctl', args: ['rollback', '--nodes', input.node], timeoutMs: 5 * 60_000, context: { bootIdAtIssue: now.bootId, before: now.version }, noReturn: 'at-start' } };
+          return { call: { tool: 'talosctl', args: rollbackArgs(input.node), timeoutMs: 5 * 60_000, context: { bootIdAtIssue: now.bootId, before: now.version }, noReturn: 'at-start' } };
         }
         if (!input.image) throw ApplicationFailure.nonRetryable(`no installer image known for ${input.toVersion}`, ErrorTypes.rollbackFailed);
         const client = await clientVersion(input, signal);
@@ -77,7 +77,7 @@ export async function rollbackNode(input: RollbackNodeInput & { stepId?: string 
         return {
           call: {
             tool: 'talosctl',
-            args: installArgs(callPath, input.node, input.image, client),
+            args: installArgs(callPath, input.node, input.image, client, now.version),
             timeoutMs: 60 * 60_000,
             context: { bootIdAtIssue: now.bootId, before: now.version, path: callPath },
             noReturn: installNoReturn(callPath, input.node),
