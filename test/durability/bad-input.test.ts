@@ -307,6 +307,7 @@ describe('bad input: a clear error, nothing started, no tool run', () => {
     return ids;
   }
 
+  let controlCalls: ReturnType<typeof readInvocations> = [];
   it('the harness sees a start: a valid spec through the same path starts a workflow', async () => {
     const file = specFile('control', stringify(baseSpec(sim, tmp.dir, 'bad-input-control')));
     const run = await cli(['start', file, '--by', 'bad-input']);
@@ -315,6 +316,9 @@ describe('bad input: a clear error, nothing started, no tool run', () => {
     const handle = env.client.workflow.getHandle(workflowIdFor('bad-input-control'));
     assert.equal((await handle.describe()).status.name, 'RUNNING');
     await handle.terminate('control case: the start path works');
+    // A valid start reads the cluster's identity (one upgrade per cluster): read-only, and nothing else.
+    controlCalls = readInvocations(sim.dir);
+    assert.ok(controlCalls.every((i) => i.tool === 'kubectl' && i.args.join(' ') === 'get namespace kube-system -o json'), 'the control start only read the identity');
   });
 
   it(`${SPEC_CASES.length} hand-written malformed specs: exit 2, one line naming the problem`, async () => {
@@ -365,7 +369,7 @@ describe('bad input: a clear error, nothing started, no tool run', () => {
     const started = await workflowsStarted();
     assert.deepEqual(started, [workflowIdFor('bad-input-control')], 'only the control case started a workflow');
     await assert.rejects(env.client.workflow.getHandle(workflowIdFor('bad-spec-0')).describe(), WorkflowNotFoundError);
-    assert.deepEqual(readInvocations(sim.dir), [], 'no twin was invoked');
+    assert.deepEqual(readInvocations(sim.dir).slice(controlCalls.length), [], 'no twin was invoked by a malformed spec');
   });
 
   it('malformed signals are refused in the audit log and never fail a workflow task; malformed updates are refused at once', async () => {
