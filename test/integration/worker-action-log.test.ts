@@ -52,12 +52,15 @@ describe('the worker action log', () => {
     }
     const log = (await worker).all ?? '';
     const node = sim.nodes.controlPlane[0] ?? '';
-    const upgrade = `${node}: upgrade Talos v1.9.2 → v1.9.4 (`;
-    const lines = log.split('\n').filter((l) => l.includes(upgrade));
+    // The worker's line logger (src/observability/log-format.ts): `<time> INFO <message> key=value...`.
+    const install = `${node}: install Talos v1.9.4 (`;
+    const lines = log.split('\n').filter((l) => l.includes(install));
     assert.equal(lines.length, 2, log);
-    assert.match(lines[0] ?? '', /\[INFO\] .*: started/);
-    assert.match(lines[1] ?? '', /\[INFO\] .*: done in \d+\.\d s/);
-    assert.match(log, new RegExp(`\\[INFO\\] ${node.replace(/\./g, '\\.')}: verify Talos v1\\.9\\.4, health and extensions: done in`));
-    assert.match(log, /\[INFO\] cluster: inspect the cluster and plan \(read-only\): started/);
+    assert.match(lines[0] ?? '', / INFO .*: started/);
+    assert.match(lines[1] ?? '', / INFO .*: done in \d+\.\d s/);
+    for (const action of ['drain cp-1 \\(evict\\)', 'await the new boot on Talos v1\\.9\\.4', 'uncordon cp-1', 'verify Talos v1\\.9\\.4, health and extensions']) {
+      assert.match(log, new RegExp(` INFO ${node.replace(/\./g, '\\.')}: ${action}: done in`), action);
+    }
+    assert.match(log, / INFO cluster: inspect the cluster and plan \(read-only\): started/);
   });
 });
