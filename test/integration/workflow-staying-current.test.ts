@@ -34,14 +34,18 @@ describe('clusterUpgrade: windows, notifications, remediation', () => {
   });
 
   it('a step waits for the maintenance window to open, then runs', async () => {
-    // A window opening at the next full minute (UTC), so the wait is real but short.
-    const opens = new Date(Math.ceil((Date.now() + 5_000) / 60_000) * 60_000);
+    // A window opening at a full minute (UTC) at least a minute away: far enough that preflight is over
+    // before it opens even on a loaded machine (the run waits at its plan gate meanwhile), so the wait is real.
+    const opens = new Date(Math.ceil((Date.now() + 60_000) / 60_000) * 60_000);
     const start_ = `${String(opens.getUTCHours()).padStart(2, '0')}:${String(opens.getUTCMinutes()).padStart(2, '0')}`;
     const fx = await simFixture(tmp.dir, 'window', { controlPlanes: 1, workers: 1, rebootSeconds: 0.2 }, {
-      approvals: 'none',
+      approvals: 'plan-only',
       maintenanceWindow: { start: start_, duration: '1h', timeZone: 'UTC' },
     });
     const handle = await start(env.client, fx, QUEUE);
+    await waitingOn(handle, 'approval', 'plan', 60_000);
+    assert.ok(Date.now() < opens.getTime(), 'preflight finished before the window opens');
+    await handle.executeUpdate(approveStepUpdate, { args: [{ step: 'plan', by: 't' }] });
     const waiting = await eventually(async () => (await progressOf(handle)).window ?? undefined, 60_000, 100);
     assert.equal(waiting.opensAt, opens.toISOString());
     assert.match(waiting.message, /outside the maintenance window; continuing at/);
