@@ -340,6 +340,8 @@ export function evaluatePreflight(
       });
     }
     if (stuck.length === 0) ok('disruption-budgets', facts.pdbs.length === 0 ? 'no PodDisruptionBudget' : `every PodDisruptionBudget allows a disruption`);
+  } else {
+    ok('disruption-budgets', 'PodDisruptionBudgets could not be listed (no permission?): a drain that one holds becomes a decision when it times out');
   }
 
   return checks;

@@ -180,7 +180,9 @@ describe('inspectCluster (talosctl side) replays talosctl', () => {
     assert.equal(facts.etcd.members.length, 3);
     const gets = fake.calls().filter((c) => c.tool === 'talosctl' && c.args[0] === 'get');
     assert.ok(gets.every((c) => c.args[3]?.split(',').length === 1), 'every get names one node');
-    assert.equal(gets.length, 6);
+    // Per node: extensions and machinestatus, then platformmetadata and securitystate (the installer's name).
+    assert.deepEqual([...new Set(gets.map((c) => c.args[1]))].sort(), ['extensions', 'machinestatus', 'platformmetadata', 'securitystate']);
+    assert.equal(gets.length, 12);
   });
 
   for (const [form, v] of [

@@ -164,11 +164,16 @@ describe('buildPlan: the runbook homelab', () => {
       toVersion: 'v1.9.4',
       schematic: OLD,
       image: `factory.talos.dev/installer/${OLD}:v1.9.4`,
-      timeoutMs: 600_000,
+      // One budget for the whole node step: pull, drain, install, reboot and verification (spec defaults).
+      timeoutMs: 1_200_000,
+      // A v1.9 host takes the legacy Upgrade API (docs/talos-upgrade-flow.md §1).
+      path: 'legacy',
+      kubeName: 'talos-70',
+      drainTimeoutMs: 300_000,
     });
     const worker = talosSteps(plan.steps).find((s) => s.node === '192.168.1.80');
     assert.equal(worker?.title, 'upgrade 192.168.1.80 (worker) to v1.9.4');
-    assert.equal(worker?.timeoutMs, 300_000);
+    assert.equal(worker?.timeoutMs, 900_000);
   });
 
   it('runs Kubernetes against the primary with a sentence title', () => {
@@ -622,12 +627,17 @@ describe('evaluatePreflight', () => {
     {
       name: 'a cordoned node',
       facts: { node: { '192.168.1.81': { unschedulable: true } } },
-      expect: [{ id: 'nodes-schedulable', verdict: 'warning', fix: 'kubectl uncordon talos-81' }],
+      // Talos keeps a cordon it did not make and health fails while any node is unschedulable: a blocker.
+      expect: [{ id: 'nodes-schedulable', verdict: 'blocker', fix: 'kubectl uncordon talos-81 (or finish whatever cordoned it first)' }],
     },
     {
       name: 'talosctl older than the target',
       facts: { talosClient: 'v1.8.4' },
-      expect: [{ id: 'talosctl-version', verdict: 'warning' }],
+      // talosctl 1.8 cannot upgrade Kubernetes past 1.31: the target's upgrade-k8s would be refused.
+      expect: [
+        { id: 'talosctl-version', verdict: 'warning' },
+        { id: 'talosctl-kubernetes', verdict: 'blocker' },
+      ],
     },
     {
       name: 'Kubernetes unreadable',

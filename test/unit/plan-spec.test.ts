@@ -67,7 +67,9 @@ describe('parseSpec: defaults', () => {
     });
     assert.equal(spec.approvals, 'control-plane');
     assert.equal(spec.onFailure, 'rollback-node');
-    assert.deepEqual(spec.timeouts, { worker: 300_000, controlPlane: 600_000, kubernetes: 3_600_000 });
+    // One budget per node step covers pull, drain, install, reboot and verification; the drain has its own inside it.
+    assert.deepEqual(spec.timeouts, { worker: 900_000, controlPlane: 1_200_000, kubernetes: 3_600_000, drain: 300_000 });
+    assert.equal(spec.order, 'workers-first');
     assert.deepEqual(spec.tools, { talosctl: 'talosctl', kubectl: 'kubectl', velero: 'velero', flux: 'flux' });
     assert.equal(spec.allowDowngrade, false);
   });
@@ -93,7 +95,7 @@ describe('parseSpec: defaults', () => {
       allowDowngrade: true,
     });
     assert.equal(spec.nodes?.primary, 'cp2.example.net');
-    assert.deepEqual(spec.timeouts, { worker: 90_000, controlPlane: 5_400_000, kubernetes: 3_600_000 });
+    assert.deepEqual(spec.timeouts, { worker: 90_000, controlPlane: 5_400_000, kubernetes: 3_600_000, drain: 300_000 });
     assert.equal(spec.approvals, 'every-node');
     assert.equal(spec.onFailure, 'pause');
     assert.equal(spec.allowDowngrade, true);

@@ -39,12 +39,12 @@ const UPGRADE = {
 
 describe('the worker action log', () => {
   it('an action on a node: a started line and a done line, naming the node and the action', async () => {
-    const { ctx, lines } = fakeContext('upgradeNode');
-    const result = await new ActionLogInterceptor(ctx, clock()).execute({ args: [UPGRADE], headers: {} }, () => Promise.resolve({ after: 'v1.9.4' }));
-    assert.deepEqual(result, { after: 'v1.9.4' });
+    const { ctx, lines } = fakeContext('installOnNode');
+    const result = await new ActionLogInterceptor(ctx, clock()).execute({ args: [UPGRADE], headers: {} }, () => Promise.resolve({ rebootIssued: true }));
+    assert.deepEqual(result, { rebootIssued: true });
     assert.deepEqual(lines, [
-      { level: 'info', message: '192.168.1.71: upgrade Talos v1.9.2 → v1.9.4 (factory.talos.dev/installer/abc:v1.9.4): started' },
-      { level: 'info', message: '192.168.1.71: upgrade Talos v1.9.2 → v1.9.4 (factory.talos.dev/installer/abc:v1.9.4): done in 1.5 s' },
+      { level: 'info', message: '192.168.1.71: install Talos v1.9.4 (factory.talos.dev/installer/abc:v1.9.4): started' },
+      { level: 'info', message: '192.168.1.71: install Talos v1.9.4 (factory.talos.dev/installer/abc:v1.9.4): done in 1.5 s' },
     ]);
   });
 
