@@ -64,7 +64,8 @@ async function drive(
   session: Session,
   exitFile: string,
   answer: (step: string) => string,
-  timeoutMs = 150_000,
+  // Generous: each node step runs several tool calls; on a loaded 2-core machine a 6-node rehearsal takes minutes.
+  timeoutMs = 420_000,
   alreadyAnswered: string[] = [],
 ): Promise<{ asked: string[]; screen: string; exitCode: number }> {
   const asked: string[] = [];
@@ -185,7 +186,7 @@ describe('rehearse on a terminal (tmux)', () => {
     assert.match(await session.capture('approver'), /approved plan as bob/);
 
     // The rehearsal drops its stale plan question and asks the next one; n there ends it.
-    const { asked: prompts, screen, exitCode } = await drive(session, exitFile, () => 'n', 150_000, ['plan']);
+    const { asked: prompts, screen, exitCode } = await drive(session, exitFile, () => 'n', 420_000, ['plan']);
     assert.notEqual(exitCode, 0);
     assert.match(screen, /plan: answered elsewhere/);
     assert.match(screen, /plan\s+succeeded\s+approved by bob/);
