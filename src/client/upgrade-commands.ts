@@ -8,7 +8,9 @@ import * as readline from 'node:readline';
 import { Client, Connection, WorkflowHandle, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import type { Command } from 'commander';
+import { formatDuration } from '../plan/duration';
 import { SpecError } from '../plan/spec';
+import { TUNING_BOUNDS, mergeTuning, tuningMs, tuningProblem, type RunTuning, type TuningKey } from '../plan/tuning';
 import {
   DECISION_ACTIONS,
   abortSignal,
@@ -414,6 +416,23 @@ const CONTROL_TEXT = {
   abort: (c: string) => `abort requested: ${c} stops at the next safe point, as said above; follow it with talos-upgrade watch ${c}`,
 } as const;
 
+function tuningRange(key: TuningKey): string {
+  return `${formatDuration(TUNING_BOUNDS[key].minMs)}-${formatDuration(TUNING_BOUNDS[key].maxMs)}`;
+}
+
+/** `start --poll-interval` / `--heartbeat-timeout`, checked against the spec's bounds (exit 2). */
+export function tuningFlags(opts: { pollInterval?: string; heartbeatTimeout?: string }): RunTuning | undefined {
+  const one = (key: TuningKey, flag: string, text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined;
+    const problem = tuningProblem(key, text);
+    if (problem) throw new UserError(`${flag}: ${problem}`, 2);
+    return tuningMs(text);
+  };
+  const pollIntervalMs = one('pollInterval', '--poll-interval', opts.pollInterval);
+  const heartbeatTimeoutMs = one('heartbeatTimeout', '--heartbeat-timeout', opts.heartbeatTimeout);
+  return mergeTuning({ ...(pollIntervalMs !== undefined ? { pollIntervalMs } : {}), ...(heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs } : {}) });
+}
+
 function parseLimit(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 1000) throw new UserError(`--limit must be a whole number from 1 to 1000, got "${value}"`, 2);
@@ -428,7 +447,10 @@ export function registerUpgradeCommands(program: Command): void {
     .option('--watch', 'follow it live after starting')
     .option('--allow-downgrade', 'allow a target older than what runs')
     .option('--by <name>', 'who starts it (audit log)', localUser())
-    .action(async (specPath: string, opts: { watch?: boolean; allowDowngrade?: boolean; by: string }) => {
+    .option('--poll-interval <duration>', `how often the run polls (a node back, a backup done), e.g. 500ms; overrides the spec's tuning.pollInterval (${tuningRange('pollInterval')}; default 2s)`)
+    .option('--heartbeat-timeout <duration>', `how long an activity may stay silent before its attempt is given up, e.g. 30s; overrides tuning.heartbeatTimeout (${tuningRange('heartbeatTimeout')})`)
+    .action(async (specPath: string, opts: { watch?: boolean; allowDowngrade?: boolean; by: string; pollInterval?: string; heartbeatTimeout?: string }) => {
+      const tuning = tuningFlags(opts);
       let loaded;
       try {
         loaded = loadSpecFile(specPath, { allowDowngrade: opts.allowDowngrade === true });
@@ -437,7 +459,7 @@ export function registerUpgradeCommands(program: Command): void {
       }
       for (const w of loaded.warnings) process.stderr.write(`warning: ${w}\n`);
       await withClient(async (ctx) => {
-        const handle = await startUpgrade(ctx.client, loaded.spec, { startedBy: opts.by });
+        const handle = await startUpgrade(ctx.client, loaded.spec, { startedBy: opts.by, ...(tuning ? { tuning } : {}) });
         const found = await findUpgrade(ctx, loaded.spec.cluster);
         const url = workflowLink(ctx.address, ctx.namespace, handle.workflowId) ?? noLinkText(ctx.address);
         process.stdout.write(

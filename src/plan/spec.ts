@@ -9,6 +9,7 @@ import { DEFAULT_RELEASE_FEEDS } from './cadence';
 import { canonicalAddress, sameAddress } from './address';
 import type { MaintenanceWindow, NotificationEventKind, NotificationTarget, UpgradeSpec } from './types';
 import { GATE_KEYS_AT, GATE_MISSING_FIX, alertmanagerFrom, alertmanagerSchema, gateSchema, gatesFrom } from './gate-schema';
+import { tuningMs, tuningProblem } from './tuning';
 
 /** A bad spec. `message` is one line: `<path>: <what is wrong>; <how to fix it>`. Exit code 2 (DESIGN §6). */
 export class SpecError extends Error {
@@ -302,6 +303,12 @@ const timeoutsSchema = z.strictObject({
   drain: checked(durationProblem).default(DEFAULT_TIMEOUTS.drain),
 });
 
+/** Polling and heartbeats of the run (src/plan/tuning.ts has the bounds); absent = the defaults. */
+const tuningSchema = z.strictObject({
+  pollInterval: checked((text) => tuningProblem('pollInterval', text)).optional(),
+  heartbeatTimeout: checked((text) => tuningProblem('heartbeatTimeout', text)).optional(),
+});
+
 const toolsSchema = z.strictObject({
   talosctl: checked(pathProblem).default('talosctl'),
   kubectl: checked(pathProblem).default('kubectl'),
@@ -346,6 +353,7 @@ export const specFileSchema = z.strictObject({
   onFailure: z.enum(ON_FAILURE).default('rollback-node'),
   order: z.enum(ORDERS).default('workers-first'),
   timeouts: timeoutsSchema.prefault({}),
+  tuning: tuningSchema.optional(),
   tools: toolsSchema.prefault({}),
   allowDowngrade: z.boolean().default(false),
   maintenanceWindow: maintenanceWindowSchema.optional(),
@@ -369,6 +377,7 @@ const KEYS_AT: Record<string, readonly string[]> = {
   'backup.velero': Object.keys(veleroSchema.shape),
   'backup.etcdSnapshot': Object.keys(etcdSnapshotSchema.shape),
   timeouts: Object.keys(timeoutsSchema.shape),
+  tuning: Object.keys(tuningSchema.shape),
   tools: Object.keys(toolsSchema.shape),
   maintenanceWindow: Object.keys(maintenanceWindowSchema.shape),
   'notifications[]': Object.keys(notificationSchema.shape),
@@ -460,7 +469,7 @@ function describeIssue(issue: Issue): [string, string] {
         const fix = MISSING_FIX[path] ?? MISSING_FIX[path.replace(/\[\d+\]/g, '[]')] ?? 'add it';
         return [path, `missing; ${fix}`];
       }
-      if (issue.expected === 'string' && typeof issue.input === 'number' && (path.startsWith('timeouts.') || /\.(timeout|interval|settle|duration)$/.test(path))) {
+      if (issue.expected === 'string' && typeof issue.input === 'number' && (path.startsWith('timeouts.') || path.startsWith('tuning.') || /\.(timeout|interval|settle|duration)$/.test(path))) {
         return [path, `${issue.input} has no unit; write e.g. "${issue.input}m" or "${issue.input}s"`];
       }
       if (issue.expected === 'string' && typeof issue.input === 'number') {
@@ -584,6 +593,15 @@ function finish(file: ParsedFile, source: string | undefined): UpgradeSpec {
       kubernetes: ms(file.timeouts.kubernetes),
       drain: ms(file.timeouts.drain),
     },
+    // Only when set, so specs without it (and their recorded histories) keep their shape.
+    ...(file.tuning && Object.keys(file.tuning).length > 0
+      ? {
+          tuning: {
+            ...(file.tuning.pollInterval !== undefined ? { pollIntervalMs: tuningMs(file.tuning.pollInterval) } : {}),
+            ...(file.tuning.heartbeatTimeout !== undefined ? { heartbeatTimeoutMs: tuningMs(file.tuning.heartbeatTimeout) } : {}),
+          },
+        }
+      : {}),
     tools: { ...file.tools },
     allowDowngrade: file.allowDowngrade,
     ...(maintenanceWindow ? { maintenanceWindow } : {}),

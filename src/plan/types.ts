@@ -4,6 +4,7 @@
  */
 
 import type { AlertmanagerSpec, GateSpec, StepGates } from './gates';
+import type { RunTuning } from './tuning';
 
 export type ApprovalPolicy = 'control-plane' | 'every-node' | 'plan-only' | 'none';
 export type FailurePolicy = 'rollback-node' | 'pause' | 'rollback-all';
@@ -51,6 +52,8 @@ export interface UpgradeSpec {
   order?: 'workers-first' | 'control-planes-first';
   /** drain is absent in specs recorded before the product drained nodes itself. */
   timeouts: { worker: number; controlPlane: number; kubernetes: number; drain?: number };
+  /** Poll interval and heartbeat timeout (spec `tuning:`, src/plan/tuning.ts); absent = the defaults. */
+  tuning?: RunTuning;
   tools: ToolPaths;
   allowDowngrade: boolean;
   /** Steps only start inside this window; absent = any time. */

@@ -5,6 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { PreflightCheck, UpgradePlan, UpgradeSpec, NodeRole } from '../plan/types';
 import { redactShapes } from '../plan/secret-shapes';
+import type { RunTuning } from '../plan/tuning';
 
 export const WORKFLOW_TYPE = 'clusterUpgrade';
 
@@ -260,8 +261,11 @@ export interface ClusterUpgradeInput {
   spec: UpgradeSpec;
   /** Who started it (shown in the audit log). */
   startedBy?: string;
-  /** Activity tuning for tests and rehearsals (poll interval ms); production leaves it unset. */
-  tuning?: { pollIntervalMs?: number; heartbeatTimeoutMs?: number };
+  /**
+   * Poll interval and heartbeat timeout (ms): the spec's `tuning:` merged with `start --poll-interval` /
+   * `--heartbeat-timeout` by the client (src/plan/tuning.ts); unset keys keep the defaults.
+   */
+  tuning?: RunTuning;
 }
 
 // ---------------------------------------------------------------- payload checks (pure; no throw on bad input)
