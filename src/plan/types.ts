@@ -86,9 +86,15 @@ export type NotificationEventKind = 'approval-needed' | 'step-failed' | 'upgrade
 /** Where to send notifications. Exactly one of `url` and `urlEnv` is set. */
 export interface NotificationTarget {
   kind: NotificationKind;
+  /**
+   * Only in runs and release-watch schedules started before inline URLs were refused (the spec no
+   * longer accepts it); the worker still sends to it so those keep notifying.
+   */
   url?: string;
   /** NAME of an environment variable the worker reads at send time: the URL never enters workflow history. */
   urlEnv?: string;
+  /** A file on the worker's machine holding the URL, read at send time (absolute once the CLI loaded the spec). */
+  urlFile?: string;
   events: NotificationEventKind[];
 }
 
