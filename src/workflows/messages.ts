@@ -180,6 +180,14 @@ export interface WaitingFor {
   alternatives: { signal: string; payload: Record<string, unknown> }[];
 }
 
+/**
+ * The Temporal message an audit entry records: the n-th signal of that name this run received (1-based,
+ * in history order), or the update's id. Workflow code cannot see who sent a message; history can (the
+ * signal event's and the update's `identity`), and this is how an entry finds its event there
+ * (src/activities/audit-identity.ts).
+ */
+export type MessageRef = { signal: string; n: number } | { update: string };
+
 export interface AuditEntry {
   at: string;
   signal: string;
@@ -190,6 +198,8 @@ export interface AuditEntry {
   note: string;
   /** On the one entry that stands for every refused signal past MAX_REFUSED_AUDIT_ENTRIES: how many. */
   ignored?: number;
+  /** The message it records (absent for the run's own entries, and in runs started before it was kept). */
+  ref?: MessageRef;
 }
 
 export interface BackupRecord {
@@ -255,6 +265,8 @@ export interface UpgradeProgress {
   report: UpgradeReport | null;
   /** Alertmanager silences this run holds; absent without alertmanager.silence. */
   silences?: SilenceRecord[];
+  /** Where the worker wrote the run record (on its machine), or why it could not; absent until the run ended. */
+  record?: { path: string | null; error: string | null };
 }
 
 export interface ClusterUpgradeInput {
