@@ -13,6 +13,7 @@ import { checkOpenRuns, refusal } from './replay-gate';
 import { TASK_QUEUE } from './workflows/search-attributes';
 import { prebuiltBundle, workflowsEntry } from './workflow-bundle';
 import { actionLogInterceptors } from './worker-action-log';
+import { reportDir } from './paths';
 
 /**
  * The SDK's default workflow cache (undefined = sized from the worker's memory). Runs no longer
@@ -57,6 +58,8 @@ export interface WorkerCommandOptions {
   skipReplayCheck?: boolean;
   /** Prometheus metrics on 127.0.0.1:<port>/metrics; port 0 = none (default: DEFAULT_WORKER_METRICS_PORT, not required). */
   metrics?: MetricsPort;
+  /** Where run records go (`--report-dir`); default reportDir() (TALOS_UPGRADE_REPORT_DIR, else the state directory). */
+  reportDir?: string;
 }
 
 /** Search attributes, then the replay gate (src/replay-gate.ts): both before the worker polls. */
@@ -82,8 +85,10 @@ export async function runWorkerCommand(target: ConnectTarget = connectTarget(), 
   const telemetry = installRuntime({ metrics: opts.metrics ?? { port: DEFAULT_WORKER_METRICS_PORT, explicit: false }, logger });
   if (telemetry.note) process.stderr.write(`talos-upgrade: ${telemetry.note}\n`);
   const connection = await connectNative(target);
-  const worker = await createUpgradeWorker({ connection, namespace: target.namespace });
+  const reports = reportDir(process.env, opts.reportDir);
+  const worker = await createUpgradeWorker({ connection, namespace: target.namespace, activityDeps: { reportDir: reports } });
   process.stdout.write(`worker on task queue ${TASK_QUEUE}, namespace ${target.namespace}, server ${target.address} (Ctrl-C to stop)\n`);
+  process.stdout.write(`run records (report and audit log of each ended run) go to ${reports}\n`);
   if (telemetry.url) process.stdout.write(`metrics on ${telemetry.url}\n`);
   // Worker.run installs SIGINT/SIGTERM handlers that begin a graceful shutdown.
   try {

@@ -9,6 +9,7 @@ import { registerPlanCommand } from './plan-command';
 import { registerUpgradeCommands } from './upgrade-commands';
 import { registerRehearseCommand } from './rehearse';
 import { registerReleasesCommands } from './releases-command';
+import { REPORT_DIR_ENV } from '../paths';
 
 /** Builds the whole command tree; each area registers its own subcommands. */
 export function buildProgram(): Command {
@@ -31,8 +32,13 @@ export function buildProgram(): Command {
     .description('run the worker (connects through TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TLS / API key env config); it first replays every open run against this version and refuses to start if one cannot continue')
     .option('--skip-replay-check', 'start even when open runs cannot continue on this version (they fail on their next step)')
     .option('--metrics-port <port>', `serve Prometheus metrics on 127.0.0.1:<port>/metrics (env ${METRICS_PORT_ENV}; default ${DEFAULT_WORKER_METRICS_PORT}; 0 = off)`)
-    .action(async (opts: { skipReplayCheck?: boolean; metricsPort?: string }) =>
-      runWorkerCommand(undefined, { skipReplayCheck: opts.skipReplayCheck === true, metrics: metricsPort(opts.metricsPort, process.env, DEFAULT_WORKER_METRICS_PORT) }),
+    .option('--report-dir <dir>', `write each ended run's record (report and audit log, JSON) here (env ${REPORT_DIR_ENV}; default reports/ in the state directory)`)
+    .action(async (opts: { skipReplayCheck?: boolean; metricsPort?: string; reportDir?: string }) =>
+      runWorkerCommand(undefined, {
+        skipReplayCheck: opts.skipReplayCheck === true,
+        metrics: metricsPort(opts.metricsPort, process.env, DEFAULT_WORKER_METRICS_PORT),
+        ...(opts.reportDir ? { reportDir: opts.reportDir } : {}),
+      }),
     );
   return program;
 }

@@ -3,6 +3,7 @@
  * (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, or a TOML profile),
  * defaulting to the local dev server on 127.0.0.1:7233.
  */
+import * as os from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
@@ -49,6 +50,21 @@ export function unreachable(address: string, err: unknown): UserError {
   return error;
 }
 
+/**
+ * What this client declares as its identity with every signal and update (the server records it in
+ * history; the audit log shows it next to the typed `--by` name). The SDK's default is `<pid>@<host>`;
+ * the OS user makes it say who ran the command. Declared, not verified: see src/activities/audit-identity.ts.
+ */
+export function clientIdentity(): string {
+  let user = process.env.USER ?? 'unknown';
+  try {
+    user = os.userInfo().username || user;
+  } catch {
+    // no passwd entry (containers): keep $USER
+  }
+  return `${user}@${os.hostname()} (talos-upgrade pid ${process.pid})`;
+}
+
 export async function connectClient(target: ConnectTarget = connectTarget()): Promise<{ client: Client; connection: Connection; target: ConnectTarget }> {
   try {
     const connection = await Connection.connect({
@@ -59,7 +75,7 @@ export async function connectClient(target: ConnectTarget = connectTarget()): Pr
       connectTimeout: '5s',
     });
     await connection.workflowService.getSystemInfo({});
-    return { client: new Client({ connection, namespace: target.namespace }), connection, target };
+    return { client: new Client({ connection, namespace: target.namespace, identity: clientIdentity() }), connection, target };
   } catch (err) {
     throw unreachable(target.address, err);
   }

@@ -31,6 +31,8 @@ import {
 } from '../workflows/messages';
 import { TalosCluster, UpgradePhase, workflowIdFor } from '../workflows/search-attributes';
 import { abortPreview, runPolicy } from './abort-preview';
+import type { AttributedEntry } from '../activities/audit-identity';
+import { readAudit, registerAuditCommand, renderAuditEntries, reportsHint } from './audit-command';
 import { assertPayload, assertWorkerPolling, confirmSignal } from './answer-guard';
 import { connectClient } from './connection';
 import { UserError } from './errors';
@@ -333,10 +335,18 @@ export interface StatusJson {
   uiUrl: string | null;
   progress: UpgradeProgress | null;
   report: UpgradeReport | null;
+  /**
+   * The audit log with, on each entry, the client identity the server recorded with its message
+   * (null when neither a worker answered nor the run recorded it); `by` is what the sender typed.
+   */
+  audit: AttributedEntry[] | null;
+  /** Where the worker wrote the run record, once the run ended (a path on the worker's machine). */
+  record: { path: string | null; error: string | null } | null;
 }
 
 export async function statusJson(ctx: ClientContext, found: FoundUpgrade): Promise<StatusJson> {
   const snap = await readSnapshot(ctx, found.handle);
+  const audit = await readAudit(ctx, found, snap.progress, async () => null).catch(() => null);
   return {
     cluster: found.cluster,
     workflowId: found.workflowId,
@@ -347,8 +357,13 @@ export async function statusJson(ctx: ClientContext, found: FoundUpgrade): Promi
     uiUrl: workflowLink(ctx.address, ctx.namespace, found.workflowId),
     progress: snap.progress,
     report: snap.report,
+    audit: audit?.entries ?? null,
+    record: audit?.record ?? snap.progress?.record ?? null,
   };
 }
+
+/** How many audit entries `status` shows (`audit <cluster>` shows them all). */
+const STATUS_AUDIT_ENTRIES = 10;
 
 function printStatus(s: StatusJson, address: string | undefined): void {
   const color = styleFor(process.stdout.isTTY === true && !process.env.NO_COLOR);
@@ -356,6 +371,12 @@ function printStatus(s: StatusJson, address: string | undefined): void {
   if (s.progress) lines.push(...renderProgress(s.progress, { now: Date.now(), color }));
   if (s.progress?.waiting) lines.push('', ...renderWaiting(s.progress.waiting, s.cluster, { ...(s.uiUrl ? { uiUrl: s.uiUrl } : {}), color }));
   if (s.report) lines.push('', ...renderReport(s.report, { color, ...(s.progress ? { target: s.progress.target } : {}) }));
+  if (s.audit?.length) {
+    const shown = s.audit.slice(-STATUS_AUDIT_ENTRIES);
+    const more = s.audit.length > shown.length ? ` (latest ${shown.length} of ${s.audit.length}; all: talos-upgrade audit ${s.cluster})` : '';
+    lines.push('', `Audit log${more}: by = the name the sender typed, identity = the client identity the server recorded`, ...renderAuditEntries(shown));
+  }
+  if (s.record?.path) lines.push('', `Run record (on the worker's machine): ${s.record.path}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
@@ -511,9 +532,11 @@ export function registerUpgradeCommands(program: Command): void {
       await withClient(async (ctx) => {
         const rows = await listUpgrades(ctx, cluster, limit);
         if (opts.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-        else process.stdout.write(`${renderList(rows).join('\n')}\n`);
+        else process.stdout.write(`${[...renderList(rows), '', reportsHint()].join('\n')}\n`);
       });
     });
+
+  registerAuditCommand(program, withClient, findUpgrade, async (ctx, found) => (await readSnapshot(ctx, found.handle)).progress);
 
   byOption(
     program
