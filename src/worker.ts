@@ -14,6 +14,7 @@ import { TASK_QUEUE } from './workflows/search-attributes';
 import { prebuiltBundle, workflowsEntry } from './workflow-bundle';
 import { actionLogInterceptors } from './worker-action-log';
 import { reportDir } from './paths';
+import { dataConverterFromEnv } from './codec/data-converter';
 
 /**
  * The SDK's default workflow cache (undefined = sized from the worker's memory). Runs no longer
@@ -31,12 +32,16 @@ export interface UpgradeWorkerOptions {
   /** In-flight activities get this long to finish on shutdown before they are cancelled. */
   shutdownGraceTime?: Duration;
   identity?: string;
+  /** Default: the payload codec when a key is configured (src/codec/data-converter.ts), else the SDK's. */
+  dataConverter?: WorkerOptions['dataConverter'];
   extra?: Partial<WorkerOptions>;
 }
 
 export async function createUpgradeWorker(opts: UpgradeWorkerOptions): Promise<Worker> {
   const bundle = prebuiltBundle();
+  const dataConverter = opts.dataConverter ?? dataConverterFromEnv();
   return Worker.create({
+    ...(dataConverter ? { dataConverter } : {}),
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? TASK_QUEUE,
@@ -69,7 +74,10 @@ async function preflightWorker(target: ConnectTarget, opts: WorkerCommandOptions
     await ensureSearchAttributes(connection, target.namespace);
     if (opts.skipReplayCheck) return;
     const bundle = prebuiltBundle();
-    const check = await checkOpenRuns(client, bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: workflowsEntry() });
+    // Open runs' histories are encrypted when the codec is on: the replay decodes them with it.
+    const dataConverter = dataConverterFromEnv();
+    const code = bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: workflowsEntry() };
+    const check = await checkOpenRuns(client, { ...code, ...(dataConverter ? { dataConverter } : {}) });
     const refused = refusal(check);
     if (refused) throw new UserError(refused);
     if (check.checked > 0) process.stdout.write(`replayed ${check.checked} open run(s) against this version: all continue\n`);

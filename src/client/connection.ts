@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
+import { dataConverterFromEnv } from '../codec/data-converter';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { UserError } from './errors';
 
@@ -66,6 +67,8 @@ export function clientIdentity(): string {
 }
 
 export async function connectClient(target: ConnectTarget = connectTarget()): Promise<{ client: Client; connection: Connection; target: ConnectTarget }> {
+  // Outside the try: a bad codec key is its own one-line error, not "no server".
+  const dataConverter = dataConverterFromEnv();
   try {
     const connection = await Connection.connect({
       address: target.address,
@@ -75,7 +78,8 @@ export async function connectClient(target: ConnectTarget = connectTarget()): Pr
       connectTimeout: '5s',
     });
     await connection.workflowService.getSystemInfo({});
-    return { client: new Client({ connection, namespace: target.namespace, identity: clientIdentity() }), connection, target };
+    const client = new Client({ connection, namespace: target.namespace, identity: clientIdentity(), ...(dataConverter ? { dataConverter } : {}) });
+    return { client, connection, target };
   } catch (err) {
     throw unreachable(target.address, err);
   }
