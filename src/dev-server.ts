@@ -1,6 +1,8 @@
 /**
  * The local Temporal dev server (DESIGN §8): the Temporal CLI's `server start-dev` with SQLite
- * persistence, bound to 127.0.0.1, with our search attributes registered.
+ * persistence, bound to 127.0.0.1, with our search attributes registered. `start-dev` (CLI 1.9.1) has no
+ * retention flag and creates `default` with one day; `talos-upgrade server` raises it through the API
+ * once the server answers (src/client/retention.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';

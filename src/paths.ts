@@ -20,6 +20,22 @@ export function projectRoot(): string {
   throw new Error('cannot find the talos-upgrade project root from ' + __dirname);
 }
 
+/** Where `--report-dir` is taken from when the flag is not given. */
+export const REPORT_DIR_ENV = 'TALOS_UPGRADE_REPORT_DIR';
+
+/**
+ * Where the worker writes run records (src/activities/run-record.ts): `override` (`--report-dir`), else
+ * $TALOS_UPGRADE_REPORT_DIR, else `reports/` in the state directory ($TALOS_UPGRADE_STATE_DIR, else
+ * $XDG_STATE_HOME/talos-upgrade, else ~/.local/state/talos-upgrade).
+ */
+export function reportDir(env: NodeJS.ProcessEnv = process.env, override?: string): string {
+  if (override) return path.resolve(override);
+  const own = env[REPORT_DIR_ENV];
+  if (own) return path.resolve(own);
+  const state = env.TALOS_UPGRADE_STATE_DIR;
+  return path.join(state ? path.resolve(state) : stateDir(env), 'reports');
+}
+
 /** Per-user state (SQLite file, pid file, logs): $XDG_STATE_HOME/talos-upgrade or ~/.local/state/talos-upgrade. */
 export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : path.join(os.homedir(), '.local', 'state');

@@ -35,7 +35,7 @@ function firstLine(err: unknown): string {
 }
 
 /** Replays every open run of this project's workflow types against `code` (a bundle or the workflows path). */
-export async function checkOpenRuns(client: Client, code: Pick<ReplayWorkerOptions, 'workflowBundle' | 'workflowsPath'>): Promise<ReplayCheck> {
+export async function checkOpenRuns(client: Client, code: Pick<ReplayWorkerOptions, 'workflowBundle' | 'workflowsPath' | 'dataConverter'>): Promise<ReplayCheck> {
   const query = `ExecutionStatus = 'Running' AND WorkflowType IN (${TYPES.map((t) => `'${t}'`).join(', ')})`;
   const histories: { workflowId: string; runId: string; history: temporal.api.history.v1.IHistory }[] = [];
   let truncated = false;

@@ -13,6 +13,8 @@ import { checkOpenRuns, refusal } from './replay-gate';
 import { TASK_QUEUE } from './workflows/search-attributes';
 import { prebuiltBundle, workflowsEntry } from './workflow-bundle';
 import { actionLogInterceptors } from './worker-action-log';
+import { reportDir } from './paths';
+import { dataConverterFromEnv } from './codec/data-converter';
 
 /**
  * The SDK's default workflow cache (undefined = sized from the worker's memory). Runs no longer
@@ -30,12 +32,16 @@ export interface UpgradeWorkerOptions {
   /** In-flight activities get this long to finish on shutdown before they are cancelled. */
   shutdownGraceTime?: Duration;
   identity?: string;
+  /** Default: the payload codec when a key is configured (src/codec/data-converter.ts), else the SDK's. */
+  dataConverter?: WorkerOptions['dataConverter'];
   extra?: Partial<WorkerOptions>;
 }
 
 export async function createUpgradeWorker(opts: UpgradeWorkerOptions): Promise<Worker> {
   const bundle = prebuiltBundle();
+  const dataConverter = opts.dataConverter ?? dataConverterFromEnv();
   return Worker.create({
+    ...(dataConverter ? { dataConverter } : {}),
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? TASK_QUEUE,
@@ -57,6 +63,8 @@ export interface WorkerCommandOptions {
   skipReplayCheck?: boolean;
   /** Prometheus metrics on 127.0.0.1:<port>/metrics; port 0 = none (default: DEFAULT_WORKER_METRICS_PORT, not required). */
   metrics?: MetricsPort;
+  /** Where run records go (`--report-dir`); default reportDir() (TALOS_UPGRADE_REPORT_DIR, else the state directory). */
+  reportDir?: string;
 }
 
 /** Search attributes, then the replay gate (src/replay-gate.ts): both before the worker polls. */
@@ -66,7 +74,10 @@ async function preflightWorker(target: ConnectTarget, opts: WorkerCommandOptions
     await ensureSearchAttributes(connection, target.namespace);
     if (opts.skipReplayCheck) return;
     const bundle = prebuiltBundle();
-    const check = await checkOpenRuns(client, bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: workflowsEntry() });
+    // Open runs' histories are encrypted when the codec is on: the replay decodes them with it.
+    const dataConverter = dataConverterFromEnv();
+    const code = bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: workflowsEntry() };
+    const check = await checkOpenRuns(client, { ...code, ...(dataConverter ? { dataConverter } : {}) });
     const refused = refusal(check);
     if (refused) throw new UserError(refused);
     if (check.checked > 0) process.stdout.write(`replayed ${check.checked} open run(s) against this version: all continue\n`);
@@ -82,8 +93,10 @@ export async function runWorkerCommand(target: ConnectTarget = connectTarget(), 
   const telemetry = installRuntime({ metrics: opts.metrics ?? { port: DEFAULT_WORKER_METRICS_PORT, explicit: false }, logger });
   if (telemetry.note) process.stderr.write(`talos-upgrade: ${telemetry.note}\n`);
   const connection = await connectNative(target);
-  const worker = await createUpgradeWorker({ connection, namespace: target.namespace });
+  const reports = reportDir(process.env, opts.reportDir);
+  const worker = await createUpgradeWorker({ connection, namespace: target.namespace, activityDeps: { reportDir: reports } });
   process.stdout.write(`worker on task queue ${TASK_QUEUE}, namespace ${target.namespace}, server ${target.address} (Ctrl-C to stop)\n`);
+  process.stdout.write(`run records (report and audit log of each ended run) go to ${reports}\n`);
   if (telemetry.url) process.stdout.write(`metrics on ${telemetry.url}\n`);
   // Worker.run installs SIGINT/SIGTERM handlers that begin a graceful shutdown.
   try {

@@ -14,16 +14,21 @@ import { assessFailure, planUpgrade } from './plan-upgrade';
 import { withRedactedFailures } from './failures';
 import type { ReleaseActivities } from './release-types';
 import { gateActivities, type GateActivities } from './gates';
+import { runRecordActivity } from './run-record';
 
 export interface ActivityDeps {
-  /** Reserved for injected collaborators (notifiers, clocks); the activities themselves are stateless. */
-  readonly _?: never;
+  /** Where run records go (`worker --report-dir`); default: reportDir() in src/paths.ts, read at write time. */
+  readonly reportDir?: string;
 }
 
 /** Every activity the worker registers. */
 export function createActivities(
-  _deps: ActivityDeps = {},
-): UpgradeActivities & NodeStepActivities & ReleaseActivities & GateActivities & typeof selfTestActivities & { planUpgrade: typeof planUpgrade; assessFailure: typeof assessFailure } {
+  deps: ActivityDeps = {},
+): UpgradeActivities &
+  NodeStepActivities &
+  ReleaseActivities &
+  GateActivities &
+  typeof selfTestActivities & { planUpgrade: typeof planUpgrade; assessFailure: typeof assessFailure; writeRunRecord: ReturnType<typeof runRecordActivity> } {
   // Whatever an activity throws is redacted before the SDK records it in history or logs it.
   return withRedactedFailures({
     planUpgrade,
@@ -42,6 +47,7 @@ export function createActivities(
     applyRemediation,
     ...nodeStepActivities,
     ...gateActivities,
+    writeRunRecord: runRecordActivity(deps.reportDir),
   });
 }
 

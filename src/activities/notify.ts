@@ -3,10 +3,12 @@
  * effort by design: a webhook that is down, slow or wrong is logged and reported in the result, and
  * never fails the upgrade (this function does not throw).
  *
- * A target's URL is either in the spec (`url`) or, for secret webhook URLs, in an environment variable
- * of the worker (`urlEnv`), read only here at send time, so it never enters workflow history; errors
- * and logs about such a target name the variable, never the URL.
+ * A target's URL is named, never written, in the spec: an environment variable of the worker
+ * (`urlEnv`) or a file on the worker's machine (`urlFile`), both read only here at send time, so the
+ * URL never enters workflow history; errors and logs name the variable or the file, never the URL.
+ * (An inline `url` is refused by the spec; runs started before that still carry one and are served.)
  */
+import * as fs from 'node:fs';
 import { Context } from '@temporalio/activity';
 import type { NotificationKind, NotificationTarget } from '../plan/types';
 import type { NotificationEvent, NotifyFailure, NotifyInput, NotifyResult } from './release-types';
@@ -124,18 +126,49 @@ export function urlSecrets(url: string): string[] {
   return [...new Set(out)].filter((s) => s.length >= MIN_SECRET_LENGTH);
 }
 
+/** A URL file holds one URL; anything bigger is not one (and is not read whole into memory). */
+const MAX_URL_FILE_BYTES = 8192;
+
+/** The URL in `file`, or why there is none; the file's words never reach the problem text. */
+function readUrlFile(file: string): { value: string } | { problem: string } {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'r');
+    const buffer = Buffer.alloc(MAX_URL_FILE_BYTES + 1);
+    const n = fs.readSync(fd, buffer, 0, buffer.length, 0);
+    if (n > MAX_URL_FILE_BYTES) return { problem: `file ${file} is larger than ${MAX_URL_FILE_BYTES} bytes; it should hold only the webhook URL` };
+    return { value: buffer.subarray(0, n).toString('utf8').trim() };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return { problem: `file ${file} cannot be read on the worker (${code ?? 'error'}); write the webhook URL into it there` };
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** The URL a named source holds; `source` says where it came from, in words for the problem text. */
+function namedUrl(label: string, source: string, raw: string | undefined, missing: string): Resolved {
+  const value = raw?.trim();
+  if (!value) return { url: null, label, secrets: [], problem: missing };
+  const secrets = urlSecrets(value);
+  if (!/^https?:\/\/[^\s/?#]+(?:[/?#]\S*)?$/i.test(value)) return { url: null, label, secrets: [value, ...secrets], problem: `${source} does not hold an http(s) URL` };
+  return { url: value, label, secrets, problem: null };
+}
+
 function resolveTarget(target: NotificationTarget, env: NodeJS.ProcessEnv): Resolved {
   if (target.urlEnv !== undefined) {
-    const label = `${target.kind} via $${target.urlEnv}`;
-    const value = env[target.urlEnv]?.trim();
-    if (!value) return { url: null, label, secrets: [], problem: `environment variable ${target.urlEnv} is not set on the worker; export it there with the webhook URL` };
-    const secrets = urlSecrets(value);
-    if (!/^https?:\/\/[^\s/?#]+/i.test(value)) return { url: null, label, secrets: [value, ...secrets], problem: `environment variable ${target.urlEnv} does not hold an http(s) URL` };
-    return { url: value, label, secrets, problem: null };
+    const name = target.urlEnv;
+    return namedUrl(`${target.kind} via $${name}`, `environment variable ${name}`, env[name], `environment variable ${name} is not set on the worker; export it there with the webhook URL`);
+  }
+  if (target.urlFile !== undefined) {
+    const label = `${target.kind} via file ${target.urlFile}`;
+    const read = readUrlFile(target.urlFile);
+    if ('problem' in read) return { url: null, label, secrets: [], problem: read.problem };
+    return namedUrl(label, `file ${target.urlFile}`, read.value, `file ${target.urlFile} is empty; write the webhook URL into it`);
   }
   const url = target.url ?? '';
   // Topic paths can be secrets too (ntfy): logs name the server only.
-  return { url, label: `${target.kind} at ${origin(url)}`, secrets: urlSecrets(url), problem: url ? null : 'no url or urlEnv' };
+  return { url, label: `${target.kind} at ${origin(url)}`, secrets: urlSecrets(url), problem: url ? null : 'no urlEnv or urlFile' };
 }
 
 /** One line without the target's URL secrets, any secret the worker knows, or any secret shape. */

@@ -9,6 +9,8 @@ import { registerPlanCommand } from './plan-command';
 import { registerUpgradeCommands } from './upgrade-commands';
 import { registerRehearseCommand } from './rehearse';
 import { registerReleasesCommands } from './releases-command';
+import { REPORT_DIR_ENV } from '../paths';
+import { registerCodecServerCommand } from './codec-command';
 
 /** Builds the whole command tree; each area registers its own subcommands. */
 export function buildProgram(): Command {
@@ -26,19 +28,25 @@ export function buildProgram(): Command {
   registerSimCommands(program);
   registerServerCommand(program);
   registerReleasesCommands(program);
+  registerCodecServerCommand(program);
   program
     .command('worker')
     .description('run the worker (connects through TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TLS / API key env config); it first replays every open run against this version and refuses to start if one cannot continue')
     .option('--skip-replay-check', 'start even when open runs cannot continue on this version (they fail on their next step)')
     .option('--metrics-port <port>', `serve Prometheus metrics on 127.0.0.1:<port>/metrics (env ${METRICS_PORT_ENV}; default ${DEFAULT_WORKER_METRICS_PORT}; 0 = off)`)
-    .action(async (opts: { skipReplayCheck?: boolean; metricsPort?: string }) =>
-      runWorkerCommand(undefined, { skipReplayCheck: opts.skipReplayCheck === true, metrics: metricsPort(opts.metricsPort, process.env, DEFAULT_WORKER_METRICS_PORT) }),
+    .option('--report-dir <dir>', `write each ended run's record (report and audit log, JSON) here (env ${REPORT_DIR_ENV}; default reports/ in the state directory)`)
+    .action(async (opts: { skipReplayCheck?: boolean; metricsPort?: string; reportDir?: string }) =>
+      runWorkerCommand(undefined, {
+        skipReplayCheck: opts.skipReplayCheck === true,
+        metrics: metricsPort(opts.metricsPort, process.env, DEFAULT_WORKER_METRICS_PORT),
+        ...(opts.reportDir ? { reportDir: opts.reportDir } : {}),
+      }),
     );
   return program;
 }
 
 function isOperatorError(err: unknown): err is Error & { exitCode: number } {
-  return err instanceof Error && (err.name === 'SpecError' || err.name === 'PolicyError') && typeof (err as { exitCode?: unknown }).exitCode === 'number';
+  return err instanceof Error && ['SpecError', 'PolicyError', 'CodecKeyError'].includes(err.name) && typeof (err as { exitCode?: unknown }).exitCode === 'number';
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -61,6 +69,12 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     const message = err instanceof Error ? err.message : String(err);
+    if (/binary\/encrypted/.test(message)) {
+      // A payload the codec encrypted, read by a client without the key (src/codec/).
+      process.stderr.write('talos-upgrade: this run\'s payloads are encrypted; set TALOS_UPGRADE_CODEC_KEY or TALOS_UPGRADE_CODEC_KEY_FILE to the key the worker uses\n');
+      process.exitCode = 1;
+      return;
+    }
     process.stderr.write(`talos-upgrade: ${message.split('\n')[0]}\n`);
     if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     else process.stderr.write('(run again with --debug for details)\n');

@@ -3,9 +3,11 @@
  * (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, or a TOML profile),
  * defaulting to the local dev server on 127.0.0.1:7233.
  */
+import * as os from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
+import { dataConverterFromEnv } from '../codec/data-converter';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { UserError } from './errors';
 
@@ -49,7 +51,24 @@ export function unreachable(address: string, err: unknown): UserError {
   return error;
 }
 
+/**
+ * What this client declares as its identity with every signal and update (the server records it in
+ * history; the audit log shows it next to the typed `--by` name). The SDK's default is `<pid>@<host>`;
+ * the OS user makes it say who ran the command. Declared, not verified: see src/activities/audit-identity.ts.
+ */
+export function clientIdentity(): string {
+  let user = process.env.USER ?? 'unknown';
+  try {
+    user = os.userInfo().username || user;
+  } catch {
+    // no passwd entry (containers): keep $USER
+  }
+  return `${user}@${os.hostname()} (talos-upgrade pid ${process.pid})`;
+}
+
 export async function connectClient(target: ConnectTarget = connectTarget()): Promise<{ client: Client; connection: Connection; target: ConnectTarget }> {
+  // Outside the try: a bad codec key is its own one-line error, not "no server".
+  const dataConverter = dataConverterFromEnv();
   try {
     const connection = await Connection.connect({
       address: target.address,
@@ -59,7 +78,8 @@ export async function connectClient(target: ConnectTarget = connectTarget()): Pr
       connectTimeout: '5s',
     });
     await connection.workflowService.getSystemInfo({});
-    return { client: new Client({ connection, namespace: target.namespace }), connection, target };
+    const client = new Client({ connection, namespace: target.namespace, identity: clientIdentity(), ...(dataConverter ? { dataConverter } : {}) });
+    return { client, connection, target };
   } catch (err) {
     throw unreachable(target.address, err);
   }

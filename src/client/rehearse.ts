@@ -30,6 +30,7 @@ import { readSpecText } from './spec-file';
 import { answerer, terminalAsk } from './rehearse-answers';
 import { EXIT_INTERRUPTED, findUpgrade, localUser, readSnapshot, type ClientContext } from './upgrade-commands';
 import { watchUpgrade, type WatchResult } from './watch';
+import { REPORT_DIR_ENV, reportDir } from '../paths';
 
 export const DEFAULT_FROM = { talos: 'v1.9.2', kubernetes: '1.32.0' } as const;
 const DEFAULT_REBOOT_SECONDS = 2;
@@ -264,6 +265,8 @@ export interface RehearseOptions {
   decide?: string;
   timeout?: string;
   metricsPort?: string;
+  /** Where the run record goes (default: reportDir(), as for the worker). */
+  reportDir?: string;
 }
 
 function loadRehearsalSpec(specPath: string | undefined): { spec: UpgradeSpec; source: string } {
@@ -374,7 +377,7 @@ export async function runRehearsal(specPath: string | undefined, o: RehearseOpti
     write('');
 
     const taskQueue = `${REHEARSAL_TASK_QUEUE_PREFIX}${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
-    worker = await createUpgradeWorker({ connection: server.native, namespace: server.namespace, taskQueue, shutdownGraceTime: '2s' });
+    worker = await createUpgradeWorker({ connection: server.native, namespace: server.namespace, taskQueue, shutdownGraceTime: '2s', activityDeps: { reportDir: reportDir(process.env, o.reportDir) } });
     workerRun = worker.run().catch((err: unknown) => {
       workerError = err;
       stop.abort();
@@ -417,6 +420,8 @@ export async function runRehearsal(specPath: string | undefined, o: RehearseOpti
     if (result.kind === 'waiting') return ExitCode.failure;
     finished = true;
     if (nodes.length) write(summarizeTwin(twin.sim.dir, nodes));
+    const record = result.snapshot.progress?.record;
+    if (record?.path) write(`run record (report and audit log): ${record.path}`);
     if (o.simDir || o.keep) write(`the twin stays in ${twin.sim.dir} (inspect it with talos-upgrade sim show ${twin.sim.dir})`);
     else write(color.dim('the twin and its backups are removed now; --keep or --sim-dir DIR keeps them'));
     const outcome = result.snapshot.report?.outcome;
@@ -453,6 +458,7 @@ export function registerRehearseCommand(program: Command): void {
     .option('--embedded', 'always start a private, throwaway Temporal dev server, even when one is running')
     .option('--timeout <s>', 'give up after this many seconds (default 1800)')
     .option('--metrics-port <port>', `serve Prometheus metrics on 127.0.0.1:<port>/metrics while it runs (env ${METRICS_PORT_ENV}; default off)`)
+    .option('--report-dir <dir>', `write the run record (report and audit log, JSON) here (env ${REPORT_DIR_ENV}; default reports/ in the state directory)`)
     .addHelpText('after', `\nFaults (--fault ${FAULT_SYNTAX}; several: comma-separated or repeated):\n${faultHelpLines().join('\n')}\n`)
     .action(async (specPath: string | undefined, opts: RehearseOptions, cmd: Command) => {
       const debug = cmd.optsWithGlobals<{ debug?: boolean }>().debug === true;

@@ -7,6 +7,7 @@ import { stateDir } from '../paths';
 import { ensureSearchAttributes, isTemporalServer, connectClient } from './connection';
 import { UserError } from './errors';
 import { localServerRecord, removeServerRecord, webUiBase, writeServerRecord } from './web-ui';
+import { DEFAULT_RETENTION_MS, MAX_RETENTION_MS, MIN_RETENTION_MS, ensureRetention, formatRetention, parseRetention } from './retention';
 
 interface ServerOptions {
   port: string;
@@ -14,7 +15,11 @@ interface ServerOptions {
   db?: string;
   detach?: boolean;
   stop?: boolean;
+  retention?: string;
 }
+
+/** The namespace whose retention `server` sets: the dev server's `default`, which the worker and CLI use. */
+const NAMESPACE = 'default';
 
 interface PidFile {
   pid: number;
@@ -62,22 +67,46 @@ async function stopServer(): Promise<void> {
   process.stdout.write(`stopped the Temporal dev server (pid ${pidFile.pid})\n`);
 }
 
+function retentionOption(value: string | undefined): { ms: number; exact: boolean } {
+  if (value === undefined) return { ms: DEFAULT_RETENTION_MS, exact: false };
+  const ms = parseRetention(value);
+  if (ms === null) {
+    throw new UserError(`--retention must be days and/or hours from ${formatRetention(MIN_RETENTION_MS)} to ${formatRetention(MAX_RETENTION_MS)}, e.g. 30d, 90d or 720h; got "${value}"`, 2);
+  }
+  return { ms, exact: true };
+}
+
+/** Sets the namespace's retention on the server at `address` and says what it holds now. */
+async function applyRetention(address: string, wanted: { ms: number; exact: boolean }): Promise<string> {
+  const { connection } = await connectClient({ address, namespace: NAMESPACE });
+  try {
+    const { before, after } = await ensureRetention(connection, NAMESPACE, wanted.ms, wanted.exact);
+    const now = after === null ? 'unknown' : formatRetention(after);
+    const changed = before !== after ? ` (was ${before === null ? 'unset' : formatRetention(before)})` : '';
+    return `closed upgrades are kept ${now}${changed} in namespace ${NAMESPACE}`;
+  } finally {
+    await connection.close();
+  }
+}
+
 export async function runServer(opts: ServerOptions): Promise<void> {
   if (opts.stop) return stopServer();
   const port = parsePort(opts.port, '--port');
   const uiPort = parsePort(opts.uiPort, '--ui-port');
+  const retention = retentionOption(opts.retention);
   const address = `127.0.0.1:${port}`;
   if (!(await portIsFree(port))) {
     if (!(await isTemporalServer(address))) {
       throw new UserError(`port ${port} on 127.0.0.1 is taken by something that is not a Temporal server; stop it or choose another --port`);
     }
-    const { connection, target } = await connectClient({ address, namespace: 'default' });
+    const { connection, target } = await connectClient({ address, namespace: NAMESPACE });
     await ensureSearchAttributes(connection, target.namespace);
     await connection.close();
+    const kept = await applyRetention(address, retention);
     // Its Web UI is where it was started with, not where this command's --ui-port says.
     const ui = webUiBase(address);
     const where = ui ?? (localServerRecord(address) ? 'none, it runs headless' : 'unknown, it was not started by talos-upgrade server');
-    process.stdout.write(`reusing the Temporal server already running on ${address} (Web UI: ${where})\n`);
+    process.stdout.write(`reusing the Temporal server already running on ${address} (Web UI: ${where}); ${kept}\n`);
     return;
   }
   if (!(await portIsFree(uiPort))) {
@@ -92,15 +121,17 @@ export async function runServer(opts: ServerOptions): Promise<void> {
     const pid: PidFile = { pid: started.child.pid ?? -1, port, uiPort, db };
     fs.writeFileSync(pidFilePath(), JSON.stringify(pid, null, 2));
     writeServerRecord({ pid: pid.pid, port, uiUrl: started.uiUrl });
+    const kept = await applyRetention(started.address, retention);
     process.stdout.write(
       `Temporal dev server running in the background (pid ${pid.pid})\n` +
-        `  gRPC:   ${started.address}\n  Web UI: ${started.uiUrl}\n  data:   ${db}\n  log:    ${logFile}\n` +
+        `  gRPC:   ${started.address}\n  Web UI: ${started.uiUrl}\n  data:   ${db}\n  log:    ${logFile}\n  kept:   ${kept}\n` +
         `stop it with: talos-upgrade server --stop\n`,
     );
     return;
   }
   const started = await startDevServer({ cli, port, uiPort, db });
-  process.stdout.write(`Temporal dev server on ${started.address}, Web UI ${started.uiUrl}, data ${db} (Ctrl-C to stop)\n`);
+  const kept = await applyRetention(started.address, retention);
+  process.stdout.write(`Temporal dev server on ${started.address}, Web UI ${started.uiUrl}, data ${db}; ${kept} (Ctrl-C to stop)\n`);
   if (started.child.pid !== undefined) writeServerRecord({ pid: started.child.pid, port, uiUrl: started.uiUrl });
   const forward = (signal: NodeJS.Signals) => () => started.child.kill(signal);
   process.on('SIGINT', forward('SIGINT'));
@@ -118,5 +149,6 @@ export function registerServerCommand(program: Command): void {
     .option('--db <file>', 'SQLite file (default: $XDG_STATE_HOME/talos-upgrade/temporal.db)')
     .option('--detach', 'run in the background and write a pid file')
     .option('--stop', 'stop the server started with --detach')
+    .option('--retention <days>', `how long closed upgrades stay listed and readable (namespace ${NAMESPACE}), e.g. 90d; default: at least ${formatRetention(DEFAULT_RETENTION_MS)} (a longer one is kept)`)
     .action(async (opts: ServerOptions) => runServer(opts));
 }

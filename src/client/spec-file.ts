@@ -120,6 +120,10 @@ export function loadSpecFile(specPath: string, opts: LoadSpecOptions = {}): Load
       etcdSnapshot: { ...spec.backup.etcdSnapshot, directory: resolvePath(spec.backup.etcdSnapshot.directory, baseDir) },
     },
     allowDowngrade: spec.allowDowngrade || opts.allowDowngrade === true,
+    // A urlFile is read by the worker: relative to the spec, like the configs.
+    ...(spec.notifications
+      ? { notifications: spec.notifications.map((t) => (t.urlFile !== undefined ? { ...t, urlFile: resolvePath(t.urlFile, baseDir) } : t)) }
+      : {}),
   };
   return { spec: resolvedSpec, warnings };
 }

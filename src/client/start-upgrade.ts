@@ -4,6 +4,7 @@
  */
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { formatDuration } from '../plan/duration';
+import { mergeTuning } from '../plan/tuning';
 import type { UpgradeSpec } from '../plan/types';
 import type { ClusterUpgradeInput, UpgradeReport } from '../workflows/messages';
 import { TASK_QUEUE, TalosCluster, UpgradePhase, workflowIdFor } from '../workflows/search-attributes';
@@ -18,6 +19,7 @@ export const isRehearsalTaskQueue = (taskQueue: string | undefined): boolean => 
 export interface StartOptions {
   taskQueue?: string;
   startedBy?: string;
+  /** Overrides the spec's `tuning:` key by key (`start --poll-interval`, `--heartbeat-timeout`, rehearsals). */
   tuning?: ClusterUpgradeInput['tuning'];
 }
 
@@ -38,6 +40,12 @@ export function staticDetails(spec: UpgradeSpec): string {
   ].join('\n\n');
 }
 
+/** The workflow's input: the spec, who started it, and its tuning (the spec's, overridden by `opts.tuning`). */
+export function upgradeInput(spec: UpgradeSpec, opts: Pick<StartOptions, 'startedBy' | 'tuning'> = {}): ClusterUpgradeInput {
+  const tuning = mergeTuning(spec.tuning, opts.tuning);
+  return { spec, ...(opts.startedBy ? { startedBy: opts.startedBy } : {}), ...(tuning ? { tuning } : {}) };
+}
+
 export async function startUpgrade(client: Client, spec: UpgradeSpec, opts: StartOptions = {}): Promise<WorkflowHandle<(input: ClusterUpgradeInput) => Promise<UpgradeReport>>> {
   const workflowId = workflowIdFor(spec.cluster);
   const clusterId = await readClusterIdentity(spec);
@@ -47,7 +55,7 @@ export async function startUpgrade(client: Client, spec: UpgradeSpec, opts: Star
       `this cluster (kube-system uid ${clusterId}) is already being upgraded by ${running}, under another spec name; watch it with \`talos-upgrade watch\` for that cluster, or stop it first`,
     );
   }
-  const input: ClusterUpgradeInput = { spec, ...(opts.startedBy ? { startedBy: opts.startedBy } : {}), ...(opts.tuning ? { tuning: opts.tuning } : {}) };
+  const input = upgradeInput(spec, opts);
   try {
     return await client.workflow.start('clusterUpgrade', {
       taskQueue: opts.taskQueue ?? TASK_QUEUE,

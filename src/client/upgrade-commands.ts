@@ -8,7 +8,9 @@ import * as readline from 'node:readline';
 import { Client, Connection, WorkflowHandle, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import type { Command } from 'commander';
+import { formatDuration } from '../plan/duration';
 import { SpecError } from '../plan/spec';
+import { TUNING_BOUNDS, mergeTuning, tuningMs, tuningProblem, type RunTuning, type TuningKey } from '../plan/tuning';
 import {
   DECISION_ACTIONS,
   abortSignal,
@@ -29,6 +31,8 @@ import {
 } from '../workflows/messages';
 import { TalosCluster, UpgradePhase, workflowIdFor } from '../workflows/search-attributes';
 import { abortPreview, runPolicy } from './abort-preview';
+import type { AttributedEntry } from '../activities/audit-identity';
+import { readAudit, registerAuditCommand, renderAuditEntries, reportsHint } from './audit-command';
 import { assertPayload, assertWorkerPolling, confirmSignal } from './answer-guard';
 import { connectClient } from './connection';
 import { UserError } from './errors';
@@ -344,10 +348,18 @@ export interface StatusJson {
   uiUrl: string | null;
   progress: UpgradeProgress | null;
   report: UpgradeReport | null;
+  /**
+   * The audit log with, on each entry, the client identity the server recorded with its message
+   * (null when neither a worker answered nor the run recorded it); `by` is what the sender typed.
+   */
+  audit: AttributedEntry[] | null;
+  /** Where the worker wrote the run record, once the run ended (a path on the worker's machine). */
+  record: { path: string | null; error: string | null } | null;
 }
 
 export async function statusJson(ctx: ClientContext, found: FoundUpgrade): Promise<StatusJson> {
   const snap = await readSnapshot(ctx, found.handle);
+  const audit = await readAudit(ctx, found, snap.progress, async () => null).catch(() => null);
   return {
     cluster: found.cluster,
     workflowId: found.workflowId,
@@ -358,8 +370,13 @@ export async function statusJson(ctx: ClientContext, found: FoundUpgrade): Promi
     uiUrl: workflowLink(ctx.address, ctx.namespace, found.workflowId),
     progress: snap.progress,
     report: snap.report,
+    audit: audit?.entries ?? null,
+    record: audit?.record ?? snap.progress?.record ?? null,
   };
 }
+
+/** How many audit entries `status` shows (`audit <cluster>` shows them all). */
+const STATUS_AUDIT_ENTRIES = 10;
 
 function printStatus(s: StatusJson, address: string | undefined): void {
   const color = styleFor(process.stdout.isTTY === true && !process.env.NO_COLOR);
@@ -367,6 +384,12 @@ function printStatus(s: StatusJson, address: string | undefined): void {
   if (s.progress) lines.push(...renderProgress(s.progress, { now: Date.now(), color }));
   if (s.progress?.waiting) lines.push('', ...renderWaiting(s.progress.waiting, s.cluster, { ...(s.uiUrl ? { uiUrl: s.uiUrl } : {}), color }));
   if (s.report) lines.push('', ...renderReport(s.report, { color, ...(s.progress ? { target: s.progress.target } : {}) }));
+  if (s.audit?.length) {
+    const shown = s.audit.slice(-STATUS_AUDIT_ENTRIES);
+    const more = s.audit.length > shown.length ? ` (latest ${shown.length} of ${s.audit.length}; all: talos-upgrade audit ${s.cluster})` : '';
+    lines.push('', `Audit log${more}: by = the name the sender typed, identity = the client identity the server recorded`, ...renderAuditEntries(shown));
+  }
+  if (s.record?.path) lines.push('', `Run record (on the worker's machine): ${s.record.path}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
@@ -427,6 +450,23 @@ const CONTROL_TEXT = {
   abort: (c: string) => `abort requested: ${c} stops at the next safe point, as said above; follow it with talos-upgrade watch ${c}`,
 } as const;
 
+function tuningRange(key: TuningKey): string {
+  return `${formatDuration(TUNING_BOUNDS[key].minMs)}-${formatDuration(TUNING_BOUNDS[key].maxMs)}`;
+}
+
+/** `start --poll-interval` / `--heartbeat-timeout`, checked against the spec's bounds (exit 2). */
+export function tuningFlags(opts: { pollInterval?: string; heartbeatTimeout?: string }): RunTuning | undefined {
+  const one = (key: TuningKey, flag: string, text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined;
+    const problem = tuningProblem(key, text);
+    if (problem) throw new UserError(`${flag}: ${problem}`, 2);
+    return tuningMs(text);
+  };
+  const pollIntervalMs = one('pollInterval', '--poll-interval', opts.pollInterval);
+  const heartbeatTimeoutMs = one('heartbeatTimeout', '--heartbeat-timeout', opts.heartbeatTimeout);
+  return mergeTuning({ ...(pollIntervalMs !== undefined ? { pollIntervalMs } : {}), ...(heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs } : {}) });
+}
+
 function parseLimit(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 1000) throw new UserError(`--limit must be a whole number from 1 to 1000, got "${value}"`, 2);
@@ -441,7 +481,10 @@ export function registerUpgradeCommands(program: Command): void {
     .option('--watch', 'follow it live after starting')
     .option('--allow-downgrade', 'allow a target older than what runs')
     .option('--by <name>', 'who starts it (audit log)', localUser())
-    .action(async (specPath: string, opts: { watch?: boolean; allowDowngrade?: boolean; by: string }) => {
+    .option('--poll-interval <duration>', `how often the run polls (a node back, a backup done), e.g. 500ms; overrides the spec's tuning.pollInterval (${tuningRange('pollInterval')}; default 2s)`)
+    .option('--heartbeat-timeout <duration>', `how long an activity may stay silent before its attempt is given up, e.g. 30s; overrides tuning.heartbeatTimeout (${tuningRange('heartbeatTimeout')})`)
+    .action(async (specPath: string, opts: { watch?: boolean; allowDowngrade?: boolean; by: string; pollInterval?: string; heartbeatTimeout?: string }) => {
+      const tuning = tuningFlags(opts);
       let loaded;
       try {
         loaded = loadSpecFile(specPath, { allowDowngrade: opts.allowDowngrade === true });
@@ -450,7 +493,7 @@ export function registerUpgradeCommands(program: Command): void {
       }
       for (const w of loaded.warnings) process.stderr.write(`warning: ${w}\n`);
       await withClient(async (ctx) => {
-        const handle = await startUpgrade(ctx.client, loaded.spec, { startedBy: opts.by });
+        const handle = await startUpgrade(ctx.client, loaded.spec, { startedBy: opts.by, ...(tuning ? { tuning } : {}) });
         const found = await findUpgrade(ctx, loaded.spec.cluster);
         const url = workflowLink(ctx.address, ctx.namespace, handle.workflowId) ?? noLinkText(ctx.address);
         process.stdout.write(
@@ -502,9 +545,11 @@ export function registerUpgradeCommands(program: Command): void {
       await withClient(async (ctx) => {
         const rows = await listUpgrades(ctx, cluster, limit);
         if (opts.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-        else process.stdout.write(`${renderList(rows).join('\n')}\n`);
+        else process.stdout.write(`${[...renderList(rows), '', reportsHint()].join('\n')}\n`);
       });
     });
+
+  registerAuditCommand(program, withClient, findUpgrade, async (ctx, found) => (await readSnapshot(ctx, found.handle)).progress);
 
   byOption(
     program

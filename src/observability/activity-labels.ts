@@ -44,6 +44,7 @@ const SHAPES: Record<string, ActivityShape> = {
   applyRemediation: { stepKind: 'remediation', substep: 'remediation', action: 'apply a remediation' },
   notify: { stepKind: 'notify', substep: 'notify', action: 'send notifications' },
   fetchReleases: { stepKind: 'releases', substep: 'releases', action: 'fetch release data' },
+  writeRunRecord: { stepKind: 'record', substep: 'record', action: 'write the run record' },
   echo: { stepKind: 'self-test', substep: 'echo', action: 'self-test echo' },
 };
 

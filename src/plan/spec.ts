@@ -9,6 +9,7 @@ import { DEFAULT_RELEASE_FEEDS } from './cadence';
 import { canonicalAddress, sameAddress } from './address';
 import type { MaintenanceWindow, NotificationEventKind, NotificationTarget, UpgradeSpec } from './types';
 import { GATE_KEYS_AT, GATE_MISSING_FIX, alertmanagerFrom, alertmanagerSchema, gateSchema, gatesFrom } from './gate-schema';
+import { tuningMs, tuningProblem } from './tuning';
 
 /** A bad spec. `message` is one line: `<path>: <what is wrong>; <how to fix it>`. Exit code 2 (DESIGN §6). */
 export class SpecError extends Error {
@@ -221,12 +222,6 @@ function urlProblem(url: string): string | null {
   return `${showValue(url)} is not an http(s) URL; write the full URL, e.g. https://ntfy.sh/my-topic`;
 }
 
-function notificationUrlProblem(url: string): string | null {
-  return (
-    urlCredentialProblem(url, 'put the whole URL in an environment variable on the worker and write urlEnv: <its name> instead of url') ?? urlProblem(url)
-  );
-}
-
 function feedUrlProblem(url: string): string | null {
   return urlCredentialProblem(url, 'release feeds are read without credentials: point the feed at a URL that needs none') ?? urlProblem(url);
 }
@@ -235,8 +230,15 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function envNameProblem(name: string): string | null {
   if (ENV_NAME.test(name)) return null;
-  if (HTTP_URL.test(name)) return `${showValue(name)} is a URL, but urlEnv takes the NAME of an environment variable holding it; write url: instead, or e.g. urlEnv: TALOS_UPGRADE_SLACK_WEBHOOK`;
+  // Never echo it: a webhook URL written here by mistake is likely a secret.
+  if (HTTP_URL.test(name)) return 'is a URL, but urlEnv takes the NAME of an environment variable holding it; export the URL on the worker and write e.g. urlEnv: TALOS_UPGRADE_SLACK_WEBHOOK (or put it in a file and write urlFile: <path>)';
   return `${showValue(name)} is not an environment variable name; use letters, digits and _, e.g. TALOS_UPGRADE_SLACK_WEBHOOK`;
+}
+
+function urlFileProblem(file: string): string | null {
+  // Never echo it: a URL pasted here would be the secret the file is meant to keep out of history.
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(file.trim())) return 'is a URL, but urlFile takes the PATH of a file holding it; write the URL into a file on the worker and give its path';
+  return pathProblem(file);
 }
 
 export const NOTIFICATION_KINDS = ['webhook', 'ntfy', 'slack'] as const;
@@ -302,6 +304,12 @@ const timeoutsSchema = z.strictObject({
   drain: checked(durationProblem).default(DEFAULT_TIMEOUTS.drain),
 });
 
+/** Polling and heartbeats of the run (src/plan/tuning.ts has the bounds); absent = the defaults. */
+const tuningSchema = z.strictObject({
+  pollInterval: checked((text) => tuningProblem('pollInterval', text)).optional(),
+  heartbeatTimeout: checked((text) => tuningProblem('heartbeatTimeout', text)).optional(),
+});
+
 const toolsSchema = z.strictObject({
   talosctl: checked(pathProblem).default('talosctl'),
   kubectl: checked(pathProblem).default('kubectl'),
@@ -318,8 +326,10 @@ const maintenanceWindowSchema = z.strictObject({
 
 const notificationSchema = z.strictObject({
   kind: z.enum(NOTIFICATION_KINDS),
-  url: checked(notificationUrlProblem).optional(),
+  // Always refused (notificationTarget): known here so the message says what to write instead.
+  url: z.unknown().optional(),
   urlEnv: checked(envNameProblem).optional(),
+  urlFile: checked(urlFileProblem).optional(),
   events: z.array(z.enum(EVENT_VALUES)).optional(),
 });
 
@@ -346,6 +356,7 @@ export const specFileSchema = z.strictObject({
   onFailure: z.enum(ON_FAILURE).default('rollback-node'),
   order: z.enum(ORDERS).default('workers-first'),
   timeouts: timeoutsSchema.prefault({}),
+  tuning: tuningSchema.optional(),
   tools: toolsSchema.prefault({}),
   allowDowngrade: z.boolean().default(false),
   maintenanceWindow: maintenanceWindowSchema.optional(),
@@ -369,6 +380,7 @@ const KEYS_AT: Record<string, readonly string[]> = {
   'backup.velero': Object.keys(veleroSchema.shape),
   'backup.etcdSnapshot': Object.keys(etcdSnapshotSchema.shape),
   timeouts: Object.keys(timeoutsSchema.shape),
+  tuning: Object.keys(tuningSchema.shape),
   tools: Object.keys(toolsSchema.shape),
   maintenanceWindow: Object.keys(maintenanceWindowSchema.shape),
   'notifications[]': Object.keys(notificationSchema.shape),
@@ -460,7 +472,7 @@ function describeIssue(issue: Issue): [string, string] {
         const fix = MISSING_FIX[path] ?? MISSING_FIX[path.replace(/\[\d+\]/g, '[]')] ?? 'add it';
         return [path, `missing; ${fix}`];
       }
-      if (issue.expected === 'string' && typeof issue.input === 'number' && (path.startsWith('timeouts.') || /\.(timeout|interval|settle|duration)$/.test(path))) {
+      if (issue.expected === 'string' && typeof issue.input === 'number' && (path.startsWith('timeouts.') || path.startsWith('tuning.') || /\.(timeout|interval|settle|duration)$/.test(path))) {
         return [path, `${issue.input} has no unit; write e.g. "${issue.input}m" or "${issue.input}s"`];
       }
       if (issue.expected === 'string' && typeof issue.input === 'number') {
@@ -584,6 +596,15 @@ function finish(file: ParsedFile, source: string | undefined): UpgradeSpec {
       kubernetes: ms(file.timeouts.kubernetes),
       drain: ms(file.timeouts.drain),
     },
+    // Only when set, so specs without it (and their recorded histories) keep their shape.
+    ...(file.tuning && Object.keys(file.tuning).length > 0
+      ? {
+          tuning: {
+            ...(file.tuning.pollInterval !== undefined ? { pollIntervalMs: tuningMs(file.tuning.pollInterval) } : {}),
+            ...(file.tuning.heartbeatTimeout !== undefined ? { heartbeatTimeoutMs: tuningMs(file.tuning.heartbeatTimeout) } : {}),
+          },
+        }
+      : {}),
     tools: { ...file.tools },
     allowDowngrade: file.allowDowngrade,
     ...(maintenanceWindow ? { maintenanceWindow } : {}),
@@ -610,12 +631,21 @@ function windowFrom(raw: NonNullable<ParsedFile['maintenanceWindow']>, fail: Fai
   };
 }
 
+/**
+ * A webhook URL is often the secret itself (Slack, Discord, ntfy topics), and the spec is stored in
+ * workflow history: the URL is only ever named (an environment variable, a file), never written here.
+ */
+export function inlineUrlRefusal(kind: string): string {
+  return `inline URLs are refused (the spec is stored in workflow history, and a webhook URL is often a secret); export it on the worker and write urlEnv: TALOS_UPGRADE_${kind.toUpperCase()}_URL, or put it in a file the worker reads and write urlFile: <path>`;
+}
+
 function notificationTarget(raw: NonNullable<ParsedFile['notifications']>[number], path: string, fail: Fail): NotificationTarget {
-  if (raw.url !== undefined && raw.urlEnv !== undefined) {
-    fail(path, 'has both url and urlEnv; keep one (urlEnv names an environment variable of the worker, keeping a secret URL out of workflow history)');
+  if (raw.url !== undefined) fail(`${path}.url`, inlineUrlRefusal(raw.kind));
+  if (raw.urlEnv !== undefined && raw.urlFile !== undefined) {
+    fail(path, 'has both urlEnv and urlFile; keep one (the worker reads the URL from that environment variable or that file when it sends)');
   }
-  if (raw.url === undefined && raw.urlEnv === undefined) {
-    fail(path, `needs url or urlEnv; e.g. url: https://ntfy.sh/my-topic, or urlEnv: TALOS_UPGRADE_${raw.kind.toUpperCase()}_URL set on the worker`);
+  if (raw.urlEnv === undefined && raw.urlFile === undefined) {
+    fail(path, `needs urlEnv or urlFile; e.g. urlEnv: TALOS_UPGRADE_${raw.kind.toUpperCase()}_URL exported on the worker, or urlFile: /etc/talos-upgrade/${raw.kind}-url`);
   }
   if (raw.events !== undefined && raw.events.length === 0) {
     fail(`${path}.events`, `is empty; list events (${NOTIFICATION_EVENTS.join(', ')}) or remove events for all of them`);
@@ -623,8 +653,8 @@ function notificationTarget(raw: NonNullable<ParsedFile['notifications']>[number
   const events = raw.events === undefined ? [...NOTIFICATION_EVENTS] : NOTIFICATION_EVENTS.filter((event) => raw.events?.includes(event));
   return {
     kind: raw.kind,
-    ...(raw.url !== undefined ? { url: raw.url } : {}),
     ...(raw.urlEnv !== undefined ? { urlEnv: raw.urlEnv } : {}),
+    ...(raw.urlFile !== undefined ? { urlFile: raw.urlFile } : {}),
     events,
   };
 }
@@ -663,12 +693,5 @@ export function specWarnings(spec: UpgradeSpec): string[] {
   if (!spec.backup.velero.enabled && !spec.backup.etcdSnapshot.enabled) {
     warnings.push('backup: both Velero and the etcd snapshot are disabled; nothing will be backed up before the upgrade');
   }
-  (spec.notifications ?? []).forEach((target, i) => {
-    if (target.kind === 'slack' && target.url !== undefined) {
-      warnings.push(
-        `notifications[${i}].url: a Slack webhook URL is a secret and the spec is stored in workflow history; set it in an environment variable on the worker and write urlEnv: <its name>`,
-      );
-    }
-  });
   return warnings;
 }

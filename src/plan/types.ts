@@ -4,6 +4,7 @@
  */
 
 import type { AlertmanagerSpec, GateSpec, StepGates } from './gates';
+import type { RunTuning } from './tuning';
 
 export type ApprovalPolicy = 'control-plane' | 'every-node' | 'plan-only' | 'none';
 export type FailurePolicy = 'rollback-node' | 'pause' | 'rollback-all';
@@ -51,6 +52,8 @@ export interface UpgradeSpec {
   order?: 'workers-first' | 'control-planes-first';
   /** drain is absent in specs recorded before the product drained nodes itself. */
   timeouts: { worker: number; controlPlane: number; kubernetes: number; drain?: number };
+  /** Poll interval and heartbeat timeout (spec `tuning:`, src/plan/tuning.ts); absent = the defaults. */
+  tuning?: RunTuning;
   tools: ToolPaths;
   allowDowngrade: boolean;
   /** Steps only start inside this window; absent = any time. */
@@ -83,9 +86,15 @@ export type NotificationEventKind = 'approval-needed' | 'step-failed' | 'upgrade
 /** Where to send notifications. Exactly one of `url` and `urlEnv` is set. */
 export interface NotificationTarget {
   kind: NotificationKind;
+  /**
+   * Only in runs and release-watch schedules started before inline URLs were refused (the spec no
+   * longer accepts it); the worker still sends to it so those keep notifying.
+   */
   url?: string;
   /** NAME of an environment variable the worker reads at send time: the URL never enters workflow history. */
   urlEnv?: string;
+  /** A file on the worker's machine holding the URL, read at send time (absolute once the CLI loaded the spec). */
+  urlFile?: string;
   events: NotificationEventKind[];
 }
 

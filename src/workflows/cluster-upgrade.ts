@@ -3,7 +3,7 @@
  * UpgradeRun (src/workflows/run/): the plan comes recorded from an activity, the run walks it,
  * waits on humans, compensates failures per the spec's onFailure policy, and reports.
  */
-import { setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { currentUpdateInfo, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import {
   HANDLER_DESCRIPTIONS,
   abortSignal,
@@ -19,6 +19,7 @@ import {
   remediateStepUpdate,
   resumeSignal,
   type ClusterUpgradeInput,
+  type MessageRef,
   type UpgradeReport,
 } from './messages';
 import { receiveAnswer, receiveControl, validateAnswer, verdictOf, type AnswerKind } from './run/handlers';
@@ -27,6 +28,18 @@ import { TalosCluster, UpgradePhase } from './search-attributes';
 import { temporalPorts } from './temporal-ports';
 
 function registerHandlers(run: UpgradeRun): void {
+  // Signals of one name reach their handler in history order, so the n-th one here is the n-th
+  // WorkflowExecutionSignaled event of that name: how its audit entry finds the sender's identity.
+  const received = new Map<string, number>();
+  const signalRef = (name: string): MessageRef => {
+    const n = (received.get(name) ?? 0) + 1;
+    received.set(name, n);
+    return { signal: name, n };
+  };
+  const updateRef = (): MessageRef | undefined => {
+    const id = currentUpdateInfo()?.id;
+    return id ? { update: id } : undefined;
+  };
   const answers: [AnswerKind, typeof approveSignal | typeof rejectSignal | typeof decideSignal | typeof remediateSignal, string][] = [
     ['approve', approveSignal, HANDLER_DESCRIPTIONS.approve],
     ['reject', rejectSignal, HANDLER_DESCRIPTIONS.reject],
@@ -34,7 +47,7 @@ function registerHandlers(run: UpgradeRun): void {
     ['remediate', remediateSignal, HANDLER_DESCRIPTIONS.remediate],
   ];
   for (const [kind, signal, description] of answers) {
-    setHandler(signal, (raw: unknown) => void receiveAnswer(run, kind, raw, signal.name), { description });
+    setHandler(signal, (raw: unknown) => void receiveAnswer(run, kind, raw, signal.name, signalRef(signal.name)), { description });
   }
   const updates = [
     ['approve', approveStepUpdate, HANDLER_DESCRIPTIONS.approveStep],
@@ -46,15 +59,15 @@ function registerHandlers(run: UpgradeRun): void {
     setHandler(
       update,
       async (raw: unknown) => {
-        const received = receiveAnswer(run, kind, raw, update.name);
-        return 'refused' in received ? received.refused : verdictOf(run, received.seq);
+        const answer = receiveAnswer(run, kind, raw, update.name, updateRef());
+        return 'refused' in answer ? answer.refused : verdictOf(run, answer.seq);
       },
       { description, validator: (raw: unknown) => validateAnswer(run, kind, raw) },
     );
   }
-  setHandler(pauseSignal, (raw) => receiveControl(run, 'pause', raw), { description: HANDLER_DESCRIPTIONS.pause });
-  setHandler(resumeSignal, (raw) => receiveControl(run, 'resume', raw), { description: HANDLER_DESCRIPTIONS.resume });
-  setHandler(abortSignal, (raw) => receiveControl(run, 'abort', raw), { description: HANDLER_DESCRIPTIONS.abort });
+  setHandler(pauseSignal, (raw) => receiveControl(run, 'pause', raw, signalRef(pauseSignal.name)), { description: HANDLER_DESCRIPTIONS.pause });
+  setHandler(resumeSignal, (raw) => receiveControl(run, 'resume', raw, signalRef(resumeSignal.name)), { description: HANDLER_DESCRIPTIONS.resume });
+  setHandler(abortSignal, (raw) => receiveControl(run, 'abort', raw, signalRef(abortSignal.name)), { description: HANDLER_DESCRIPTIONS.abort });
   setHandler(progressQuery, () => run.progress, { description: HANDLER_DESCRIPTIONS.progress });
 }
 

@@ -5,6 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { PreflightCheck, UpgradePlan, UpgradeSpec, NodeRole } from '../plan/types';
 import { redactShapes } from '../plan/secret-shapes';
+import type { RunTuning } from '../plan/tuning';
 
 export const WORKFLOW_TYPE = 'clusterUpgrade';
 
@@ -184,6 +185,14 @@ export interface WaitingFor {
   alternatives: { signal: string; payload: Record<string, unknown> }[];
 }
 
+/**
+ * The Temporal message an audit entry records: the n-th signal of that name this run received (1-based,
+ * in history order), or the update's id. Workflow code cannot see who sent a message; history can (the
+ * signal event's and the update's `identity`), and this is how an entry finds its event there
+ * (src/activities/audit-identity.ts).
+ */
+export type MessageRef = { signal: string; n: number } | { update: string };
+
 export interface AuditEntry {
   at: string;
   signal: string;
@@ -194,6 +203,8 @@ export interface AuditEntry {
   note: string;
   /** On the one entry that stands for every refused signal past MAX_REFUSED_AUDIT_ENTRIES: how many. */
   ignored?: number;
+  /** The message it records (absent for the run's own entries, and in runs started before it was kept). */
+  ref?: MessageRef;
 }
 
 export interface BackupRecord {
@@ -259,14 +270,19 @@ export interface UpgradeProgress {
   report: UpgradeReport | null;
   /** Alertmanager silences this run holds; absent without alertmanager.silence. */
   silences?: SilenceRecord[];
+  /** Where the worker wrote the run record (on its machine), or why it could not; absent until the run ended. */
+  record?: { path: string | null; error: string | null };
 }
 
 export interface ClusterUpgradeInput {
   spec: UpgradeSpec;
   /** Who started it (shown in the audit log). */
   startedBy?: string;
-  /** Activity tuning for tests and rehearsals (poll interval ms); production leaves it unset. */
-  tuning?: { pollIntervalMs?: number; heartbeatTimeoutMs?: number };
+  /**
+   * Poll interval and heartbeat timeout (ms): the spec's `tuning:` merged with `start --poll-interval` /
+   * `--heartbeat-timeout` by the client (src/plan/tuning.ts); unset keys keep the defaults.
+   */
+  tuning?: RunTuning;
 }
 
 // ---------------------------------------------------------------- payload checks (pure; no throw on bad input)

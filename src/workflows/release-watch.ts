@@ -14,6 +14,7 @@ import { buildPlan } from '../plan/build-plan';
 import { inspectTarget } from '../plan/inspect-target';
 import { DEFAULT_RELEASE_FEEDS, currentVersions, proposeRelease, releaseDataFromFeeds, shouldNotify, specForProposal, type ReleaseProposal } from '../plan/cadence';
 import type { UpgradePlan, UpgradeSpec } from '../plan/types';
+import { mergeTuning } from '../plan/tuning';
 import type { ClusterUpgradeInput } from './messages';
 import { TalosCluster, UpgradePhase, workflowIdFor } from './search-attributes';
 
@@ -161,10 +162,12 @@ export async function releaseWatch(input: ReleaseWatchInput): Promise<ReleaseWat
 
 async function startUpgrade(spec: UpgradeSpec, proposal: ReleaseProposal, input: ReleaseWatchInput): Promise<NonNullable<ReleaseWatchResult['upgrade']>> {
   const workflowId = workflowIdFor(spec.cluster);
+  // The spec's tuning, overridden by the watch's own (as `start` merges it with its flags).
+  const tuning = mergeTuning(spec.tuning, input.tuning);
   try {
     await startChild('clusterUpgrade', {
       workflowId,
-      args: [{ spec, startedBy: `release watch (${workflowInfo().workflowId})`, ...(input.tuning ? { tuning: input.tuning } : {}) } satisfies ClusterUpgradeInput],
+      args: [{ spec, startedBy: `release watch (${workflowInfo().workflowId})`, ...(tuning ? { tuning } : {}) } satisfies ClusterUpgradeInput],
       // The upgrade outlives this check, which ends as soon as the upgrade has started.
       parentClosePolicy: 'ABANDON',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',

@@ -233,6 +233,10 @@ function activities(cluster: FakeCluster, runRef: { run?: UpgradeRun }, spec: Up
       return { id: 'x', applied: true, detail: 'done' } as never;
     },
     notify: async () => ({ delivered: 0, skipped: 0, failed: [] }),
+    writeRunRecord: async (input) => {
+      await record('writeRunRecord', input);
+      return { path: `/fake/reports/${input.cluster}-${input.runId}.json`, identities: 'unavailable' };
+    },
     runCommandGate: async (input) => cluster.gateCheck('runCommandGate', await record('runCommandGate', input)),
     readKubernetesGate: async (input) => cluster.gateCheck('readKubernetesGate', await record('readKubernetesGate', input)),
     queryPrometheusGate: async (input) => cluster.gateCheck('queryPrometheusGate', await record('queryPrometheusGate', input)),

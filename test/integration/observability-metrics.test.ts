@@ -71,8 +71,9 @@ describe('worker metrics on 127.0.0.1', () => {
     assert.equal(total(m, 'talos_upgrade_run_seconds_count', { cluster: 'obs-reject', outcome: 'rejected' }), 1);
     assert.equal(total(m, 'talos_upgrade_waiting_for_human', { cluster: 'obs-reject', kind: 'approval' }), 0);
     assert.deepEqual(waitsOf(m, 'obs-reject'), [['approval', 'plan', 'reject', 1]]);
-    // Nothing but the plan ran: no step was started, so the report takes no last look either.
-    assert.deepEqual(activityTypes(m, 'obs-reject'), ['planUpgrade']);
+    // Nothing but the plan ran: no step was started, so the report takes no last look either; the
+    // run's last act is its record (src/activities/run-record.ts).
+    assert.deepEqual(activityTypes(m, 'obs-reject'), ['planUpgrade', 'writeRunRecord']);
     assert.deepEqual(samples(m, 'talos_upgrade_node_steps_total', { cluster: 'obs-reject' }), []);
     assertSdkSeries(m);
   });
@@ -119,7 +120,7 @@ describe('worker metrics on 127.0.0.1', () => {
     assert.equal(total(m, 'talos_upgrade_waiting_for_human', { ...cluster, kind: 'approval' }), 0);
     assert.equal(total(m, 'talos_upgrade_waiting_for_human', { ...cluster, kind: 'decision' }), 0);
     assert.equal(total(m, 'talos_upgrade_activities_total', { ...cluster, activityType: 'takeEtcdSnapshot', step_kind: 'backup', substep: 'etcd-snapshot', outcome: 'succeeded' }), 1);
-    assert.deepEqual(activityTypes(m, 'obs-abort'), ['assessFailure', 'createVeleroBackup', 'inspectCluster', 'planUpgrade', 'takeEtcdSnapshot']);
+    assert.deepEqual(activityTypes(m, 'obs-abort'), ['assessFailure', 'createVeleroBackup', 'inspectCluster', 'planUpgrade', 'takeEtcdSnapshot', 'writeRunRecord']);
     assert.equal(total(m, 'talos_upgrade_runs_total', { ...cluster, outcome: 'aborted' }), 1);
     // Aborted at the gate: no node step started.
     assert.deepEqual(samples(m, 'talos_upgrade_node_steps_total', cluster), []);

@@ -44,6 +44,7 @@ describe('talos-upgrade releases check', () => {
     serveJson(server, '/repos/kubernetes/kubernetes/releases', () => kubernetesFeed);
     sim = await initSim(path.join(tmp.dir, 'twin'), { controlPlanes: 3, workers: 2, talos: 'v1.9.4', kubernetes: '1.32.2', rebootSeconds: 0 });
     specPath = path.join(tmp.dir, 'lab.yaml');
+    fs.writeFileSync(path.join(tmp.dir, 'hook-url'), `${server.base}/hook\n`);
     fs.writeFileSync(
       specPath,
       [
@@ -59,7 +60,7 @@ describe('talos-upgrade releases check', () => {
         `  talosFeed: ${server.base}/repos/siderolabs/talos/releases?per_page=100`,
         `  kubernetesFeed: ${server.base}/repos/kubernetes/kubernetes/releases?per_page=100`,
         'notifications:',
-        `  - { kind: webhook, url: ${server.base}/hook, events: [release-proposed] }`,
+        '  - { kind: webhook, urlFile: hook-url, events: [release-proposed] }',
         '',
       ].join('\n'),
     );

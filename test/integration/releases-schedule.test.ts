@@ -52,6 +52,7 @@ describe('talos-upgrade releases watch (Temporal Schedule)', () => {
     worker = await startTestWorker(env, { taskQueue: TASK_QUEUE });
     sim = await initSim(path.join(tmp.dir, 'twin'), { controlPlanes: 1, workers: 1, talos: 'v1.9.4', kubernetes: '1.32.2', rebootSeconds: 0.2 });
     specPath = path.join(tmp.dir, 'lab.yaml');
+    fs.writeFileSync(path.join(tmp.dir, 'hook-url'), `${server.base}/hook\n`);
     fs.writeFileSync(
       specPath,
       [
@@ -63,7 +64,8 @@ describe('talos-upgrade releases watch (Temporal Schedule)', () => {
         'backup: { velero: { enabled: false }, etcdSnapshot: { enabled: false } }',
         `tools: { talosctl: ${sim.tools.talosctl}, kubectl: ${sim.tools.kubectl}, velero: ${sim.tools.velero}, flux: ${sim.tools.flux} }`,
         `releases: { talosFeed: ${server.base}/talos, kubernetesFeed: ${server.base}/kubernetes }`,
-        `notifications: [ { kind: webhook, url: ${server.base}/hook } ]`,
+        // Relative to the spec; the worker reads it when it sends (inline URLs are refused).
+        'notifications: [ { kind: webhook, urlFile: hook-url } ]',
         '',
       ].join('\n'),
     );

@@ -80,9 +80,11 @@ describe('secrets stay out and oversized or malformed input stays harmless', () 
       { mode: 0o755 },
     );
     const tools = Object.fromEntries(['talosctl', 'kubectl', 'velero', 'flux'].map((t) => [t, path.join(simDir, 'bin', t)]));
+    const hookFile = path.join(tmp.dir, 'leaky-hook-url');
+    fs.writeFileSync(hookFile, `${hooks.base}/leaky-hook`);
     const fx = await simFixture(tmp.dir, cluster, { controlPlanes: 1, workers: 1 }, {
       tools: { ...tools, talosctl: wrapper },
-      notifications: [{ kind: 'webhook', url: `${hooks.base}/leaky-hook`, events: ['step-failed'] }],
+      notifications: [{ kind: 'webhook', urlFile: hookFile, events: ['step-failed'] }],
     });
     const secret = fx.sim.secret;
     assert.ok(secret.length > 16 && fs.readFileSync(fx.sim.talosconfig, 'utf8').includes(`key: ${secret}`));

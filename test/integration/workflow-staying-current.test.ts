@@ -3,6 +3,8 @@
  * notifications reach a 127.0.0.1 receiver, and offered remediations are applied only on request.
  */
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
@@ -57,8 +59,10 @@ describe('clusterUpgrade: windows, notifications, remediation', () => {
   });
 
   it('notifies approval-needed with the step id and the signal JSON, and the end of the upgrade', async () => {
+    const hookFile = path.join(tmp.dir, 'notify-hook-url');
+    fs.writeFileSync(hookFile, `${receiver.base}/hook`);
     const fx = await simFixture(tmp.dir, 'notify', { controlPlanes: 1, workers: 1, rebootSeconds: 0.2 }, {
-      notifications: [{ kind: 'webhook', url: `${receiver.base}/hook` }],
+      notifications: [{ kind: 'webhook', urlFile: hookFile }],
     });
     const handle = await start(env.client, fx, QUEUE);
     await waitingOn(handle, 'approval', 'plan');
@@ -82,9 +86,11 @@ describe('clusterUpgrade: windows, notifications, remediation', () => {
   });
 
   it('a dead webhook never fails the upgrade', async () => {
+    const deadFile = path.join(tmp.dir, 'dead-hook-url');
+    fs.writeFileSync(deadFile, 'http://127.0.0.1:9/unreachable');
     const fx = await simFixture(tmp.dir, 'deadhook', { controlPlanes: 1, workers: 1, rebootSeconds: 0.2 }, {
       approvals: 'none',
-      notifications: [{ kind: 'slack', url: 'http://127.0.0.1:9/unreachable' }],
+      notifications: [{ kind: 'slack', urlFile: deadFile }],
     });
     const handle = await start(env.client, fx, QUEUE);
     const report = (await handle.result()) as UpgradeReport;

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { attribute, messageSenders } from '../../src/activities/audit-identity';
 import { upgradeCount } from '../../src/simulator';
 import { approveStepUpdate, rejectSignal, type UpgradeProgress } from '../../src/workflows/messages';
 import { eventually, startTestServer, startTestWorker, tempDir, type RunningWorker } from '../helpers/temporal-env';
@@ -148,6 +149,13 @@ describe('approving from the Temporal Web UI (chromium + playwright-core)', () =
     assert.equal(p.steps.find((s) => s.id === wrong.id)?.status, 'pending');
     assert.equal(upgradeCount(fx.sim.dir, gateNode), 0);
     assert.equal(upgradeCount(fx.sim.dir, wrong.node), 0);
+    // The entry names its signal, and history has what the server recorded with it: the typed name
+    // says "web-ui-mallory"; the Web UI declares no identity with a signal (its signalWorkflow request
+    // carries none, temporalio/ui src/lib/services/workflow-service.ts), so the audit shows "(none sent)".
+    assert.deepEqual(entry.ref, { signal: 'approve', n: 1 });
+    const [attributed] = attribute([entry], messageSenders(await handle.fetchHistory()));
+    assert.ok(attributed?.eventId, 'the UI signal is found in history');
+    assert.equal(attributed.identity, '');
 
     const ignoredLine = new RegExp(`approve by web-ui-mallory on ${wrong.id.replace(/\./g, '\\.')}: ignored \\(step is not waiting for approval`);
     const text = await refreshDetailsUntil(page, (t) => ignoredLine.test(t), 'the ignored approve in the audit log');

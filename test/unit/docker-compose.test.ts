@@ -7,6 +7,8 @@ import { projectRoot } from '../../src/paths';
 
 interface Service {
   image: string;
+  environment?: Record<string, string>;
+  command?: string[];
   ports?: string[];
   healthcheck?: { test: string[] };
   volumes?: string[];
@@ -48,6 +50,22 @@ describe('docker-compose.temporal.yml', () => {
     const pg = Object.values(compose.services).find((s) => s.image.startsWith('postgres:'));
     const volume = pg?.volumes?.[0]?.split(':')[0];
     assert.ok(volume && compose.volumes && volume in compose.volumes, 'postgres data is not in a named volume');
+  });
+
+  it('keeps closed upgrades at least 30 days: the default namespace is created with it and an existing one updated to it', () => {
+    const hours = (text: string | undefined): number => {
+      // ${VAR:-default} is compose interpolation: the default is what runs unless the operator sets it.
+      const value = /^\$\{TALOS_UPGRADE_RETENTION:-(\d+)h\}$/.exec(text ?? '')?.[1];
+      assert.ok(value, `retention must be \${TALOS_UPGRADE_RETENTION:-<hours>h}, got ${text}`);
+      return Number(value);
+    };
+    const server = Object.values(compose.services).find((s) => s.image.startsWith('temporalio/auto-setup:'));
+    assert.equal(server?.environment?.DEFAULT_NAMESPACE, 'default');
+    assert.ok(hours(server?.environment?.DEFAULT_NAMESPACE_RETENTION) >= 30 * 24, 'auto-setup creates the namespace with >= 30 days');
+    const admin = Object.values(compose.services).find((s) => s.image.startsWith('temporalio/admin-tools:'));
+    const update = /temporal operator namespace update --namespace default --retention (\S+?);/.exec((admin?.command ?? []).join(' '));
+    assert.ok(update, 'admin-tools updates the retention of a namespace auto-setup did not create');
+    assert.equal(hours(update[1]), hours(server?.environment?.DEFAULT_NAMESPACE_RETENTION), 'both say the same retention');
   });
 
   it('registers the search attributes talos-upgrade needs', () => {

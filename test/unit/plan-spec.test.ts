@@ -381,14 +381,14 @@ describe('parseSpec: staying current (maintenance window, notifications, release
       ...baseSpec(),
       maintenanceWindow: { days: ['sun', 'Sat', 'saturday'], start: '02:00', duration: '4h', timeZone: 'Europe/Berlin' },
       notifications: [
-        { kind: 'ntfy', url: 'http://127.0.0.1:8080/topic' },
+        { kind: 'ntfy', urlFile: '/etc/talos-upgrade/ntfy-url' },
         { kind: 'slack', urlEnv: 'TALOS_UPGRADE_SLACK_WEBHOOK', events: ['release-proposed', 'approval-needed'] },
       ],
       releases: { talosFeed: 'http://127.0.0.1:9/talos.json' },
     });
     assert.deepEqual(spec.maintenanceWindow, { days: [0, 6], startMinutes: 120, durationMs: 4 * 3_600_000, timeZone: 'Europe/Berlin' });
     assert.deepEqual(spec.notifications, [
-      { kind: 'ntfy', url: 'http://127.0.0.1:8080/topic', events: ['approval-needed', 'step-failed', 'upgrade-ended', 'release-proposed'] },
+      { kind: 'ntfy', urlFile: '/etc/talos-upgrade/ntfy-url', events: ['approval-needed', 'step-failed', 'upgrade-ended', 'release-proposed'] },
       { kind: 'slack', urlEnv: 'TALOS_UPGRADE_SLACK_WEBHOOK', events: ['approval-needed', 'release-proposed'] },
     ]);
     assert.deepEqual(spec.releases, {
@@ -410,10 +410,15 @@ describe('parseSpec: staying current (maintenance window, notifications, release
     assert.deepEqual(spec.notifications, []);
   });
 
-  it('warns that a literal Slack webhook URL would sit in workflow history', () => {
-    const warnings = specWarnings(parseSpec(notifySpec({ kind: 'slack', url: 'https://hooks.slack.com/services/T0/B0/x' })));
-    assert.equal(warnings.length, 1);
-    assert.match(warnings[0] ?? '', /^notifications\[0\]\.url: .*urlEnv/);
+  it('refuses an inline url in one line that says to use urlEnv or urlFile, and never repeats the URL', () => {
+    for (const url of ['https://hooks.slack.com/services/T0/B0/s3cr3tpath', 'http://127.0.0.1:8080/topic', 'ftp://x', 42]) {
+      const err = specError(() => parseSpec(notifySpec({ kind: 'slack', url })));
+      assert.equal(err.path, 'notifications[0].url');
+      assert.match(err.message, /^notifications\[0\]\.url: inline URLs are refused \(the spec is stored in workflow history, .*urlEnv: TALOS_UPGRADE_SLACK_URL, or .* urlFile: <path>$/);
+      assert.equal(err.message.split('\n').length, 1);
+      assert.ok(!err.message.includes(String(url)), 'the URL is not repeated');
+    }
+    assert.deepEqual(specWarnings(parseSpec(notifySpec({ kind: 'slack', urlEnv: 'SLACK_URL' }))), []);
   });
 
   const cases: { name: string; input: unknown; path: string; mentions?: RegExp }[] = [
@@ -427,17 +432,18 @@ describe('parseSpec: staying current (maintenance window, notifications, release
     { name: 'a misspelt time zone', input: windowSpec({ start: '02:00', duration: '4h', timeZone: 'Europe/Berln' }), path: 'maintenanceWindow.timeZone', mentions: /IANA/ },
     { name: 'an offset instead of a zone', input: windowSpec({ start: '02:00', duration: '4h', timeZone: 'CET+1' }), path: 'maintenanceWindow.timeZone' },
     { name: 'an unknown window key', input: windowSpec({ start: '02:00', duration: '4h', timezone: 'UTC' }), path: 'maintenanceWindow.timezone', mentions: /did you mean timeZone/ },
-    { name: 'an unknown notification kind', input: notifySpec({ kind: 'teams', url: 'https://x.example/hook' }), path: 'notifications[0].kind', mentions: /webhook \| ntfy \| slack/ },
-    { name: 'both url and urlEnv', input: notifySpec({ kind: 'ntfy', url: 'https://ntfy.sh/t', urlEnv: 'NTFY_URL' }), path: 'notifications[0]', mentions: /keep one/ },
-    { name: 'neither url nor urlEnv', input: notifySpec({ kind: 'webhook', url: 'https://x.example/hook' }, { kind: 'slack' }), path: 'notifications[1]', mentions: /needs url or urlEnv/ },
-    { name: 'a URL that is not http(s)', input: notifySpec({ kind: 'webhook', url: 'ftp://x.example/hook' }), path: 'notifications[0].url', mentions: /http/ },
-    { name: 'a URL without scheme', input: notifySpec({ kind: 'ntfy', url: 'ntfy.sh/topic' }), path: 'notifications[0].url', mentions: /full URL/ },
+    { name: 'an unknown notification kind', input: notifySpec({ kind: 'teams', urlEnv: 'HOOK' }), path: 'notifications[0].kind', mentions: /webhook \| ntfy \| slack/ },
+    { name: 'both urlEnv and urlFile', input: notifySpec({ kind: 'ntfy', urlFile: '/etc/ntfy', urlEnv: 'NTFY_URL' }), path: 'notifications[0]', mentions: /keep one/ },
+    { name: 'neither urlEnv nor urlFile', input: notifySpec({ kind: 'webhook', urlEnv: 'HOOK' }, { kind: 'slack' }), path: 'notifications[1]', mentions: /needs urlEnv or urlFile/ },
+    { name: 'an inline url next to urlEnv', input: notifySpec({ kind: 'ntfy', url: 'https://ntfy.sh/t', urlEnv: 'NTFY_URL' }), path: 'notifications[0].url', mentions: /inline URLs are refused/ },
     { name: 'a URL given as urlEnv', input: notifySpec({ kind: 'slack', urlEnv: 'https://hooks.slack.com/services/x' }), path: 'notifications[0].urlEnv', mentions: /NAME of an environment variable/ },
+    { name: 'a URL given as urlFile', input: notifySpec({ kind: 'slack', urlFile: 'https://hooks.slack.com/services/x' }), path: 'notifications[0].urlFile', mentions: /PATH of a file/ },
+    { name: 'an empty urlFile', input: notifySpec({ kind: 'slack', urlFile: ' ' }), path: 'notifications[0].urlFile', mentions: /empty/ },
     { name: 'an env name with a dash', input: notifySpec({ kind: 'slack', urlEnv: 'SLACK-HOOK' }), path: 'notifications[0].urlEnv' },
-    { name: 'an unknown event', input: notifySpec({ kind: 'ntfy', url: 'https://ntfy.sh/t', events: ['approval'] }), path: 'notifications[0].events[0]', mentions: /approval-needed/ },
-    { name: 'an empty event list', input: notifySpec({ kind: 'ntfy', url: 'https://ntfy.sh/t', events: [] }), path: 'notifications[0].events', mentions: /remove events/ },
-    { name: 'an unknown target key', input: notifySpec({ kind: 'ntfy', url: 'https://ntfy.sh/t', topic: 'x' }), path: 'notifications[0].topic', mentions: /allowed here: kind, url, urlEnv, events/ },
-    { name: 'a target without kind', input: notifySpec({ url: 'https://ntfy.sh/t' }), path: 'notifications[0].kind', mentions: /missing; add the kind: webhook, ntfy or slack/ },
+    { name: 'an unknown event', input: notifySpec({ kind: 'ntfy', urlEnv: 'NTFY_URL', events: ['approval'] }), path: 'notifications[0].events[0]', mentions: /approval-needed/ },
+    { name: 'an empty event list', input: notifySpec({ kind: 'ntfy', urlEnv: 'NTFY_URL', events: [] }), path: 'notifications[0].events', mentions: /remove events/ },
+    { name: 'an unknown target key', input: notifySpec({ kind: 'ntfy', urlEnv: 'NTFY_URL', topic: 'x' }), path: 'notifications[0].topic', mentions: /allowed here: kind, url, urlEnv, urlFile, events/ },
+    { name: 'a target without kind', input: notifySpec({ urlEnv: 'NTFY_URL' }), path: 'notifications[0].kind', mentions: /missing; add the kind: webhook, ntfy or slack/ },
     { name: 'a feed that is not a URL', input: { ...baseSpec(), releases: { talosFeed: 'siderolabs/talos' } }, path: 'releases.talosFeed', mentions: /http/ },
     { name: 'an unknown feed key', input: { ...baseSpec(), releases: { talos: 'https://x.example' } }, path: 'releases.talos', mentions: /allowed here: talosFeed, kubernetesFeed/ },
   ];

@@ -8,7 +8,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { findRemediation } from '../../plan/remediation';
 import { ErrorTypes } from '../error-types';
-import { checkApprove, checkControl, checkDecide, checkReject, checkRemediate, malformedNote, type AuditEntry, type WaitingFor } from '../messages';
+import { checkApprove, checkControl, checkDecide, checkReject, checkRemediate, malformedNote, type AuditEntry, type MessageRef, type WaitingFor } from '../messages';
 import { misfit, type Answer } from './inbox';
 import type { UpgradeRun } from './upgrade-run';
 
@@ -34,17 +34,21 @@ function parse(kind: AnswerKind, raw: unknown, seq: number, via: string): { answ
   return c.ok ? { answer: { kind, seq, via, by: c.value.by ?? 'unknown', id: c.value.id } } : { error: c.error };
 }
 
-/** Holds an answer, or notes in the audit log why it was refused. */
-export function receiveAnswer(run: UpgradeRun, kind: AnswerKind, raw: unknown, via: string): { seq: number } | { refused: AuditEntry } {
+/** Holds an answer, or notes in the audit log why it was refused. `ref` names the message that carried it. */
+export function receiveAnswer(run: UpgradeRun, kind: AnswerKind, raw: unknown, via: string, ref?: MessageRef): { seq: number } | { refused: AuditEntry } {
   const seq = run.nextSeq();
   const parsed = parse(kind, raw, seq, via);
-  if ('error' in parsed) return { refused: run.audit({ signal: via, by: 'unknown', step: null, accepted: false, note: malformedNote(parsed.error, raw) }) };
+  const refOf = ref ? { ref } : {};
+  if ('error' in parsed) return { refused: run.audit({ signal: via, by: 'unknown', step: null, accepted: false, note: malformedNote(parsed.error, raw), ...refOf }) };
+  if (ref) parsed.answer.ref = ref;
   // While the run waits, an answer that does not fit that wait is refused now, in arrival order; one
   // that fits, or any answer while the run works, is held for the wait (see inbox.ts for why).
   const why = run.currentWait ? misfit(parsed.answer, run.currentWait) : null;
-  if (why !== null) return { refused: run.audit({ signal: via, by: parsed.answer.by, step: parsed.answer.kind === 'remediate' ? null : parsed.answer.step, accepted: false, note: why }) };
+  if (why !== null) {
+    return { refused: run.audit({ signal: via, by: parsed.answer.by, step: parsed.answer.kind === 'remediate' ? null : parsed.answer.step, accepted: false, note: why, ...refOf }) };
+  }
   if (!run.inbox.add(parsed.answer)) {
-    return { refused: run.audit({ signal: via, by: parsed.answer.by, step: null, accepted: false, note: 'too many answers are waiting to be judged; this one was dropped' }) };
+    return { refused: run.audit({ signal: via, by: parsed.answer.by, step: null, accepted: false, note: 'too many answers are waiting to be judged; this one was dropped', ...refOf }) };
   }
   run.progress.held = run.inbox.view();
   run.publish();
@@ -59,10 +63,11 @@ export async function verdictOf(run: UpgradeRun, seq: number): Promise<AuditEntr
   return entry;
 }
 
-export function receiveControl(run: UpgradeRun, kind: 'pause' | 'resume' | 'abort', raw: unknown): void {
+export function receiveControl(run: UpgradeRun, kind: 'pause' | 'resume' | 'abort', raw: unknown, ref?: MessageRef): void {
   const c = checkControl(raw);
+  const refOf = ref ? { ref } : {};
   if (!c.ok) {
-    run.audit({ signal: kind, by: 'unknown', step: null, accepted: false, note: malformedNote(c.error, raw) });
+    run.audit({ signal: kind, by: 'unknown', step: null, accepted: false, note: malformedNote(c.error, raw), ...refOf });
     return;
   }
   const by = c.value.by ?? 'unknown';
@@ -76,7 +81,7 @@ export function receiveControl(run: UpgradeRun, kind: 'pause' | 'resume' | 'abor
     p.abortRequested = true;
     run.abortReason = `aborted by ${by}${c.value.reason ? `: ${c.value.reason}` : ''}`;
   }
-  run.audit({ signal: kind, by, step: p.current, accepted: true, note: c.value.reason ?? '' });
+  run.audit({ signal: kind, by, step: p.current, accepted: true, note: c.value.reason ?? '', ...refOf });
 }
 
 // ------------------------------------------------------------------ update validators (synchronous)

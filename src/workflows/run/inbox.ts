@@ -7,7 +7,7 @@
  * whatever the order. An answer that does not fit the wait it is judged at is ignored, with the
  * reason in the audit log, exactly as before: nothing is held past one wait. Pure: no Temporal API.
  */
-import type { DecisionAction } from '../messages';
+import type { DecisionAction, MessageRef } from '../messages';
 
 interface Base {
   /** Arrival order within the run; an update handler waits for its answer's verdict by it. */
@@ -15,6 +15,8 @@ interface Base {
   /** The handler it came through (approve, approveStep, ...), for the audit log. */
   via: string;
   by: string;
+  /** The Temporal message that carried it, so its verdict's audit entry can name the sender's identity. */
+  ref?: MessageRef;
 }
 export interface ApproveAnswer extends Base {
   kind: 'approve';

@@ -6,6 +6,7 @@
  */
 import type { AssessFailureInput, AssessFailureResult, PlanUpgradeInput, PlanUpgradeResult } from '../../activities/plan-upgrade';
 import type { ApplyRemediationInput, ApplyRemediationResult, NotifyInput, NotifyResult } from '../../activities/release-types';
+import type { RunRecordInput, RunRecordResult } from '../../activities/run-record';
 import type {
   EtcdGateInput,
   EtcdGateResult,
@@ -93,6 +94,8 @@ export interface RunActivities {
   applyRemediation(input: ApplyRemediationInput, call: Call): Promise<ApplyRemediationResult>;
   /** Best effort: never throws for a webhook that is down. */
   notify(input: NotifyInput, call: Call): Promise<NotifyResult>;
+  /** The run record on the worker's disk (run-record.ts); null when the run predates records (not written). */
+  writeRunRecord(input: RunRecordInput, call: Call): Promise<RunRecordResult | null>;
   /** One check of a gate each (src/activities/gates/): short, bounded, never a pass on trouble. */
   runCommandGate(input: CommandGateInput, call: BudgetCall): Promise<GateCheckResult>;
   readKubernetesGate(input: KubernetesGateInput, call: Call): Promise<GateCheckResult>;

@@ -25,6 +25,7 @@ import { failureMessage } from './failures';
 import { runEnded, stepFailed } from './metrics';
 import { afterStep, beforeStep } from './around-step';
 import { endSilences } from './silences';
+import { recordRun } from './record';
 
 /** Ends the run at a safe point with an outcome. */
 export class StopRun extends Error {
@@ -129,6 +130,7 @@ export class UpgradeRun {
 
   /** Records the verdict on a held answer (for the update that sent it) and refreshes what is held. */
   judged(answer: Answer, entry: AuditEntry): void {
+    if (answer.ref) entry.ref = answer.ref;
     if (answer.via.endsWith('Step')) this.verdicts.set(answer.seq, entry);
     this.progress.held = this.inbox.view();
     this.publish();
@@ -283,6 +285,7 @@ export class UpgradeRun {
     this.progress.waiting = null;
     this.progress.report = report;
     this.publish();
+    await recordRun(this, report);
     return report;
   }
 
