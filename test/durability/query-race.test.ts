@@ -2,13 +2,13 @@
  * A worker crash, then the operator reads the progress and answers at once: the run must still
  * replay, so that any later worker restart can resume it.
  *
- * Why this needs its own test: with a workflow cache, SDK 1.24 gets this wrong. The new worker
- * answers the progress query by applying the pending activity result to its cached copy; the
- * decision that follows is applied as a separate step and accepted. A fresh replay sees both in one
- * activation, runs the signal first (before the workflow asks), refuses it, and fails with a
- * nondeterminism error on UpsertWorkflowSearchAttributes. The product's worker keeps no cache
- * (WORKFLOW_CACHE_SIZE in src/worker.ts), which this test holds it to. To see the SDK problem:
- * `npm run repro:query-race-cached` (the same test with a cache of 1000; it fails).
+ * Why this needs its own test: with a workflow cache, a decision that arrives in the same task as
+ * a pending activity result used to be judged against the cached copy's state, while a fresh replay
+ * applies signals first (before the workflow asks) and judged it differently: a nondeterminism
+ * error. Answers are now held in an inbox and judged where the run waits
+ * (src/workflows/run/inbox.ts), so both orders give the same history. The worker here runs with the
+ * product's setting (the SDK's default cache, WORKFLOW_CACHE_SIZE in src/worker.ts); the history it
+ * writes is then replayed from scratch.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
