@@ -1,6 +1,8 @@
 // @ts-check
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { importX } from 'eslint-plugin-import-x';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
 // Workflow code is replayed by the Temporal sandbox: anything non-deterministic or Node-only breaks it.
 const workflowForbidden = {
@@ -42,6 +44,33 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
       '@typescript-eslint/no-unsafe-call': 'off',
       '@typescript-eslint/require-await': 'off',
+    },
+  },
+  {
+    // Layering (docs/architecture.md): no import cycles in the product; the twin stands apart from the
+    // operator CLI; plan rendering shows the plan's own argument vectors (src/plan/commands.ts) and
+    // never reaches into the activities that run them.
+    files: ['src/**/*.ts', 'test/fixtures/lint/layers/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: { ...importX.flatConfigs.typescript.settings, 'import-x/resolver': undefined, 'import-x/resolver-next': [createTypeScriptImportResolver()] },
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
+  },
+  {
+    files: ['src/simulator/**/*.ts', 'test/fixtures/lint/layers/simulator/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/client', '**/client/*'], message: 'The twin may not import the operator CLI (src/client); share through src/ instead.' }] },
+      ],
+    },
+  },
+  {
+    files: ['src/client/render*.ts', 'test/fixtures/lint/layers/client/render*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/activities', '**/activities/*', '**/activities/**'], message: 'Rendering reads the plan (src/plan), never the activities.' }] },
+      ],
     },
   },
   {

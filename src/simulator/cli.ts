@@ -3,7 +3,7 @@
  * Bad arguments become one UserError line with exit code 2.
  */
 import type { Command } from 'commander';
-import { ExitCode, UserError } from '../client/errors';
+import { ExitCode, UserError } from '../user-error';
 import { FAULT_KINDS, TOOL_FAULTS, TOOL_NAMES } from './types';
 import type { FaultKind, ToolName } from './types';
 import { FAULT_SYNTAX, FaultSpecError, faultHelpLines, isFaultKind, readFaultArg, type FaultSpec } from './faults';

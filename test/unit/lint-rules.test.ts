@@ -5,13 +5,15 @@ import { ESLint } from 'eslint';
 import { projectRoot } from '../../src/paths';
 
 // The fixtures live under test/fixtures/lint/ (ignored by `npm run lint`) and get the workflow rules.
-async function lint(fixture: string): Promise<ESLint.LintResult> {
+async function lint(fixture: string, dir = 'workflows'): Promise<ESLint.LintResult> {
   const root = projectRoot();
   const eslint = new ESLint({ cwd: root, ignore: false });
-  const [result] = await eslint.lintFiles([path.join(root, 'test', 'fixtures', 'lint', 'workflows', fixture)]);
+  const [result] = await eslint.lintFiles([path.join(root, 'test', 'fixtures', 'lint', dir, fixture)]);
   assert.ok(result);
   return result;
 }
+
+const ruleHits = (result: ESLint.LintResult, rule: string) => result.messages.filter((m) => m.ruleId === rule);
 
 describe('lint rule: workflow code stays deterministic', () => {
   it('rejects a workflow file that imports fs', async () => {
@@ -24,5 +26,28 @@ describe('lint rule: workflow code stays deterministic', () => {
   it('accepts type-only imports from @temporalio/worker', async () => {
     const result = await lint('type-only.ts');
     assert.deepEqual(result.messages.map((m) => m.message), []);
+  });
+});
+
+// Layering (issue: a codebase a newcomer can carry on): each rule rejects its fixture, and only for
+// the reason it exists.
+describe('lint rule: the layers stay apart', () => {
+  it('rejects an import cycle', async () => {
+    const result = await lint('cycle/a.ts', 'layers');
+    assert.equal(ruleHits(result, 'import-x/no-cycle').length, 1, JSON.stringify(result.messages));
+  });
+
+  it('rejects the twin importing the operator CLI', async () => {
+    const result = await lint('simulator/imports-client.ts', 'layers');
+    const hits = ruleHits(result, '@typescript-eslint/no-restricted-imports');
+    assert.equal(hits.length, 1, JSON.stringify(result.messages));
+    assert.match(hits[0]?.message ?? '', /twin may not import the operator CLI/);
+  });
+
+  it('rejects plan rendering that imports an activity', async () => {
+    const result = await lint('client/render-activities.ts', 'layers');
+    const hits = ruleHits(result, '@typescript-eslint/no-restricted-imports');
+    assert.equal(hits.length, 1, JSON.stringify(result.messages));
+    assert.match(hits[0]?.message ?? '', /never the activities/);
   });
 });

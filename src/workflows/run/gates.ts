@@ -11,7 +11,8 @@ import type { PlanStep } from '../../plan/types';
 import type { GateProgress, StepProgress } from '../messages';
 import { failureMessage } from './failures';
 import { awaitGateDecision } from './human';
-import { StopRun, type UpgradeRun } from './upgrade-run';
+import { StopRun } from './stop-run';
+import type { UpgradeRun } from './upgrade-run';
 
 /** Bounds on one check, inside the gate's own timeout. */
 const COMMAND_MAX_MS = 5 * 60_000;

@@ -10,9 +10,10 @@ import { ErrorTypes } from '../error-types';
 import { failureMessage, failureType } from './failures';
 import { misfit, type Answer, type RemediateAnswer, type Wait } from './inbox';
 import { waitEnded, waitStarted } from './metrics';
-import { rowFor } from './preflight';
+import { rowFor } from './rows';
 import { runTalos } from './talos-step';
-import { StopRun, type UpgradeRun } from './upgrade-run';
+import { StopRun } from './stop-run';
+import type { UpgradeRun } from './upgrade-run';
 
 const ME = 'your-name';
 

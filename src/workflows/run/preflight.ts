@@ -3,31 +3,13 @@
  * human approves, is a recorded result that a later release cannot change. A blocked plan waits for
  * the operator (with the fixes on offer) and is made again after resume: a new recorded plan.
  */
-import type { PlanStep, UpgradePlan } from '../../plan/types';
+import type { UpgradePlan } from '../../plan/types';
 import { ErrorTypes } from '../error-types';
-import type { StepProgress } from '../messages';
 import { failureMessage, failureType } from './failures';
+import { rowFor } from './rows';
 import { blocked } from './human';
-import { StopRun, type UpgradeRun } from './upgrade-run';
-
-export function rowFor(step: PlanStep): StepProgress {
-  return {
-    id: step.id,
-    kind: step.kind,
-    title: step.title,
-    status: 'pending',
-    needsApproval: step.needsApproval,
-    before: step.kind === 'talos' ? step.fromVersion : step.kind === 'kubernetes' ? step.from : null,
-    after: null,
-    target: step.kind === 'talos' ? step.toVersion : step.kind === 'kubernetes' ? step.to : null,
-    startedAt: null,
-    endedAt: null,
-    attempts: 0,
-    message: null,
-    approvedBy: null,
-    ...(step.kind === 'talos' ? { node: step.node, role: step.role } : step.kind === 'kubernetes' ? { node: step.node } : {}),
-  };
-}
+import { StopRun } from './stop-run';
+import type { UpgradeRun } from './upgrade-run';
 
 /** One run per cluster: the first time the cluster's identity is known, take its lock or stop. */
 async function holdClusterLock(run: UpgradeRun, clusterId: string | null): Promise<void> {

@@ -26,17 +26,7 @@ import { runEnded, stepFailed } from './metrics';
 import { afterStep, beforeStep } from './around-step';
 import { endSilences } from './silences';
 import { recordRun } from './record';
-
-/** Ends the run at a safe point with an outcome. */
-export class StopRun extends Error {
-  constructor(
-    readonly outcome: Outcome,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'StopRun';
-  }
-}
+import { StopRun } from './stop-run';
 
 /** Phases that describe a wait or a detour, not a stage of the upgrade. */
 const DETOURS: readonly Phase[] = ['paused', 'awaiting-decision', 'compensating', 'blocked'];
