@@ -4,6 +4,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { upgradeK8sArgs } from '../plan/commands';
 import { runTool, ToolError } from './exec';
 import { isRefusal, typed } from './failures';
 import { KUBECTL_LIST_MAX_BYTES } from './inspect';
@@ -36,7 +37,7 @@ export async function upgradeKubernetes(input: UpgradeKubernetesInput): Promise<
     // upgrade-k8s can be quiet for minutes while a kubelet restarts: heartbeat on a timer as well.
     const timer = setInterval(() => ctx.heartbeat({ lines, last }), 2_000);
     try {
-      await runTool('talosctl', input.access.tools.talosctl, ['upgrade-k8s', '--to', to, '--nodes', input.node], {
+      await runTool('talosctl', input.access.tools.talosctl, upgradeK8sArgs(input.node, to), {
         env: toolEnv(input.access),
         signal: ctx.cancellationSignal,
         timeoutMs: input.timeoutMs,

@@ -14,6 +14,7 @@ import { remediationsForPlan, type Remediation } from '../plan/remediation';
 import type { ClusterFacts, UpgradePlan, UpgradeSpec } from '../plan/types';
 import { PolicyError } from '../plan/versions';
 import { inspectCluster } from './checks';
+import { withKubernetesDryRun } from './kubernetes-dry-run';
 import { releaseDataForPlan } from './release-cache';
 import { ErrorTypes } from './types';
 
@@ -29,7 +30,8 @@ export interface PlanUpgradeResult {
 
 /** Inspects the cluster and builds the plan; a policy refusal (no path, downgrade) is final. */
 export async function planUpgrade(input: PlanUpgradeInput): Promise<PlanUpgradeResult> {
-  const facts = await inspectCluster(inspectTarget(input.spec));
+  const target = inspectTarget(input.spec);
+  const facts = await inspectCluster(target);
   let plan: UpgradePlan;
   try {
     plan = buildPlan(input.spec, facts, { releaseData: releaseDataForPlan(input.spec.releases ?? DEFAULT_RELEASE_FEEDS) });
@@ -37,6 +39,7 @@ export async function planUpgrade(input: PlanUpgradeInput): Promise<PlanUpgradeR
     if (err instanceof PolicyError) throw ApplicationFailure.nonRetryable(err.message, ErrorTypes.noUpgradePath);
     throw err;
   }
+  plan = await withKubernetesDryRun(plan, target.access);
   const remediations = plan.blocked ? remediationsForPlan(plan, facts, { imageFactory: input.spec.talos.imageFactory }) : [];
   return { facts, plan, remediations };
 }

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { inspectCluster } from '../activities/inspect';
+import { withKubernetesDryRun } from '../activities/kubernetes-dry-run';
 import { ToolError } from '../activities/exec';
 import { releaseDataForPlan } from '../activities/release-cache';
 import { buildPlan } from '../plan/build-plan';
@@ -61,6 +62,8 @@ export async function planFromSpecFile(specPath: string, opts: { allowDowngrade?
     if (err instanceof PolicyError) throw new UserError(`no upgrade path: ${err.message}`, ExitCode.badSpec);
     throw err;
   }
+  // The same read-only check the planUpgrade activity makes, so `plan` shows the verdict the run will.
+  plan = await withKubernetesDryRun(plan, inspectTarget(spec).access);
   return { spec, warnings, facts, plan };
 }
 

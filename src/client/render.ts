@@ -6,7 +6,7 @@
 import { gateEvents, planGateLines, planSilenceLine, progressGateLines, silenceLine } from './render-gates';
 import { createColors } from 'picocolors';
 import type { Colors } from 'picocolors/types';
-import { drainArgs, forfeitArgs, healthArgs, installArgs, installReboots, prePullArgs, rebootArgs, uncordonArgs } from '../plan/commands';
+import { drainArgs, forfeitArgs, healthArgs, installArgs, installReboots, prePullArgs, rebootArgs, uncordonArgs, upgradeK8sArgs } from '../plan/commands';
 import { formatDuration } from '../plan/duration';
 import type { PlanStep, PreflightCheck, UpgradePlan, UpgradeSpec } from '../plan/types';
 import type { BackupRecord, StepProgress, StepStatus, UpgradeProgress, UpgradeReport, WaitingFor } from '../workflows/messages';
@@ -223,7 +223,7 @@ export function stepCommands(step: PlanStep, plan: UpgradePlan, cluster: string)
     }
     case 'kubernetes':
       return {
-        runs: [command(['talosctl', 'upgrade-k8s', '--to', step.to, '--nodes', step.node])],
+        runs: [command(['talosctl', ...upgradeK8sArgs(step.node, step.to)])],
         then: [`verifies: every kubelet reports ${step.to} (up to ${formatDuration(step.timeoutMs)})`],
       };
     case 'postflight':

@@ -105,3 +105,18 @@ export function healthArgs(input: { node: string; controlPlanes: string[]; worke
       : [];
   return ['health', '--nodes', runner, ...lists, '--wait-timeout', `${Math.max(1, Math.round(input.timeoutMs / 1000))}s`];
 }
+
+/** One Kubernetes hop, run against the node the product talks to. */
+export function upgradeK8sArgs(node: string, to: string): string[] {
+  return ['upgrade-k8s', '--to', to, '--nodes', node];
+}
+
+/**
+ * The hop's own checks, read-only: `--dry-run` runs the version compatibility check and, on a minor
+ * path, the removed flags / feature gates / admission plugins / API versions checks, and changes
+ * nothing; `--pre-pull-images=false` keeps it from pulling images onto every node at plan time
+ * (both flags in talosctl v1.9.6 … v1.13.9 cmd/talosctl/cmd/talos/upgrade-k8s.go).
+ */
+export function upgradeK8sDryRunArgs(node: string, to: string): string[] {
+  return [...upgradeK8sArgs(node, to), '--dry-run', '--pre-pull-images=false'];
+}
