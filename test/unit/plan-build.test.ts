@@ -164,11 +164,14 @@ describe('buildPlan: the runbook homelab', () => {
       toVersion: 'v1.9.4',
       schematic: OLD,
       image: `factory.talos.dev/installer/${OLD}:v1.9.4`,
-      timeoutMs: 600_000,
+      timeoutMs: 1_200_000,
+      path: 'legacy',
+      kubeName: 'talos-70',
+      drainTimeoutMs: 300_000,
     });
     const worker = talosSteps(plan.steps).find((s) => s.node === '192.168.1.80');
     assert.equal(worker?.title, 'upgrade 192.168.1.80 (worker) to v1.9.4');
-    assert.equal(worker?.timeoutMs, 300_000);
+    assert.equal(worker?.timeoutMs, 900_000);
   });
 
   it('runs Kubernetes against the primary with a sentence title', () => {
@@ -503,7 +506,7 @@ describe('evaluatePreflight', () => {
   const problems = (checks: PreflightCheck[]): PreflightCheck[] => checks.filter((c) => c.verdict !== 'ok');
 
   it('a healthy cluster lists every check as ok', () => {
-    const checks = run(makeFacts(HA));
+    const checks = run({ ...makeFacts(HA), pdbs: [] });
     assert.deepEqual(problems(checks), []);
     const expected = PREFLIGHT_CHECK_IDS.filter((id) => id !== 'versions-known');
     assert.deepEqual([...new Set(checks.map((c) => c.id))].sort(), [...expected].sort());
@@ -622,11 +625,26 @@ describe('evaluatePreflight', () => {
     {
       name: 'a cordoned node',
       facts: { node: { '192.168.1.81': { unschedulable: true } } },
-      expect: [{ id: 'nodes-schedulable', verdict: 'warning', fix: 'kubectl uncordon talos-81' }],
+      expect: [{ id: 'nodes-schedulable', verdict: 'blocker', fix: 'kubectl uncordon talos-81 (or finish whatever cordoned it first)' }],
     },
     {
-      name: 'talosctl older than the target',
+      name: 'talosctl older than the target, with a Kubernetes step: its upgrade-k8s would refuse the new Talos minor',
       facts: { talosClient: 'v1.8.4' },
+      expect: [
+        { id: 'talosctl-version', verdict: 'blocker', fix: 'install talosctl 1.9.x and point tools.talosctl at it' },
+        { id: 'talosctl-kubernetes', verdict: 'blocker' },
+      ],
+    },
+    {
+      name: 'talosctl older than the target, Talos only: a warning',
+      facts: { talosClient: 'v1.8.4' },
+      spec: makeSpec({ ...HA, kubernetes: null }),
+      expect: [{ id: 'talosctl-version', verdict: 'warning' }],
+    },
+    {
+      name: 'talosctl older than the target, Kubernetes already on its target: a warning',
+      facts: { kubernetes: '1.32.2' },
+      spec: makeSpec({ ...HA, talos: 'v1.10.2' }),
       expect: [{ id: 'talosctl-version', verdict: 'warning' }],
     },
     {
