@@ -93,7 +93,11 @@ export function withRedactedFailures<T extends Record<string, AnyActivity>>(acti
   return out as T;
 }
 
-/** talosctl's refusals that no retry fixes (compatibility, unsupported path). */
+/**
+ * talosctl's refusals that no retry fixes (compatibility, unsupported path). `compatibility with
+ * version X is not supported`: upgrade-k8s from a client that knows no Talos minor as new as a node's
+ * (pkg/machinery/compatibility KubernetesVersion.SupportedWith, default branch).
+ */
 export function isRefusal(message: string): boolean {
-  return /too old to upgrade|too new to be used|too old to be used|unsupported upgrade path|is not compatible/i.test(message);
+  return /too old to upgrade|too new to be used|too old to be used|unsupported upgrade path|is not compatible|compatibility with version \S+ is not supported/i.test(message);
 }

@@ -129,6 +129,11 @@ export interface PostflightInput {
   talosVersion: string;
   kubernetesVersion: string | null;
   schematic: string;
+  /**
+   * Nodes whose Talos step a human skipped: they keep their version and schematic by that choice, so
+   * only their health is checked. Absent when nothing was skipped.
+   */
+  skipped?: string[];
 }
 export interface PostflightResult {
   facts: ClusterFacts;

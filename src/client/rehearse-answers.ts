@@ -240,6 +240,8 @@ export function answerer(ctx: ClientContext, found: FoundUpgrade, o: AnswerOptio
     }
     if (o.yes) {
       o.blocked.value = blocked;
+      // Say why before giving up: the watch shows only the phase, and this is the rehearsal's last word on it.
+      if (blocked) for (const c of p.preflight.filter((x) => x.verdict === 'blocker')) o.write(`blocker ${c.id}: ${c.message}${c.fix ? ` (fix: ${c.fix})` : ''}`);
       o.write(blocked ? 'preflight is blocked and nobody can fix the twin here: aborting the rehearsal' : 'paused: aborting the rehearsal');
       return sent('abort sent', abort(blocked ? 'preflight blocked (rehearse --yes)' : 'paused (rehearse --yes)'));
     }

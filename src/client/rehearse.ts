@@ -104,7 +104,7 @@ export interface Twin {
 export async function buildTwin(
   spec: UpgradeSpec,
   dir: string,
-  opts: { from: { talos: string; kubernetes: string }; rebootSeconds: number; cluster: string },
+  opts: { from: { talos: string; kubernetes: string }; rebootSeconds: number; cluster: string; talosctlVersion?: string },
 ): Promise<Twin> {
   let sim: SimInfo;
   try {
@@ -112,6 +112,7 @@ export async function buildTwin(
       ...(spec.nodes ? { addresses: { controlPlane: spec.nodes.controlPlane, workers: spec.nodes.workers } } : { controlPlanes: 3, workers: 2 }),
       talos: opts.from.talos,
       kubernetes: opts.from.kubernetes,
+      ...(opts.talosctlVersion !== undefined ? { talosctlVersion: opts.talosctlVersion } : {}),
       ...(spec.talos.schematic !== 'detect' ? { schematic: spec.talos.schematic } : {}),
       imageFactory: spec.talos.imageFactory,
       rebootSeconds: opts.rebootSeconds,
@@ -121,7 +122,11 @@ export async function buildTwin(
   } catch (err) {
     if (err instanceof SimOptionError) {
       if (/already holds a simulated cluster/.test(err.message)) throw new UserError(`${dir} already holds a simulated cluster; pick another --sim-dir or remove it`, ExitCode.badSpec);
-      const hint = /talos|kubernetes/i.test(err.message) ? ' (set the current versions with --from-talos / --from-kubernetes)' : '';
+      const hint = /talosctl/i.test(err.message)
+        ? ' (--talosctl-version)'
+        : /talos|kubernetes/i.test(err.message)
+          ? ' (set the current versions with --from-talos / --from-kubernetes)'
+          : '';
       throw new UserError(`cannot build the twin: ${err.message}${hint}`, ExitCode.badSpec);
     }
     throw err;
@@ -261,6 +266,7 @@ export interface RehearseOptions {
   keep?: boolean;
   fromTalos?: string;
   fromKubernetes?: string;
+  talosctlVersion?: string;
   embedded?: boolean;
   decide?: string;
   timeout?: string;
@@ -347,7 +353,7 @@ export async function runRehearsal(specPath: string | undefined, o: RehearseOpti
     const mode = await serverMode(o.embedded === true);
     const cluster = rehearsalClusterName(original.cluster, mode === 'embedded');
     // The twin (and its faults) first: bad options fail before a server is started.
-    const twin = await buildTwin(original, simDir, { from, rebootSeconds, cluster });
+    const twin = await buildTwin(original, simDir, { from, rebootSeconds, cluster, ...(o.talosctlVersion !== undefined ? { talosctlVersion: o.talosctlVersion } : {}) });
     for (const f of faults) {
       try {
         setFault(twin.sim.dir, f);
@@ -363,7 +369,8 @@ export async function runRehearsal(specPath: string | undefined, o: RehearseOpti
     write(color.bold(`Rehearsal of ${original.cluster} from ${source}, against a simulated cluster`));
     const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
     const topology = `${count(twin.sim.nodes.controlPlane.length, 'control plane')}, ${count(twin.sim.nodes.workers.length, 'worker')}`;
-    write(`  twin:     ${twin.sim.dir} (${topology} on Talos ${twin.sim.talos}, Kubernetes ${twin.sim.kubernetes}; reboots take ${rebootSeconds}s)`);
+    const client = o.talosctlVersion !== undefined ? `, talosctl ${o.talosctlVersion}` : '';
+    write(`  twin:     ${twin.sim.dir} (${topology} on Talos ${twin.sim.talos}, Kubernetes ${twin.sim.kubernetes}${client}; reboots take ${rebootSeconds}s)`);
     write(`  target:   Talos ${spec.talos.version}${spec.kubernetes ? `, Kubernetes ${spec.kubernetes.version}` : ''}; approvals ${spec.approvals}, on failure ${spec.onFailure}`);
     if (faults.length) write(`  faults:   ${faults.map(faultLabel).join(', ')}`);
     write(`  temporal: ${server.embedded ? `private dev server on ${server.address} (headless, throwaway: gone when this ends)` : `server ${server.address}, namespace ${server.namespace}`}`);
@@ -454,6 +461,7 @@ export function registerRehearseCommand(program: Command): void {
     .option('--keep', 'keep the temporary twin directory')
     .option('--from-talos <version>', `Talos version the twin runs now (default ${DEFAULT_FROM.talos})`)
     .option('--from-kubernetes <version>', `Kubernetes version the twin runs now (default ${DEFAULT_FROM.kubernetes})`)
+    .option('--talosctl-version <version>', 'the talosctl you will upgrade with, as the twin reports it (default: --from-talos); its version decides the install flags and what upgrade-k8s accepts')
     .option('--decide <action>', `answer a failed step with this (${DECISION_ACTIONS.join('|')}) instead of asking`)
     .option('--embedded', 'always start a private, throwaway Temporal dev server, even when one is running')
     .option('--timeout <s>', 'give up after this many seconds (default 1800)')

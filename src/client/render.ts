@@ -212,7 +212,8 @@ export function stepCommands(step: PlanStep, plan: UpgradePlan, cluster: string)
         runs.push(`etcd gate (talosctl etcd members / etcd status): every member healthy, ${plan.controlPlanes.length} members, no learners`);
         runs.push(command(['talosctl', ...forfeitArgs(step.node)]));
       }
-      runs.push(command(['talosctl', ...installArgs(path, step.node, step.image, null, step.fromVersion)]));
+      // The same client version installOnNode reads: talosctl ≥ 1.13 on the legacy path also needs --drain=false.
+      runs.push(command(['talosctl', ...installArgs(path, step.node, step.image, plan.talosClient ?? null, step.fromVersion)]));
       if (!installReboots(path)) runs.push(command(['talosctl', ...rebootArgs(step.node)]));
       const health = command(['talosctl', ...healthArgs({ node: step.node, controlPlanes: plan.controlPlanes, workers: plan.workers, timeoutMs: step.timeoutMs })]);
       const then = [

@@ -125,6 +125,7 @@ export function buildPlan(spec: UpgradeSpec, facts: ClusterFacts, opts: BuildPla
     primary: topology.primary,
     current: { talos: lowTalos, kubernetes: currentKubernetes },
     releaseData: describeReleaseData(releaseData),
+    talosClient: facts.talosClientVersion,
   };
 
   if (lowTalos === null || highTalos === null || currentKubernetes === null) {

@@ -53,6 +53,13 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
+/** Whether the run will call upgrade-k8s: the API server or a kubelet is not on the target yet. */
+function kubernetesChanges(facts: ClusterFacts, target: string): boolean {
+  const plain = (v: string): string => v.replace(/^v/, '');
+  const seen = [facts.kubernetesVersion, ...facts.nodes.map((n) => n.kubeletVersion)].filter((v): v is string => v !== null);
+  return seen.length === 0 || seen.some((v) => plain(v) !== plain(target));
+}
+
 /** `https://192.168.1.70:2380` → `192.168.1.70`; `https://[fd00::1]:2380` → `fd00::1`. */
 export function peerUrlHost(url: string): string {
   const rest = url.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').split('/')[0] ?? '';
@@ -306,18 +313,25 @@ export function evaluatePreflight(
   // ---- talosctl client
   const target = context.targetTalos ?? spec.talos.version;
   const client = facts.talosClientVersion;
+  const targetKubernetes = spec.kubernetes?.version ?? null;
   if (client !== null && /^v?\d+\.\d+/.test(client) && compareMinor(minorOf(client), minorOf(target)) < 0) {
+    // upgrade-k8s checks every node's Talos version against the client's own compatibility table
+    // first, and a client knows no Talos minor newer than itself (v1.12.11 pkg/cluster/kubernetes/compat.go
+    // VerifyVersionCompatibility → compatibility.KubernetesVersion.SupportedWith: "compatibility with
+    // version X is not supported"): after the Talos steps, the Kubernetes step would fail.
+    const k8sStep = targetKubernetes !== null && kubernetesChanges(facts, targetKubernetes);
     add({
       id: 'talosctl-version',
-      verdict: 'warning',
-      message: `talosctl ${client} is older than the target ${target}; the client should be at least the target's minor`,
+      verdict: k8sStep ? 'blocker' : 'warning',
+      message: k8sStep
+        ? `talosctl ${client} is older than the target ${target}: once the nodes run ${minorOf(target)}, its upgrade-k8s refuses them ("compatibility with version ${target.replace(/^v/, '')} is not supported"), so the Kubernetes step would fail`
+        : `talosctl ${client} is older than the target ${target}; the client should be at least the target's minor`,
       fix: `install talosctl ${minorOf(target)}.x and point tools.talosctl at it`,
     });
   } else ok('talosctl-version', client === null ? 'talosctl version not reported' : `talosctl ${client}`);
 
   // upgrade-k8s knows upgrade paths only up to the Kubernetes minor its release supports
   // (docs/talos-upgrade-flow.md §8): an older client refuses with "unsupported upgrade path".
-  const targetKubernetes = spec.kubernetes?.version ?? null;
   const clientRow = client !== null && /^v?\d+\.\d+/.test(client) ? talosSupport(client) : undefined;
   if (targetKubernetes !== null && clientRow && compareMinor(minorOf(targetKubernetes), clientRow.kubernetesMax) > 0) {
     add({

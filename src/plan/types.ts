@@ -320,4 +320,9 @@ export interface UpgradePlan {
   primary: string;
   /** Which release data chose the intermediate versions; absent in plans recorded before it existed. */
   releaseData?: PlanReleaseData;
+  /**
+   * The talosctl client the plan was made with (its install flags depend on it); absent in plans
+   * recorded before it existed, null when it did not say.
+   */
+  talosClient?: string | null;
 }

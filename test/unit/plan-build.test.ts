@@ -508,7 +508,7 @@ describe('evaluatePreflight', () => {
   const problems = (checks: PreflightCheck[]): PreflightCheck[] => checks.filter((c) => c.verdict !== 'ok');
 
   it('a healthy cluster lists every check as ok', () => {
-    const checks = run(makeFacts(HA));
+    const checks = run({ ...makeFacts(HA), pdbs: [] });
     assert.deepEqual(problems(checks), []);
     const expected = PREFLIGHT_CHECK_IDS.filter((id) => id !== 'versions-known');
     assert.deepEqual([...new Set(checks.map((c) => c.id))].sort(), [...expected].sort());
@@ -631,13 +631,24 @@ describe('evaluatePreflight', () => {
       expect: [{ id: 'nodes-schedulable', verdict: 'blocker', fix: 'kubectl uncordon talos-81 (or finish whatever cordoned it first)' }],
     },
     {
-      name: 'talosctl older than the target',
+      name: 'talosctl older than the target, with a Kubernetes step: its upgrade-k8s would refuse the new Talos minor',
       facts: { talosClient: 'v1.8.4' },
-      // talosctl 1.8 cannot upgrade Kubernetes past 1.31: the target's upgrade-k8s would be refused.
       expect: [
-        { id: 'talosctl-version', verdict: 'warning' },
+        { id: 'talosctl-version', verdict: 'blocker', fix: 'install talosctl 1.9.x and point tools.talosctl at it' },
         { id: 'talosctl-kubernetes', verdict: 'blocker' },
       ],
+    },
+    {
+      name: 'talosctl older than the target, Talos only: a warning',
+      facts: { talosClient: 'v1.8.4' },
+      spec: makeSpec({ ...HA, kubernetes: null }),
+      expect: [{ id: 'talosctl-version', verdict: 'warning' }],
+    },
+    {
+      name: 'talosctl older than the target, Kubernetes already on its target: a warning',
+      facts: { kubernetes: '1.32.2' },
+      spec: makeSpec({ ...HA, talos: 'v1.10.2' }),
+      expect: [{ id: 'talosctl-version', verdict: 'warning' }],
     },
     {
       name: 'Kubernetes unreadable',

@@ -101,7 +101,9 @@ export async function waitForBoot(w: BootWait): Promise<NodeLook> {
       if (reason !== null) {
         throw ApplicationFailure.nonRetryable(
           `${w.node} accepted ${w.what} but its installer refused it: ${reason}. The node did not reboot and still runs ${running(look)}; ` +
-            `Talos drained it and stopped its services before the installer ran, so it stays cordoned until it is rebooted (talosctl dmesg --nodes ${w.node} has the installer's output)`,
+            // The legacy sequence's stopServices phase ran before the installer (kubelet and etcd with it,
+            // docs/talos-upgrade-flow.md §4, §9); the cordon is the product's, lifted by its own undo.
+            `Talos stopped its services (kubelet, and etcd on a control plane) before the installer ran, so it stays out of service until it is rebooted (talosctl dmesg --nodes ${w.node} has the installer's output)`,
           ErrorTypes.upgradeRefused,
         );
       }

@@ -50,16 +50,21 @@ export async function runKubernetes(run: UpgradeRun, step: KubernetesStep, row: 
 
 export async function runPostflight(run: UpgradeRun, row: StepProgress): Promise<void> {
   const plan = run.plan();
+  // A node whose step a human skipped stays on its version by that choice: postflight must not fail on it.
+  const skipped = [...new Set(run.progress.steps.filter((s) => s.kind === 'talos' && s.status === 'skipped' && s.node).map((s) => s.node as string))];
   const result = await run.ports.acts.postflight(
     {
       inspect: { access: run.access(), nodes: { controlPlane: plan.controlPlanes, workers: plan.workers }, veleroEnabled: false },
       talosVersion: plan.target.talos,
       kubernetesVersion: plan.target.kubernetes,
       schematic: plan.target.schematic,
+      ...(skipped.length ? { skipped } : {}),
     },
     { summary: 'postflight: every node on target and healthy' },
   );
   run.facts = result.facts;
   if (result.problems.length > 0) throw ApplicationFailure.nonRetryable(result.problems.join('; '), ErrorTypes.verificationFailed);
-  row.message = 'all nodes on target, Ready, etcd healthy';
+  row.message = skipped.length
+    ? `all nodes on target except ${skipped.join(', ')} (skipped, left on their version); Ready, etcd healthy`
+    : 'all nodes on target, Ready, etcd healthy';
 }
