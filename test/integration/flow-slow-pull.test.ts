@@ -3,7 +3,8 @@
  * install per node, no activity timed out and the pull/install activities never retried.
  *
  * Scaled for `npm test`: a 1 + 1 cluster whose every pull (the `slow-pull` fault, cluster-wide: 10 ×
- * the reboot time = 10 s) lasts five heartbeat timeouts (2 s, set by the test): on 1.13+ hosts the
+ * the reboot time = 25 s) lasts five heartbeat timeouts (5 s, set by the test: the SDK throttles
+ * heartbeats to 0.8 × the timeout, so a shorter one leaves too little margin on a loaded machine): on 1.13+ hosts the
  * pull is the pre-pull activity's, on 1.12 hosts it happens inside the legacy install call, before
  * its acknowledgement. The literal form (60 s pulls, 3 + 3, production heartbeats) runs only with
  * TALOS_UPGRADE_SOAK=1 (`npm run soak`): about 20 minutes.
@@ -94,36 +95,36 @@ describe('a slow installer pull on every node', () => {
     tmp.cleanup();
   });
 
-  // Heartbeats every 200 ms against a 2 s heartbeat timeout; each pull lasts 10 s.
-  const scaled: Tuning = { pollIntervalMs: 200, heartbeatTimeoutMs: 2_000 };
+  // Heartbeats every 200 ms (sent at most every 4 s by the SDK) against a 5 s heartbeat timeout; each pull lasts 25 s.
+  const scaled: Tuning = { pollIntervalMs: 200, heartbeatTimeoutMs: 5_000 };
 
-  it('1.13 → 1.14 (pre-pull activity, 10 s per node, heartbeat timeout 2 s): one install per node, no timeout, no retry', { timeout: 300_000 }, async (t) => {
+  it('1.13 → 1.14 (pre-pull activity, 25 s per node, heartbeat timeout 5 s): one install per node, no timeout, no retry', { timeout: 300_000 }, async (t) => {
     await slowPullRun(
       env,
       tmp.dir,
       {
         name: 'lifecycle',
-        sim: { controlPlanes: 1, workers: 1, talos: 'v1.13.9', kubernetes: '1.36.0', talosctlVersion: 'v1.14.0', rebootSeconds: 1 },
+        sim: { controlPlanes: 1, workers: 1, talos: 'v1.13.9', kubernetes: '1.36.0', talosctlVersion: 'v1.14.0', rebootSeconds: 2.5 },
         target: { talos: 'v1.14.0', kubernetes: '1.36.0' },
         pullIn: 'pull',
         tuning: scaled,
-        pullMs: 10_000,
+        pullMs: 25_000,
       },
       t,
     );
   });
 
-  it('1.12 → 1.13 (pull inside the legacy install call, 10 s per node, heartbeat timeout 2 s): one install per node, no timeout, no retry', { timeout: 300_000 }, async (t) => {
+  it('1.12 → 1.13 (pull inside the legacy install call, 25 s per node, heartbeat timeout 5 s): one install per node, no timeout, no retry', { timeout: 300_000 }, async (t) => {
     await slowPullRun(
       env,
       tmp.dir,
       {
         name: 'legacy',
-        sim: { controlPlanes: 1, workers: 1, talos: 'v1.12.11', kubernetes: '1.35.0', talosctlVersion: 'v1.13.9', rebootSeconds: 1 },
+        sim: { controlPlanes: 1, workers: 1, talos: 'v1.12.11', kubernetes: '1.35.0', talosctlVersion: 'v1.13.9', rebootSeconds: 2.5 },
         target: { talos: 'v1.13.9', kubernetes: '1.35.0' },
         pullIn: 'install',
         tuning: scaled,
-        pullMs: 10_000,
+        pullMs: 25_000,
       },
       t,
     );
