@@ -138,7 +138,7 @@ function rows(s: Summary): [string, string][] {
     ['crash points survived (worker SIGKILL)', fmt(s.crash.sigkill)],
     ['dev server restarts survived (SIGKILL, same SQLite file)', fmt(s.crash.serverRestart)],
     ['laptop sleeps survived (SIGSTOP longer than the heartbeat timeout)', fmt(s.crash.sleep)],
-    [`exactly-once repetitions survived (4 points × ${s.repetitions}: orphan lands late, fallback with no worker, sleep, second machine)`, fmt(s.crash.repeated)],
+    [`exactly-once repetitions survived (each point × ${s.repetitions}: orphan lands late, slow install lands late, fallback with no worker, sleep, second machine)`, fmt(s.crash.repeated)],
     ['duplicate upgrades', String(s.duplicateUpgrades)],
     ['lost upgrades', String(s.lostUpgrades)],
     ['overlapping reboots (two nodes down at once)', String(s.overlappingReboots)],
