@@ -132,11 +132,14 @@ export interface WorkerProcess {
 
 const WORKER_SCRIPT = path.join(__dirname, 'worker-main.js');
 
-/** `role`: the product's worker (`all`), or only its workflow or activity half. */
-export async function spawnWorker(address: string, taskQueue: string, identity: string, role: 'all' | 'workflows' | 'activities' = 'all'): Promise<WorkerProcess> {
+/**
+ * `role`: the product's worker (`all`), or only its workflow or activity half. `env`: more of its
+ * environment (a fence seam to hold at, another TALOS_UPGRADE_STATE_DIR for a second machine).
+ */
+export async function spawnWorker(address: string, taskQueue: string, identity: string, role: 'all' | 'workflows' | 'activities' = 'all', env: Record<string, string> = {}): Promise<WorkerProcess> {
   const codePath = await workflowBundle();
   const child = execa(process.execPath, [WORKER_SCRIPT], {
-    env: { TEMPORAL_ADDRESS: address, TEST_TASK_QUEUE: taskQueue, WORKFLOW_BUNDLE: codePath, WORKER_IDENTITY: identity, WORKER_ROLE: role },
+    env: { TEMPORAL_ADDRESS: address, TEST_TASK_QUEUE: taskQueue, WORKFLOW_BUNDLE: codePath, WORKER_IDENTITY: identity, WORKER_ROLE: role, ...env },
     reject: false,
     all: true,
     buffer: false,
@@ -273,9 +276,9 @@ export interface UpgradeTally {
 
 /**
  * "Exactly once", read from the cluster: each node must have had exactly `expected[node]` upgrades
- * accepted (1 unless a human chose retry) and end on `target`.
+ * accepted (1 unless a human chose retry) and end on `targets[node]` (default `target`).
  */
-export function tallyUpgrades(simDir: string, target: string, expected: Record<string, number> = {}): UpgradeTally {
+export function tallyUpgrades(simDir: string, target: string, expected: Record<string, number> = {}, targets: Record<string, string> = {}): UpgradeTally {
   const state = readSimState(simDir);
   const accepted: Record<string, number> = {};
   let duplicates = 0;
@@ -286,9 +289,10 @@ export function tallyUpgrades(simDir: string, target: string, expected: Record<s
     accepted[n.address] = count;
     const want = expected[n.address] ?? 1;
     if (count > want) duplicates += count - want;
-    if (count < want || n.talosVersion !== target) {
+    const end = targets[n.address] ?? target;
+    if (count < want || n.talosVersion !== end) {
       lost += 1;
-      if (n.talosVersion !== target) wrongVersion.push(`${n.address}=${n.talosVersion}`);
+      if (n.talosVersion !== end) wrongVersion.push(`${n.address}=${n.talosVersion}`);
     }
   }
   return { accepted, total: Object.values(accepted).reduce((a, b) => a + b, 0), duplicates, lost, wrongVersion };

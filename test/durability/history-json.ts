@@ -52,3 +52,34 @@ export async function keepHistory(handle: WorkflowHandle, name: string): Promise
     return undefined;
   }
 }
+
+interface MarkEvent {
+  activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null } | null;
+  activityTaskFailedEventAttributes?: { failure?: { applicationFailureInfo?: { type?: string | null } | null } | null } | null;
+  workflowExecutionSignaledEventAttributes?: { signalName?: string | null } | null;
+  workflowExecutionUpdateAcceptedEventAttributes?: { acceptedRequest?: { input?: { name?: string | null } | null } | null } | null;
+  timerStartedEventAttributes?: unknown;
+  workflowExecutionCancelRequestedEventAttributes?: unknown;
+}
+
+/**
+ * What a history shows happened, as marks: `activity:<type>`, `failed:<error type>` (an activity
+ * failure), `signal:<name>`, `update:<name>`, `timer`, `cancel-requested`. Works on the proto object
+ * (fetchHistory) and on its JSON form (test/histories/*.json) alike.
+ */
+export function historyMarks(history: { events?: MarkEvent[] | null }): Set<string> {
+  const marks = new Set<string>();
+  for (const e of history.events ?? []) {
+    const activity = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (activity) marks.add(`activity:${activity}`);
+    const failed = e.activityTaskFailedEventAttributes?.failure?.applicationFailureInfo?.type;
+    if (failed) marks.add(`failed:${failed}`);
+    const signal = e.workflowExecutionSignaledEventAttributes?.signalName;
+    if (signal) marks.add(`signal:${signal}`);
+    const update = e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name;
+    if (update) marks.add(`update:${update}`);
+    if (e.timerStartedEventAttributes) marks.add('timer');
+    if (e.workflowExecutionCancelRequestedEventAttributes) marks.add('cancel-requested');
+  }
+  return marks;
+}

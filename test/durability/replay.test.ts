@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { DeterminismViolationError } from '@temporalio/workflow';
-import { historyFromJson } from './history-json';
+import { historyFromJson, historyMarks } from './history-json';
 import { replayHistory, workflowBundle } from './harness';
 import { openSuite, REPO_ROOT } from './results';
 import { SCENARIOS } from './scenarios';
@@ -22,6 +22,7 @@ interface EventJson {
   workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } };
   workflowExecutionCompletedEventAttributes?: { result?: { payloads?: { data?: string }[] } };
   activityTaskScheduledEventAttributes?: { activityType?: { name?: string } };
+  upsertWorkflowSearchAttributesEventAttributes?: { searchAttributes?: { indexedFields?: Record<string, { data?: string }> } };
 }
 type HistoryJson = { events: EventJson[] };
 
@@ -34,9 +35,19 @@ function brief(err: unknown): string {
   return (core ?? text.split('\n')[0] ?? '').slice(0, 300);
 }
 
-function outcomeOf(h: HistoryJson): string | undefined {
-  const data = h.events[h.events.length - 1]?.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0]?.data;
-  return data ? (JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as { outcome?: string }).outcome : undefined;
+const decode = (data: string): unknown => JSON.parse(Buffer.from(data, 'base64').toString('utf8'));
+
+/** The report's outcome: the workflow's result, or for a cancelled run the last phase it showed (its report is not a result). */
+function outcomeOf(h: HistoryJson, closes: 'completed' | 'cancelled'): string | undefined {
+  const last = h.events[h.events.length - 1];
+  if (closes === 'cancelled') {
+    if (last?.eventType !== 'EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED') return undefined;
+    const phases = h.events.map((e) => e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.UpgradePhase?.data).filter((d): d is string => !!d);
+    const phase = phases.length ? decode(phases[phases.length - 1]!) : undefined;
+    return phase === 'aborted' ? 'aborted' : `phase ${String(phase)}`;
+  }
+  const data = last?.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0]?.data;
+  return data ? (decode(data) as { outcome?: string }).outcome : undefined;
 }
 
 describe('replay: recorded histories against the current workflow code', () => {
@@ -53,7 +64,9 @@ describe('replay: recorded histories against the current workflow code', () => {
     it(`${scenario.name} replays without a nondeterminism error`, async () => {
       const json = load(scenario.name);
       assert.equal(json.events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name, 'clusterUpgrade');
-      assert.equal(outcomeOf(json), scenario.outcome, 'the recording is of a finished run with the scenario outcome');
+      assert.equal(outcomeOf(json, scenario.closes ?? 'completed'), scenario.outcome, 'the recording is of a finished run with the scenario outcome');
+      const marks = historyMarks(json);
+      assert.deepEqual(scenario.shows.filter((m) => !marks.has(m)), [], `${scenario.name}.json shows the path it covers`);
       let note: string | undefined;
       try {
         await replayHistory(historyFromJson(json), scenario.name);
@@ -70,9 +83,9 @@ describe('replay: recorded histories against the current workflow code', () => {
 
   it('the replayer does catch an incompatible change (a tampered history fails)', async () => {
     const json = load('happy-path');
-    const scheduled = json.events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'upgradeNode');
+    const scheduled = json.events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'installOnNode');
     assert.ok(scheduled?.activityTaskScheduledEventAttributes?.activityType);
-    scheduled.activityTaskScheduledEventAttributes.activityType.name = 'upgradeNodeV2';
+    scheduled.activityTaskScheduledEventAttributes.activityType.name = 'installOnNodeV2';
     await assert.rejects(replayHistory(historyFromJson(json), 'tampered'), DeterminismViolationError);
   });
 });

@@ -13,7 +13,13 @@ export function resultsDir(): string {
   return process.env.DURABILITY_RESULTS_DIR ?? path.join(REPO_ROOT, 'test-results', 'durability');
 }
 
-export type Disruption = 'worker-sigkill' | 'server-restart' | 'sleep';
+/**
+ * worker-sigkill, server-restart, sleep: one disruption per case. The exactly-once repetitions
+ * (exactly-once.test.ts) add: orphan-late (an orphaned call of a killed worker lands after its retry
+ * started), fallback-offline (the node falls back while no worker runs), second-machine (two workers
+ * with separate fence records, one killed mid-install); their laptop sleep is `sleep`.
+ */
+export type Disruption = 'worker-sigkill' | 'server-restart' | 'sleep' | 'orphan-late' | 'fallback-offline' | 'second-machine';
 
 /** One disruption of a running upgrade, and what the cluster looked like afterwards. */
 export interface CrashRecord {
@@ -28,6 +34,13 @@ export interface CrashRecord {
   /** Nodes that should have been upgraded and were not (never accepted, or not on target at the end). */
   lostUpgrades: number;
   acceptedUpgrades: number;
+  /** Moments two or more nodes were down at once (sampled from the twin; absent in older records). */
+  overlappingReboots?: number;
+  /** Fallbacks the twin made, and how many of them the run reported as BootFallback (where a case injects one). */
+  fallbacks?: { seen: number; reported: number };
+  /** The point a repeated case stands for, and which repetition this is. */
+  point?: string;
+  repetition?: number;
   seconds: number;
   note?: string;
 }
@@ -72,14 +85,15 @@ export interface SuiteResults {
   records: DurabilityRecord[];
 }
 
-export const SUITES = ['crash-matrix', 'server-restart', 'sleep', 'replay', 'bad-input', 'tool-faults'] as const;
+export const SUITES = ['crash-matrix', 'exactly-once', 'server-restart', 'sleep', 'replay', 'bad-input', 'tool-faults'] as const;
 export type SuiteName = (typeof SUITES)[number];
 
 const fileOf = (suite: string): string => path.join(resultsDir(), `${suite}.json`);
 
 /**
- * A disruption's record. It survived when nothing went wrong in the test (no note), it completed,
- * and the cluster shows no duplicate or lost upgrade; `survived` overrides that when a case judges otherwise.
+ * A disruption's record. It survived when nothing went wrong in the test (no note), it ended as
+ * expected (`expectOutcome`, default completed), and the cluster shows no duplicate or lost upgrade,
+ * no overlapping reboot and no unreported fallback; `survived` overrides that when a case judges otherwise.
  */
 export function crashRecord(r: {
   name: string;
@@ -89,16 +103,32 @@ export function crashRecord(r: {
   startedMs: number;
   note?: string | undefined;
   survived?: boolean;
+  overlaps?: number;
+  fallbacks?: { seen: number; reported: number };
+  point?: string;
+  repetition?: number;
+  expectOutcome?: string;
 }): CrashRecord {
+  const clean =
+    r.note === undefined &&
+    r.outcome === (r.expectOutcome ?? 'completed') &&
+    r.tally.duplicates === 0 &&
+    r.tally.lost === 0 &&
+    (r.overlaps ?? 0) === 0 &&
+    (r.fallbacks === undefined || r.fallbacks.reported === r.fallbacks.seen);
   return {
     kind: 'crash',
     name: r.name,
     disruption: r.disruption,
-    survived: r.survived ?? (r.note === undefined && r.outcome === 'completed' && r.tally.duplicates === 0 && r.tally.lost === 0),
+    survived: r.survived ?? clean,
     outcome: r.outcome,
     duplicateUpgrades: r.tally.duplicates,
     lostUpgrades: r.tally.lost,
     acceptedUpgrades: r.tally.total,
+    ...(r.overlaps !== undefined ? { overlappingReboots: r.overlaps } : {}),
+    ...(r.fallbacks ? { fallbacks: r.fallbacks } : {}),
+    ...(r.point ? { point: r.point } : {}),
+    ...(r.repetition !== undefined ? { repetition: r.repetition } : {}),
     seconds: Math.round((Date.now() - r.startedMs) / 1000),
     ...(r.note ? { note: r.note } : {}),
   };

@@ -50,9 +50,10 @@ describe('laptop sleep: SIGSTOP worker and server longer than the heartbeat time
     const issuedNode = issued.spec.nodes!.workers[0]!;
     const waitingNode = waiting.spec.nodes!.workers[0]!;
     setPause(issued.sim.dir, { name: 'sleep', tool: 'talosctl', match: 'upgrade', node: issuedNode, when: 'after' });
-    const cases: { name: string; fx: SimFixture; handle?: UpgradeHandle; outcome: string; note?: string }[] = [
-      { name: `frozen ${SLEEP_MS / 1000} s right after talosctl upgrade was accepted`, fx: issued, outcome: 'not finished' },
-      { name: `frozen ${SLEEP_MS / 1000} s while waiting for the rebooting node`, fx: waiting, outcome: 'not finished' },
+    // `activity`: the node step in flight when the laptop went to sleep.
+    const cases: { name: string; fx: SimFixture; activity: string; handle?: UpgradeHandle; outcome: string; note?: string }[] = [
+      { name: `frozen ${SLEEP_MS / 1000} s right after talosctl upgrade was accepted`, fx: issued, activity: 'installOnNode', outcome: 'not finished' },
+      { name: `frozen ${SLEEP_MS / 1000} s while waiting for the rebooting node`, fx: waiting, activity: 'awaitNodeBack', outcome: 'not finished' },
     ];
     const frozen: number[] = [];
     try {
@@ -84,7 +85,7 @@ describe('laptop sleep: SIGSTOP worker and server longer than the heartbeat time
       for (const c of cases) {
         const history = await assertEndedClean(c.name, c.fx, c.handle!, TARGET);
         // The sleep outlasted the heartbeat timeout: the frozen attempt was given up and retried.
-        assert.ok(Math.max(...finalAttempts(history, 'upgradeNode')) >= 2, `${c.name}: upgradeNode was retried after the sleep`);
+        assert.ok(Math.max(...finalAttempts(history, c.activity)) >= 2, `${c.name}: ${c.activity} was retried after the sleep`);
       }
     } catch (err) {
       const note = err instanceof Error ? err.message.split('\n')[0] : String(err);

@@ -10,7 +10,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readSuites, resultsDir, SUITES, type CrashRecord, type DurabilityRecord, type SuiteResults } from './results';
+import { readSuites, resultsDir, SUITES, type DurabilityRecord, type SuiteResults } from './results';
 
 /** A suite whose figures are this much older than the newest is from an earlier run. */
 const STALE_MS = 2 * 60 * 60 * 1000;
@@ -21,9 +21,15 @@ export interface Ratio {
 }
 
 export interface Summary {
-  crash: { sigkill: Ratio; serverRestart: Ratio; sleep: Ratio; all: Ratio };
+  /** repeated: the exactly-once suite's repetitions (every point × CRASH_REPEAT). */
+  crash: { sigkill: Ratio; serverRestart: Ratio; sleep: Ratio; repeated: Ratio; all: Ratio };
+  /** Repetitions per point of the exactly-once suite (the smallest count across its points). */
+  repetitions: number;
   duplicateUpgrades: number;
   lostUpgrades: number;
+  overlappingReboots: number;
+  /** Fallbacks the twin made in cases that inject them, and how many were reported as BootFallback. */
+  fallbacks: { seen: number; reported: number };
   replay: Ratio;
   badInput: { spec: Ratio; signal: Ratio; update: Ratio; all: Ratio };
   tools: Ratio & { leftoverProcesses: number; maxAttempts: number };
@@ -41,9 +47,12 @@ const add = (r: Ratio, ok: number, total = 1): void => {
 
 export function summarize(suites: SuiteResults[]): Summary {
   const s: Summary = {
-    crash: { sigkill: ratio(), serverRestart: ratio(), sleep: ratio(), all: ratio() },
+    crash: { sigkill: ratio(), serverRestart: ratio(), sleep: ratio(), repeated: ratio(), all: ratio() },
+    repetitions: 0,
     duplicateUpgrades: 0,
     lostUpgrades: 0,
+    overlappingReboots: 0,
+    fallbacks: { seen: 0, reported: 0 },
     replay: ratio(),
     badInput: { spec: ratio(), signal: ratio(), update: ratio(), all: ratio() },
     tools: { ...ratio(), leftoverProcesses: 0, maxAttempts: 0 },
@@ -57,19 +66,27 @@ export function summarize(suites: SuiteResults[]): Summary {
   for (const suite of suites) {
     if (newest - Date.parse(suite.updatedAt) > STALE_MS) s.stale.push(`${suite.suite} (${suite.updatedAt})`);
     if (suite.records.length === 0) s.missing.push(`${suite.suite} (no results: did it crash?)`);
-    for (const r of suite.records) tally(s, r);
+    for (const r of suite.records) tally(s, r, suite.suite);
   }
+  const perPoint = new Map<string, number>();
+  for (const r of suites.find((x) => x.suite === 'exactly-once')?.records ?? []) {
+    if (r.kind === 'crash') perPoint.set(r.point ?? r.name, (perPoint.get(r.point ?? r.name) ?? 0) + 1);
+  }
+  s.repetitions = perPoint.size ? Math.min(...perPoint.values()) : 0;
   return s;
 }
 
-function tally(s: Summary, r: DurabilityRecord): void {
+function tally(s: Summary, r: DurabilityRecord, suite: string): void {
   switch (r.kind) {
     case 'crash': {
-      const bucket: Record<CrashRecord['disruption'], Ratio> = { 'worker-sigkill': s.crash.sigkill, 'server-restart': s.crash.serverRestart, sleep: s.crash.sleep };
-      add(bucket[r.disruption], r.survived ? 1 : 0);
+      const bucket = suite === 'exactly-once' ? s.crash.repeated : r.disruption === 'server-restart' ? s.crash.serverRestart : r.disruption === 'sleep' ? s.crash.sleep : s.crash.sigkill;
+      add(bucket, r.survived ? 1 : 0);
       add(s.crash.all, r.survived ? 1 : 0);
       s.duplicateUpgrades += r.duplicateUpgrades;
       s.lostUpgrades += r.lostUpgrades;
+      s.overlappingReboots += r.overlappingReboots ?? 0;
+      s.fallbacks.seen += r.fallbacks?.seen ?? 0;
+      s.fallbacks.reported += r.fallbacks?.reported ?? 0;
       if (!r.survived) s.failures.push(`crash (${r.disruption}) ${r.name}: ${r.note ?? r.outcome}`);
       return;
     }
@@ -102,8 +119,11 @@ export function perfect(s: Summary): boolean {
     full(s.crash.sigkill) &&
     full(s.crash.serverRestart) &&
     full(s.crash.sleep) &&
+    full(s.crash.repeated) &&
     s.duplicateUpgrades === 0 &&
     s.lostUpgrades === 0 &&
+    s.overlappingReboots === 0 &&
+    s.fallbacks.reported === s.fallbacks.seen &&
     full(s.replay) &&
     full(s.badInput.all) &&
     full(s.tools) &&
@@ -118,8 +138,11 @@ function rows(s: Summary): [string, string][] {
     ['crash points survived (worker SIGKILL)', fmt(s.crash.sigkill)],
     ['dev server restarts survived (SIGKILL, same SQLite file)', fmt(s.crash.serverRestart)],
     ['laptop sleeps survived (SIGSTOP longer than the heartbeat timeout)', fmt(s.crash.sleep)],
+    [`exactly-once repetitions survived (each point × ${s.repetitions}: orphan lands late, slow install lands late, fallback with no worker, sleep, second machine)`, fmt(s.crash.repeated)],
     ['duplicate upgrades', String(s.duplicateUpgrades)],
     ['lost upgrades', String(s.lostUpgrades)],
+    ['overlapping reboots (two nodes down at once)', String(s.overlappingReboots)],
+    ['fallbacks reported as BootFallback', `${s.fallbacks.reported}/${s.fallbacks.seen}`],
     ['recorded histories replayed', fmt(s.replay)],
     [`bad inputs rejected (specs ${fmt(s.badInput.spec)}, signals ${fmt(s.badInput.signal)}, updates ${fmt(s.badInput.update)})`, fmt(s.badInput.all)],
     [`misbehaving tools handled (at most ${s.tools.maxAttempts} calls of the faulty command, ${s.tools.leftoverProcesses} tool processes left)`, fmt(s.tools)],
@@ -143,7 +166,7 @@ export function renderText(s: Summary, details: SuiteResults[] = []): string {
 function describeRecord(r: DurabilityRecord): string {
   switch (r.kind) {
     case 'crash':
-      return `${r.survived ? 'ok  ' : 'FAIL'} ${r.name} (${r.disruption}, ${r.outcome}, ${r.acceptedUpgrades} upgrades, ${r.duplicateUpgrades} duplicate, ${r.lostUpgrades} lost, ${r.seconds} s)`;
+      return `${r.survived ? 'ok  ' : 'FAIL'} ${r.name} (${r.disruption}, ${r.outcome}, ${r.acceptedUpgrades} upgrades, ${r.duplicateUpgrades} duplicate, ${r.lostUpgrades} lost, ${r.overlappingReboots ?? '?'} overlapping, ${r.seconds} s)${r.note ? `: ${r.note}` : ''}`;
     case 'replay':
       return `${r.ok ? 'ok  ' : 'FAIL'} ${r.name} (${r.events} events)${r.note ? `: ${r.note}` : ''}`;
     case 'bad-input':

@@ -19,6 +19,7 @@ describe('durability summary', () => {
     });
     const one: Record<(typeof SUITES)[number], DurabilityRecord> = {
       'crash-matrix': crash('a', true),
+      'exactly-once': { ...crash('e', true), disruption: 'orphan-late', point: 'e', repetition: 1, overlappingReboots: 0, fallbacks: { seen: 1, reported: 1 } },
       'server-restart': { ...crash('r', true), disruption: 'server-restart' },
       sleep: { ...crash('s', true), disruption: 'sleep' },
       replay: { kind: 'replay', name: 'h', ok: true, events: 10 },
@@ -30,6 +31,17 @@ describe('durability summary', () => {
     assert.ok(perfect(s), renderText(s));
     assert.equal(s.badInput.all.total, 80);
     assert.match(renderMarkdown(s), /\| crash points survived \(worker SIGKILL\) \| 1\/1 \|/);
+    assert.equal(s.crash.repeated.total, 1, 'the exactly-once repetitions are counted apart');
+    assert.equal(s.repetitions, 1);
+    assert.deepEqual(s.fallbacks, { seen: 1, reported: 1 });
+
+    const overlap = summarize([...good.filter((x) => x.suite !== 'exactly-once'), suite('exactly-once', [{ ...crash('e', true), point: 'e', overlappingReboots: 1 }])]);
+    assert.equal(overlap.overlappingReboots, 1);
+    assert.ok(!perfect(overlap), 'an overlapping reboot is not perfect');
+    const unreported = summarize([...good.filter((x) => x.suite !== 'exactly-once'), suite('exactly-once', [{ ...crash('e', true), point: 'e', fallbacks: { seen: 1, reported: 0 } }])]);
+    assert.ok(!perfect(unreported), 'a fallback not reported as BootFallback is not perfect');
+    const noRepeats = summarize(good.filter((x) => x.suite !== 'exactly-once'));
+    assert.deepEqual(noRepeats.missing, ['exactly-once'], 'the exactly-once suite must have run');
 
     const dup = summarize([...good.filter((x) => x.suite !== 'crash-matrix'), suite('crash-matrix', [crash('a', true), crash('b', false, 1)])]);
     assert.equal(dup.crash.sigkill.ok, 1);

@@ -7,7 +7,7 @@
  * heartbeats to 0.8 × the timeout, so a shorter one leaves too little margin on a loaded machine): on 1.13+ hosts the
  * pull is the pre-pull activity's, on 1.12 hosts it happens inside the legacy install call, before
  * its acknowledgement. The literal form (60 s pulls, 3 + 3, production heartbeats) runs only with
- * TALOS_UPGRADE_SOAK=1 (`npm run soak`): about 20 minutes.
+ * TALOS_UPGRADE_SOAK=1 (`npm run soak:slow-pull`): about 20 minutes.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
@@ -130,7 +130,7 @@ describe('a slow installer pull on every node', () => {
     );
   });
 
-  // The literal acceptance figure, opt-in (npm run soak): 60 s pulls (10 × 6 s reboots) on 3 + 3,
+  // The literal acceptance figure, opt-in (npm run soak:slow-pull): 60 s pulls (10 × 6 s reboots) on 3 + 3,
   // with the product's own heartbeat cadence and timeouts.
   if (process.env.TALOS_UPGRADE_SOAK === '1') {
     for (const path of ['lifecycle', 'legacy'] as const) {

@@ -11,7 +11,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { lastMeaningfulLine } from '../exec';
 import { isRefusal } from '../failures';
-import { parseUpgradeSequence } from '../parse/talosctl-upgrade';
+import { ParseError } from '../parse/common';
+import { parseUpgradeSequence, type UpgradeSequenceFacts } from '../parse/talosctl-upgrade';
 import { ErrorTypes } from '../types';
 import type { FenceOutcomeRecord } from './fence/store';
 
@@ -57,7 +58,17 @@ export function judgeInstall(outcome: FenceOutcomeRecord, stdout: string, stderr
     if (isRefusal(stderr) || /not found|invalid reference format|failed to parse reference/.test(stderr)) return { kind: 'refused', message: text };
     return { kind: 'failed', message: text, retryable: true };
   }
-  const facts = parseUpgradeSequence(stderr);
+  let facts: UpgradeSequenceFacts;
+  try {
+    facts = parseUpgradeSequence(stderr);
+  } catch (err) {
+    // A talosctl that exits non-zero with bytes no talosctl prints (a Go panic with garbage) crashed:
+    // that is the tool failing with its exit code, not the node saying anything. Its output is not
+    // a report to parse; the message keeps only its readable last line (control bytes stripped).
+    if (!(err instanceof ParseError)) throw err;
+    const why = lastMeaningfulLine(stderr, stdout);
+    return { kind: 'failed', message: `talosctl upgrade exited ${outcome.exitCode}: ${why || '(no output)'}`, retryable: true };
+  }
   const closing = facts.error ?? lastMeaningfulLine(stderr) ?? `exit ${outcome.exitCode}`;
   if (facts.failedStep === 'install') {
     const status = facts.installed.find((i) => i.node === node && !i.ok);

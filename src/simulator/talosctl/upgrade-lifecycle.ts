@@ -113,11 +113,16 @@ export async function runLifecycleUpgrade(ctx: TwinContext, p: ParsedArgs, nodes
   const inst = installer as InstallerImage;
 
   // 2. install: the installer's output comes back in chunks, then its exit code.
-  const results = transact(ctx.dir, (state) =>
+  const results = transact(ctx.dir, (state, now) =>
     nodes.map((name) => {
       const node = nodeOf(state, name);
       const refusal = installerRefusal(ctx, state, node, inst);
-      if (!refusal) node.staged = pendingFor(ctx, state, node, inst);
+      if (!refusal) {
+        node.staged = pendingFor(ctx, state, node, inst);
+        // Installed: an accepted upgrade like the legacy ACK (upgradeCount, the invocation log's `accepted`).
+        state.acceptedUpgrades.push({ node: node.address, image, at: new Date(now).toISOString() });
+        ctx.accepted.push(node.address);
+      }
       return { name, host: node.talosVersion, refusal };
     }),
   );
