@@ -1,6 +1,7 @@
 /** The printed report: one table per benchmark, each followed by its goal and whether it was reached. */
 import type { BenchResults } from './run';
 import { median } from './stats';
+import { resumeBound } from './resume';
 import { GAP_PARTS } from './timeline';
 
 const s = (ms: number): string => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : '–');
@@ -135,7 +136,9 @@ export function renderTable(r: BenchResults): string {
       ),
     );
     const def = r.resume.cases.find((c) => c.heartbeatTimeoutMs === r.settings.heartbeatTimeoutMs && !c.stickyTimeoutMs) ?? r.resume.cases[0];
-    out.push(`bound: ${r.resume.bound}`);
+    // Files from before the node-step activities keep their own wording; newer ones get the current text.
+    const first = r.resume.cases[0];
+    out.push(`bound: ${first?.interrupted ? resumeBound(first.workflowCacheSize) : r.resume.bound}`);
     out.push(
       goal('resume ≤ 15 s (kill → next step)', def ? def.nextStepMs <= 15_000 : null, def ? `${s(def.nextStepMs)} with the default ${def.heartbeatTimeoutMs / 1000} s heartbeat timeout` : ''),
       '',
