@@ -55,7 +55,7 @@ function growWorkers(dir: string, total: number): number {
   });
 }
 
-export async function benchCluster(root: string, name: string, nodes: number, rebootSeconds: number): Promise<BenchCluster> {
+export async function benchCluster(root: string, name: string, nodes: number, rebootSeconds: number, approvals: 'none' | 'every-node' = 'none'): Promise<BenchCluster> {
   const { controlPlanes, workers } = layout(nodes);
   if (controlPlanes > MAX_CONTROL_PLANES) throw new Error(`the simulator allows at most ${MAX_CONTROL_PLANES} control planes`);
   if (80 + workers > 255) throw new Error(`${workers} workers do not fit the simulator's 192.168.1.80+ addresses`);
@@ -78,7 +78,7 @@ export async function benchCluster(root: string, name: string, nodes: number, re
     talos: { version: TO_TALOS, schematic: sim.schematic },
     kubernetes: { version: TO_KUBERNETES },
     backup: { velero: { enabled: false }, etcdSnapshot: { enabled: false } },
-    approvals: 'none',
+    approvals,
     tools: sim.tools,
   });
   const image = `${sim.imageFactory}/installer/${sim.schematic}:${TO_TALOS}`;

@@ -7,7 +7,7 @@ import { benchCluster, type BenchCluster } from './cluster';
 import { queueFor, type BenchContext } from './context';
 import { loadNow } from './machine';
 import { median, percentile, round, spread, type Spread } from './stats';
-import { activityTimes, gapParts, historySize, nodeGaps, nodeTimes, type GapParts } from './timeline';
+import { activityTimes, emptyGapParts, GAP_PARTS, gapParts, historySize, nodeGaps, nodeTimes, type GapPart } from './timeline';
 import { startRun } from './upgrade-run';
 import { startWorkerChild } from './worker-child';
 import { cpuMeter, type CpuShare } from './cpu';
@@ -32,7 +32,7 @@ export interface FleetRun {
   cpuSeconds: CpuShare;
   gapMs: Spread;
   /** p50/p95 of each part of the gap (see timeline.ts), to show which part load stretches. */
-  gapPartsMs: Record<keyof GapParts, { p50: number; p95: number }>;
+  gapPartsMs: Record<GapPart, { p50: number; p95: number }>;
   /** Activity attempts beyond the first (a heartbeat timeout under load shows up here). */
   retriedActivities: number;
   approvalsGiven: number;
@@ -64,18 +64,18 @@ async function fleetRun(ctx: BenchContext, tag: string, clusters: BenchCluster[]
   try {
     const cpu = cpuMeter(() => worker.cpu(), os.availableParallelism());
     const first = Date.now();
-        const runs = await Promise.all(clusters.map(async (c) => ({ c, run: await startRun(ctx.client, c, queue, ctx.tuning, 5_000) })));
+    const runs = await Promise.all(clusters.map(async (c) => ({ c, run: await startRun(ctx.client, c, queue, ctx.tuning, 5_000) })));
     const done = await Promise.all(runs.map(async ({ c, run }) => ({ c, result: await run.done })));
     const wallMs = Date.now() - first;
     const cpuSeconds = cpu();
     const gaps = clusters.flatMap((c) => nodeGaps(nodeTimes(c.sim.dir)));
-    const all: GapParts = { detect: [], verify: [], next: [], issue: [] };
+    const all = emptyGapParts();
     let retriedActivities = 0;
     for (const { c, result } of done) {
       const acts = activityTimes((await historySize(ctx.client.workflow.getHandle(result.workflowId))).history);
       retriedActivities += acts.reduce((n, a) => n + Math.max(0, a.attempt - 1), 0);
       const parts = gapParts(nodeTimes(c.sim.dir), acts);
-      for (const k of Object.keys(all) as (keyof GapParts)[]) all[k].push(...parts[k]);
+      for (const k of GAP_PARTS) all[k].push(...parts[k]);
     }
     const summary = (xs: number[]): { p50: number; p95: number } => ({ p50: round(median(xs)), p95: round(percentile(xs, 95)) });
     return {
@@ -89,7 +89,7 @@ async function fleetRun(ctx: BenchContext, tag: string, clusters: BenchCluster[]
       workerPeakRssMiB: worker.peakRssMiB(),
       cpuSeconds,
       gapMs: spread(gaps),
-      gapPartsMs: { detect: summary(all.detect), verify: summary(all.verify), next: summary(all.next), issue: summary(all.issue) },
+      gapPartsMs: Object.fromEntries(GAP_PARTS.map((k) => [k, summary(all[k])])) as Record<GapPart, { p50: number; p95: number }>,
       retriedActivities,
       approvalsGiven: done.reduce((n, d) => n + d.result.approvalsGiven, 0),
       load: loadNow(),

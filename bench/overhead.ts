@@ -10,7 +10,7 @@ import { queueFor, type BenchContext } from './context';
 import { runShellLoop } from './shell-loop';
 import { median, round, spread, type Spread } from './stats';
 import { readInvocations } from '../src/simulator';
-import { activityTimes, fixedPhases, gapParts, historySize, nodeGaps, nodeTimes, type HistorySize } from './timeline';
+import { activityTimes, callsInGaps, fixedPhases, GAP_PARTS, gapParts, historySize, nodeGaps, nodeTimes, type GapPart, type HistorySize } from './timeline';
 import { runUpgrade } from './upgrade-run';
 import { startWorkerChild } from './worker-child';
 
@@ -29,7 +29,19 @@ export interface OverheadResult extends OverheadCase {
   gapShellMs: Spread;
   gapWorkflowMs: Spread;
   /** Medians of where the workflow's per-node gap goes (see timeline.ts). */
-  gapPartsMs: { detect: number; verify: number; next: number; issue: number };
+  gapPartsMs: Record<GapPart, number>;
+  /**
+   * Workflow tasks the run took (WorkflowTaskCompleted events) and the worker's own CPU per task:
+   * the worker process's CPU (tools excluded) over the run ÷ that count. An upper bound on what a
+   * workflow task costs: the same process also runs the activities (spawning tools, parsing output,
+   * heartbeats), which this cannot separate.
+   */
+  workflowTasks?: number;
+  workerCpuPerTaskMs?: number;
+  /** The node-step activities per node (every activity of the run ÷ nodes), the critical path's length in calls. */
+  activitiesPerNode?: number;
+  /** Median tool calls between a node healthy and the next upgrade accepted, the loop's and talos-upgrade's. */
+  callsInGap?: { shell: number; workflow: number };
   history: HistorySize;
   approvalsGiven: number;
   /**
@@ -72,7 +84,7 @@ export async function runOverhead(ctx: BenchContext, cases: OverheadCase[]): Pro
   const worker = await startWorkerChild(ctx.address, queue, { workflowBundle: ctx.workflowBundle });
   const results: OverheadResult[] = [];
   // The loop does not poll, so cases that differ only in talos-upgrade's poll interval share one loop run.
-  const loops = new Map<string, { wallMs: number; gaps: number[]; cpu: number; k8sMs: number }>();
+  const loops = new Map<string, { wallMs: number; gaps: number[]; calls: number; cpu: number; k8sMs: number }>();
   // The loop's bash is our child: its CPU and its twins' lands in our cutime/cstime once it exits.
   const reaped = (): number => processCpu(process.pid)?.children ?? Number.NaN;
   try {
@@ -86,7 +98,8 @@ export async function runOverhead(ctx: BenchContext, cases: OverheadCase[]): Pro
         const before = reaped();
         const wallMs = (await runShellLoop(shellCluster, timeoutMs)).wallMs;
         const k8sCall = readInvocations(shellCluster.sim.dir).find((i) => i.tool === 'talosctl' && i.args[0] === 'upgrade-k8s');
-        shell = { wallMs, gaps: nodeGaps(nodeTimes(shellCluster.sim.dir)), cpu: round(reaped() - before, 1), k8sMs: k8sCall?.durationMs ?? Number.NaN };
+        const loopTimes = nodeTimes(shellCluster.sim.dir);
+        shell = { wallMs, gaps: nodeGaps(loopTimes), calls: median(callsInGaps(shellCluster.sim.dir, loopTimes)), cpu: round(reaped() - before, 1), k8sMs: k8sCall?.durationMs ?? Number.NaN };
         loops.set(loopKey, shell);
       }
       const wfCluster = await benchCluster(ctx.dir, `wf-${tag}`, c.nodes, c.rebootSeconds);
@@ -106,7 +119,11 @@ export async function runOverhead(ctx: BenchContext, cases: OverheadCase[]): Pro
         extraPerNodeMs: round((run.wallMs - shell.wallMs) / c.nodes),
         gapShellMs: spread(shell.gaps),
         gapWorkflowMs: spread(nodeGaps(wfTimes)),
-        gapPartsMs: { detect: round(median(parts.detect)), verify: round(median(parts.verify)), next: round(median(parts.next)), issue: round(median(parts.issue)) },
+        gapPartsMs: Object.fromEntries(GAP_PARTS.map((k) => [k, round(median(parts[k]))])) as Record<GapPart, number>,
+        workflowTasks: size.byType.WorkflowTaskCompleted ?? 0,
+        workerCpuPerTaskMs: round((workflowCpu.worker * 1000) / (size.byType.WorkflowTaskCompleted ?? Number.NaN), 1),
+        activitiesPerNode: round(acts.length / c.nodes, 1),
+        callsInGap: { shell: shell.calls, workflow: median(callsInGaps(wfCluster.sim.dir, wfTimes)) },
         history: { events: size.events, bytes: size.bytes, byType: size.byType },
         approvalsGiven: run.approvalsGiven,
         fixedMs: { ...fixedPhases(size.history, acts), shellKubernetes: shell.k8sMs },
@@ -116,7 +133,8 @@ export async function runOverhead(ctx: BenchContext, cases: OverheadCase[]): Pro
       results.push(result);
       ctx.log(
         `overhead ${tag}: shell ${(shell.wallMs / 1000).toFixed(1)} s, talos-upgrade ${(run.wallMs / 1000).toFixed(1)} s, ratio ${result.ratio}, ` +
-          `gap p50 ${result.gapWorkflowMs.p50} ms (shell ${result.gapShellMs.p50} ms), ${size.events} events`,
+          `gap p50 ${result.gapWorkflowMs.p50} ms (shell ${result.gapShellMs.p50} ms), parts ${JSON.stringify(result.gapPartsMs)}, ` +
+          `calls in gap ${JSON.stringify(result.callsInGap)}, worker ${result.workerCpuPerTaskMs} ms/task, ${size.events} events`,
       );
     }
     return { cases: results, workerStartMs: worker.startMs, workerIdleRssMiB: worker.idleRssMiB, workerPeakRssMiB: worker.peakRssMiB(), prebuiltBundle: worker.prebuiltBundle, workflowCacheSize: worker.workflowCacheSize };

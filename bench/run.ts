@@ -1,8 +1,9 @@
 /**
- * `npm run bench -- [--quick] [--only twin,overhead,history,fleet,resume] [--out FILE] [--keep] [--render FILE]`
+ * `npm run bench -- [--quick] [--only twin,overhead,history,fleet,resume,cpu] [--out FILE] [--keep] [--render FILE]`
  *
  * Measures talos-upgrade against the runbook's shell loop on the simulator's twins, in one run:
- * overhead ratio, fleet scaling, resume after a worker crash, history size, twin latency.
+ * overhead ratio, fleet scaling, resume after a worker crash, history size, the worker's CPU per
+ * workflow task and per query, twin latency.
  * Prints a table and writes bench/results/<YYYY-MM-DD>.json (the full run's file is committed).
  */
 import * as fs from 'node:fs';
@@ -18,9 +19,10 @@ import { loadNow, machineInfo, type MachineInfo } from './machine';
 import { overheadCases, runOverhead, type OverheadSection } from './overhead';
 import { runResume, resumeCases, type ResumeSection } from './resume';
 import { startBenchServer } from './server';
+import { runWorkerCpu, type WorkerCpuSection } from './worker-cpu';
 import { renderTable } from './table';
 
-export const BENCHES = ['twin', 'overhead', 'history', 'fleet', 'resume'] as const;
+export const BENCHES = ['twin', 'overhead', 'history', 'fleet', 'resume', 'cpu'] as const;
 export type BenchName = (typeof BENCHES)[number];
 
 /** The poll interval talos-upgrade runs with here; the production default (2 s) is measured too in full mode. */
@@ -47,6 +49,7 @@ export interface BenchResults {
   history?: HistorySection;
   fleet?: FleetSection;
   resume?: ResumeSection;
+  workerCpu?: WorkerCpuSection;
 }
 
 interface Args {
@@ -57,14 +60,16 @@ interface Args {
   keep: boolean;
   /** Print the table of an earlier run's JSON instead of running anything. */
   render: string | null;
+  /** Overhead cases at these reboot times only (seconds); all when null. */
+  reboots: number[] | null;
 }
 
 function usage(message: string): never {
-  throw new Error(`${message}; usage: npm run bench -- [--quick] [--only ${BENCHES.join(',')}] [--out FILE] [--keep] [--render FILE]`);
+  throw new Error(`${message}; usage: npm run bench -- [--quick] [--only ${BENCHES.join(',')}] [--reboots 0,5] [--out FILE] [--keep] [--render FILE]`);
 }
 
 export function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, only: new Set(BENCHES), out: null, keep: false, render: null };
+  const args: Args = { quick: false, only: new Set(BENCHES), out: null, keep: false, render: null, reboots: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === '--quick') args.quick = true;
@@ -80,6 +85,11 @@ export function parseArgs(argv: string[]): Args {
       const unknown = names.filter((n) => !(BENCHES as readonly string[]).includes(n));
       if (unknown.length) usage(`unknown benchmark ${unknown.join(', ')}`);
       args.only = new Set(names as BenchName[]);
+    } else if (a === '--reboots' || a.startsWith('--reboots=')) {
+      const value = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
+      const list = (value ?? '').split(',').map(Number);
+      if (!value || list.some((n) => !Number.isFinite(n))) usage('--reboots needs a list of seconds');
+      args.reboots = list;
     } else if (a === '--out' || a.startsWith('--out=')) {
       const value = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
       if (!value) usage('--out needs a file name');
@@ -143,7 +153,7 @@ async function main(argv: string[]): Promise<void> {
     results.twin = await measureTwinLatency(args.quick ? 20 : 50);
     log(`twin latency: median ${results.twin.medianMs} ms, p95 ${results.twin.p95Ms} ms`);
   }
-  const needsServer = ['overhead', 'history', 'fleet', 'resume'].some((n) => args.only.has(n as BenchName));
+  const needsServer = ['overhead', 'history', 'fleet', 'resume', 'cpu'].some((n) => args.only.has(n as BenchName));
   if (needsServer) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'talos-upgrade-bench-'));
     const workflowBundle = await snapshotBundle(dir, log);
@@ -158,12 +168,16 @@ async function main(argv: string[]): Promise<void> {
         tuning: { pollIntervalMs: TUNED_POLL_MS, heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS },
         log,
       };
-      if (args.only.has('overhead')) results.overhead = await runOverhead(ctx, overheadCases(args.quick, TUNED_POLL_MS));
+      if (args.only.has('overhead')) {
+        const cases = overheadCases(args.quick, TUNED_POLL_MS).filter((c) => !args.reboots || args.reboots.includes(c.rebootSeconds));
+        results.overhead = await runOverhead(ctx, cases);
+      }
       if (args.only.has('history')) {
         results.history = results.overhead ? summarizeHistory(results.overhead.cases) : await runHistoryOnly(ctx);
       }
       if (args.only.has('fleet')) results.fleet = await runFleet(ctx, fleetCases(args.quick));
       if (args.only.has('resume')) results.resume = await runResume(ctx, resumeCases(args.quick));
+      if (args.only.has('cpu')) results.workerCpu = await runWorkerCpu(ctx);
     } finally {
       await env.teardown();
       if (args.keep) log(`kept ${dir}`);

@@ -1,6 +1,8 @@
 /** The printed report: one table per benchmark, each followed by its goal and whether it was reached. */
 import type { BenchResults } from './run';
 import { median } from './stats';
+import { resumeBound } from './resume';
+import { GAP_PARTS } from './timeline';
 
 const s = (ms: number): string => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : '–');
 const ms = (x: number): string => (Number.isFinite(x) ? `${Math.round(x)} ms` : '–');
@@ -35,7 +37,7 @@ export function renderTable(r: BenchResults): string {
     out.push('1. Overhead ratio: talos-upgrade wall time ÷ the runbook shell loop\'s (same twin, same reboot time)');
     out.push(
       grid(
-        ['nodes', 'reboot', 'poll', 'shell loop', 'talos-upgrade', 'ratio', 'extra/node', 'CPU s loop | t-u worker+tools+server', 'gap p50/p95 loop', 'gap p50/p95 t-u', 'gap parts p50: detect/verify/next/issue'],
+        ['nodes', 'reboot', 'poll', 'shell loop', 'talos-upgrade', 'ratio', 'extra/node', 'CPU s loop | t-u worker+tools+server', 'gap p50/p95 loop', 'gap p50/p95 t-u', 'calls in gap loop/t-u', 'worker CPU/task'],
         cases.map((c) => [
           String(c.nodes),
           `${c.rebootSeconds} s`,
@@ -47,9 +49,21 @@ export function renderTable(r: BenchResults): string {
           `${c.cpuSeconds.shell} | ${c.cpuSeconds.workflow.worker}+${c.cpuSeconds.workflow.tools}+${c.cpuSeconds.workflow.server}`,
           `${c.gapShellMs.p50}/${c.gapShellMs.p95} ms`,
           `${c.gapWorkflowMs.p50}/${c.gapWorkflowMs.p95} ms`,
-          `${c.gapPartsMs.detect}/${c.gapPartsMs.verify}/${c.gapPartsMs.next}/${c.gapPartsMs.issue} ms`,
+          c.callsInGap ? `${c.callsInGap.shell}/${c.callsInGap.workflow}` : '–',
+          c.workerCpuPerTaskMs === undefined ? '–' : `${c.workerCpuPerTaskMs} ms (${c.workflowTasks})`,
         ]),
       ),
+    );
+    out.push(`where talos-upgrade's gap goes (p50, ms; timeline.ts): ${GAP_PARTS.join(' / ')}`);
+    out.push(
+      grid(
+        ['nodes', 'reboot', 'poll', ...GAP_PARTS],
+        cases.map((c) => [String(c.nodes), `${c.rebootSeconds} s`, `${c.pollIntervalMs} ms`, ...GAP_PARTS.map((k) => String((c.gapPartsMs as Partial<Record<string, number>>)[k] ?? '–'))]),
+      ),
+    );
+    out.push(
+      'worker CPU/task: the worker process\'s own CPU over the run ÷ its workflow tasks (count in brackets); an upper bound, the same',
+      'process runs the activities too (section 6 measures a task alone)',
     );
     const realistic = Math.max(...cases.map((c) => c.rebootSeconds));
     const atReal = cases.filter((c) => c.rebootSeconds === realistic && c.pollIntervalMs === tuned);
@@ -105,21 +119,26 @@ export function renderTable(r: BenchResults): string {
     out.push('3. Resume: worker SIGKILLed while a node reboots, a new one started at once');
     out.push(
       grid(
-        ['heartbeat timeout', 'reboot', 'new worker up', 'kill → attempt 2', 'kill → upgradeNode done', 'kill → next step', 'kill → node back', 'exactly once'],
+        ['heartbeat timeout', 'reboot', 'new worker up', 'killed in', 'kill → retry started', 'kill → it completed', 'kill → next step', 'kill → verify done', 'kill → node back', 'sticky timeouts', 'exactly once'],
         r.resume.cases.map((c) => [
           `${c.heartbeatTimeoutMs / 1000} s${c.stickyTimeoutMs ? ` (sticky ${c.stickyTimeoutMs / 1000} s)` : ''}`,
           `${c.rebootSeconds} s`,
           s(c.workerRestartMs),
+          `${c.interrupted ?? 'upgradeNode'} (attempt ${c.attempt})`,
           s(c.retryStartedMs),
           s(c.resumeMs),
-          s(c.nextStepMs),
+          `${s(c.nextStepMs)}${c.nextStep ? ` (${c.nextStep})` : ''}`,
+          s(c.verifiedMs ?? Number.NaN),
           s(c.nodeBackMs),
-          c.upgradedExactlyOnce ? 'yes' : 'NO',
+          String(c.stickyTimeouts ?? '–'),
+          `${c.upgradedExactlyOnce ? 'yes' : 'NO'}${c.maxInstallsPerNode === undefined ? '' : ` (installs ≤ ${c.maxInstallsPerNode}, reboot calls ≤ ${c.maxRebootCallsPerNode} per node)`}`,
         ]),
       ),
     );
     const def = r.resume.cases.find((c) => c.heartbeatTimeoutMs === r.settings.heartbeatTimeoutMs && !c.stickyTimeoutMs) ?? r.resume.cases[0];
-    out.push(`bound: ${r.resume.bound}`);
+    // Files from before the node-step activities keep their own wording; newer ones get the current text.
+    const first = r.resume.cases[0];
+    out.push(`bound: ${first?.interrupted ? resumeBound(first.workflowCacheSize) : r.resume.bound}`);
     out.push(
       goal('resume ≤ 15 s (kill → next step)', def ? def.nextStepMs <= 15_000 : null, def ? `${s(def.nextStepMs)} with the default ${def.heartbeatTimeoutMs / 1000} s heartbeat timeout` : ''),
       '',
@@ -146,12 +165,22 @@ export function renderTable(r: BenchResults): string {
 
   if (r.twin) {
     out.push(`5. Twin call latency (talosctl version, start to exit, ${r.twin.n} calls): median ${r.twin.medianMs} ms, p95 ${r.twin.p95Ms} ms (simulator's goal: median < 150 ms)`);
+    const calls = r.overhead?.cases.find((c) => c.callsInGap)?.callsInGap;
     out.push(
-      '   it colours every figure above: talos-upgrade\'s critical path between two nodes is about 6 such calls in a row (seeing the',
-      '   node back: version, then extensions ‖ machinestatus; talosctl health; a look ‖ kubectl; a look; talosctl upgrade; 2 more',
-      '   before a control plane), the loop\'s is 2',
+      '   it colours every figure above: every tool call on the critical path between two nodes is one such process start' +
+        (calls ? ` (measured: ${calls.workflow} calls for talos-upgrade, ${calls.shell} for the loop, median per node pair)` : ''),
       '',
     );
   }
+  if (r.workerCpu) {
+    const w = r.workerCpu;
+    out.push(
+      `6. Worker CPU (one run of ${w.nodes} nodes waiting at an approval gate, ${w.historyEvents} events, maxCachedWorkflows ${w.workflowCacheSize}; idle ${w.idleCpuMsPerSecond} ms/s subtracted):`,
+      `   per progress query: ${w.queries.cpuMsEach} ms CPU (${w.queries.n} queries in a row, latency p50 ${w.queries.latencyMsP50} ms, p95 ${w.queries.latencyMsP95} ms)`,
+      `   per workflow task: ${w.tasks.cpuMsEach} ms CPU (${w.tasks.signals} ignored approve signals → ${w.tasks.workflowTasks} workflow tasks)`,
+      '',
+    );
+  }
+
   return `${out.join('\n')}\n`;
 }

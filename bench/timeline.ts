@@ -5,7 +5,7 @@
  * the next node's upgrade starting, and where that gap goes.
  */
 import type { WorkflowHandle } from '@temporalio/client';
-import { readSimState } from '../src/simulator';
+import { readInvocations, readSimState } from '../src/simulator';
 
 export type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
 type HistoryEvent = NonNullable<History['events']>[number];
@@ -34,6 +34,22 @@ export function nodeGaps(times: NodeUpgradeTimes[]): number[] {
     gaps.push(next.acceptedAt - cur.healthyAt);
   }
   return gaps;
+}
+
+/**
+ * Tool calls started between a node being healthy and the next node's upgrade being accepted (the
+ * accepting call included), per node pair: the length of the critical path in tool calls, each of
+ * which is a process start (a Node twin here, a Go binary in real life).
+ */
+export function callsInGaps(simDir: string, times: NodeUpgradeTimes[]): number[] {
+  const starts = readInvocations(simDir).map((i) => Date.parse(i.at));
+  const counts: number[] = [];
+  for (let i = 0; i + 1 < times.length; i++) {
+    const from = (times[i] as NodeUpgradeTimes).healthyAt;
+    const to = (times[i + 1] as NodeUpgradeTimes).acceptedAt;
+    counts.push(starts.filter((t) => t > from && t <= to).length);
+  }
+  return counts;
 }
 
 // ------------------------------------------------------------------ history
@@ -105,33 +121,41 @@ export function activityTimes(history: History): ActivityTimes[] {
 }
 
 /**
- * Where the time between "node i healthy" and "node i+1 upgrade accepted" goes, per node pair:
- *   detect  node healthy → upgradeNode completed (poll interval + one observation),
- *   verify  → verifyNode completed (a workflow task, talosctl health, observation, kubectl),
- *   next    → next upgradeNode started (a workflow task; the etcd gate before control planes),
- *   issue   → next `talosctl upgrade` accepted (the pre-upgrade observation, then the call).
+ * Where the time between "node i healthy" and "node i+1 upgrade accepted" goes, per node pair, along
+ * the node-step activities of src/workflows/run/talos-step.ts (the bench's v1.9 nodes take the legacy
+ * path: the install call reboots the node itself, so no rebootNode runs):
+ *   detect    node healthy → awaitNodeBack completed (poll interval + one look at the new boot),
+ *   uncordon  → uncordonNode completed (a workflow task, kubectl Ready check and uncordon),
+ *   verify    → verifyNode completed (a workflow task, talosctl health, a look, kubectl),
+ *   next      → next node's lookAtNode started (a workflow task: the step ends, the next begins),
+ *   drain     → next node's drainNode completed (the look, a workflow task, cordon and drain),
+ *   gate      → next installOnNode started (workflow tasks; before a control plane the etcd quorum
+ *               check and the leadership hand-off as well),
+ *   issue     → next `talosctl upgrade` accepted (the fenced install: its runner starts, then the call).
+ * A part whose activity did not run for that node (no cordon to lift, say) counts 0.
  */
-export interface GapParts {
-  detect: number[];
-  verify: number[];
-  next: number[];
-  issue: number[];
-}
+export const GAP_PARTS = ['detect', 'uncordon', 'verify', 'next', 'drain', 'gate', 'issue'] as const;
+export type GapPart = (typeof GAP_PARTS)[number];
+export type GapParts = Record<GapPart, number[]>;
+
+export const emptyGapParts = (): GapParts => ({ detect: [], uncordon: [], verify: [], next: [], drain: [], gate: [], issue: [] });
 
 export function gapParts(times: NodeUpgradeTimes[], activities: ActivityTimes[]): GapParts {
-  const parts: GapParts = { detect: [], verify: [], next: [], issue: [] };
-  const find = (type: string, node: string): ActivityTimes | undefined => activities.filter((a) => a.type === type && a.node === node).pop();
+  const parts = emptyGapParts();
+  const last = (type: string, node: string, before = Infinity): ActivityTimes | undefined =>
+    activities.filter((a) => a.type === type && a.node === node && a.scheduledAt <= before).pop();
   for (let i = 0; i + 1 < times.length; i++) {
     const cur = times[i] as NodeUpgradeTimes;
     const next = times[i + 1] as NodeUpgradeTimes;
-    const up = find('upgradeNode', cur.node);
-    const verify = find('verifyNode', cur.node);
-    const nextUp = find('upgradeNode', next.node);
-    if (!up || !verify || !nextUp) continue;
-    parts.detect.push(up.completedAt - cur.healthyAt);
-    parts.verify.push(verify.completedAt - up.completedAt);
-    parts.next.push(nextUp.startedAt - verify.completedAt);
-    parts.issue.push(next.acceptedAt - nextUp.startedAt);
+    const back = last('awaitNodeBack', cur.node);
+    const verify = last('verifyNode', cur.node);
+    const install = last('installOnNode', next.node);
+    const look = install && last('lookAtNode', next.node, install.scheduledAt);
+    if (!back || !verify || !install || !look) continue;
+    const uncordonDone = last('uncordonNode', cur.node)?.completedAt ?? back.completedAt;
+    const drainDone = last('drainNode', next.node, install.scheduledAt)?.completedAt ?? look.completedAt;
+    const marks = [cur.healthyAt, back.completedAt, uncordonDone, verify.completedAt, look.startedAt, drainDone, install.startedAt, next.acceptedAt];
+    GAP_PARTS.forEach((part, k) => parts[part].push((marks[k + 1] as number) - (marks[k] as number)));
   }
   return parts;
 }
@@ -164,7 +188,7 @@ export function runSpan(history: History): { startedAt: number; endedAt: number 
  */
 export function fixedPhases(history: History, activities: ActivityTimes[]): { preflight: number; kubernetes: number; postflight: number } {
   const span = runSpan(history);
-  const firstNodeStep = activities.find((a) => a.type === 'upgradeNode' || a.type === 'checkEtcdQuorum');
+  const firstNodeStep = activities.find((a) => a.type === 'lookAtNode' || a.type === 'checkEtcdQuorum');
   const k8s = activities.filter((a) => a.type === 'upgradeKubernetes').pop();
   return {
     preflight: Math.round((firstNodeStep?.scheduledAt ?? Number.NaN) - span.startedAt),

@@ -33,6 +33,8 @@ export interface WorkerChild {
   /** Highest VmRSS sampled, and the kernel's own high-water mark (VmHWM), in MiB. */
   peakRssMiB(): number;
   cpu(): CpuSeconds;
+  /** The worker's own CPU seconds so far, read now and unrounded (for small deltas). */
+  cpuPrecise(): number;
   kill(signal: NodeJS.Signals): Promise<void>;
   /** SIGTERM (graceful shutdown) and wait; SIGKILL after 15 s. */
   stop(): Promise<void>;
@@ -133,6 +135,7 @@ export async function startWorkerChild(address: string, taskQueue: string, opts:
       sample();
       return { worker: Math.round(lastCpu.worker * 10) / 10, tools: Math.round(lastCpu.tools * 10) / 10 };
     },
+    cpuPrecise: () => processCpu(pid)?.self ?? Number.NaN,
     kill,
     async stop() {
       const force = setTimeout(() => {

@@ -98,7 +98,7 @@ describe('a slow installer pull on every node', () => {
   // Heartbeats every 200 ms (sent at most every 4 s by the SDK) against a 5 s heartbeat timeout; each pull lasts 25 s.
   const scaled: Tuning = { pollIntervalMs: 200, heartbeatTimeoutMs: 5_000 };
 
-  it('1.13 → 1.14 (pre-pull activity, 25 s per node, heartbeat timeout 5 s): one install per node, no timeout, no retry', { timeout: 300_000 }, async (t) => {
+  it('1.13 → 1.14 (pre-pull activity, 25 s per node, heartbeat timeout 5 s): one install per node, no timeout, no retry', { timeout: 600_000 }, async (t) => {
     await slowPullRun(
       env,
       tmp.dir,
@@ -114,7 +114,7 @@ describe('a slow installer pull on every node', () => {
     );
   });
 
-  it('1.12 → 1.13 (pull inside the legacy install call, 25 s per node, heartbeat timeout 5 s): one install per node, no timeout, no retry', { timeout: 300_000 }, async (t) => {
+  it('1.12 → 1.13 (pull inside the legacy install call, 25 s per node, heartbeat timeout 5 s): one install per node, no timeout, no retry', { timeout: 600_000 }, async (t) => {
     await slowPullRun(
       env,
       tmp.dir,
