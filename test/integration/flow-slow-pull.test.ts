@@ -90,7 +90,9 @@ describe('a slow installer pull on every node', () => {
     worker = await startTestWorker(env, { taskQueue: QUEUE });
   });
   after(async () => {
-    await worker?.stop();
+    // Bounded: after a failed case an install may still wait for its slow pull, and the worker's
+    // shutdown waits for it; the file must end either way.
+    await Promise.race([worker?.stop(), new Promise((r) => setTimeout(r, 60_000).unref())]);
     await env?.teardown();
     tmp.cleanup();
   });
