@@ -84,8 +84,15 @@ export async function waitForBoot(w: BootWait): Promise<NodeLook> {
       // A wrong schematic on the new version after a new boot is for verification to report.
       if (onTarget && (rightSchematic || newBoot)) return look;
       if (newBoot) {
+        // One look is several calls made at once: a reboot between them can pair the old version (read
+        // just before) with the new boot id and stage (read just after). A fallback is a verdict a
+        // human must answer, so it stands only when a second look sees the same boot on that version.
+        const again = await lookAt(w.access, w.node, ctx.cancellationSignal, { kube: false });
+        if (again.reachable && again.stage === 'running' && again.version === w.toVersion) return again;
+        const confirmed = again.reachable && again.stage === 'running' && again.bootId === look.bootId && again.version === look.version;
         const fellBack = look.version === w.oldVersion;
-        throw ApplicationFailure.nonRetryable(
+        // Not confirmed: the node is mid-boot; the next poll looks again.
+        if (confirmed) throw ApplicationFailure.nonRetryable(
           `${w.node} booted again (boot ${look.bootId?.slice(0, 8) ?? '?'}) on ${running(look)} instead of ${w.toVersion} after ${w.what}` +
             (fellBack ? ': its A/B boot fell back to the previous image' : '') +
             // Not found in Talos' code, but if a node rebooted after its installer refused, it would look the same.
