@@ -121,7 +121,13 @@ export async function runFencedStep<T>(step: FencedStep<T>): Promise<T> {
     const ours = rec.runId === id.runId && rec.activityId === id.activityId;
     const seen = rec.outcome ? { kind: 'outcome' as const, record: rec, outcome: rec.outcome } : await awaitRecord(rec, { signal, heartbeat, pollMs: poll, timeoutMs: waitBound }).catch(fail);
     const context = seen.record.context as CallContext;
-    if (!ours) {
+    if (rec.runId !== id.runId) {
+      // An earlier run of this workflow id (the same cluster upgraded again to the same version, e.g.
+      // after a rollback): its call has ended (awaited above), and this run's own look of the node came
+      // after it. Its boot reference belongs to that run; judging by it would call this run's step done
+      // without sending anything.
+      if (seen.kind !== 'gone') consumeRecord(dir, seen.record, 'an earlier run of this workflow');
+    } else if (!ours) {
       // An earlier scheduling's call (the workflow scheduled this step's action again): its outcome is
       // not this activity's answer, but whether it landed is a fact about the node.
       if (seen.kind !== 'gone') consumeRecord(dir, seen.record, 'an earlier scheduling of this step');
