@@ -135,7 +135,8 @@ describe('clusterUpgrade workflow on the twin', () => {
     const sequence = plan.steps.filter((s) => s.kind === 'talos' || s.kind === 'kubernetes').map((s) => s.id);
     // What actually ran, read from the twin: talos versions installed and kubernetes targets, in order.
     const ran = readInvocations(fx.sim.dir)
-      .filter((i) => i.tool === 'talosctl' && (i.args[0] === 'upgrade' || i.args[0] === 'upgrade-k8s') && i.exit === 0)
+      // Preflight's read-only `upgrade-k8s --dry-run` of the first minor hop changes nothing: not a hop that ran.
+      .filter((i) => i.tool === 'talosctl' && (i.args[0] === 'upgrade' || i.args[0] === 'upgrade-k8s') && i.exit === 0 && !i.args.includes('--dry-run'))
       .map((i) =>
         i.args[0] === 'upgrade'
           ? `talos:${(i.args[i.args.indexOf('--image') + 1] ?? '').split(':').pop()}:${i.args[i.args.indexOf('--nodes') + 1]}`
