@@ -72,6 +72,10 @@ export interface VerifyNodeInput {
   controlPlanes: string[];
   workers: string[];
   timeoutMs: number;
+  /** Epoch ms the step's budget ends at: a retry waits only what is left (absent in older histories). */
+  deadlineMs?: number;
+  /** The step's whole budget, as the spec wrote it, for the failure message ("5m"). */
+  stepBudget?: string;
   tuning?: Tuning;
 }
 export interface VerifyNodeResult {

@@ -77,6 +77,7 @@ function optionsFor(name: Name, call: Call | BudgetCall, heartbeatMs: number | u
       // scheduleToClose keeps retries from multiplying the budget.
       return { ...changesNodes, startToCloseTimeout: budget + 5 * MINUTE, scheduleToCloseTimeout: budget + 10 * MINUTE, heartbeatTimeout: hb(MINUTE), retry: retry(3) };
     case 'verifyNode':
+      // The activity waits until the step's deadline (retries included): these are backstops.
       return { ...changesNodes, startToCloseTimeout: budget + 2 * MINUTE, scheduleToCloseTimeout: budget + 3 * MINUTE, heartbeatTimeout: hb(MINUTE), retry: retry(3) };
     case 'applyRemediation':
       return { ...changesNodes, startToCloseTimeout: '20m', heartbeatTimeout: hb(2 * MINUTE), retry: retry(3) };

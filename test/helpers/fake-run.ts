@@ -46,13 +46,15 @@ export interface FakeCluster {
   gateCheck: (name: 'runCommandGate' | 'readKubernetesGate' | 'queryPrometheusGate', input: Record<string, unknown>) => GateCheckResult;
   /** The fake Alertmanager's silences. */
   silences: { id: string; matchers: unknown[]; state: 'active' | 'expired'; extended: number }[];
+  /** The run's clock (epoch ms): each read moves it a second; a hook may move it further (a long wait). */
+  clockMs: number;
 }
 
 export function fakeCluster(cps: number, workers: number, version = 'v1.9.2'): FakeCluster {
   const nodes: FakeNode[] = [];
   for (let i = 0; i < cps; i++) nodes.push({ address: `10.0.0.${10 + i}`, role: 'controlplane', version, schematic: SCHEMATIC, bootId: 1, cordoned: false, staged: null });
   for (let i = 0; i < workers; i++) nodes.push({ address: `10.0.0.${20 + i}`, role: 'worker', version, schematic: SCHEMATIC, bootId: 1, cordoned: false, staged: null });
-  return { nodes, calls: [], hooks: {}, kubernetes: '1.32.0', remediations: [], gateCheck: () => ({ passed: true, summary: 'fine', evidence: '' }), silences: [] };
+  return { nodes, calls: [], hooks: {}, kubernetes: '1.32.0', remediations: [], gateCheck: () => ({ passed: true, summary: 'fine', evidence: '' }), silences: [], clockMs: Date.parse('2026-12-01T10:00:00Z') };
 }
 
 export function specFor(cluster: FakeCluster, extra: Record<string, unknown> = {}): UpgradeSpec {
@@ -280,11 +282,10 @@ export interface FakeRun {
 /** Starts a run over the fake cluster; `done` settles with its report. */
 export function startFakeRun(cluster: FakeCluster, spec: UpgradeSpec): FakeRun {
   const ref: { run?: UpgradeRun } = {};
-  let clock = Date.parse('2026-12-01T10:00:00Z');
   const ports: RunPorts = {
     acts: activities(cluster, ref, spec),
     condition,
-    nowMs: () => (clock += 1000),
+    nowMs: () => (cluster.clockMs += 1000),
     publish: () => undefined,
     searchPhase: () => undefined,
     nonCancellable: (fn) => fn(),

@@ -271,6 +271,11 @@ describe("verifyNode's health call and reading, on talosctl's bytes", () => {
     }
     for (const id of ['health-node-not-ready-timeout-1.9-1.13', 'health-node-not-ready-timeout-1.14']) {
       assert.equal(healthFailure(outcome(id), CP[0] as string, '600s'), 'Kubernetes still reports worker-1 NotReady after 600s');
+      // Inside a node step, the message names the step's budget, not only health's last wait.
+      assert.equal(
+        healthFailure(outcome(id), CP[0] as string, '60s', '5m'),
+        "Kubernetes still reports worker-1 NotReady at the end of the step's 5m budget (Ready was awaited since the node came back, by talosctl health for the last 60s)",
+      );
     }
     assert.equal(
       healthFailure(outcome('health-booting-timeout-1.9-1.13'), CP[0] as string, '600s'),

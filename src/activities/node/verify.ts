@@ -17,8 +17,11 @@ import { parseHealthOutput, type HealthOutcome } from '../parse/talosctl';
 import { toolEnv } from '../tool-env';
 import { ErrorTypes, type VerifyNodeInput, type VerifyNodeResult } from '../types';
 
+/** The shortest health wait: one look, even when the step's budget is spent. */
+const MIN_HEALTH_MS = 10_000;
+
 /** Why health did not pass, in words an operator can act on. */
-export function healthFailure(outcome: HealthOutcome, runner: string, waitTimeout: string): string {
+export function healthFailure(outcome: HealthOutcome, runner: string, waitTimeout: string, stepBudget?: string): string {
   const list = (names: string[]): string => names.join(', ');
   if (outcome.kind === 'unreachable') return `${runner}, which runs the checks, does not answer: ${outcome.error ?? ''}`;
   if (outcome.unschedulable.length > 0) {
@@ -28,10 +31,15 @@ export function healthFailure(outcome: HealthOutcome, runner: string, waitTimeou
       `uncordon it (kubectl uncordon ${outcome.unschedulable.join(' ')}) once it is safe`
     );
   }
-  if (outcome.notReady.length > 0) return `Kubernetes still reports ${list(outcome.notReady)} NotReady after ${waitTimeout}`;
+  const spent = stepBudget ? ` (health waited the last ${waitTimeout} of the step's ${stepBudget} budget)` : '';
+  if (outcome.notReady.length > 0) {
+    return stepBudget
+      ? `Kubernetes still reports ${list(outcome.notReady)} NotReady at the end of the step's ${stepBudget} budget (Ready was awaited since the node came back, by talosctl health for the last ${waitTimeout})`
+      : `Kubernetes still reports ${list(outcome.notReady)} NotReady after ${waitTimeout}`;
+  }
   if (outcome.failedCheck !== null) {
     const why = (outcome.reason ?? '').split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
-    const end = outcome.kind === 'timeout' ? `did not pass within ${waitTimeout}` : `failed (${outcome.error ?? 'no final error'})`;
+    const end = outcome.kind === 'timeout' ? `did not pass within ${waitTimeout}${spent}` : `failed (${outcome.error ?? 'no final error'})`;
     return `check "${outcome.failedCheck}" ${end}${why && why !== '...' ? `: ${why}` : ''}`;
   }
   return outcome.error ?? 'talosctl health ended without passing every check';
@@ -41,15 +49,17 @@ export async function verifyNode(input: VerifyNodeInput): Promise<VerifyNodeResu
   return typed(async () => {
     const ctx = Context.current();
     const env = toolEnv(input.access);
-    const args = healthArgs(input);
+    // A retry waits what is left until the step's end, never the whole wait again (10 s floor: one look).
+    const untilEnd = input.deadlineMs === undefined ? input.timeoutMs : Math.min(input.timeoutMs, input.deadlineMs - Date.now());
+    const args = healthArgs({ ...input, timeoutMs: Math.max(MIN_HEALTH_MS, untilEnd) });
     const runner = args[2] ?? input.node;
     const waitTimeout = args[args.length - 1] ?? '';
     const health = await withHeartbeats(() =>
-      runTool('talosctl', input.access.tools.talosctl, args, { env, signal: ctx.cancellationSignal, timeoutMs: input.timeoutMs + 60_000, okExitCodes: [0, 1] }),
+      runTool('talosctl', input.access.tools.talosctl, args, { env, signal: ctx.cancellationSignal, timeoutMs: Math.max(MIN_HEALTH_MS, untilEnd) + 60_000, okExitCodes: [0, 1] }),
     );
     const outcome = parseHealthOutput(health.stderr, health.exitCode);
     if (!outcome.ok) {
-      const message = `talosctl health for ${input.node} failed: ${healthFailure(outcome, runner, waitTimeout)}`;
+      const message = `talosctl health for ${input.node} failed: ${healthFailure(outcome, runner, waitTimeout, input.stepBudget)}`;
       // A health check that waited the step's whole remaining budget has spent it: retrying would only
       // multiply the wait the operator was promised. Quicker failures (a node away for a moment) retry.
       if (outcome.kind === 'timeout') throw ApplicationFailure.nonRetryable(message, ErrorTypes.verificationFailed);

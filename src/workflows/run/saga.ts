@@ -12,11 +12,10 @@ export function ownUndos(run: UpgradeRun, stepId: string): Undo[] {
 }
 
 /** Uncordons a node this run cordoned (and forgets the undo): the product lifts only its own cordons. */
-export async function uncordonOwn(run: UpgradeRun, undo: CordonUndo): Promise<string> {
-  const budgetMs = 5 * 60_000;
+export async function uncordonOwn(run: UpgradeRun, undo: CordonUndo, waitReadyMs = 5 * 60_000): Promise<string> {
   const r = await run.ports.acts.uncordonNode(
-    { access: run.access(), node: undo.node, stepId: undo.stepId, kubeName: undo.kubeName, waitReadyMs: budgetMs, tuning: run.tuning },
-    { summary: `uncordon ${undo.kubeName} (cordoned by this run)`, budgetMs },
+    { access: run.access(), node: undo.node, stepId: undo.stepId, kubeName: undo.kubeName, waitReadyMs, tuning: run.tuning },
+    { summary: `uncordon ${undo.kubeName} (cordoned by this run)`, budgetMs: waitReadyMs },
   );
   const i = run.undos.indexOf(undo);
   if (i >= 0) run.undos.splice(i, 1);

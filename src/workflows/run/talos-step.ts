@@ -10,6 +10,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { NodeLook } from '../../activities/node/types';
+import { formatDuration } from '../../plan/duration';
 import { installerImage } from '../../plan/installer';
 import type { TalosStep } from '../../plan/types';
 import { ErrorTypes } from '../error-types';
@@ -17,6 +18,13 @@ import type { StepProgress } from '../messages';
 import { nodeStepEnded, substepBegins } from './metrics';
 import { uncordonOwn } from './saga';
 import type { UpgradeRun } from './upgrade-run';
+
+/** The least a call that must still happen is given, even when the budget is spent. */
+const MIN_CALL_MS = 10_000;
+/** The longest the in-step uncordon waits for Ready (the compensation's own uncordon keeps 5 min). */
+const UNCORDON_READY_MS = 5 * 60_000;
+/** What verify keeps of the budget once the node is back: a quarter, at most a minute. */
+const verifyShare = (remainingMs: number): number => Math.min(60_000, Math.max(0, remainingMs) / 4);
 
 /** Shows where the step is and what it waits for (watch, status, the Web UI). */
 function at(run: UpgradeRun, row: StepProgress, substep: string, waitingOn: string): void {
@@ -79,7 +87,11 @@ async function talosStep(run: UpgradeRun, step: TalosStep, row: StepProgress): P
   const plan = run.plan();
   const acts = run.ports.acts;
   const started = run.ports.nowMs();
-  const left = (): number => Math.max(60_000, step.timeoutMs - (run.ports.nowMs() - started));
+  // What is left of the step's one budget. No generous floor: a floor handed to the last sub-step is
+  // time the operator was not promised (a never-healthy node reached the decision a minute late). The
+  // small floor only lets a call that must still happen (one last health look) run at all.
+  const remaining = (): number => step.timeoutMs - (run.ports.nowMs() - started);
+  const left = (): number => Math.max(MIN_CALL_MS, remaining());
   // The step attempt names the fence records: a human's retry sends the install again, an activity retry never does.
   const base = { access: run.access(), node: step.node, stepId: step.id, stepAttempt: row.attempts, tuning: run.tuning };
   const path = step.path ?? 'legacy';
@@ -131,8 +143,11 @@ async function talosStep(run: UpgradeRun, step: TalosStep, row: StepProgress): P
   }
   const cordon = run.undos.find((u) => u.kind === 'cordon' && u.node === step.node);
   if (cordon?.kind === 'cordon') {
-    at(run, row, 'uncordon', `${cordon.kubeName} to be Ready, then uncordoned`);
-    await uncordonOwn(run, cordon);
+    // The Ready wait before the uncordon comes out of the same budget, leaving verify a share of it
+    // (health waits for Ready too, so a node that never gets there is judged within the budget).
+    const readyMs = Math.max(0, Math.min(UNCORDON_READY_MS, remaining() - verifyShare(remaining())));
+    at(run, row, 'uncordon', `${cordon.kubeName} to be Ready (up to ${Math.round(readyMs / 1000)} s), then uncordoned`);
+    await uncordonOwn(run, cordon, readyMs);
   }
   at(run, row, 'verify', `talosctl health, then ${step.node} on ${step.toVersion} with schematic ${step.schematic.slice(0, 12)}…`);
   const verified = await acts.verifyNode(
@@ -144,6 +159,9 @@ async function talosStep(run: UpgradeRun, step: TalosStep, row: StepProgress): P
       controlPlanes: plan.controlPlanes,
       workers: plan.workers,
       timeoutMs: left(),
+      // An absolute end, so a retried verify waits what is left, not the whole wait again.
+      deadlineMs: run.ports.nowMs() + left(),
+      stepBudget: formatDuration(step.timeoutMs),
       tuning: run.tuning,
     },
     { summary: `verify ${step.node} on ${step.toVersion}`, budgetMs: left() },
