@@ -13,6 +13,7 @@
  * Cancellation: before its point of no return (legacy: the ACK; lifecycle: `pulled image`, after which
  * the installer writes the disk) the call is killed; after it, it is left to finish and recorded.
  */
+import { stat } from 'node:fs/promises';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { typed } from '../failures';
@@ -32,11 +33,31 @@ export function schematicOfImage(image: string): string | null {
   return /\/([0-9a-f]{64}):v\d/.exec(image)?.[1] ?? null;
 }
 
+/**
+ * The client's tag, by binary (path, size, mtime): it is asked once per worker process, not before
+ * every install (it sat on the critical path between two nodes). A replaced binary is asked again.
+ */
+const clientTags = new Map<string, string>();
+
+async function binaryKey(file: string): Promise<string | null> {
+  try {
+    const st = await stat(file);
+    return `${file}\0${st.size}\0${st.mtimeMs}`;
+  } catch {
+    return null;
+  }
+}
+
 /** `talosctl version --client --short`: the client's own tag (no node is asked). */
 export async function clientVersion(input: Pick<InstallInput, 'access'>, signal?: AbortSignal): Promise<string | null> {
+  const key = await binaryKey(input.access.tools.talosctl);
+  const known = key === null ? undefined : clientTags.get(key);
+  if (known !== undefined) return known;
   const r = await talos(input.access, ['version', '--client', '--short'], { okExitCodes: [0, 1], ...(signal ? { signal } : {}) });
   if (r.exitCode !== 0) return null;
-  return parseTalosVersion(r.stdout, r.stderr).client;
+  const tag = parseTalosVersion(r.stdout, r.stderr).client;
+  if (tag !== null && key !== null) clientTags.set(key, tag);
+  return tag;
 }
 
 /** The line after which the call cannot be taken back. */
