@@ -34,6 +34,20 @@ export interface TestServerOptions {
 }
 
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestWorkflowEnvironment> {
+  // The SDK gives the dev server a fixed few seconds to answer; on a busy CI machine (2 shared cores)
+  // it sometimes needs more. That wait is not ours to lengthen, so a start that timed out is tried
+  // again (bounded), on a fresh port unless the test chose one.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await createTestServer(opts);
+    } catch (err) {
+      const slow = err instanceof Error && /did not start within/.test(err.message);
+      if (!slow || attempt >= 4) throw err;
+    }
+  }
+}
+
+async function createTestServer(opts: TestServerOptions): Promise<TestWorkflowEnvironment> {
   const cli = await ensureTemporalCli();
   return TestWorkflowEnvironment.createLocal({
     server: {

@@ -49,11 +49,19 @@ export const progressOf = (handle: UpgradeHandle): Promise<UpgradeProgress> => h
 
 /** Waits until the workflow asks a human (optionally a given kind/step). */
 export async function waitingOn(handle: UpgradeHandle, kind?: WaitingFor['kind'], step?: string, timeoutMs = 60_000): Promise<WaitingFor> {
-  return eventually(async () => {
+  // A run that ended will never wait again: say so at once. (Through `eventually`, whose retry swallows
+  // errors, it kept querying until its deadline, past the test's end and the server's teardown.)
+  let ended: Error | null = null;
+  const found = await eventually(async () => {
     const p = await progressOf(handle);
     const w = p.waiting;
     if (w && (!kind || w.kind === kind) && (!step || w.step === step)) return w;
-    if (p.report) throw new Error(`workflow ended (${p.report.outcome}: ${p.report.message}) while waiting for ${kind ?? 'a human'} ${step ?? ''}`);
+    if (p.report) {
+      ended = new Error(`workflow ended (${p.report.outcome}: ${p.report.message}) while waiting for ${kind ?? 'a human'} ${step ?? ''}`);
+      return 'ended' as const;
+    }
     return undefined;
   }, timeoutMs, 100);
+  if (found === 'ended') throw ended ?? new Error('workflow ended');
+  return found;
 }

@@ -46,7 +46,11 @@ describe('the fence across runs of the same cluster', () => {
       });
       const handle = await start(env.client, fx, QUEUE);
       // A run that asks for a decision has already gone wrong here: say what it asked, not a timeout.
-      const asked = waitingOn(handle, 'decision', undefined, 240_000).then((w) => assert.fail(`${round} run asks: ${w.question}`), () => undefined);
+      // (waitingOn gives up as soon as the run has ended: then the result is the answer.)
+      const asked = waitingOn(handle, 'decision', undefined, 240_000).then(
+        (w) => assert.fail(`${round} run asks: ${w.question}`),
+        () => handle.result(),
+      );
       const report = (await Promise.race([handle.result(), asked])) as UpgradeReport;
       assert.equal(report.outcome, 'completed', `${round} run: ${report.message}`);
       const installs = readInvocations(fx.sim.dir).filter((c) => c.tool === 'talosctl' && c.args[0] === 'upgrade' && c.exit === 0);
