@@ -50,9 +50,9 @@ export interface RunResult {
 
 export type ToolErrorKind = 'exit' | 'timeout' | 'cancelled' | 'not-found' | 'spawn';
 
-export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
-export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
-export const DEFAULT_KILL_GRACE_MS = 3_000;
+const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
+const DEFAULT_KILL_GRACE_MS = 3_000;
 /** A line longer than this is cut for onLine (the captured output keeps it whole). */
 const MAX_LINE_CHARS = 16 * 1024;
 const STDERR_TAIL_CHARS = 4 * 1024;

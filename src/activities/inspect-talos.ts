@@ -91,7 +91,7 @@ export async function readTalosVersions(run: TalosRun, nodes: string[]): Promise
 type GetResult = { resources: TalosResource[]; failed: null } | { resources: null; failed: string };
 
 /** `talosctl get <type> --nodes <node> -o json`: the node's resources, or why it did not answer. */
-export async function talosGetOne(run: TalosRun, type: string, node: string): Promise<GetResult> {
+async function talosGetOne(run: TalosRun, type: string, node: string): Promise<GetResult> {
   const args = ['get', type, '--nodes', node, '-o', 'json'];
   const command = `talosctl get ${type}`;
   const r = await run('talosctl', args, { okExitCodes: [0, 1], maxOutputBytes: TALOS_JSON_MAX_BYTES });

@@ -38,7 +38,7 @@ export interface InspectContext {
   heartbeat?: () => void;
 }
 
-export const INSPECT_CALL_TIMEOUT_MS = 60_000;
+const INSPECT_CALL_TIMEOUT_MS = 60_000;
 const HEARTBEAT_EVERY_MS = 5_000;
 /**
  * `get pods -A` and `get nodes` on a large cluster run to megabytes (a node with its status.images is

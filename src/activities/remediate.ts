@@ -15,7 +15,7 @@ import type { ApplyRemediationInput, ApplyRemediationResult } from './release-ty
 import { toolEnv } from './tool-env';
 import { ErrorTypes, type ClusterAccess } from './types';
 
-export const REMEDIATION_FAILED = 'RemediationFailed';
+const REMEDIATION_FAILED = 'RemediationFailed';
 const CALL_TIMEOUT_MS = 60_000;
 const KUBECTL_LIST_MAX_BYTES = 64 * 1024 * 1024;
 const MEMBER_ID = /^[0-9a-f]{1,16}$/i;

@@ -113,7 +113,7 @@ export function renderAuditEntries(entries: readonly AttributedEntry[]): string[
   );
 }
 
-export function renderAudit(view: AuditView): string[] {
+function renderAudit(view: AuditView): string[] {
   const started = `started by ${view.started.by ?? 'unknown'} (identity ${view.started.identity === null ? 'unknown' : view.started.identity || '(none sent)'})`;
   const lines = [`audit log of ${view.cluster} (workflow ${view.workflowId}, run ${view.runId}); ${started}`, ...renderAuditEntries(view.entries), '', `  ${view.note}`];
   if (view.record?.path) lines.push(`  run record (on the worker's machine): ${view.record.path}`);

@@ -60,7 +60,7 @@ async function askChoice<T>(ask: Ask, prompt: Prompt<T>, stop: AbortSignal): Pro
   return null;
 }
 
-export type FixChoice = { kind: 'fix'; id: string; command: string };
+type FixChoice = { kind: 'fix'; id: string; command: string };
 
 /** The fixes on offer as numbered lines, and the numbers as answers. */
 function fixMenu(fixes: readonly RemediationOffer[]): { lines: string[]; keys: string; choices: Record<string, FixChoice> } {

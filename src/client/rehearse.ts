@@ -32,13 +32,13 @@ import { EXIT_INTERRUPTED, findUpgrade, localUser, readSnapshot, type ClientCont
 import { watchUpgrade, type WatchResult } from './watch';
 import { REPORT_DIR_ENV, reportDir } from '../paths';
 
-export const DEFAULT_FROM = { talos: 'v1.9.2', kubernetes: '1.32.0' } as const;
+const DEFAULT_FROM = { talos: 'v1.9.2', kubernetes: '1.32.0' } as const;
 const DEFAULT_REBOOT_SECONDS = 2;
 /** Progress poll cadence: a rehearsal is short and local, so it can be snappy. */
 const POLL_MS = 300;
 
 /** The built-in rehearsal: three control planes and two workers, v1.9.2 / 1.32.0 → v1.9.4 / 1.32.2. */
-export function builtInSpec(): UpgradeSpec {
+function builtInSpec(): UpgradeSpec {
   return parseSpec(
     {
       cluster: 'rehearsal',
@@ -90,7 +90,7 @@ function parseSeconds(flag: string, raw: string | undefined, fallback: number, m
 
 // ---------------------------------------------------------------- the twin
 
-export interface Twin {
+interface Twin {
   sim: SimInfo;
   /** The spec pointed at the twin. */
   spec: UpgradeSpec;
@@ -101,7 +101,7 @@ export interface Twin {
  * at the current versions, and the spec rewritten to use it. Every address is only a label: the twins
  * never contact anything.
  */
-export async function buildTwin(
+async function buildTwin(
   spec: UpgradeSpec,
   dir: string,
   opts: { from: { talos: string; kubernetes: string }; rebootSeconds: number; cluster: string; talosctlVersion?: string },
@@ -163,7 +163,7 @@ interface Server {
  * True when `p` settles within `ms`. The timer is cleared as soon as `p` settles: a pending timer
  * keeps Node alive, and an uncleared 15 s one made every rehearsal sit silent after its report.
  */
-export async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(false), ms);
@@ -258,7 +258,7 @@ function installRuntime(debug: boolean, metrics: MetricsPort): InstalledRuntime 
 
 // ---------------------------------------------------------------- the run
 
-export interface RehearseOptions {
+interface RehearseOptions {
   yes?: boolean;
   fault?: string[];
   rebootSeconds?: string;
@@ -308,7 +308,7 @@ function summarizeTwin(dir: string, nodes: string[]): string {
   return `twin: ${calls.length} tool calls; talosctl upgrade ${detail}`;
 }
 
-export async function runRehearsal(specPath: string | undefined, o: RehearseOptions, debug: boolean): Promise<number> {
+async function runRehearsal(specPath: string | undefined, o: RehearseOptions, debug: boolean): Promise<number> {
   const write = (line: string): void => void process.stdout.write(`${line}\n`);
   const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
   const live = process.stdout.isTTY === true;

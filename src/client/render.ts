@@ -58,7 +58,7 @@ export function formatElapsed(ms: number): string {
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
-export function humanBytes(n: number): string {
+function humanBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let value = n / 1024;
@@ -75,7 +75,7 @@ export function clock(at: Date): string {
   return at.toTimeString().slice(0, 8);
 }
 
-export const SPINNER_FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'] as const;
+const SPINNER_FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'] as const;
 
 export function spinnerFrame(tick: number): string {
   return SPINNER_FRAMES[Math.abs(tick) % SPINNER_FRAMES.length] ?? '*';
@@ -113,7 +113,7 @@ function colourStatus(status: StepStatus, text: string, c: Style): string {
 // ---------------------------------------------------------------- links and commands for humans
 
 /** Quotes an argument for a POSIX shell only when it needs it. */
-export function shellQuote(arg: string): string {
+function shellQuote(arg: string): string {
   return /^[\w@%+=:,./<>-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
@@ -168,8 +168,8 @@ const ROLE_LABEL = (step: Extract<PlanStep, { kind: 'talos' }>): string =>
   step.primary ? 'primary control plane' : step.role === 'controlplane' ? 'control plane' : 'worker';
 
 /** Placeholders for values the workflow fixes when it runs (they depend on its run id and start date). */
-export const VELERO_NAME_PLACEHOLDER = (cluster: string): string => `pre-upgrade-${cluster.slice(0, 30)}-<date>-<run>`;
-export const ETCD_SNAPSHOT_PLACEHOLDER = (cluster: string): string => `etcd-${cluster}-<run>.snapshot`;
+const VELERO_NAME_PLACEHOLDER = (cluster: string): string => `pre-upgrade-${cluster.slice(0, 30)}-<date>-<run>`;
+const ETCD_SNAPSHOT_PLACEHOLDER = (cluster: string): string => `etcd-${cluster}-<run>.snapshot`;
 
 /**
  * What a step runs, as the exact commands (arguments as the activities pass them). Values only the
@@ -251,7 +251,7 @@ function nodeOrder(plan: UpgradePlan): string {
  * The spec warnings a preflight check does not already say: the spec and the cluster can both
  * notice the same thing (an even number of control planes), and the plan should say it once.
  */
-export function specWarningsBesides(warnings: readonly string[], preflight: readonly PreflightCheck[]): string[] {
+function specWarningsBesides(warnings: readonly string[], preflight: readonly PreflightCheck[]): string[] {
   const said = preflight.filter((ch) => ch.verdict !== 'ok').map((ch) => ch.message);
   return warnings.filter((w) => !said.some((m) => m !== '' && w.includes(m)));
 }
@@ -387,14 +387,14 @@ function roleSuffix(step: StepProgress): string {
   return step.role === 'controlplane' ? ' (cp)' : ' (worker)';
 }
 
-export function backupSummary(b: BackupRecord): string | null {
+function backupSummary(b: BackupRecord): string | null {
   const parts: string[] = [];
   if (b.velero) parts.push(`Velero ${b.velero.name} ${b.velero.phase}${b.velero.reused ? ' (reused)' : ''}`);
   if (b.etcdSnapshot) parts.push(`etcd snapshot ${b.etcdSnapshot.path} (${humanBytes(b.etcdSnapshot.bytes)})${b.etcdSnapshot.reused ? ' (reused)' : ''}`);
   return parts.length ? parts.join('; ') : null;
 }
 
-export function phaseLabel(p: Pick<UpgradeProgress, 'phase' | 'stage'>): string {
+function phaseLabel(p: Pick<UpgradeProgress, 'phase' | 'stage'>): string {
   return p.phase === p.stage ? p.phase : `${p.phase} (during ${p.stage})`;
 }
 
@@ -520,7 +520,7 @@ function when(d: Date | null): string {
 }
 
 /** What became of the upgrade, before what Temporal says of its workflow. */
-export function outcomeLabel(r: Pick<ListRow, 'status' | 'phase' | 'outcome'>): string {
+function outcomeLabel(r: Pick<ListRow, 'status' | 'phase' | 'outcome'>): string {
   if (r.outcome) return OUTCOME_TEXT[r.outcome];
   if (r.status === 'RUNNING') return r.phase ? `in progress (${r.phase})` : 'in progress';
   return r.phase ? `no report (stopped in ${r.phase})` : 'no report';

@@ -43,7 +43,7 @@ import { isRehearsalTaskQueue, startUpgrade } from './start-upgrade';
 import { watchUpgrade, type Snapshot, type WatchResult } from './watch';
 
 /** Exit code of `watch` (and `start --watch`) when it stopped because a human is needed. */
-export const EXIT_WAITING = 4;
+const EXIT_WAITING = 4;
 export const EXIT_INTERRUPTED = 130;
 
 const QUERY_TIMEOUT_MS = 15_000;
@@ -81,7 +81,7 @@ function firstLine(err: unknown): string {
 }
 
 /** A spec problem is exit 2 with its one-line message. */
-export function specUserError(err: unknown): never {
+function specUserError(err: unknown): never {
   if (err instanceof SpecError) throw new UserError(err.message, 2);
   throw err;
 }
@@ -129,7 +129,7 @@ export async function findUpgrade(ctx: ClientContext, cluster: string): Promise<
 const BASE_QUERY = `WorkflowType = 'clusterUpgrade'`;
 
 /** `[cluster]` may be left out when exactly one upgrade is running. */
-export async function resolveCluster(ctx: ClientContext, cluster: string | undefined, verb: string): Promise<string> {
+async function resolveCluster(ctx: ClientContext, cluster: string | undefined, verb: string): Promise<string> {
   if (cluster) return cluster;
   const running: string[] = [];
   for await (const wf of ctx.client.workflow.list({ query: `${BASE_QUERY} AND ExecutionStatus = 'Running'`, pageSize: 20 })) {
@@ -229,7 +229,7 @@ export async function remediateStep(ctx: ClientContext, found: FoundUpgrade, id:
 }
 
 /** Asks a yes/no question on the terminal; anything but y/yes is no. */
-export async function confirm(question: string): Promise<boolean> {
+async function confirm(question: string): Promise<boolean> {
   const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
   try {
     const answer = await new Promise<string>((resolve) => {
@@ -276,7 +276,7 @@ async function waitingStep(
 
 // ---------------------------------------------------------------- watching
 
-export function watchExitCode(result: WatchResult): number {
+function watchExitCode(result: WatchResult): number {
   switch (result.kind) {
     case 'ended':
       return result.snapshot.report?.outcome === 'completed' ? 0 : 1;
@@ -357,7 +357,7 @@ export interface StatusJson {
   record: { path: string | null; error: string | null } | null;
 }
 
-export async function statusJson(ctx: ClientContext, found: FoundUpgrade): Promise<StatusJson> {
+async function statusJson(ctx: ClientContext, found: FoundUpgrade): Promise<StatusJson> {
   const snap = await readSnapshot(ctx, found.handle);
   const audit = await readAudit(ctx, found, snap.progress, async () => null).catch(() => null);
   return {
@@ -410,7 +410,7 @@ async function reportOutcome(ctx: ClientContext, workflowId: string, runId: stri
   }
 }
 
-export async function listUpgrades(ctx: ClientContext, cluster: string | undefined, limit: number): Promise<ListRow[]> {
+async function listUpgrades(ctx: ClientContext, cluster: string | undefined, limit: number): Promise<ListRow[]> {
   const query = cluster ? `${BASE_QUERY} AND TalosCluster = ${JSON.stringify(cluster)}` : BASE_QUERY;
   const rows: (ListRow & { runId: string })[] = [];
   for await (const wf of ctx.client.workflow.list({ query, pageSize: Math.min(limit, 100) })) {

@@ -33,7 +33,7 @@ export type WatchResult =
 
 export type WaitingAnswer = 'answered' | 'stop' | 'leave';
 
-export interface Output {
+interface Output {
   write(text: string): unknown;
   isTTY?: boolean;
   columns?: number;

@@ -30,7 +30,7 @@ import type {
 /** The product's drain timeout when a spec predates `timeouts.drain`. */
 const DEFAULT_DRAIN_MS = 5 * 60_000;
 
-export { installerImage, type InstallerTarget } from './installer';
+export { installerImage } from './installer';
 
 export interface BuildPlanOptions {
   /** The CLI's --allow-downgrade; either this or spec.allowDowngrade allows a downgrade. */
@@ -41,16 +41,16 @@ export interface BuildPlanOptions {
 
 
 /** Whether a Talos step for a node of this role waits for a human under `policy`. */
-export function talosStepNeedsApproval(policy: ApprovalPolicy, role: 'controlplane' | 'worker'): boolean {
+function talosStepNeedsApproval(policy: ApprovalPolicy, role: 'controlplane' | 'worker'): boolean {
   return policy === 'every-node' || (policy === 'control-plane' && role === 'controlplane');
 }
 
-export function kubernetesStepNeedsApproval(policy: ApprovalPolicy): boolean {
+function kubernetesStepNeedsApproval(policy: ApprovalPolicy): boolean {
   return policy === 'every-node' || policy === 'control-plane';
 }
 
 /** The plan itself is approved under every policy but `none`, and always when Talos changes minor. */
-export function planStepNeedsApproval(policy: ApprovalPolicy, hops: readonly Hop[]): boolean {
+function planStepNeedsApproval(policy: ApprovalPolicy, hops: readonly Hop[]): boolean {
   if (hops.length === 0) return false;
   return policy !== 'none' || hops.some((hop) => hop.kind === 'talos' && hop.minorBump);
 }

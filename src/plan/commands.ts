@@ -82,7 +82,7 @@ export function uncordonArgs(kubeName: string): string[] {
   return ['uncordon', kubeName];
 }
 
-export const BOOT_ID_PATH = '/proc/sys/kernel/random/boot_id';
+const BOOT_ID_PATH = '/proc/sys/kernel/random/boot_id';
 
 export function bootIdArgs(node: string): string[] {
   return ['read', '--nodes', node, BOOT_ID_PATH];

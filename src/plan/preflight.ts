@@ -34,7 +34,7 @@ export const PREFLIGHT_CHECK_IDS = [
   /** Added by buildPlan: whether the current versions could be read at all. */
   'versions-known',
 ] as const;
-export type PreflightCheckId = (typeof PREFLIGHT_CHECK_IDS)[number];
+type PreflightCheckId = (typeof PREFLIGHT_CHECK_IDS)[number];
 
 /** Pods listed one by one before the rest are summarised. */
 const MAX_POD_ENTRIES = 10;
@@ -432,8 +432,4 @@ function addEtcdChecks(
     });
   }
   if (erroring.length === 0) ok('etcd-errors', 'etcd status reports no errors');
-}
-
-export function hasBlockers(checks: readonly PreflightCheck[]): boolean {
-  return checks.some((check) => check.verdict === 'blocker');
 }

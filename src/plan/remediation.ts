@@ -51,7 +51,6 @@ export interface ReupgradeSchematic {
 }
 
 export type Remediation = EtcdRemoveMember | ForceDeletePods | ReupgradeSchematic;
-export type RemediationKind = Remediation['kind'];
 
 export interface RemediationFailure {
   /** The failed step, e.g. talos:v1.9.4:192.168.1.80. */
@@ -82,7 +81,7 @@ function factsFor(facts: ClusterFacts, address: string): NodeFacts | undefined {
 }
 
 /** Whether an etcd member belongs to one of the control planes (by hostname, address or peer URL). */
-export function memberIsControlPlane(member: EtcdMemberFacts, controlPlanes: readonly string[], facts: ClusterFacts): boolean {
+function memberIsControlPlane(member: EtcdMemberFacts, controlPlanes: readonly string[], facts: ClusterFacts): boolean {
   return controlPlanes.some((address) => {
     const hostname = factsFor(facts, address)?.hostname;
     if (sameAddress(member.hostname, address)) return true;
@@ -91,11 +90,11 @@ export function memberIsControlPlane(member: EtcdMemberFacts, controlPlanes: rea
   });
 }
 
-export function etcdRemoveMemberCommand(memberId: string, node: string): string {
+function etcdRemoveMemberCommand(memberId: string, node: string): string {
   return `talosctl etcd remove-member ${memberId} --nodes ${node}`;
 }
 
-export function forceDeletePodCommand(pod: { namespace: string; name: string }): string {
+function forceDeletePodCommand(pod: { namespace: string; name: string }): string {
   return `kubectl delete pod ${pod.name} -n ${pod.namespace} --grace-period=0 --force`;
 }
 

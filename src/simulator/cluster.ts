@@ -13,7 +13,7 @@ import type { SimExtension, SimFluxObject, SimNode, SimPod, SimState } from './t
 export const DEFAULT_SCHEMATIC = '376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba';
 /** What a node reports after the `wrong-schematic` fault: a vanilla image without extensions. */
 export const WRONG_SCHEMATIC = 'ce4c980550dd2ab1b17bbf2b08801c7eb59418eafe8f279833297925d67c7515';
-export const DEFAULT_IMAGE_FACTORY = 'factory.talos.dev';
+const DEFAULT_IMAGE_FACTORY = 'factory.talos.dev';
 
 export const MAX_CONTROL_PLANES = 9;
 export const MAX_WORKERS = 19;
@@ -30,7 +30,7 @@ const EXTENSION_CATALOG: Record<string, string> = {
   'nvidia-container-toolkit': '550.127.05-v1.17.2',
   zfs: '2.2.7',
 };
-export const DEFAULT_EXTENSIONS = ['qemu-guest-agent', 'iscsi-tools'];
+const DEFAULT_EXTENSIONS = ['qemu-guest-agent', 'iscsi-tools'];
 
 export interface SimInitOptions {
   controlPlanes?: number; // default 1
@@ -64,11 +64,11 @@ export interface SimInitOptions {
 /** Thrown for impossible init options; the CLI turns it into a UserError. */
 export class SimOptionError extends Error {}
 
-export function normalizeTalosVersion(v: string): string {
+function normalizeTalosVersion(v: string): string {
   return v.startsWith('v') ? v : `v${v}`;
 }
 
-export function normalizeKubeVersion(v: string): string {
+function normalizeKubeVersion(v: string): string {
   return v.startsWith('v') ? v.slice(1) : v;
 }
 

@@ -12,7 +12,7 @@ import type { SimNode, SimPdb, SimPod, SimState } from './types';
 
 export type Obj = Record<string, unknown>;
 
-export function uid(seed: string): string {
+function uid(seed: string): string {
   const h = hex16(seed) + hex16(`${seed}/`);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32).padEnd(12, '0')}`;
 }
@@ -23,7 +23,7 @@ const hex64 = (seed: string): string => hex16(seed) + hex16(`${seed}#1`) + hex16
 export { internalIP };
 
 /** A stable uid per simulated cluster (kube-system's uid names the cluster). */
-export function namespaceUid(state: SimState, name: string): string {
+function namespaceUid(state: SimState, name: string): string {
   return uid(`namespace/${name}/${state.createdAt}`);
 }
 

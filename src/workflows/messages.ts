@@ -7,8 +7,6 @@ import type { PreflightCheck, UpgradePlan, UpgradeSpec, NodeRole } from '../plan
 import { redactShapes } from '../plan/secret-shapes';
 import type { RunTuning } from '../plan/tuning';
 
-export const WORKFLOW_TYPE = 'clusterUpgrade';
-
 // ---------------------------------------------------------------- payloads
 
 export interface ApprovePayload {
@@ -100,8 +98,6 @@ export type Phase =
   | 'paused'
   | 'aborted'
   | 'failed';
-
-export const TERMINAL_PHASES: readonly Phase[] = ['done', 'aborted', 'failed'];
 
 export type StepStatus =
   | 'pending'
@@ -290,7 +286,7 @@ export interface ClusterUpgradeInput {
 /** A signal or update payload larger than this (as JSON, UTF-8) is refused whole. */
 export const MAX_PAYLOAD_BYTES = 2048;
 /** `reason`, `comment` and `by`. */
-export const MAX_TEXT_CHARS = 500;
+const MAX_TEXT_CHARS = 500;
 const MAX_STEP_CHARS = 200;
 const MAX_ID_CHARS = 300;
 /** What the audit log keeps of a note, and of a refused payload. */
