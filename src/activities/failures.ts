@@ -5,7 +5,8 @@
  * notification.
  */
 import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
-import { ToolError, UnsafeArgumentError } from './exec';
+import { ToolError } from './exec';
+import { UnsafeArgumentError } from './argument-safety';
 import { ParseError } from './parse/common';
 import { redactDeep, redactKnown, knownSecrets } from './redact';
 import { ErrorTypes } from './types';

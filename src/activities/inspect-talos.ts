@@ -10,7 +10,8 @@
  * each bounded by the call timeout, only for nodes that answered `talosctl version`.
  */
 import type { ClusterFacts, EtcdStatusFacts } from '../plan/types';
-import { describeCommand, lastMeaningfulLine, ToolError, type RunOptions, type RunResult } from './exec';
+import { describeCommand, lastMeaningfulLine } from './tool-messages';
+import { ToolError, type RunOptions, type RunResult } from './exec';
 import { ParseError } from './parse/common';
 import {
   CONNECTIVITY,

@@ -8,7 +8,9 @@
  */
 import { isIP } from 'node:net';
 import type { ClusterFacts, FluxObjectFacts, FluxUnreadableFacts, NodeFacts, NodeRole, PdbFacts, ToolPaths } from '../plan/types';
-import { assertSafeAddress, describeCommand, lastMeaningfulLine, runTool, ToolError, type RunOptions, type RunResult, type ToolName } from './exec';
+import { assertSafeAddress, type ToolName } from './argument-safety';
+import { describeCommand, lastMeaningfulLine } from './tool-messages';
+import { runTool, ToolError, type RunOptions, type RunResult } from './exec';
 import { readFluxGet } from './parse/flux';
 import { parseKubectlVersion, parseNamespaceUid, parseNodes, parsePdbs, parsePods, type KubeNodeFacts } from './parse/kubectl';
 import { readEtcdWith, readTalosDetails, readTalosVersions, type TalosNodeDetail } from './inspect-talos';

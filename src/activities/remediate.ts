@@ -7,7 +7,9 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { EtcdRemoveMember, ForceDeletePods } from '../plan/remediation';
-import { assertSafeAddress, lastMeaningfulLine, runTool, UnsafeArgumentError, type RunOptions } from './exec';
+import { assertSafeAddress, UnsafeArgumentError } from './argument-safety';
+import { lastMeaningfulLine } from './tool-messages';
+import { runTool, type RunOptions } from './exec';
 import { typed } from './failures';
 import { parsePods } from './parse/kubectl';
 import { parseEtcdMembers, parseEtcdRemoveMember } from './parse/talosctl';

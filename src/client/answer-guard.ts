@@ -7,7 +7,8 @@
  */
 import { temporal } from '@temporalio/proto';
 import { optionalTsToMs } from '@temporalio/common/lib/time';
-import { auditText, type AuditEntry, type UpgradeProgress } from '../workflows/messages';
+import { auditText } from '../workflows/message-checks';
+import { type AuditEntry, type UpgradeProgress } from '../workflows/messages';
 import { ExitCode, UserError } from './errors';
 
 /**

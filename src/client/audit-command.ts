@@ -17,7 +17,7 @@ import { reportDir } from '../paths';
 import type { AuditEntry, ClusterUpgradeInput, UpgradeProgress } from '../workflows/messages';
 import { UserError } from './errors';
 import { table } from './render';
-import type { ClientContext, FoundUpgrade } from './upgrade-commands';
+import type { ClientContext, FoundUpgrade } from './upgrade-client';
 
 type History = temporal.api.history.v1.IHistory;
 

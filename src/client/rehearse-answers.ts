@@ -5,7 +5,8 @@
  */
 import * as readline from 'node:readline';
 import { abortSignal, resumeSignal, type DecisionAction, type RemediationOffer, type UpgradeProgress, type WaitingFor } from '../workflows/messages';
-import { approveStep, decideStep, readSnapshot, rejectStep, remediateStep, type ClientContext, type FoundUpgrade } from './upgrade-commands';
+import { approveStep, decideStep, rejectStep, remediateStep } from './human-answers';
+import { readSnapshot, type ClientContext, type FoundUpgrade } from './upgrade-client';
 import type { WaitingAnswer } from './watch';
 
 const PROMPT_ATTEMPTS = 20;

@@ -5,32 +5,29 @@
  * process on a task queue of its own, starts the upgrade and watches it, answering approvals on a
  * terminal (or all of them with --yes). Exit 0 only when the upgrade completed.
  */
-import { spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, type Worker } from '@temporalio/worker';
+import type { WorkflowHandle } from '@temporalio/client';
+import { type Worker } from '@temporalio/worker';
 import type { Command } from 'commander';
 import { CLUSTER_NAME, SpecError, parseSpec, parseSpecText } from '../plan/spec';
 import type { UpgradeSpec } from '../plan/types';
 import { FAULT_SYNTAX, FaultSpecError, SimOptionError, faultHelpLines, initSim, parseFaultArg, readInvocations, setFault, type FaultSpec, type SimInfo } from '../simulator';
-import { devServerArgs, freePort, waitForServer } from '../dev-server';
-import { ensureTemporalCli } from '../temporal-cli';
 import { createUpgradeWorker } from '../worker';
-import { METRICS_PORT_ENV, installRuntime as installSdkRuntime, metricsPort, type InstalledRuntime, type MetricsPort } from '../observability/runtime';
+import { METRICS_PORT_ENV, metricsPort } from '../observability/runtime';
 import { DECISION_ACTIONS, type DecisionAction } from '../workflows/messages';
-import { connectClient, connectNative, connectTarget, ensureSearchAttributes, isTemporalServer, type ConnectTarget } from './connection';
 import { ExitCode, UserError } from './errors';
 import { styleFor } from './render';
-import { removeServerRecord, workflowLink, writeServerRecord } from './web-ui';
+import { workflowLink } from './web-ui';
 import { REHEARSAL_TASK_QUEUE_PREFIX, startUpgrade } from './start-upgrade';
 import { readSpecText } from './spec-file';
 import { answerer, terminalAsk } from './rehearse-answers';
-import { EXIT_INTERRUPTED, findUpgrade, localUser, readSnapshot, type ClientContext } from './upgrade-commands';
+import { EXIT_INTERRUPTED, findUpgrade, localUser, readSnapshot, type ClientContext } from './upgrade-client';
 import { watchUpgrade, type WatchResult } from './watch';
 import { REPORT_DIR_ENV, reportDir } from '../paths';
+import { type Server, settlesWithin, embeddedServer, sharedServer, serverMode, installRuntime } from './rehearse-server';
 
 const DEFAULT_FROM = { talos: 'v1.9.2', kubernetes: '1.32.0' } as const;
 const DEFAULT_REBOOT_SECONDS = 2;
@@ -144,116 +141,6 @@ async function buildTwin(
     },
   };
   return { sim, spec: rewritten };
-}
-
-// ---------------------------------------------------------------- Temporal
-
-interface Server {
-  client: Client;
-  connection: Connection;
-  native: NativeConnection;
-  namespace: string;
-  address: string;
-  /** A private server of this run (gone when it ends) or a shared one. */
-  embedded: boolean;
-  close(): Promise<void>;
-}
-
-/**
- * True when `p` settles within `ms`. The timer is cleared as soon as `p` settles: a pending timer
- * keeps Node alive, and an uncleared 15 s one made every rehearsal sit silent after its report.
- */
-async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([p.then(() => true, () => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
- * Runs the server under a small sh watchdog that kills it when its stdin (a pipe from us) closes, so
- * the server never outlives this process, even when we die by SIGKILL or a closed terminal.
- */
-const WATCHDOG = 'exec 3<&0; "$0" "$@" </dev/null & pid=$!; (read _ignored <&3; kill -TERM "$pid" 2>/dev/null) & wait "$pid"';
-
-/**
- * A private dev server for this run: headless, 127.0.0.1, a free port, its SQLite file and log in
- * `dir`. Its own process group, so Ctrl-C reaches us (we stop the workflow and worker first) and not it.
- */
-async function embeddedServer(dir: string): Promise<Server> {
-  const cli = await ensureTemporalCli();
-  const port = await freePort();
-  const log = fs.openSync(path.join(dir, 'temporal-server.log'), 'a');
-  const args = devServerArgs({ cli, port, uiPort: port + 1000, db: path.join(dir, 'temporal.db'), headless: true });
-  const child = spawn('/bin/sh', ['-c', WATCHDOG, cli, ...args], { detached: true, stdio: ['pipe', log, log] });
-  fs.closeSync(log);
-  const stopServer = async (): Promise<void> => {
-    removeServerRecord(port);
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.stdin?.end();
-    const quick = await settlesWithin(exited, 5_000);
-    if (!quick && child.pid !== undefined) {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-      await exited;
-    }
-  };
-  try {
-    await waitForServer(port, 60_000, child);
-    // So that `status` from another terminal knows this server has no Web UI (and links none).
-    if (child.pid !== undefined) writeServerRecord({ pid: child.pid, port, uiUrl: null });
-    return await connectServer({ address: `127.0.0.1:${port}`, namespace: 'default' }, true, stopServer);
-  } catch (err) {
-    await stopServer();
-    throw err;
-  }
-}
-
-/** Clients on `target`; closing them also runs `stop` (the embedded server's shutdown). */
-async function connectServer(target: ConnectTarget, embedded: boolean, stop: () => Promise<void> = async () => undefined): Promise<Server> {
-  const { client, connection } = await connectClient(target);
-  // A shared server may predate our search attributes; an embedded one was started with them.
-  if (!embedded) await ensureSearchAttributes(connection, target.namespace);
-  const native = await connectNative(target);
-  return {
-    client,
-    connection,
-    native,
-    namespace: target.namespace,
-    address: target.address,
-    embedded,
-    close: async () => {
-      await native.close().catch(() => undefined);
-      await connection.close().catch(() => undefined);
-      await stop();
-    },
-  };
-}
-
-function sharedServer(): Promise<Server> {
-  return connectServer(connectTarget(), false);
-}
-
-/** TEMPORAL_ADDRESS when set; else a server already on 127.0.0.1:7233; else a private one. */
-async function serverMode(embedded: boolean): Promise<'embedded' | 'shared'> {
-  if (embedded) return 'embedded';
-  if (process.env.TEMPORAL_ADDRESS) return 'shared';
-  return (await isTemporalServer(connectTarget().address)) ? 'shared' : 'embedded';
-}
-
-/** Metrics only when asked (--metrics-port or the env); an already installed runtime (tests) is kept. */
-function installRuntime(debug: boolean, metrics: MetricsPort): InstalledRuntime {
-  // We stop the worker ourselves on Ctrl-C (after stopping the workflow), so the SDK must not.
-  return installSdkRuntime({ logger: new DefaultLogger(debug ? 'INFO' : 'ERROR'), shutdownSignals: [], metrics });
 }
 
 // ---------------------------------------------------------------- the run

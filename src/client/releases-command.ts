@@ -34,7 +34,8 @@ import {
 import { TASK_QUEUE, TalosCluster } from '../workflows/search-attributes';
 import { connectClient } from './connection';
 import { ExitCode, UserError } from './errors';
-import { renderPlan, styleFor } from './render';
+import { renderPlan } from './render-plan';
+import { styleFor } from './render';
 import { workflowLink } from './web-ui';
 
 const uiSuffix = (url: string | null): string => (url ? `: ${url}` : '');

@@ -10,7 +10,7 @@
 import { installerImage } from './build-plan';
 import { compareMinor, minorOf } from './matrix';
 import { sameAddress } from './node-order';
-import { peerUrlHost } from './preflight';
+import { peerUrlHost } from './preflight-etcd';
 import { parseVersion, talosTag } from './versions';
 import type { ClusterFacts, EtcdMemberFacts, NodeFacts, NodeRole, UpgradePlan } from './types';
 
