@@ -25,6 +25,7 @@ import {
   type MachineStatusFacts,
   type TalosResource,
 } from './parse/talosctl';
+import { talosVersionArgs, talosGetArgs, etcdMembersArgs, etcdStatusArgs } from '../plan/commands';
 
 /** Runs talosctl with the inspection's environment, timeout and heartbeats. */
 export type TalosRun = (tool: 'talosctl', args: string[], extra?: Partial<RunOptions>) => Promise<RunResult>;
@@ -66,7 +67,7 @@ export interface TalosReach {
  * accounted for by a block or an error, or a node-less error says the endpoint did not answer.
  */
 export async function readTalosVersions(run: TalosRun, nodes: string[]): Promise<TalosReach> {
-  const args = ['version', '--nodes', nodes.join(',')];
+  const args = talosVersionArgs(nodes);
   const r = await run('talosctl', args, { okExitCodes: [0, 1] });
   const parsed = parseTalosVersion(r.stdout, r.stderr);
   const versions = new Map<string, string>();
@@ -93,7 +94,7 @@ type GetResult = { resources: TalosResource[]; failed: null } | { resources: nul
 
 /** `talosctl get <type> --nodes <node> -o json`: the node's resources, or why it did not answer. */
 async function talosGetOne(run: TalosRun, type: string, node: string): Promise<GetResult> {
-  const args = ['get', type, '--nodes', node, '-o', 'json'];
+  const args = talosGetArgs(type, node);
   const command = `talosctl get ${type}`;
   const r = await run('talosctl', args, { okExitCodes: [0, 1], maxOutputBytes: TALOS_JSON_MAX_BYTES });
   if (r.stdoutTruncated) throw failure(args, r, `${command}: output larger than ${TALOS_JSON_MAX_BYTES} bytes`);
@@ -180,7 +181,7 @@ export async function readEtcdWith(run: TalosRun, controlPlanes: string[], known
   let members: ClusterFacts['etcd']['members'] | null = null;
   let membersError = '';
   for (const node of askable) {
-    const args = ['etcd', 'members', '--nodes', node];
+    const args = etcdMembersArgs(node);
     const r = await run('talosctl', args, { okExitCodes: [0, 1] });
     const a = parseEtcdMembersAnswer(r.stdout, r.stderr);
     if (r.exitCode === 0 && a.rows.length > 0) {
@@ -190,7 +191,7 @@ export async function readEtcdWith(run: TalosRun, controlPlanes: string[], known
     membersError = `${node}: ${reasonOf(a, r)}`;
   }
 
-  const args = ['etcd', 'status', '--nodes', askable.join(',')];
+  const args = etcdStatusArgs(askable);
   const r = await run('talosctl', args, { okExitCodes: [0, 1] });
   const a = parseEtcdStatusAnswer(r.stdout, r.stderr);
   const failed = new Map(knownDown);

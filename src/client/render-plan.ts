@@ -3,7 +3,7 @@
  * src/plan/commands.ts builds for the activities), the preflight verdicts and the node order.
  */
 import { planGateLines, planSilenceLine } from './render-gates';
-import { drainArgs, forfeitArgs, healthArgs, installArgs, installReboots, prePullArgs, rebootArgs, uncordonArgs, upgradeK8sArgs } from '../plan/commands';
+import { drainArgs, forfeitArgs, healthArgs, installArgs, installReboots, prePullArgs, rebootArgs, uncordonArgs, upgradeK8sArgs, veleroBackupCreateArgs, etcdSnapshotArgs } from '../plan/commands';
 import { formatDuration } from '../plan/duration';
 import type { PlanStep, PreflightCheck, UpgradePlan, UpgradeSpec } from '../plan/types';
 import { type Style, PLAIN, visibleWidth, table, command } from './render';
@@ -28,21 +28,11 @@ export function stepCommands(step: PlanStep, plan: UpgradePlan, cluster: string)
     case 'backup': {
       const runs: string[] = [];
       if (step.velero) {
-        runs.push(
-          command([
-            'velero',
-            'backup',
-            'create',
-            VELERO_NAME_PLACEHOLDER(cluster),
-            ...(step.velero.excludeNamespaces.length ? ['--exclude-namespaces', step.velero.excludeNamespaces.join(',')] : []),
-            ...(step.velero.defaultVolumesToFsBackup ? ['--default-volumes-to-fs-backup'] : []),
-            '--wait',
-          ]),
-        );
+        runs.push(command(['velero', ...veleroBackupCreateArgs({ ...step.velero, name: VELERO_NAME_PLACEHOLDER(cluster) })]));
       }
       if (step.etcdSnapshot) {
         const file = `${step.etcdSnapshot.directory.replace(/\/+$/, '')}/${ETCD_SNAPSHOT_PLACEHOLDER(cluster)}`;
-        runs.push(command(['talosctl', 'etcd', 'snapshot', file, '--nodes', step.etcdSnapshot.node]));
+        runs.push(command(['talosctl', ...etcdSnapshotArgs(file, step.etcdSnapshot.node)]));
       }
       return { runs, then: [] };
     }

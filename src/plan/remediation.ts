@@ -13,6 +13,7 @@ import { sameAddress } from './node-order';
 import { peerUrlHost } from './preflight-etcd';
 import { parseVersion, talosTag } from './versions';
 import type { ClusterFacts, EtcdMemberFacts, NodeFacts, NodeRole, UpgradePlan } from './types';
+import { etcdRemoveMemberArgs, forceDeletePodArgs } from './commands';
 
 export interface EtcdRemoveMember {
   id: string;
@@ -91,11 +92,11 @@ function memberIsControlPlane(member: EtcdMemberFacts, controlPlanes: readonly s
 }
 
 function etcdRemoveMemberCommand(memberId: string, node: string): string {
-  return `talosctl etcd remove-member ${memberId} --nodes ${node}`;
+  return ['talosctl', ...etcdRemoveMemberArgs(memberId, node)].join(' ');
 }
 
 function forceDeletePodCommand(pod: { namespace: string; name: string }): string {
-  return `kubectl delete pod ${pod.name} -n ${pod.namespace} --grace-period=0 --force`;
+  return ['kubectl', ...forceDeletePodArgs(pod)].join(' ');
 }
 
 /** What an operator would type; the activity issues the same upgrade with --wait=false and waits itself. */
