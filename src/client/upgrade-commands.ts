@@ -59,7 +59,8 @@ function parseLimit(value: string): number {
   return n;
 }
 
-export function registerUpgradeCommands(program: Command): void {
+/** `start`: validate the spec, start the run, print its id and link (and follow it with --watch). */
+function registerStartCommand(program: Command): void {
   program
     .command('start')
     .description('start the upgrade described by a spec file; prints its workflow id and Web UI link')
@@ -90,7 +91,10 @@ export function registerUpgradeCommands(program: Command): void {
         if (opts.watch) process.exitCode = await follow(ctx, found, {});
       });
     });
+}
 
+/** `status`, `watch` and `list`: reading upgrades. */
+function registerReadCommands(program: Command): void {
   program
     .command('status')
     .description('where an upgrade stands: phase, steps, backups, what it waits for')
@@ -134,9 +138,10 @@ export function registerUpgradeCommands(program: Command): void {
         else process.stdout.write(`${[...renderList(rows), '', reportsHint()].join('\n')}\n`);
       });
     });
+}
 
-  registerAuditCommand(program, withClient, findUpgrade, async (ctx, found) => (await readSnapshot(ctx, found.handle)).progress);
-
+/** `approve` and `reject`: the answers to an approval gate. */
+function registerApprovalCommands(program: Command): void {
   byOption(
     program
       .command('approve')
@@ -170,7 +175,10 @@ export function registerUpgradeCommands(program: Command): void {
       process.stdout.write(`rejected ${step} as ${opts.by}; the upgrade stops safely\n`);
     });
   });
+}
 
+/** `decide` and `remediate`: the answers to a failed or blocked step. */
+function registerDecisionCommands(program: Command): void {
   byOption(
     program
       .command('decide')
@@ -216,7 +224,10 @@ export function registerUpgradeCommands(program: Command): void {
       process.stdout.write(`requested ${id}${fix ? ` (${fix.command})` : ''} as ${opts.by}; follow it with talos-upgrade watch ${cluster}\n`);
     });
   });
+}
 
+/** `pause`, `resume` and `abort`: signals, acted on at the next safe point. */
+function registerControlCommands(program: Command): void {
   for (const name of ['pause', 'resume', 'abort'] as const) {
     const command = program
       .command(name)
@@ -250,4 +261,13 @@ export function registerUpgradeCommands(program: Command): void {
       });
     });
   }
+}
+
+export function registerUpgradeCommands(program: Command): void {
+  registerStartCommand(program);
+  registerReadCommands(program);
+  registerAuditCommand(program, withClient, findUpgrade, async (ctx, found) => (await readSnapshot(ctx, found.handle)).progress);
+  registerApprovalCommands(program);
+  registerDecisionCommands(program);
+  registerControlCommands(program);
 }
