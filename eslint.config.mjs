@@ -35,7 +35,6 @@ const LONG_FUNCTIONS = {
   'src/client/rehearse.ts': 131, // runRehearsal
   'src/client/watch.ts': 100, // watchUpgrade
   'src/plan/build-plan.ts': 166, // buildPlan
-  'src/plan/preflight.ts': 248, // evaluatePreflight
   'src/plan/spec.ts': 83, // finish
   'src/simulator/cluster.ts': 91, // buildInitialState
   'src/simulator/talosctl/upgrade-k8s.ts': 117, // runUpgradeK8s

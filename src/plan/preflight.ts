@@ -18,6 +18,22 @@ function kubernetesChanges(facts: ClusterFacts, target: string): boolean {
   return seen.length === 0 || seen.some((v) => plain(v) !== plain(target));
 }
 
+/** What every category of checks reads, and where it puts its verdicts (in the order they are added). */
+interface PreflightRun {
+  spec: UpgradeSpec;
+  facts: ClusterFacts;
+  context: PreflightContext;
+  ordered: ReturnType<typeof orderNodes>;
+  planned: string[];
+  present: (ReturnType<typeof orderNodes>[number] & { facts: NodeFacts })[];
+  factsFor: (address: string) => NodeFacts | undefined;
+  primary: string;
+  kubernetesReadable: boolean;
+  nodeName: (f: NodeFacts) => string;
+  add: (check: PreflightCheck) => void;
+  ok: (id: PreflightCheckId, message: string) => void;
+}
+
 /** Context defaults to the spec's nodes (or, with discover, the facts'). */
 export function evaluatePreflight(
   spec: UpgradeSpec,
@@ -40,7 +56,21 @@ export function evaluatePreflight(
   const primary = context.primary;
   const kubernetesReadable = facts.kubernetesVersion !== null || facts.nodes.some((n) => n.kubernetesReady !== null);
   const nodeName = (f: NodeFacts): string => f.hostname ?? f.address;
+  const run: PreflightRun = { spec, facts, context, ordered, planned, present, factsFor, primary, kubernetesReadable, nodeName, add, ok };
+  kubernetesApiCheck(run);
+  membershipChecks(run);
+  nodeStateChecks(run);
+  addEtcdChecks(facts, context, factsFor, add, ok);
+  podChecks(run);
+  fluxVeleroChecks(run);
+  clusterShapeChecks(run);
+  clientAndBudgetChecks(run);
+  return checks;
+}
 
+/** Kubernetes answers at all. */
+function kubernetesApiCheck(run: PreflightRun): void {
+  const { spec, facts, kubernetesReadable, add, ok } = run;
   // ---- Kubernetes API
   if (kubernetesReadable) ok('kubernetes-readable', `Kubernetes answered (version ${facts.kubernetesVersion ?? 'unknown'})`);
   else {
@@ -51,7 +81,11 @@ export function evaluatePreflight(
       fix: `KUBECONFIG=${spec.kubeconfig} ${spec.tools.kubectl} get nodes`,
     });
   }
+}
 
+/** The spec's nodes are the cluster's, with the roles the spec gives them. */
+function membershipChecks(run: PreflightRun): void {
+  const { spec, facts, ordered, planned, present, factsFor, kubernetesReadable, add, ok } = run;
   // ---- spec nodes vs cluster nodes
   let membershipProblems = 0;
   for (const node of ordered) {
@@ -103,7 +137,11 @@ export function evaluatePreflight(
     });
   }
   if (roleProblems === 0) ok('node-roles', 'every node has the role the spec gives it');
+}
 
+/** Every node answers Talos, runs, is Ready and is not cordoned by someone else. */
+function nodeStateChecks(run: PreflightRun): void {
+  const { present, kubernetesReadable, nodeName, add, ok } = run;
   // ---- reachability and boot stage
   const unreachable = present.filter((node) => !node.facts.reachable);
   for (const node of unreachable) {
@@ -154,10 +192,11 @@ export function evaluatePreflight(
     });
   }
   if (cordoned.length === 0) ok('nodes-schedulable', 'no node is cordoned');
+}
 
-  // ---- etcd
-  addEtcdChecks(facts, context, factsFor, add, ok);
-
+/** Pods not Running or Succeeded, the first few one by one. */
+function podChecks(run: PreflightRun): void {
+  const { facts, add, ok } = run;
   // ---- pods
   const pods = facts.podProblems;
   pods.slice(0, MAX_POD_ENTRIES).forEach((pod) => {
@@ -187,7 +226,11 @@ export function evaluatePreflight(
     });
   }
   if (pods.length === 0) ok('pods', 'every pod is Running or Succeeded');
+}
 
+/** Flux objects Ready; Velero there when the spec backs up with it. */
+function fluxVeleroChecks(run: PreflightRun): void {
+  const { spec, facts, add, ok } = run;
   // ---- Flux
   if (facts.flux === null) ok('flux-ready', 'Flux is not installed (or not configured); nothing to wait for');
   else {
@@ -229,7 +272,11 @@ export function evaluatePreflight(
       fix: 'install Velero or set backup.velero.enabled: false',
     });
   }
+}
 
+/** An odd number of control planes; one schematic across the nodes. */
+function clusterShapeChecks(run: PreflightRun): void {
+  const { spec, context, present, primary, add, ok } = run;
   // ---- control-plane count
   const cpCount = context.controlPlanes.length;
   if (cpCount > 0 && cpCount % 2 === 0) {
@@ -258,7 +305,11 @@ export function evaluatePreflight(
       fix: detect ? 'set talos.schematic to the schematic id every node should run' : `every node will be moved to ${spec.talos.schematic.slice(0, 12)}...`,
     });
   } else ok('schematics', 'every reachable node runs the same schematic');
+}
 
+/** The talosctl client can drive the target versions; disruption budgets leave room to drain. */
+function clientAndBudgetChecks(run: PreflightRun): void {
+  const { spec, facts, context, add, ok } = run;
   // ---- talosctl client
   const target = context.targetTalos ?? spec.talos.version;
   const client = facts.talosClientVersion;
@@ -306,6 +357,4 @@ export function evaluatePreflight(
   } else {
     ok('disruption-budgets', 'PodDisruptionBudgets could not be listed (no permission?): a drain that one holds becomes a decision when it times out');
   }
-
-  return checks;
 }
