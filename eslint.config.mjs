@@ -30,7 +30,7 @@ const LONG_FUNCTIONS = {
   'src/activities/node/fence/call.ts': 95, // runFenced
   'src/activities/node/rollback.ts': 87, // rollbackNode
   'src/client/rehearse-answers.ts': 94, // answerer
-  'src/client/rehearse.ts': 131, // runRehearsal
+  'src/client/rehearse.ts': 92, // runRehearsal
   'src/client/watch.ts': 100, // watchUpgrade
   'src/plan/spec.ts': 83, // finish
   'src/simulator/cluster.ts': 91, // buildInitialState
