@@ -171,12 +171,8 @@ export function parseSpec(input: unknown, source?: string): UpgradeSpec {
   return finish(result.data, source);
 }
 
-function finish(file: ParsedFile, source: string | undefined): UpgradeSpec {
-  const fail = (path: string, problem: string): never => {
-    throw new SpecError(path, problem, source);
-  };
-
-  let nodes: UpgradeSpec['nodes'];
+/** `nodes` (or `discover: true`): each node once, the primary one of the control planes. */
+function nodesFrom(file: ParsedFile, fail: (path: string, problem: string) => never): UpgradeSpec['nodes'] {
   if (file.discover && file.nodes) {
     fail('nodes', 'present together with discover: true; either list the nodes or discover them, so remove one of the two');
   }
@@ -212,8 +208,17 @@ function finish(file: ParsedFile, source: string | undefined): UpgradeSpec {
       const isWorker = workers.some((address) => sameAddress(address, wanted));
       return fail('nodes.primary', `${wanted} is ${isWorker ? 'a worker, ' : ''}not a control plane; use one of ${controlPlane.join(', ')}`);
     }
-    nodes = { controlPlane: [...controlPlane], primary, workers: [...workers] };
+    return { controlPlane: [...controlPlane], primary, workers: [...workers] };
   }
+  return undefined;
+}
+
+function finish(file: ParsedFile, source: string | undefined): UpgradeSpec {
+  const fail = (path: string, problem: string): never => {
+    throw new SpecError(path, problem, source);
+  };
+
+  const nodes = nodesFrom(file, fail);
 
   const notifications = (file.notifications ?? []).map((target, i) => notificationTarget(target, `notifications[${i}]`, fail));
   const maintenanceWindow = file.maintenanceWindow ? windowFrom(file.maintenanceWindow, fail) : undefined;
