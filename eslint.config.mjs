@@ -32,7 +32,6 @@ const LONG_FUNCTIONS = {
   'src/client/rehearse-answers.ts': 94, // answerer
   'src/client/rehearse.ts': 92, // runRehearsal
   'src/client/watch.ts': 100, // watchUpgrade
-  'src/simulator/cluster.ts': 91, // buildInitialState
   'src/simulator/talosctl/upgrade-k8s.ts': 117, // runUpgradeK8s
   'src/simulator/talosctl/upgrade-lifecycle.ts': 129, // runLifecycleUpgrade
   'src/simulator/talosctl/upgrade.ts': 109, // runLegacyUpgrade

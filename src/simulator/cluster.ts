@@ -118,7 +118,16 @@ function nodeLayout(cpCount: number, workerCount: number, given?: SimInitOptions
   return nodes;
 }
 
-export function buildInitialState(opts: SimInitOptions, now = Date.now()): SimState {
+/** The init options, each checked (one error naming the flag), with their defaults. */
+function checkedOptions(opts: SimInitOptions): {
+  layout: ReturnType<typeof nodeLayout>;
+  talos: string;
+  kubernetes: string;
+  schematic: string;
+  rebootSeconds: number;
+  backupSeconds: number;
+  talosctlVersion: string;
+} {
   const cpCount = int('--control-planes', opts.addresses?.controlPlane.length ?? opts.controlPlanes ?? 1, 1, MAX_CONTROL_PLANES);
   const workerCount = int('--workers', opts.addresses?.workers.length ?? opts.workers ?? 2, 0, MAX_WORKERS);
   const layout = nodeLayout(cpCount, workerCount, opts.addresses);
@@ -147,6 +156,11 @@ export function buildInitialState(opts: SimInitOptions, now = Date.now()): SimSt
   }
   const talosctlVersion = normalizeTalosVersion(opts.talosctlVersion ?? talos);
   if (!SEMVER.test(talosctlVersion)) throw new SimOptionError(`talosctl version must look like v1.9.2, got "${talosctlVersion}"`);
+  return { layout, talos, kubernetes, schematic, rebootSeconds, backupSeconds, talosctlVersion };
+}
+
+export function buildInitialState(opts: SimInitOptions, now = Date.now()): SimState {
+  const { layout, talos, kubernetes, schematic, rebootSeconds, backupSeconds, talosctlVersion } = checkedOptions(opts);
 
   const schematics: Record<string, SimExtension[]> = {
     [schematic]: (opts.extensions ?? DEFAULT_EXTENSIONS).map(toExtension),
