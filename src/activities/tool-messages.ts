@@ -21,6 +21,10 @@ export function describeCommand(tool: RunnableName, args: readonly string[]): st
   return out;
 }
 
+// Control bytes from a crashing tool must not reach step messages, history or notifications.
+// eslint-disable-next-line no-control-regex
+const CONTROL_BYTES = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\ufffd]/g;
+
 const ERRORISH = /error|fail|fatal|denied|refused|not found|unable|cannot|can't|invalid|unknown|too (old|new)|unsupported|✗/i;
 
 /** The line of a failed tool's output that says why: the last error-looking line, else the last line. */
@@ -28,9 +32,7 @@ export function lastMeaningfulLine(stderr: string, stdout = ''): string {
   for (const text of [stderr, stdout]) {
     const lines = text
       .split('\n')
-      // Control bytes from a crashing tool must not reach step messages, history or notifications.
-      // eslint-disable-next-line no-control-regex
-      .map((l) => l.replace(/\r$/, '').replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\ufffd]/g, '').trim())
+      .map((l) => l.replace(/\r$/, '').replace(CONTROL_BYTES, '').trim())
       .filter((l) => l.length > 0 && !/^[-=.\s]+$/.test(l));
     const line = [...lines].reverse().find((l) => ERRORISH.test(l)) ?? lines[lines.length - 1];
     if (line !== undefined) {

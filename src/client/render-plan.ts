@@ -99,6 +99,54 @@ export interface PlanRenderOptions {
 }
 
 /** The `plan` command's text: hops, steps with their commands, backups, approvals, advice, preflight. */
+/** Each step: what it is, what it runs, what it waits for, how to approve it, its gates. */
+function pushSteps(out: string[], plan: UpgradePlan, spec: UpgradeSpec, c: Style): void {
+  out.push(c.bold('Steps, in order'));
+  plan.steps.forEach((step, i) => {
+    const gate = step.needsApproval ? c.yellow('  [asks for approval]') : '';
+    const who = step.kind === 'talos' ? ` (${ROLE_LABEL(step)})` : '';
+    out.push(`  ${String(i + 1).padStart(2)}. ${c.bold(step.id)}${who}${gate}`);
+    out.push(`      ${step.title}`);
+    const { runs, then } = stepCommands(step, plan, plan.cluster);
+    for (const line of runs) out.push(`      ${line.startsWith('before:') || line.startsWith('read-only:') ? line : `runs: ${c.cyan(line)}`}`);
+    for (const line of then) out.push(`      ${line}`);
+    if (step.needsApproval) out.push(`      approve with: ${command(['talos-upgrade', 'approve', plan.cluster, '--step', step.id])}`);
+    for (const line of planGateLines(step, spec)) out.push(`      ${line}`);
+  });
+  out.push('');
+  const silence = planSilenceLine(spec);
+  if (silence) out.push(`  ${silence}`, '');
+}
+
+/** The backups taken before anything changes. */
+function pushBackups(out: string[], plan: UpgradePlan, c: Style): void {
+  out.push(c.bold('Backups taken before anything changes'));
+  const backup = plan.steps.find((s): s is Extract<PlanStep, { kind: 'backup' }> => s.kind === 'backup');
+  if (!backup) out.push(plan.hops.length === 0 ? '  none (nothing to change)' : '  none: both Velero and the etcd snapshot are disabled in the spec');
+  else {
+    if (backup.velero) {
+      const excluded = backup.velero.excludeNamespaces.length ? `, excluding ${backup.velero.excludeNamespaces.join(', ')}` : '';
+      out.push(`  Velero backup ${VELERO_NAME_PLACEHOLDER(plan.cluster)}${excluded}${backup.velero.defaultVolumesToFsBackup ? ', with pod volumes' : ''}`);
+    }
+    if (backup.etcdSnapshot) out.push(`  etcd snapshot of ${backup.etcdSnapshot.node} into ${backup.etcdSnapshot.directory}`);
+  }
+  out.push('');
+}
+
+/** The preflight verdicts, blockers first, each problem with its fix. */
+function pushPreflight(out: string[], plan: UpgradePlan, c: Style): void {
+  out.push(c.bold('Preflight'));
+  const order = { blocker: 0, warning: 1, ok: 2 } as const;
+  const checks = [...plan.preflight].sort((a, b) => order[a.verdict] - order[b.verdict]);
+  const rows = table(null, checks.map((check) => [verdictLabel(check, c), check.id, check.message]), '  ');
+  const fixIndent = ' '.repeat(2 + Math.max(0, ...checks.map((ch) => visibleWidth(verdictLabel(ch, c)))) + 2);
+  checks.forEach((check, i) => {
+    out.push(rows[i] ?? '');
+    if (check.fix && check.verdict !== 'ok') out.push(`${fixIndent}fix: ${c.bold(check.fix)}`);
+  });
+  out.push('');
+}
+
 export function renderPlan(plan: UpgradePlan, spec: UpgradeSpec, opts: PlanRenderOptions): string[] {
   const c = opts.color ?? PLAIN;
   const out: string[] = [];
@@ -118,33 +166,9 @@ export function renderPlan(plan: UpgradePlan, spec: UpgradeSpec, opts: PlanRende
   });
   out.push('');
 
-  out.push(c.bold('Steps, in order'));
-  plan.steps.forEach((step, i) => {
-    const gate = step.needsApproval ? c.yellow('  [asks for approval]') : '';
-    const who = step.kind === 'talos' ? ` (${ROLE_LABEL(step)})` : '';
-    out.push(`  ${String(i + 1).padStart(2)}. ${c.bold(step.id)}${who}${gate}`);
-    out.push(`      ${step.title}`);
-    const { runs, then } = stepCommands(step, plan, plan.cluster);
-    for (const line of runs) out.push(`      ${line.startsWith('before:') || line.startsWith('read-only:') ? line : `runs: ${c.cyan(line)}`}`);
-    for (const line of then) out.push(`      ${line}`);
-    if (step.needsApproval) out.push(`      approve with: ${command(['talos-upgrade', 'approve', plan.cluster, '--step', step.id])}`);
-    for (const line of planGateLines(step, spec)) out.push(`      ${line}`);
-  });
-  out.push('');
-  const silence = planSilenceLine(spec);
-  if (silence) out.push(`  ${silence}`, '');
+  pushSteps(out, plan, spec, c);
 
-  out.push(c.bold('Backups taken before anything changes'));
-  const backup = plan.steps.find((s): s is Extract<PlanStep, { kind: 'backup' }> => s.kind === 'backup');
-  if (!backup) out.push(plan.hops.length === 0 ? '  none (nothing to change)' : '  none: both Velero and the etcd snapshot are disabled in the spec');
-  else {
-    if (backup.velero) {
-      const excluded = backup.velero.excludeNamespaces.length ? `, excluding ${backup.velero.excludeNamespaces.join(', ')}` : '';
-      out.push(`  Velero backup ${VELERO_NAME_PLACEHOLDER(plan.cluster)}${excluded}${backup.velero.defaultVolumesToFsBackup ? ', with pod volumes' : ''}`);
-    }
-    if (backup.etcdSnapshot) out.push(`  etcd snapshot of ${backup.etcdSnapshot.node} into ${backup.etcdSnapshot.directory}`);
-  }
-  out.push('');
+  pushBackups(out, plan, c);
 
   out.push(c.bold('Approvals asked'));
   const gates = plan.steps.filter((s) => s.needsApproval);
@@ -164,16 +188,7 @@ export function renderPlan(plan: UpgradePlan, spec: UpgradeSpec, opts: PlanRende
     out.push('');
   }
 
-  out.push(c.bold('Preflight'));
-  const order = { blocker: 0, warning: 1, ok: 2 } as const;
-  const checks = [...plan.preflight].sort((a, b) => order[a.verdict] - order[b.verdict]);
-  const rows = table(null, checks.map((check) => [verdictLabel(check, c), check.id, check.message]), '  ');
-  const fixIndent = ' '.repeat(2 + Math.max(0, ...checks.map((ch) => visibleWidth(verdictLabel(ch, c)))) + 2);
-  checks.forEach((check, i) => {
-    out.push(rows[i] ?? '');
-    if (check.fix && check.verdict !== 'ok') out.push(`${fixIndent}fix: ${c.bold(check.fix)}`);
-  });
-  out.push('');
+  pushPreflight(out, plan, c);
 
   const blockers = plan.preflight.filter((ch) => ch.verdict === 'blocker').length;
   if (blockers > 0) {

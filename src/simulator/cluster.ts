@@ -235,16 +235,10 @@ export function podSuffix(seed: string, length: 5 | 10 = 5): string {
   return out;
 }
 
-function buildPods(state: SimState, bootedAt: number): SimPod[] {
-  const created = new Date(bootedAt + 60_000).toISOString();
-  const pods: SimPod[] = [];
-  const cps = state.nodes.filter((n) => n.role === 'controlplane');
-  const ws = state.nodes.filter((n) => n.role === 'worker');
-  const workloadNodes = ws.length > 0 ? ws : cps;
-  const k8s = `v${state.apiServerVersion}`;
-  const pod = (p: Omit<SimPod, 'createdAt' | 'deletionTimestamp' | 'restarts' | 'waitingReason' | 'phase'>): void => {
-    pods.push({ ...p, phase: 'Running', createdAt: created, deletionTimestamp: null, restarts: 0, waitingReason: null });
-  };
+type AddPod = (p: Omit<SimPod, 'createdAt' | 'deletionTimestamp' | 'restarts' | 'waitingReason' | 'phase'>) => void;
+
+/** The control plane's static pods and the per-node DaemonSets (kube-proxy, flannel). */
+function addSystemPods(pod: AddPod, state: SimState, cps: SimNode[], k8s: string): void {
   for (const cp of cps) {
     for (const c of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
       pod({ namespace: 'kube-system', name: `${c}-${cp.hostname}`, node: cp.hostname, ownerKind: 'Node', ownerName: cp.hostname, app: c, image: `registry.k8s.io/${c}:${k8s}` });
@@ -254,6 +248,19 @@ function buildPods(state: SimState, bootedAt: number): SimPod[] {
     pod({ namespace: 'kube-system', name: `kube-proxy-${podSuffix(`proxy${n.hostname}`)}`, node: n.hostname, ownerKind: 'DaemonSet', ownerName: 'kube-proxy', app: 'kube-proxy', image: `registry.k8s.io/kube-proxy:${k8s}` });
     pod({ namespace: 'kube-system', name: `kube-flannel-${podSuffix(`flannel${n.hostname}`)}`, node: n.hostname, ownerKind: 'DaemonSet', ownerName: 'kube-flannel', app: 'flannel', image: 'ghcr.io/siderolabs/flannel:v0.26.1' });
   }
+}
+
+function buildPods(state: SimState, bootedAt: number): SimPod[] {
+  const created = new Date(bootedAt + 60_000).toISOString();
+  const pods: SimPod[] = [];
+  const cps = state.nodes.filter((n) => n.role === 'controlplane');
+  const ws = state.nodes.filter((n) => n.role === 'worker');
+  const workloadNodes = ws.length > 0 ? ws : cps;
+  const k8s = `v${state.apiServerVersion}`;
+  const pod: AddPod = (p) => {
+    pods.push({ ...p, phase: 'Running', createdAt: created, deletionTimestamp: null, restarts: 0, waitingReason: null });
+  };
+  addSystemPods(pod, state, cps, k8s);
   const rs = (ns: string, deploy: string, image: string, replicas: number): void => {
     const hash = podSuffix(`rs${ns}${deploy}`, 10);
     for (let i = 0; i < replicas; i++) {

@@ -56,10 +56,12 @@ function sizeProblem(raw: unknown): string | null {
     : null;
 }
 
+// eslint-disable-next-line no-control-regex
+const CONTROL_RUNS = /[\u0000-\u001f\u007f]+/g;
+
 /** One line, secret shapes redacted, at most `max` characters. */
 export function auditText(text: string, max = MAX_AUDIT_NOTE_CHARS): string {
-  // eslint-disable-next-line no-control-regex
-  const line = redactShapes(String(text).slice(0, max * 4)).replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  const line = redactShapes(String(text).slice(0, max * 4)).replace(CONTROL_RUNS, ' ').trim();
   return line.length > max ? `${line.slice(0, max - 3)}...` : line;
 }
 
