@@ -21,6 +21,24 @@ const workflowForbidden = {
   ].map((name) => ({ name, message: 'Workflow code may not import Node built-ins.' })),
 };
 
+// Functions still over 80 lines, each held to its length once formatted so it cannot grow (docs/architecture.md
+// says why each stays): src/activities/node/ is being rewritten on another branch; runTool and capture
+// are the one runner every tool call goes through, whose timeout, cancel and drain paths share their
+// locals; watchUpgrade and answerer are polling loops whose state lives in closures; runRehearsal's
+// finally undoes exactly what its try set up; the twin's upgrade scripts read top to bottom as the
+// tool's own sequence.
+const LONG_FUNCTIONS = {
+  'src/activities/exec.ts': 154, // runTool (capture: 85)
+  'src/activities/node/fence/call.ts': 98, // runFenced
+  'src/activities/node/rollback.ts': 96, // rollbackNode
+  'src/client/rehearse-answers.ts': 94, // answerer
+  'src/client/rehearse.ts': 96, // runRehearsal
+  'src/client/watch.ts': 100, // watchUpgrade
+  'src/simulator/talosctl/upgrade-k8s.ts': 120, // runUpgradeK8s
+  'src/simulator/talosctl/upgrade-lifecycle.ts': 129, // runLifecycleUpgrade
+  'src/simulator/talosctl/upgrade.ts': 109, // runLegacyUpgrade
+};
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.tools/**', 'test-results/**', 'bin/**', 'test/fixtures/lint/**'] },
   eslint.configs.recommended,
@@ -80,6 +98,19 @@ export default tseslint.config(
       'no-restricted-globals': ['error', { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' }, { name: 'setInterval', message: 'Use sleep() in a loop.' }],
     },
   },
+  {
+    // Small modules whose names say what they are (docs/architecture.md): a file over 400 lines is
+    // split by responsibility, a function over 80 (blank lines and comments aside) is split too.
+    files: ['src/**/*.ts'],
+    rules: {
+      'max-lines': ['error', { max: 400 }],
+      'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }],
+    },
+  },
+  ...Object.entries(LONG_FUNCTIONS).map(([file, max]) => ({
+    files: [file],
+    rules: { 'max-lines-per-function': ['error', { max, skipBlankLines: true, skipComments: true }] },
+  })),
   {
     files: ['**/*.mjs', '**/*.cjs', '**/*.js'],
     ...tseslint.configs.disableTypeChecked,

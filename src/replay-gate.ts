@@ -14,7 +14,7 @@ const TYPES = ['clusterUpgrade', 'clusterLock', 'releaseWatch'];
 /** Bounds: a namespace full of runs cannot keep a worker from starting for long. */
 const MAX_RUNS = 200;
 
-export interface BrokenRun {
+interface BrokenRun {
   workflowId: string;
   runId: string;
   /** The replay error's first line (which command differed). */

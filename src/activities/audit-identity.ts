@@ -22,7 +22,7 @@ import type { AuditEntry, MessageRef } from '../workflows/messages';
 type History = temporal.api.history.v1.IHistory;
 
 /** What the server recorded with one message. */
-export interface RecordedMessage {
+interface RecordedMessage {
   /** The client identity the server stored (empty string when the client sent none). */
   identity: string;
   /** When the server received it (the event's time). */
@@ -88,7 +88,7 @@ export function messageSenders(history: History | null | undefined): MessageSend
   return { signals, updates, started };
 }
 
-export function lookup(senders: MessageSenders, ref: MessageRef | undefined): RecordedMessage | null {
+function lookup(senders: MessageSenders, ref: MessageRef | undefined): RecordedMessage | null {
   if (!ref) return null;
   if ('update' in ref) return senders.updates.get(ref.update) ?? null;
   return senders.signals.get(ref.signal)?.[ref.n - 1] ?? null;

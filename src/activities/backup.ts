@@ -13,6 +13,7 @@ import { parseEtcdSnapshot } from './parse/talosctl';
 import { isTerminalPhase, parseBackupCreateOutput, parseBackupGet, parseVeleroError } from './parse/velero';
 import { toolEnv } from './tool-env';
 import { ErrorTypes, type EtcdSnapshotInput, type EtcdSnapshotResult, type VeleroBackupInput, type VeleroBackupResult } from './types';
+import { veleroBackupGetArgs, veleroBackupCreateArgs, etcdSnapshotArgs } from '../plan/commands';
 
 const BACKUP_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
@@ -31,7 +32,7 @@ export async function createVeleroBackup(input: VeleroBackupInput): Promise<Vele
     const pollMs = input.tuning?.pollIntervalMs ?? 2_000;
     const get = async () => {
       try {
-        const out = await withHeartbeats(() => runTool('velero', velero, ['backup', 'get', input.name, '-o', 'json'], { env, signal: ctx.cancellationSignal, timeoutMs: 60_000 }));
+        const out = await withHeartbeats(() => runTool('velero', velero, veleroBackupGetArgs(input.name), { env, signal: ctx.cancellationSignal, timeoutMs: 60_000 }));
         return parseBackupGet(out.stdout);
       } catch (err) {
         if (err instanceof ToolError && err.kind === 'exit' && parseVeleroError(err.stderrTail).kind === 'not-found') return null;
@@ -42,14 +43,7 @@ export async function createVeleroBackup(input: VeleroBackupInput): Promise<Vele
     const reused = existing !== null;
     let waitPhase: string | null = null;
     if (!existing) {
-      const args = [
-        'backup',
-        'create',
-        input.name,
-        ...(input.excludeNamespaces.length ? ['--exclude-namespaces', input.excludeNamespaces.join(',')] : []),
-        ...(input.defaultVolumesToFsBackup ? ['--default-volumes-to-fs-backup'] : []),
-        '--wait',
-      ];
+      const args = veleroBackupCreateArgs(input);
       try {
         const out = await withHeartbeats(
           () => runTool('velero', velero, args, { env, signal: ctx.cancellationSignal, timeoutMs: 2 * 60 * 60_000 }),
@@ -92,7 +86,7 @@ export async function takeEtcdSnapshot(input: EtcdSnapshotInput): Promise<EtcdSn
     const partial = `${target}.partial`;
     fs.rmSync(partial, { force: true });
     const r = await withHeartbeats(() =>
-      runTool('talosctl', input.access.tools.talosctl, ['etcd', 'snapshot', partial, '--nodes', input.node], {
+      runTool('talosctl', input.access.tools.talosctl, etcdSnapshotArgs(partial, input.node), {
         env: toolEnv(input.access),
         signal: ctx.cancellationSignal,
         timeoutMs: 10 * 60_000,

@@ -24,7 +24,7 @@ export async function inspectCluster(input: InspectInput): Promise<ClusterFacts>
  * "etcdserver: no leader", and the cluster's alarms as AlarmMember text, `memberID:<decimal> alarm:NOSPACE`.
  * Every member reports every alarm, so alarms are returned once per member id.
  */
-export function readEtcdErrors(text: string): { alarms: { memberId: string; alarm: string }[]; noLeader: boolean; other: string[] } {
+function readEtcdErrors(text: string): { alarms: { memberId: string; alarm: string }[]; noLeader: boolean; other: string[] } {
   const alarms: { memberId: string; alarm: string }[] = [];
   const other: string[] = [];
   let noLeader = false;

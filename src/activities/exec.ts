@@ -5,16 +5,17 @@
  * On POSIX the tool runs in its own process group so that a cancel or timeout also reaches whatever it
  * started itself (a wrapper script's children, a pager): no tool process outlives the activity.
  */
-import { isIPv4, isIPv6 } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import execa from 'execa';
 import { LineRedactor, redact, redactCut, usableSecrets } from './redact';
 import { toolSecrets } from './tool-env';
+import { type RunnableName, validateArgs } from './argument-safety';
+import { describeCommand, lastMeaningfulLine, formatDuration } from './tool-messages';
 
-export type ToolName = 'talosctl' | 'kubectl' | 'velero' | 'flux';
-/** What runTool runs: a tool, or `command`, a gate's own program (spec gates[].command) from its argument vector. */
-export type RunnableName = ToolName | 'command';
+// src/activities/node/ still imports these from here; they live in argument-safety.ts and tool-messages.ts.
+export { assertSafeAddress, assertSafeToolCall, type ToolName } from './argument-safety';
+export { describeCommand, lastMeaningfulLine } from './tool-messages';
 
 export interface RunOptions {
   /** Added to the worker's environment (e.g. TALOSCONFIG, KUBECONFIG). */
@@ -50,15 +51,14 @@ export interface RunResult {
 
 export type ToolErrorKind = 'exit' | 'timeout' | 'cancelled' | 'not-found' | 'spawn';
 
-export const DEFAULT_TIMEOUT_MS = 10 * 60_000;
-export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
-export const DEFAULT_KILL_GRACE_MS = 3_000;
+const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
+const DEFAULT_KILL_GRACE_MS = 3_000;
 /** A line longer than this is cut for onLine (the captured output keeps it whole). */
 const MAX_LINE_CHARS = 16 * 1024;
 const STDERR_TAIL_CHARS = 4 * 1024;
 /** After the tool exits, how long its output pipes may stay open (held by a leftover child). */
 const DRAIN_MS = 2_000;
-const MAX_MESSAGE_LINE_CHARS = 300;
 
 export class ToolError extends Error {
   readonly tool: RunnableName;
@@ -89,75 +89,6 @@ export class ToolError extends Error {
     this.kind = init.kind;
     this.durationMs = init.durationMs ?? 0;
   }
-}
-
-/** An argument refused before anything was started. */
-export class UnsafeArgumentError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UnsafeArgumentError';
-  }
-}
-
-const DNS_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
-
-/**
- * A node address is an IPv4 or IPv6 address or a DNS name, nothing else: it is passed to tools as an
- * argument, so anything that could read as a flag, a list separator or shell syntax is refused.
- */
-export function isSafeAddress(addr: string): boolean {
-  if (typeof addr !== 'string' || addr.length === 0 || addr.length > 253) return false;
-  if (isIPv4(addr) || isIPv6(addr)) return true;
-  const name = addr.endsWith('.') ? addr.slice(0, -1) : addr;
-  const labels = name.split('.');
-  // All-numeric dotted names would be malformed IPv4 addresses, not host names.
-  if (labels.every((l) => /^[0-9]+$/.test(l))) return false;
-  return labels.every((l) => DNS_LABEL.test(l));
-}
-
-export function assertSafeAddress(addr: string): void {
-  if (!isSafeAddress(addr)) {
-    throw new UnsafeArgumentError(
-      `refusing node address ${JSON.stringify(String(addr).slice(0, 80))}: use an IPv4/IPv6 address or a DNS name`,
-    );
-  }
-}
-
-/** talosctl flags whose values are node addresses (comma-separated lists allowed). */
-const TALOS_NODE_FLAGS = new Set(['--nodes', '-n', '--control-plane-nodes', '--worker-nodes', '--init-node']);
-
-/**
- * The checks runTool makes before starting anything, for callers that start a tool another way (the
- * fence runner, src/activities/node/fence/): arguments are strings without NUL, talosctl node values
- * are addresses, environment names are well formed.
- */
-export function assertSafeToolCall(tool: ToolName, args: readonly string[], env: Record<string, string> | undefined): void {
-  validateArgs(tool, args, env);
-}
-
-function validateArgs(tool: RunnableName, args: readonly string[], env: Record<string, string> | undefined): void {
-  if (!Array.isArray(args)) throw new UnsafeArgumentError(`${tool}: arguments must be an array of strings`);
-  args.forEach((arg, i) => {
-    if (typeof arg !== 'string') throw new UnsafeArgumentError(`${tool}: argument ${i} is not a string`);
-    if (arg.includes('\0')) throw new UnsafeArgumentError(`${tool}: argument ${i} contains a NUL byte`);
-  });
-  for (const [key, value] of Object.entries(env ?? {})) {
-    if (key.includes('\0') || key.includes('=') || String(value).includes('\0')) {
-      throw new UnsafeArgumentError(`${tool}: environment variable ${JSON.stringify(key.replace(/\0/g, ''))} is malformed`);
-    }
-  }
-  if (tool !== 'talosctl') return;
-  // A second line of defence: callers validate addresses, but a node value is never passed unchecked.
-  args.forEach((arg, i) => {
-    let value: string | undefined;
-    const eq = arg.indexOf('=');
-    if (arg.startsWith('--') && eq > 0 && TALOS_NODE_FLAGS.has(arg.slice(0, eq))) value = arg.slice(eq + 1);
-    else if (TALOS_NODE_FLAGS.has(arg)) {
-      value = args[i + 1];
-      if (value === undefined) throw new UnsafeArgumentError(`talosctl: ${arg} needs a node address`);
-    }
-    if (value !== undefined) value.split(',').forEach(assertSafeAddress);
-  });
 }
 
 // ------------------------------------------------------------------ process groups
@@ -280,50 +211,6 @@ function capture(
       return { text, truncated };
     },
   };
-}
-
-// ------------------------------------------------------------------ messages
-
-function quoteArg(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : JSON.stringify(arg);
-}
-
-/** `talosctl upgrade --nodes 192.168.1.80 ...`: enough to recognise the call, short enough for one line. */
-export function describeCommand(tool: RunnableName, args: readonly string[]): string {
-  let out: string = tool;
-  for (const arg of args) {
-    const next = `${out} ${quoteArg(arg)}`;
-    if (next.length > 90) return `${out} ...`;
-    out = next;
-  }
-  return out;
-}
-
-const ERRORISH = /error|fail|fatal|denied|refused|not found|unable|cannot|can't|invalid|unknown|too (old|new)|unsupported|✗/i;
-
-/** The line of a failed tool's output that says why: the last error-looking line, else the last line. */
-export function lastMeaningfulLine(stderr: string, stdout = ''): string {
-  for (const text of [stderr, stdout]) {
-    const lines = text
-      .split('\n')
-      // Control bytes from a crashing tool must not reach step messages, history or notifications.
-      // eslint-disable-next-line no-control-regex
-      .map((l) => l.replace(/\r$/, '').replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\ufffd]/g, '').trim())
-      .filter((l) => l.length > 0 && !/^[-=.\s]+$/.test(l));
-    const line = [...lines].reverse().find((l) => ERRORISH.test(l)) ?? lines[lines.length - 1];
-    if (line !== undefined) {
-      return line.length > MAX_MESSAGE_LINE_CHARS ? `${line.slice(0, MAX_MESSAGE_LINE_CHARS)}...` : line;
-    }
-  }
-  return '';
-}
-
-function formatDuration(ms: number): string {
-  if (ms < 1000) return `${ms}ms`;
-  const s = Math.round(ms / 1000);
-  if (s < 120) return `${s}s`;
-  const m = Math.floor(s / 60);
-  return s % 60 === 0 ? `${m}m` : `${m}m${s % 60}s`;
 }
 
 // ------------------------------------------------------------------ the runner

@@ -5,7 +5,8 @@
  * notification.
  */
 import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
-import { ToolError, UnsafeArgumentError } from './exec';
+import { ToolError } from './exec';
+import { UnsafeArgumentError } from './argument-safety';
 import { ParseError } from './parse/common';
 import { redactDeep, redactKnown, knownSecrets } from './redact';
 import { ErrorTypes } from './types';
@@ -35,7 +36,7 @@ function redactedApplicationFailure(failure: ApplicationFailure): ApplicationFai
  * carry no tool text. A plain Error becomes an ApplicationFailure of the same type name, which is what
  * the SDK would have made of it, minus the secret.
  */
-export function redactError(err: unknown): unknown {
+function redactError(err: unknown): unknown {
   if (err instanceof ApplicationFailure) return redactedApplicationFailure(err);
   if (err instanceof TemporalFailure) return err;
   if (err instanceof Error) {

@@ -10,7 +10,8 @@
  * each bounded by the call timeout, only for nodes that answered `talosctl version`.
  */
 import type { ClusterFacts, EtcdStatusFacts } from '../plan/types';
-import { describeCommand, lastMeaningfulLine, ToolError, type RunOptions, type RunResult } from './exec';
+import { describeCommand, lastMeaningfulLine } from './tool-messages';
+import { ToolError, type RunOptions, type RunResult } from './exec';
 import { ParseError } from './parse/common';
 import {
   CONNECTIVITY,
@@ -24,6 +25,7 @@ import {
   type MachineStatusFacts,
   type TalosResource,
 } from './parse/talosctl';
+import { talosVersionArgs, talosGetArgs, etcdMembersArgs, etcdStatusArgs } from '../plan/commands';
 
 /** Runs talosctl with the inspection's environment, timeout and heartbeats. */
 export type TalosRun = (tool: 'talosctl', args: string[], extra?: Partial<RunOptions>) => Promise<RunResult>;
@@ -65,7 +67,7 @@ export interface TalosReach {
  * accounted for by a block or an error, or a node-less error says the endpoint did not answer.
  */
 export async function readTalosVersions(run: TalosRun, nodes: string[]): Promise<TalosReach> {
-  const args = ['version', '--nodes', nodes.join(',')];
+  const args = talosVersionArgs(nodes);
   const r = await run('talosctl', args, { okExitCodes: [0, 1] });
   const parsed = parseTalosVersion(r.stdout, r.stderr);
   const versions = new Map<string, string>();
@@ -91,8 +93,8 @@ export async function readTalosVersions(run: TalosRun, nodes: string[]): Promise
 type GetResult = { resources: TalosResource[]; failed: null } | { resources: null; failed: string };
 
 /** `talosctl get <type> --nodes <node> -o json`: the node's resources, or why it did not answer. */
-export async function talosGetOne(run: TalosRun, type: string, node: string): Promise<GetResult> {
-  const args = ['get', type, '--nodes', node, '-o', 'json'];
+async function talosGetOne(run: TalosRun, type: string, node: string): Promise<GetResult> {
+  const args = talosGetArgs(type, node);
   const command = `talosctl get ${type}`;
   const r = await run('talosctl', args, { okExitCodes: [0, 1], maxOutputBytes: TALOS_JSON_MAX_BYTES });
   if (r.stdoutTruncated) throw failure(args, r, `${command}: output larger than ${TALOS_JSON_MAX_BYTES} bytes`);
@@ -179,7 +181,7 @@ export async function readEtcdWith(run: TalosRun, controlPlanes: string[], known
   let members: ClusterFacts['etcd']['members'] | null = null;
   let membersError = '';
   for (const node of askable) {
-    const args = ['etcd', 'members', '--nodes', node];
+    const args = etcdMembersArgs(node);
     const r = await run('talosctl', args, { okExitCodes: [0, 1] });
     const a = parseEtcdMembersAnswer(r.stdout, r.stderr);
     if (r.exitCode === 0 && a.rows.length > 0) {
@@ -189,7 +191,7 @@ export async function readEtcdWith(run: TalosRun, controlPlanes: string[], known
     membersError = `${node}: ${reasonOf(a, r)}`;
   }
 
-  const args = ['etcd', 'status', '--nodes', askable.join(',')];
+  const args = etcdStatusArgs(askable);
   const r = await run('talosctl', args, { okExitCodes: [0, 1] });
   const a = parseEtcdStatusAnswer(r.stdout, r.stderr);
   const failed = new Map(knownDown);

@@ -8,12 +8,15 @@
  */
 import { isIP } from 'node:net';
 import type { ClusterFacts, FluxObjectFacts, FluxUnreadableFacts, NodeFacts, NodeRole, PdbFacts, ToolPaths } from '../plan/types';
-import { assertSafeAddress, describeCommand, lastMeaningfulLine, runTool, ToolError, type RunOptions, type RunResult, type ToolName } from './exec';
+import { assertSafeAddress, type ToolName } from './argument-safety';
+import { describeCommand, lastMeaningfulLine } from './tool-messages';
+import { runTool, ToolError, type RunOptions, type RunResult } from './exec';
 import { readFluxGet } from './parse/flux';
 import { parseKubectlVersion, parseNamespaceUid, parseNodes, parsePdbs, parsePods, type KubeNodeFacts } from './parse/kubectl';
 import { readEtcdWith, readTalosDetails, readTalosVersions, type TalosNodeDetail } from './inspect-talos';
 import { parseBackupList, parseVeleroError } from './parse/velero';
 import { toolEnv } from './tool-env';
+import { kubectlGetNodesArgs, kubectlVersionArgs, fluxGetArgs, veleroBackupGetArgs, kubectlGetPodsArgs, kubectlGetPdbsArgs, kubeSystemNamespaceArgs } from '../plan/commands';
 
 /** How to reach the cluster: config file paths (never contents) and tool executables. */
 export interface ToolAccess {
@@ -38,7 +41,7 @@ export interface InspectContext {
   heartbeat?: () => void;
 }
 
-export const INSPECT_CALL_TIMEOUT_MS = 60_000;
+const INSPECT_CALL_TIMEOUT_MS = 60_000;
 const HEARTBEAT_EVERY_MS = 5_000;
 /**
  * `get pods -A` and `get nodes` on a large cluster run to megabytes (a node with its status.images is
@@ -94,7 +97,7 @@ export async function readEtcd(access: ToolAccess, controlPlanes: string[], ctx:
 // ------------------------------------------------------------------ kubernetes, flux, velero
 
 async function readKubeNodes(run: Run): Promise<KubeNodeFacts[]> {
-  const r = await run('kubectl', ['get', 'nodes', '-o', 'json'], { maxOutputBytes: KUBECTL_LIST_MAX_BYTES });
+  const r = await run('kubectl', kubectlGetNodesArgs(), { maxOutputBytes: KUBECTL_LIST_MAX_BYTES });
   return parseNodes(r.stdout);
 }
 
@@ -126,7 +129,7 @@ function compareVersions(a: string, b: string): number {
 }
 
 async function readKubernetesVersion(run: Run, kube: KubeNodeFacts[]): Promise<string | null> {
-  const r = await run('kubectl', ['version', '-o', 'json'], { okExitCodes: [0, 1] });
+  const r = await run('kubectl', kubectlVersionArgs(), { okExitCodes: [0, 1] });
   if (r.exitCode === 0) {
     const v = parseKubectlVersion(r.stdout);
     if (v.server) return v.server.replace(/[+-].*$/, '');
@@ -150,14 +153,14 @@ export interface FluxReading {
  * is "no Flux"; one served and one not is a version mismatch, reported, never taken for "no Flux".
  */
 export async function readFlux(run: Run): Promise<FluxReading> {
-  const kinds: [string, FluxObjectFacts['kind']][] = [
+  const kinds: ['kustomizations' | 'helmreleases', FluxObjectFacts['kind']][] = [
     ['kustomizations', 'Kustomization'],
     ['helmreleases', 'HelmRelease'],
   ];
   const found: FluxObjectFacts[] = [];
   const notServed: FluxUnreadableFacts[] = [];
   for (const [arg, kind] of kinds) {
-    const args = ['get', arg, '-A'];
+    const args = fluxGetArgs(arg);
     let r: RunResult;
     try {
       r = await run('flux', args, { okExitCodes: [0, 1] });
@@ -176,7 +179,7 @@ export async function readFlux(run: Run): Promise<FluxReading> {
 
 /** `velero backup get -o json`: Velero answers (and its backups parse), or why not, in words. */
 export async function probeVelero(run: Run): Promise<ClusterFacts['velero']> {
-  const args = ['backup', 'get', '-o', 'json'];
+  const args = veleroBackupGetArgs();
   let r: RunResult;
   try {
     r = await run('velero', args, { okExitCodes: [0, 1], maxOutputBytes: KUBECTL_LIST_MAX_BYTES });
@@ -272,7 +275,7 @@ export async function inspectCluster(input: InspectClusterInput, ctx: InspectCon
   const etcd = await readEtcdWith(run, cpOrder, down);
   etcd.status.sort((a, b) => controlPlanes.indexOf(a.node) - controlPlanes.indexOf(b.node));
 
-  const pods = await run('kubectl', ['get', 'pods', '-A', '-o', 'json'], { maxOutputBytes: KUBECTL_LIST_MAX_BYTES });
+  const pods = await run('kubectl', kubectlGetPodsArgs(), { maxOutputBytes: KUBECTL_LIST_MAX_BYTES });
   const podProblems = parsePods(pods.stdout);
   const kubernetesVersion = await readKubernetesVersion(run, kube);
   const flux = input.fluxEnabled === false ? { objects: null, unreadable: [] } : await readFlux(run);
@@ -312,7 +315,7 @@ export async function inspectCluster(input: InspectClusterInput, ctx: InspectCon
  */
 async function readPdbs(run: Run): Promise<PdbFacts[] | null> {
   try {
-    const r = await run('kubectl', ['get', 'pdb', '-A', '-o', 'json'], { maxOutputBytes: KUBECTL_LIST_MAX_BYTES });
+    const r = await run('kubectl', kubectlGetPdbsArgs(), { maxOutputBytes: KUBECTL_LIST_MAX_BYTES });
     return parsePdbs(r.stdout).map(({ namespace, name, disruptionsAllowed }) => ({ namespace, name, disruptionsAllowed }));
   } catch {
     return null;
@@ -322,7 +325,7 @@ async function readPdbs(run: Run): Promise<PdbFacts[] | null> {
 /** The uid of kube-system: one cluster's identity whatever name a spec gives it (best effort). */
 async function readClusterId(run: Run): Promise<string | null> {
   try {
-    return parseNamespaceUid((await run('kubectl', ['get', 'namespace', 'kube-system', '-o', 'json'])).stdout);
+    return parseNamespaceUid((await run('kubectl', kubeSystemNamespaceArgs())).stdout);
   } catch {
     return null;
   }
@@ -344,7 +347,7 @@ export async function readNodeState(
   const details = reach.versions.has(node) ? await readTalosDetails(run, [node]) : new Map<string, TalosNodeDetail>();
 
   let kube: KubeNodeFacts | undefined;
-  const k = await run('kubectl', ['get', 'nodes', '-o', 'json'], { okExitCodes: [0, 1], maxOutputBytes: KUBECTL_LIST_MAX_BYTES });
+  const k = await run('kubectl', kubectlGetNodesArgs(), { okExitCodes: [0, 1], maxOutputBytes: KUBECTL_LIST_MAX_BYTES });
   // While a single control plane reboots the API server is away too: that is "unknown", not an error.
   if (k.exitCode === 0) kube = findKubeNode(parseNodes(k.stdout), node);
 

@@ -4,7 +4,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { upgradeK8sArgs } from '../plan/commands';
+import { upgradeK8sArgs, kubectlGetNodesArgs, kubectlVersionArgs } from '../plan/commands';
 import { runTool, ToolError } from './exec';
 import { isRefusal, typed } from './failures';
 import { KUBECTL_LIST_MAX_BYTES } from './inspect';
@@ -17,8 +17,8 @@ const plain = (v: string | null | undefined): string | null => (v ? v.replace(/^
 export async function kubernetesVersions(access: ClusterAccess, signal?: AbortSignal) {
   const env = toolEnv(access);
   const opts = { env, timeoutMs: 60_000, ...(signal ? { signal } : {}) };
-  const nodes = parseNodes((await runTool('kubectl', access.tools.kubectl, ['get', 'nodes', '-o', 'json'], { ...opts, maxOutputBytes: KUBECTL_LIST_MAX_BYTES })).stdout);
-  const version = parseKubectlVersion((await runTool('kubectl', access.tools.kubectl, ['version', '-o', 'json'], opts)).stdout);
+  const nodes = parseNodes((await runTool('kubectl', access.tools.kubectl, kubectlGetNodesArgs(), { ...opts, maxOutputBytes: KUBECTL_LIST_MAX_BYTES })).stdout);
+  const version = parseKubectlVersion((await runTool('kubectl', access.tools.kubectl, kubectlVersionArgs(), opts)).stdout);
   return {
     server: plain(version.server),
     kubelets: nodes.map((n) => ({ node: n.internalIP ?? n.name, version: plain(n.kubeletVersion) })),

@@ -8,6 +8,7 @@ import { runTool, ToolError, type RunResult } from './exec';
 import { CONNECTIVITY, parseExtensions, parseMachineStatus, parseTalosErrors, parseTalosGetAnswer, parseTalosVersion } from './parse/talosctl';
 import { toolEnv } from './tool-env';
 import type { ClusterAccess } from './types';
+import { talosGetArgs, talosVersionArgs } from '../plan/commands';
 
 export interface NodeObservation {
   reachable: boolean;
@@ -48,9 +49,8 @@ export async function observeNode(access: ClusterAccess, node: string, signal?: 
   const talosctl = access.tools.talosctl;
   const call = (args: string[]) =>
     runTool('talosctl', talosctl, args, { env, ...(signal ? { signal } : {}), timeoutMs: 60_000, okExitCodes: [0, 1], maxOutputBytes: TALOS_JSON_MAX_BYTES });
-  const getArgs = (type: string): string[] => ['get', type, '--nodes', node, '-o', 'json'];
-  const details = (): Array<ReturnType<typeof call>> => [call(getArgs('extensions')), call(getArgs('machinestatus'))];
-  const versionArgs = ['version', '--nodes', node];
+  const details = (): Array<ReturnType<typeof call>> => [call(talosGetArgs('extensions', node)), call(talosGetArgs('machinestatus', node))];
+  const versionArgs = talosVersionArgs([node]);
   // allSettled, not all: every process is waited for, none is left running behind a first failure.
   const [version, ...rest] = await Promise.allSettled([call(versionArgs), ...(opts.probeFirst ? [] : details())]);
   if (version?.status !== 'fulfilled') throw version?.reason;
@@ -67,7 +67,7 @@ export async function observeNode(access: ClusterAccess, node: string, signal?: 
   if (status?.status !== 'fulfilled') throw status?.reason;
   // A read that failed because the node went away while we looked: it is rebooting.
   for (const [type, r] of [['extensions', ext.value], ['machinestatus', status.value]] as const) {
-    if (r.exitCode !== 0) return failedCall(getArgs(type), r, errorTexts(r.stderr, `talosctl get ${type}`));
+    if (r.exitCode !== 0) return failedCall(talosGetArgs(type, node), r, errorTexts(r.stderr, `talosctl get ${type}`));
   }
   const extensions = parseExtensions(parseTalosGetAnswer(ext.value.stdout, ext.value.stderr, 'talosctl get extensions').resources);
   const machine = parseMachineStatus(parseTalosGetAnswer(status.value.stdout, status.value.stderr, 'talosctl get machinestatus').resources);

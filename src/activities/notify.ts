@@ -14,7 +14,7 @@ import type { NotificationKind, NotificationTarget } from '../plan/types';
 import type { NotificationEvent, NotifyFailure, NotifyInput, NotifyResult } from './release-types';
 import { MIN_SECRET_LENGTH, redactKnown, rememberSecrets } from './redact';
 
-export const DEFAULT_NOTIFY_TIMEOUT_MS = 5_000;
+const DEFAULT_NOTIFY_TIMEOUT_MS = 5_000;
 const MAX_ERROR_BODY = 200;
 
 interface Request {
@@ -25,7 +25,7 @@ interface Request {
 // ---------------------------------------------------------------- formats
 
 /** The generic JSON webhook body. Absent fields are null so receivers see one fixed shape. */
-export function webhookBody(event: NotificationEvent, at: string): Record<string, unknown> {
+function webhookBody(event: NotificationEvent, at: string): Record<string, unknown> {
   return {
     event: event.kind,
     cluster: event.cluster,
@@ -62,7 +62,7 @@ function headerText(text: string): string {
   return `=?UTF-8?B?${Buffer.from(line, 'utf8').toString('base64')}?=`;
 }
 
-export function formatRequest(kind: NotificationKind, event: NotificationEvent, at: string): Request {
+function formatRequest(kind: NotificationKind, event: NotificationEvent, at: string): Request {
   switch (kind) {
     case 'webhook':
       return { body: JSON.stringify(webhookBody(event, at)), headers: { 'content-type': 'application/json' } };

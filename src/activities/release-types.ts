@@ -8,9 +8,6 @@ import type { NotificationEventKind, NotificationKind, NotificationTarget } from
 import type { FetchReleasesInput } from './releases';
 import type { ClusterAccess, Tuning } from './types';
 
-export type { FetchReleasesInput } from './releases';
-export type { ReleaseInfo } from '../plan/cadence';
-
 /** What happened, in words a phone notification can show, plus what to send to act on it. */
 export interface NotificationEvent {
   kind: NotificationEventKind;

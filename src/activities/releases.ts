@@ -16,7 +16,7 @@ export interface FetchReleasesInput {
   maxBytes?: number;
 }
 
-export const RELEASE_FEED_ERROR = 'ReleaseFeedError';
+const RELEASE_FEED_ERROR = 'ReleaseFeedError';
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 

@@ -7,15 +7,18 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { EtcdRemoveMember, ForceDeletePods } from '../plan/remediation';
-import { assertSafeAddress, lastMeaningfulLine, runTool, UnsafeArgumentError, type RunOptions } from './exec';
+import { assertSafeAddress, UnsafeArgumentError } from './argument-safety';
+import { lastMeaningfulLine } from './tool-messages';
+import { runTool, type RunOptions } from './exec';
 import { typed } from './failures';
 import { parsePods } from './parse/kubectl';
 import { parseEtcdMembers, parseEtcdRemoveMember } from './parse/talosctl';
 import type { ApplyRemediationInput, ApplyRemediationResult } from './release-types';
 import { toolEnv } from './tool-env';
 import { ErrorTypes, type ClusterAccess } from './types';
+import { etcdMembersArgs, etcdRemoveMemberArgs, kubectlGetPodsArgs, forceDeletePodArgs } from '../plan/commands';
 
-export const REMEDIATION_FAILED = 'RemediationFailed';
+const REMEDIATION_FAILED = 'RemediationFailed';
 const CALL_TIMEOUT_MS = 60_000;
 const KUBECTL_LIST_MAX_BYTES = 64 * 1024 * 1024;
 const MEMBER_ID = /^[0-9a-f]{1,16}$/i;
@@ -35,7 +38,7 @@ function cancellationSignal(): AbortSignal | undefined {
 }
 
 async function etcdMemberIds(access: ClusterAccess, node: string, signal: AbortSignal | undefined): Promise<{ id: string; hostname: string }[]> {
-  const r = await runTool('talosctl', access.tools.talosctl, ['etcd', 'members', '--nodes', node], call(access, signal));
+  const r = await runTool('talosctl', access.tools.talosctl, etcdMembersArgs(node), call(access, signal));
   return parseEtcdMembers(r.stdout).map((m) => ({ id: m.id.toLowerCase(), hostname: m.hostname }));
 }
 
@@ -51,7 +54,7 @@ async function removeMember(access: ClusterAccess, fix: EtcdRemoveMember): Promi
   if (before.length <= 1) {
     throw ApplicationFailure.nonRetryable(`refusing to remove ${fix.memberId}: it is the only etcd member`, REMEDIATION_FAILED);
   }
-  const r = await runTool('talosctl', access.tools.talosctl, ['etcd', 'remove-member', fix.memberId, '--nodes', fix.node], { ...call(access, signal), okExitCodes: [0, 1] });
+  const r = await runTool('talosctl', access.tools.talosctl, etcdRemoveMemberArgs(fix.memberId, fix.node), { ...call(access, signal), okExitCodes: [0, 1] });
   // Silent on success; "member not found" (NotFound) means another attempt already removed it.
   // The error is a go-multierror up to talosctl 1.13 and "error from node <node>: ..." from 1.14.
   const outcome = parseEtcdRemoveMember(r.stderr, r.exitCode);
@@ -79,14 +82,14 @@ async function deletePods(access: ClusterAccess, fix: ForceDeletePods): Promise<
   const signal = cancellationSignal();
   // Only pods still Terminating: a StatefulSet pod comes back under the same name, and that one is healthy.
   const stuckNow = async (): Promise<{ namespace: string; name: string }[]> => {
-    const list = await runTool('kubectl', access.tools.kubectl, ['get', 'pods', '-A', '-o', 'json'], { ...call(access, signal), maxOutputBytes: KUBECTL_LIST_MAX_BYTES });
+    const list = await runTool('kubectl', access.tools.kubectl, kubectlGetPodsArgs(), { ...call(access, signal), maxOutputBytes: KUBECTL_LIST_MAX_BYTES });
     return parsePods(list.stdout).filter((p) => p.terminating && fix.pods.some((x) => x.namespace === p.namespace && x.name === p.name));
   };
   const targets = await stuckNow();
   let deleted = 0;
   let gone = fix.pods.length - targets.length;
   for (const pod of targets) {
-    const args = ['delete', 'pod', pod.name, '-n', pod.namespace, '--grace-period=0', '--force'];
+    const args = forceDeletePodArgs(pod);
     const r = await runTool('kubectl', access.tools.kubectl, args, { ...call(access, signal), okExitCodes: [0, 1] });
     if (r.exitCode === 0) deleted++;
     else if (/NotFound|not found/.test(r.stderr)) gone++;

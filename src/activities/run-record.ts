@@ -16,7 +16,7 @@ import { reportDir } from '../paths';
 import type { AuditEntry, Outcome, StepProgress, UpgradeReport } from '../workflows/messages';
 import { IDENTITY_NOTE, attribute, messageSenders, type AttributedEntry } from './audit-identity';
 
-export const RUN_RECORD_FORMAT = 1;
+const RUN_RECORD_FORMAT = 1;
 
 /** What the run passes (its own state; no secret: notes are redacted and bounded by the workflow). */
 export interface RunRecordInput {
@@ -56,7 +56,7 @@ export interface RunRecord {
   writtenAt: string;
 }
 
-export function recordFileName(cluster: string, runId: string): string {
+function recordFileName(cluster: string, runId: string): string {
   // The cluster is [a-z0-9-] (spec validation) and the run id a UUID; nothing else reaches the name.
   return `${cluster.replace(/[^a-z0-9-]/g, '_')}-${runId.replace(/[^A-Za-z0-9-]/g, '_')}.json`;
 }

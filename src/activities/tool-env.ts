@@ -25,7 +25,7 @@ export function toolEnv(paths: ClusterConfigPaths): { TALOSCONFIG: string; KUBEC
  * else talosctl's default ~/.talos/config; every entry of KUBECONFIG (a path list, as kubectl, velero
  * and flux read it), else ~/.kube/config.
  */
-export function configFilesOf(env: Record<string, string | undefined> | undefined): string[] {
+function configFilesOf(env: Record<string, string | undefined> | undefined): string[] {
   const pick = (name: string): string | undefined => {
     const own = env?.[name];
     return own !== undefined ? own : process.env[name];

@@ -6,7 +6,7 @@
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import type { FailurePolicy } from '../plan/types';
 import type { ClusterUpgradeInput, StepProgress, UpgradeProgress } from '../workflows/messages';
-import type { ClientContext, FoundUpgrade } from './upgrade-commands';
+import type { ClientContext, FoundUpgrade } from './upgrade-client';
 
 /** The onFailure policy this run was started with, or null when its start could not be read. */
 export async function runPolicy(ctx: ClientContext, found: FoundUpgrade): Promise<FailurePolicy | null> {

@@ -7,15 +7,16 @@
  */
 import { temporal } from '@temporalio/proto';
 import { optionalTsToMs } from '@temporalio/common/lib/time';
-import { auditText, type AuditEntry, type UpgradeProgress } from '../workflows/messages';
+import { auditText } from '../workflows/message-checks';
+import { type AuditEntry, type UpgradeProgress } from '../workflows/messages';
 import { ExitCode, UserError } from './errors';
 
 /**
  * A live worker re-polls at least every ~70 s (the long-poll timeout); the server keeps listing a
  * stopped worker's poller for minutes with the time of its last poll. Older than this means gone.
  */
-export const LIVE_POLLER_MS = 2 * 60_000;
-export const CONFIRM_TIMEOUT_MS = 15_000;
+const LIVE_POLLER_MS = 2 * 60_000;
+const CONFIRM_TIMEOUT_MS = 15_000;
 const CONFIRM_POLL_MS = 200;
 
 export interface GuardContext {

@@ -17,7 +17,7 @@ import { reportDir } from '../paths';
 import type { AuditEntry, ClusterUpgradeInput, UpgradeProgress } from '../workflows/messages';
 import { UserError } from './errors';
 import { table } from './render';
-import type { ClientContext, FoundUpgrade } from './upgrade-commands';
+import type { ClientContext, FoundUpgrade } from './upgrade-client';
 
 type History = temporal.api.history.v1.IHistory;
 
@@ -113,7 +113,7 @@ export function renderAuditEntries(entries: readonly AttributedEntry[]): string[
   );
 }
 
-export function renderAudit(view: AuditView): string[] {
+function renderAudit(view: AuditView): string[] {
   const started = `started by ${view.started.by ?? 'unknown'} (identity ${view.started.identity === null ? 'unknown' : view.started.identity || '(none sent)'})`;
   const lines = [`audit log of ${view.cluster} (workflow ${view.workflowId}, run ${view.runId}); ${started}`, ...renderAuditEntries(view.entries), '', `  ${view.note}`];
   if (view.record?.path) lines.push(`  run record (on the worker's machine): ${view.record.path}`);

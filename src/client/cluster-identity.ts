@@ -10,13 +10,14 @@ import { runTool } from '../activities/exec';
 import { parseNamespaceUid } from '../activities/parse/kubectl';
 import { toolEnv } from '../activities/tool-env';
 import type { UpgradeSpec } from '../plan/types';
+import { kubeSystemNamespaceArgs } from '../plan/commands';
 
 const UID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The kube-system namespace uid, or null when it cannot be read (the workflow then reads it itself). */
 export async function readClusterIdentity(spec: UpgradeSpec): Promise<string | null> {
   try {
-    const r = await runTool('kubectl', spec.tools.kubectl, ['get', 'namespace', 'kube-system', '-o', 'json'], {
+    const r = await runTool('kubectl', spec.tools.kubectl, kubeSystemNamespaceArgs(), {
       env: toolEnv({ talosconfig: spec.talosconfig, kubeconfig: spec.kubeconfig }),
       timeoutMs: 30_000,
     });

@@ -11,7 +11,7 @@ import { dataConverterFromEnv } from '../codec/data-converter';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { UserError } from './errors';
 
-export const DEFAULT_ADDRESS = '127.0.0.1:7233';
+const DEFAULT_ADDRESS = '127.0.0.1:7233';
 
 export interface ConnectTarget {
   address: string;
@@ -56,7 +56,7 @@ export function unreachable(address: string, err: unknown): UserError {
  * history; the audit log shows it next to the typed `--by` name). The SDK's default is `<pid>@<host>`;
  * the OS user makes it say who ran the command. Declared, not verified: see src/activities/audit-identity.ts.
  */
-export function clientIdentity(): string {
+function clientIdentity(): string {
   let user = process.env.USER ?? 'unknown';
   try {
     user = os.userInfo().username || user;

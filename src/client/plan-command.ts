@@ -15,7 +15,8 @@ import { SpecError } from '../plan/spec';
 import type { ClusterFacts, UpgradePlan, UpgradeSpec } from '../plan/types';
 import { PolicyError } from '../plan/versions';
 import { ExitCode, UserError } from './errors';
-import { renderPlan, styleFor } from './render';
+import { renderPlan } from './render-plan';
+import { styleFor } from './render';
 import { loadSpecFile } from './spec-file';
 
 export interface PlanResult {

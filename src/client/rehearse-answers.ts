@@ -5,7 +5,8 @@
  */
 import * as readline from 'node:readline';
 import { abortSignal, resumeSignal, type DecisionAction, type RemediationOffer, type UpgradeProgress, type WaitingFor } from '../workflows/messages';
-import { approveStep, decideStep, readSnapshot, rejectStep, remediateStep, type ClientContext, type FoundUpgrade } from './upgrade-commands';
+import { approveStep, decideStep, rejectStep, remediateStep } from './human-answers';
+import { readSnapshot, type ClientContext, type FoundUpgrade } from './upgrade-client';
 import type { WaitingAnswer } from './watch';
 
 const PROMPT_ATTEMPTS = 20;
@@ -60,7 +61,7 @@ async function askChoice<T>(ask: Ask, prompt: Prompt<T>, stop: AbortSignal): Pro
   return null;
 }
 
-export type FixChoice = { kind: 'fix'; id: string; command: string };
+type FixChoice = { kind: 'fix'; id: string; command: string };
 
 /** The fixes on offer as numbered lines, and the numbers as answers. */
 function fixMenu(fixes: readonly RemediationOffer[]): { lines: string[]; keys: string; choices: Record<string, FixChoice> } {

@@ -5,40 +5,38 @@
  * process on a task queue of its own, starts the upgrade and watches it, answering approvals on a
  * terminal (or all of them with --yes). Exit 0 only when the upgrade completed.
  */
-import { spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, type Worker } from '@temporalio/worker';
+import type { WorkflowHandle } from '@temporalio/client';
+import { type Worker } from '@temporalio/worker';
 import type { Command } from 'commander';
 import { CLUSTER_NAME, SpecError, parseSpec, parseSpecText } from '../plan/spec';
 import type { UpgradeSpec } from '../plan/types';
-import { FAULT_SYNTAX, FaultSpecError, SimOptionError, faultHelpLines, initSim, parseFaultArg, readInvocations, setFault, type FaultSpec, type SimInfo } from '../simulator';
-import { devServerArgs, freePort, waitForServer } from '../dev-server';
-import { ensureTemporalCli } from '../temporal-cli';
+import { FAULT_SYNTAX, FaultSpecError, faultHelpLines, parseFaultArg, setFault, type FaultSpec } from '../simulator';
 import { createUpgradeWorker } from '../worker';
-import { METRICS_PORT_ENV, installRuntime as installSdkRuntime, metricsPort, type InstalledRuntime, type MetricsPort } from '../observability/runtime';
+import { METRICS_PORT_ENV, metricsPort, type InstalledRuntime } from '../observability/runtime';
 import { DECISION_ACTIONS, type DecisionAction } from '../workflows/messages';
-import { connectClient, connectNative, connectTarget, ensureSearchAttributes, isTemporalServer, type ConnectTarget } from './connection';
 import { ExitCode, UserError } from './errors';
-import { styleFor } from './render';
-import { removeServerRecord, workflowLink, writeServerRecord } from './web-ui';
+import { styleFor, type Style } from './render';
+import { workflowLink } from './web-ui';
 import { REHEARSAL_TASK_QUEUE_PREFIX, startUpgrade } from './start-upgrade';
 import { readSpecText } from './spec-file';
 import { answerer, terminalAsk } from './rehearse-answers';
-import { EXIT_INTERRUPTED, findUpgrade, localUser, readSnapshot, type ClientContext } from './upgrade-commands';
-import { watchUpgrade, type WatchResult } from './watch';
+import { EXIT_INTERRUPTED, findUpgrade, localUser, readSnapshot, type ClientContext } from './upgrade-client';
+import { watchUpgrade, type Snapshot, type WatchResult } from './watch';
 import { REPORT_DIR_ENV, reportDir } from '../paths';
+import { type Server, settlesWithin, embeddedServer, sharedServer, serverMode, installRuntime } from './rehearse-server';
+import { type Twin, buildTwin, summarizeTwin } from './rehearse-twin';
 
-export const DEFAULT_FROM = { talos: 'v1.9.2', kubernetes: '1.32.0' } as const;
+const DEFAULT_FROM = { talos: 'v1.9.2', kubernetes: '1.32.0' } as const;
 const DEFAULT_REBOOT_SECONDS = 2;
 /** Progress poll cadence: a rehearsal is short and local, so it can be snappy. */
 const POLL_MS = 300;
 
 /** The built-in rehearsal: three control planes and two workers, v1.9.2 / 1.32.0 → v1.9.4 / 1.32.2. */
-export function builtInSpec(): UpgradeSpec {
+function builtInSpec(): UpgradeSpec {
   return parseSpec(
     {
       cluster: 'rehearsal',
@@ -88,177 +86,9 @@ function parseSeconds(flag: string, raw: string | undefined, fallback: number, m
   return n;
 }
 
-// ---------------------------------------------------------------- the twin
-
-export interface Twin {
-  sim: SimInfo;
-  /** The spec pointed at the twin. */
-  spec: UpgradeSpec;
-}
-
-/**
- * A twin with the spec's nodes (its own addresses, or 192.168.1.70.. and .80.. under `discover: true`)
- * at the current versions, and the spec rewritten to use it. Every address is only a label: the twins
- * never contact anything.
- */
-export async function buildTwin(
-  spec: UpgradeSpec,
-  dir: string,
-  opts: { from: { talos: string; kubernetes: string }; rebootSeconds: number; cluster: string; talosctlVersion?: string },
-): Promise<Twin> {
-  let sim: SimInfo;
-  try {
-    sim = await initSim(dir, {
-      ...(spec.nodes ? { addresses: { controlPlane: spec.nodes.controlPlane, workers: spec.nodes.workers } } : { controlPlanes: 3, workers: 2 }),
-      talos: opts.from.talos,
-      kubernetes: opts.from.kubernetes,
-      ...(opts.talosctlVersion !== undefined ? { talosctlVersion: opts.talosctlVersion } : {}),
-      ...(spec.talos.schematic !== 'detect' ? { schematic: spec.talos.schematic } : {}),
-      imageFactory: spec.talos.imageFactory,
-      rebootSeconds: opts.rebootSeconds,
-      velero: spec.backup.velero.enabled,
-      flux: true,
-    });
-  } catch (err) {
-    if (err instanceof SimOptionError) {
-      if (/already holds a simulated cluster/.test(err.message)) throw new UserError(`${dir} already holds a simulated cluster; pick another --sim-dir or remove it`, ExitCode.badSpec);
-      const hint = /talosctl/i.test(err.message)
-        ? ' (--talosctl-version)'
-        : /talos|kubernetes/i.test(err.message)
-          ? ' (set the current versions with --from-talos / --from-kubernetes)'
-          : '';
-      throw new UserError(`cannot build the twin: ${err.message}${hint}`, ExitCode.badSpec);
-    }
-    throw err;
-  }
-  const rewritten: UpgradeSpec = {
-    ...spec,
-    cluster: opts.cluster,
-    talosconfig: sim.talosconfig,
-    kubeconfig: sim.kubeconfig,
-    tools: { ...sim.tools },
-    // A spec with `discover: true` stays so: the twin answers the discovery like a cluster would.
-    backup: {
-      velero: { ...spec.backup.velero, excludeNamespaces: [...spec.backup.velero.excludeNamespaces] },
-      etcdSnapshot: { ...spec.backup.etcdSnapshot, directory: path.join(sim.dir, 'backups') },
-    },
-  };
-  return { sim, spec: rewritten };
-}
-
-// ---------------------------------------------------------------- Temporal
-
-interface Server {
-  client: Client;
-  connection: Connection;
-  native: NativeConnection;
-  namespace: string;
-  address: string;
-  /** A private server of this run (gone when it ends) or a shared one. */
-  embedded: boolean;
-  close(): Promise<void>;
-}
-
-/**
- * True when `p` settles within `ms`. The timer is cleared as soon as `p` settles: a pending timer
- * keeps Node alive, and an uncleared 15 s one made every rehearsal sit silent after its report.
- */
-export async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([p.then(() => true, () => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
- * Runs the server under a small sh watchdog that kills it when its stdin (a pipe from us) closes, so
- * the server never outlives this process, even when we die by SIGKILL or a closed terminal.
- */
-const WATCHDOG = 'exec 3<&0; "$0" "$@" </dev/null & pid=$!; (read _ignored <&3; kill -TERM "$pid" 2>/dev/null) & wait "$pid"';
-
-/**
- * A private dev server for this run: headless, 127.0.0.1, a free port, its SQLite file and log in
- * `dir`. Its own process group, so Ctrl-C reaches us (we stop the workflow and worker first) and not it.
- */
-async function embeddedServer(dir: string): Promise<Server> {
-  const cli = await ensureTemporalCli();
-  const port = await freePort();
-  const log = fs.openSync(path.join(dir, 'temporal-server.log'), 'a');
-  const args = devServerArgs({ cli, port, uiPort: port + 1000, db: path.join(dir, 'temporal.db'), headless: true });
-  const child = spawn('/bin/sh', ['-c', WATCHDOG, cli, ...args], { detached: true, stdio: ['pipe', log, log] });
-  fs.closeSync(log);
-  const stopServer = async (): Promise<void> => {
-    removeServerRecord(port);
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.stdin?.end();
-    const quick = await settlesWithin(exited, 5_000);
-    if (!quick && child.pid !== undefined) {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-      await exited;
-    }
-  };
-  try {
-    await waitForServer(port, 60_000, child);
-    // So that `status` from another terminal knows this server has no Web UI (and links none).
-    if (child.pid !== undefined) writeServerRecord({ pid: child.pid, port, uiUrl: null });
-    return await connectServer({ address: `127.0.0.1:${port}`, namespace: 'default' }, true, stopServer);
-  } catch (err) {
-    await stopServer();
-    throw err;
-  }
-}
-
-/** Clients on `target`; closing them also runs `stop` (the embedded server's shutdown). */
-async function connectServer(target: ConnectTarget, embedded: boolean, stop: () => Promise<void> = async () => undefined): Promise<Server> {
-  const { client, connection } = await connectClient(target);
-  // A shared server may predate our search attributes; an embedded one was started with them.
-  if (!embedded) await ensureSearchAttributes(connection, target.namespace);
-  const native = await connectNative(target);
-  return {
-    client,
-    connection,
-    native,
-    namespace: target.namespace,
-    address: target.address,
-    embedded,
-    close: async () => {
-      await native.close().catch(() => undefined);
-      await connection.close().catch(() => undefined);
-      await stop();
-    },
-  };
-}
-
-function sharedServer(): Promise<Server> {
-  return connectServer(connectTarget(), false);
-}
-
-/** TEMPORAL_ADDRESS when set; else a server already on 127.0.0.1:7233; else a private one. */
-async function serverMode(embedded: boolean): Promise<'embedded' | 'shared'> {
-  if (embedded) return 'embedded';
-  if (process.env.TEMPORAL_ADDRESS) return 'shared';
-  return (await isTemporalServer(connectTarget().address)) ? 'shared' : 'embedded';
-}
-
-/** Metrics only when asked (--metrics-port or the env); an already installed runtime (tests) is kept. */
-function installRuntime(debug: boolean, metrics: MetricsPort): InstalledRuntime {
-  // We stop the worker ourselves on Ctrl-C (after stopping the workflow), so the SDK must not.
-  return installSdkRuntime({ logger: new DefaultLogger(debug ? 'INFO' : 'ERROR'), shutdownSignals: [], metrics });
-}
-
 // ---------------------------------------------------------------- the run
 
-export interface RehearseOptions {
+interface RehearseOptions {
   yes?: boolean;
   fault?: string[];
   rebootSeconds?: string;
@@ -293,22 +123,92 @@ function rehearsalClusterName(cluster: string, embedded: boolean): string {
   return CLUSTER_NAME.test(name) ? name : `rehearsal-${crypto.randomBytes(3).toString('hex').slice(0, 5)}`;
 }
 
-function summarizeTwin(dir: string, nodes: string[]): string {
-  const calls = readInvocations(dir);
-  const upgrades = new Map<string, number>();
-  for (const inv of calls) {
-    if (inv.tool !== 'talosctl' || inv.args[0] !== 'upgrade') continue;
-    const i = inv.args.indexOf('--nodes');
-    const node = i >= 0 ? inv.args[i + 1] : undefined;
-    if (node && inv.exit === 0) upgrades.set(node, (upgrades.get(node) ?? 0) + 1);
-  }
-  const counts = nodes.map((n) => upgrades.get(n) ?? 0);
-  const once = counts.every((n) => n === 1);
-  const detail = once ? `exactly once on each of the ${nodes.length} nodes` : nodes.map((n, i) => `${n}×${counts[i]}`).join(', ');
-  return `twin: ${calls.length} tool calls; talosctl upgrade ${detail}`;
+/** Ctrl-C (or SIGTERM, SIGHUP) stops the rehearsal; a second one exits at once. Returns the undo. */
+function onInterrupt(stop: AbortController): () => void {
+  let interrupts = 0;
+  const onSignal = (): void => {
+    interrupts += 1;
+    if (interrupts > 1) {
+      process.stderr.write('talos-upgrade: interrupted twice; exiting now\n');
+      process.exit(EXIT_INTERRUPTED);
+    }
+    process.stderr.write('\nstopping the rehearsal (Ctrl-C again to quit at once)...\n');
+    stop.abort();
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+  return () => {
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeListener(sig, onSignal);
+  };
 }
 
-export async function runRehearsal(specPath: string | undefined, o: RehearseOptions, debug: boolean): Promise<number> {
+function applyFaults(simDir: string, faults: FaultRequest[]): void {
+  for (const f of faults) {
+    try {
+      setFault(simDir, f);
+    } catch (err) {
+      if (err instanceof FaultSpecError) throw new UserError(`--fault ${faultLabel(f)}: ${err.message}`, ExitCode.badSpec);
+      throw err;
+    }
+  }
+}
+
+/** What is rehearsed against what, before it starts; the run's Web UI link when there is one. */
+function printBanner(
+  write: (line: string) => void,
+  color: Style,
+  b: {
+    original: UpgradeSpec;
+    source: string;
+    twin: Twin;
+    rebootSeconds: number;
+    faults: FaultRequest[];
+    server: Server;
+    cluster: string;
+    telemetry: InstalledRuntime;
+    interactive: boolean;
+    yes: boolean;
+    talosctlVersion: string | undefined;
+  },
+): string | null {
+  const { original, source, twin, rebootSeconds, faults, server, cluster, telemetry, interactive, yes, talosctlVersion } = b;
+  const spec = twin.spec;
+  write(color.bold(`Rehearsal of ${original.cluster} from ${source}, against a simulated cluster`));
+  const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
+  const topology = `${count(twin.sim.nodes.controlPlane.length, 'control plane')}, ${count(twin.sim.nodes.workers.length, 'worker')}`;
+  const client = talosctlVersion !== undefined ? `, talosctl ${talosctlVersion}` : '';
+  write(`  twin:     ${twin.sim.dir} (${topology} on Talos ${twin.sim.talos}, Kubernetes ${twin.sim.kubernetes}${client}; reboots take ${rebootSeconds}s)`);
+  write(`  target:   Talos ${spec.talos.version}${spec.kubernetes ? `, Kubernetes ${spec.kubernetes.version}` : ''}; approvals ${spec.approvals}, on failure ${spec.onFailure}`);
+  if (faults.length) write(`  faults:   ${faults.map(faultLabel).join(', ')}`);
+  write(`  temporal: ${server.embedded ? `private dev server on ${server.address} (headless, throwaway: gone when this ends)` : `server ${server.address}, namespace ${server.namespace}`}`);
+  const uiUrl = server.embedded ? null : workflowLink(server.address, server.namespace, `talos-upgrade-${cluster}`);
+  if (uiUrl) write(`  Web UI:   ${uiUrl}`);
+  if (telemetry.url) write(`  metrics:  ${telemetry.url}`);
+  if (telemetry.note) write(color.yellow(`  metrics:  ${telemetry.note}`));
+  if (!interactive && !yes) {
+    write(color.yellow(`  not on a terminal and no --yes: approve from elsewhere with TEMPORAL_ADDRESS=${server.address} talos-upgrade approve ${cluster} --step <id>`));
+  }
+  write('');
+  return uiUrl;
+}
+
+/** What the twin looks like after the run, where its record is, and the exit code of its outcome. */
+function finishRehearsal(
+  write: (line: string) => void,
+  color: Style,
+  f: { twin: Twin; nodes: string[]; snapshot: Snapshot; kept: boolean; blocked: boolean },
+): number {
+  const { twin, nodes, snapshot, kept, blocked } = f;
+  if (nodes.length) write(summarizeTwin(twin.sim.dir, nodes));
+  const record = snapshot.progress?.record;
+  if (record?.path) write(`run record (report and audit log): ${record.path}`);
+  if (kept) write(`the twin stays in ${twin.sim.dir} (inspect it with talos-upgrade sim show ${twin.sim.dir})`);
+  else write(color.dim('the twin and its backups are removed now; --keep or --sim-dir DIR keeps them'));
+  const outcome = snapshot.report?.outcome;
+  if (outcome === 'completed') return ExitCode.ok;
+  return blocked ? ExitCode.preflightBlocked : ExitCode.failure;
+}
+
+async function runRehearsal(specPath: string | undefined, o: RehearseOptions, debug: boolean): Promise<number> {
   const write = (line: string): void => void process.stdout.write(`${line}\n`);
   const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
   const live = process.stdout.isTTY === true;
@@ -331,17 +231,7 @@ export async function runRehearsal(specPath: string | undefined, o: RehearseOpti
   };
 
   const stop = new AbortController();
-  let interrupts = 0;
-  const onSignal = (): void => {
-    interrupts += 1;
-    if (interrupts > 1) {
-      process.stderr.write('talos-upgrade: interrupted twice; exiting now\n');
-      process.exit(EXIT_INTERRUPTED);
-    }
-    process.stderr.write('\nstopping the rehearsal (Ctrl-C again to quit at once)...\n');
-    stop.abort();
-  };
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+  const removeInterruptHandlers = onInterrupt(stop);
 
   let server: Server | undefined;
   let worker: Worker | undefined;
@@ -354,34 +244,12 @@ export async function runRehearsal(specPath: string | undefined, o: RehearseOpti
     const cluster = rehearsalClusterName(original.cluster, mode === 'embedded');
     // The twin (and its faults) first: bad options fail before a server is started.
     const twin = await buildTwin(original, simDir, { from, rebootSeconds, cluster, ...(o.talosctlVersion !== undefined ? { talosctlVersion: o.talosctlVersion } : {}) });
-    for (const f of faults) {
-      try {
-        setFault(twin.sim.dir, f);
-      } catch (err) {
-        if (err instanceof FaultSpecError) throw new UserError(`--fault ${faultLabel(f)}: ${err.message}`, ExitCode.badSpec);
-        throw err;
-      }
-    }
+    applyFaults(twin.sim.dir, faults);
 
     server = mode === 'embedded' ? await embeddedServer(tmp) : await sharedServer();
     const spec = twin.spec;
     const nodes = spec.nodes ? [...spec.nodes.workers, ...spec.nodes.controlPlane] : [];
-    write(color.bold(`Rehearsal of ${original.cluster} from ${source}, against a simulated cluster`));
-    const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
-    const topology = `${count(twin.sim.nodes.controlPlane.length, 'control plane')}, ${count(twin.sim.nodes.workers.length, 'worker')}`;
-    const client = o.talosctlVersion !== undefined ? `, talosctl ${o.talosctlVersion}` : '';
-    write(`  twin:     ${twin.sim.dir} (${topology} on Talos ${twin.sim.talos}, Kubernetes ${twin.sim.kubernetes}${client}; reboots take ${rebootSeconds}s)`);
-    write(`  target:   Talos ${spec.talos.version}${spec.kubernetes ? `, Kubernetes ${spec.kubernetes.version}` : ''}; approvals ${spec.approvals}, on failure ${spec.onFailure}`);
-    if (faults.length) write(`  faults:   ${faults.map(faultLabel).join(', ')}`);
-    write(`  temporal: ${server.embedded ? `private dev server on ${server.address} (headless, throwaway: gone when this ends)` : `server ${server.address}, namespace ${server.namespace}`}`);
-    const uiUrl = server.embedded ? null : workflowLink(server.address, server.namespace, `talos-upgrade-${cluster}`);
-    if (uiUrl) write(`  Web UI:   ${uiUrl}`);
-    if (telemetry.url) write(`  metrics:  ${telemetry.url}`);
-    if (telemetry.note) write(color.yellow(`  metrics:  ${telemetry.note}`));
-    if (!interactive && !o.yes) {
-      write(color.yellow(`  not on a terminal and no --yes: approve from elsewhere with TEMPORAL_ADDRESS=${server.address} talos-upgrade approve ${cluster} --step <id>`));
-    }
-    write('');
+    const uiUrl = printBanner(write, color, { original, source, twin, rebootSeconds, faults, server, cluster, telemetry, interactive, yes: o.yes === true, talosctlVersion: o.talosctlVersion });
 
     const taskQueue = `${REHEARSAL_TASK_QUEUE_PREFIX}${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
     worker = await createUpgradeWorker({ connection: server.native, namespace: server.namespace, taskQueue, shutdownGraceTime: '2s', activityDeps: { reportDir: reportDir(process.env, o.reportDir) } });
@@ -426,16 +294,9 @@ export async function runRehearsal(specPath: string | undefined, o: RehearseOpti
     }
     if (result.kind === 'waiting') return ExitCode.failure;
     finished = true;
-    if (nodes.length) write(summarizeTwin(twin.sim.dir, nodes));
-    const record = result.snapshot.progress?.record;
-    if (record?.path) write(`run record (report and audit log): ${record.path}`);
-    if (o.simDir || o.keep) write(`the twin stays in ${twin.sim.dir} (inspect it with talos-upgrade sim show ${twin.sim.dir})`);
-    else write(color.dim('the twin and its backups are removed now; --keep or --sim-dir DIR keeps them'));
-    const outcome = result.snapshot.report?.outcome;
-    if (outcome === 'completed') return ExitCode.ok;
-    return blocked.value ? ExitCode.preflightBlocked : ExitCode.failure;
+    return finishRehearsal(write, color, { twin, nodes, snapshot: result.snapshot, kept: Boolean(o.simDir || o.keep), blocked: blocked.value });
   } finally {
-    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeListener(sig, onSignal);
+    removeInterruptHandlers();
     // A rehearsal left running on a shared server would wait forever for this worker: end it first.
     if (handle && server && !server.embedded && !finished) {
       await server.connection

@@ -34,7 +34,8 @@ import {
 import { TASK_QUEUE, TalosCluster } from '../workflows/search-attributes';
 import { connectClient } from './connection';
 import { ExitCode, UserError } from './errors';
-import { renderPlan, styleFor } from './render';
+import { renderPlan } from './render-plan';
+import { styleFor } from './render';
 import { workflowLink } from './web-ui';
 
 const uiSuffix = (url: string | null): string => (url ? `: ${url}` : '');
@@ -178,7 +179,7 @@ function renderCheck(result: Omit<CheckResult, 'facts'>, spec: UpgradeSpec, spec
 // ---------------------------------------------------------------- watch / unwatch
 
 /** `24h`, `90m`, `7d` → ms; one-line UserError otherwise. */
-export function parseEvery(text: string): number {
+function parseEvery(text: string): number {
   const days = /^(\d+)d$/.exec(text.trim());
   const ms = days ? Number(days[1]) * 24 * 3_600_000 : tryParseDuration(text);
   if (ms === null || !Number.isFinite(ms)) throw new UserError(`--every ${JSON.stringify(text)} is not an interval; write it like 24h, 12h or 7d`, ExitCode.badSpec);
@@ -187,7 +188,7 @@ export function parseEvery(text: string): number {
   return ms;
 }
 
-export interface WatchOptions {
+interface WatchOptions {
   everyMs: number;
   autoStart?: boolean;
   specPath?: string;
@@ -195,7 +196,7 @@ export interface WatchOptions {
   tuning?: ReleaseWatchInput['tuning'];
 }
 
-export interface WatchOutcome {
+interface WatchOutcome {
   scheduleId: string;
   created: boolean;
   nextRun: Date | null;
@@ -222,7 +223,7 @@ function scheduleAction(spec: UpgradeSpec, opts: WatchOptions): ScheduleOptionsS
 }
 
 /** Creates the release-watch schedule, or updates it when it exists (new spec, interval or auto-start). */
-export async function watchReleases(client: Client, spec: UpgradeSpec, opts: WatchOptions): Promise<WatchOutcome> {
+async function watchReleases(client: Client, spec: UpgradeSpec, opts: WatchOptions): Promise<WatchOutcome> {
   const scheduleId = releaseWatchScheduleId(spec.cluster);
   const action = scheduleAction(spec, opts);
   const note = `talos-upgrade releases watch${opts.specPath ? ` ${opts.specPath}` : ''} --every ${formatDuration(opts.everyMs)}${opts.autoStart ? ' --auto-start' : ''}`;
@@ -246,7 +247,7 @@ export async function watchReleases(client: Client, spec: UpgradeSpec, opts: Wat
 }
 
 /** Deletes the schedule; false when there was none. */
-export async function unwatchReleases(client: Client, cluster: string): Promise<boolean> {
+async function unwatchReleases(client: Client, cluster: string): Promise<boolean> {
   try {
     await client.schedule.getHandle(releaseWatchScheduleId(cluster)).delete();
     return true;

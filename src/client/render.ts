@@ -3,12 +3,9 @@
  * the "a human is needed" instructions, the final report and the list of upgrades. No I/O here, so
  * every view is unit-tested; colour is passed in (off when the stream is not a terminal).
  */
-import { gateEvents, planGateLines, planSilenceLine, progressGateLines, silenceLine } from './render-gates';
+import { gateEvents, progressGateLines, silenceLine } from './render-gates';
 import { createColors } from 'picocolors';
 import type { Colors } from 'picocolors/types';
-import { drainArgs, forfeitArgs, healthArgs, installArgs, installReboots, prePullArgs, rebootArgs, uncordonArgs, upgradeK8sArgs } from '../plan/commands';
-import { formatDuration } from '../plan/duration';
-import type { PlanStep, PreflightCheck, UpgradePlan, UpgradeSpec } from '../plan/types';
 import type { BackupRecord, StepProgress, StepStatus, UpgradeProgress, UpgradeReport, WaitingFor } from '../workflows/messages';
 
 export type Style = Colors;
@@ -17,7 +14,7 @@ export function styleFor(enabled: boolean): Style {
   return createColors(enabled);
 }
 
-const PLAIN = createColors(false);
+export const PLAIN = createColors(false);
 
 // ---------------------------------------------------------------- primitives
 
@@ -58,7 +55,7 @@ export function formatElapsed(ms: number): string {
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
-export function humanBytes(n: number): string {
+function humanBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let value = n / 1024;
@@ -75,7 +72,7 @@ export function clock(at: Date): string {
   return at.toTimeString().slice(0, 8);
 }
 
-export const SPINNER_FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'] as const;
+const SPINNER_FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'] as const;
 
 export function spinnerFrame(tick: number): string {
   return SPINNER_FRAMES[Math.abs(tick) % SPINNER_FRAMES.length] ?? '*';
@@ -113,11 +110,11 @@ function colourStatus(status: StepStatus, text: string, c: Style): string {
 // ---------------------------------------------------------------- links and commands for humans
 
 /** Quotes an argument for a POSIX shell only when it needs it. */
-export function shellQuote(arg: string): string {
+function shellQuote(arg: string): string {
   return /^[\w@%+=:,./<>-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
-function command(args: string[]): string {
+export function command(args: string[]): string {
   return args.map(shellQuote).join(' ');
 }
 
@@ -162,194 +159,6 @@ export function renderWaiting(w: WaitingFor, cluster: string, opts: { uiUrl?: st
   return lines;
 }
 
-// ---------------------------------------------------------------- plan
-
-const ROLE_LABEL = (step: Extract<PlanStep, { kind: 'talos' }>): string =>
-  step.primary ? 'primary control plane' : step.role === 'controlplane' ? 'control plane' : 'worker';
-
-/** Placeholders for values the workflow fixes when it runs (they depend on its run id and start date). */
-export const VELERO_NAME_PLACEHOLDER = (cluster: string): string => `pre-upgrade-${cluster.slice(0, 30)}-<date>-<run>`;
-export const ETCD_SNAPSHOT_PLACEHOLDER = (cluster: string): string => `etcd-${cluster}-<run>.snapshot`;
-
-/**
- * What a step runs, as the exact commands (arguments as the activities pass them). Values only the
- * running workflow knows (the Velero backup name, the snapshot file) are shown as <placeholders>.
- */
-export function stepCommands(step: PlanStep, plan: UpgradePlan, cluster: string): { runs: string[]; then: string[] } {
-  switch (step.kind) {
-    case 'plan':
-      return { runs: [], then: [] };
-    case 'backup': {
-      const runs: string[] = [];
-      if (step.velero) {
-        runs.push(
-          command([
-            'velero',
-            'backup',
-            'create',
-            VELERO_NAME_PLACEHOLDER(cluster),
-            ...(step.velero.excludeNamespaces.length ? ['--exclude-namespaces', step.velero.excludeNamespaces.join(',')] : []),
-            ...(step.velero.defaultVolumesToFsBackup ? ['--default-volumes-to-fs-backup'] : []),
-            '--wait',
-          ]),
-        );
-      }
-      if (step.etcdSnapshot) {
-        const file = `${step.etcdSnapshot.directory.replace(/\/+$/, '')}/${ETCD_SNAPSHOT_PLACEHOLDER(cluster)}`;
-        runs.push(command(['talosctl', 'etcd', 'snapshot', file, '--nodes', step.etcdSnapshot.node]));
-      }
-      return { runs, then: [] };
-    }
-    case 'talos': {
-      // The node step's own sequence, from the same builders the activities run (src/plan/commands.ts).
-      const path = step.path ?? 'legacy';
-      const kube = step.kubeName ?? `<node name of ${step.node}>`;
-      const drainSeconds = Math.max(1, Math.ceil((step.drainTimeoutMs ?? 5 * 60_000) / 1000));
-      const runs: string[] = [];
-      if (path !== 'legacy') runs.push(command(['talosctl', ...prePullArgs(step.node, step.image)]));
-      runs.push(command(['kubectl', ...drainArgs(kube, drainSeconds, 'evict')]));
-      if (step.role === 'controlplane') {
-        runs.push(`etcd gate (talosctl etcd members / etcd status): every member healthy, ${plan.controlPlanes.length} members, no learners`);
-        runs.push(command(['talosctl', ...forfeitArgs(step.node)]));
-      }
-      // The same client version installOnNode reads: talosctl ≥ 1.13 on the legacy path also needs --drain=false.
-      runs.push(command(['talosctl', ...installArgs(path, step.node, step.image, plan.talosClient ?? null, step.fromVersion)]));
-      if (!installReboots(path)) runs.push(command(['talosctl', ...rebootArgs(step.node)]));
-      const health = command(['talosctl', ...healthArgs({ node: step.node, controlPlanes: plan.controlPlanes, workers: plan.workers, timeoutMs: step.timeoutMs })]);
-      const then = [
-        `waits, within ${formatDuration(step.timeoutMs)} for the whole step, for ${step.node} to boot ${step.toVersion} (a new boot id; the old version on a new boot = A/B fallback, a failure)`,
-        `then: ${command(['kubectl', ...uncordonArgs(kube)])} (only if this run cordoned it); verifies: ${health}; kubelet Ready; extensions match schematic ${step.schematic.slice(0, 12)}…`,
-      ];
-      return { runs, then };
-    }
-    case 'kubernetes':
-      return {
-        runs: [command(['talosctl', ...upgradeK8sArgs(step.node, step.to)])],
-        then: [`verifies: every kubelet reports ${step.to} (up to ${formatDuration(step.timeoutMs)})`],
-      };
-    case 'postflight':
-      return { runs: ['read-only: talosctl version / get / etcd members + status, kubectl get nodes'], then: [] };
-  }
-}
-
-function verdictLabel(check: PreflightCheck, c: Style): string {
-  if (check.verdict === 'blocker') return c.bold(c.red('BLOCKER'));
-  if (check.verdict === 'warning') return c.yellow('warning');
-  return c.green('ok');
-}
-
-function nodeOrder(plan: UpgradePlan): string {
-  const secondaries = plan.controlPlanes.filter((n) => n !== plan.primary);
-  const parts: string[] = [];
-  if (plan.workers.length) parts.push(`workers ${plan.workers.join(', ')}`);
-  if (secondaries.length) parts.push(`control planes ${secondaries.join(', ')}`);
-  parts.push(`primary ${plan.primary} last`);
-  return parts.join(' → ');
-}
-
-/**
- * The spec warnings a preflight check does not already say: the spec and the cluster can both
- * notice the same thing (an even number of control planes), and the plan should say it once.
- */
-export function specWarningsBesides(warnings: readonly string[], preflight: readonly PreflightCheck[]): string[] {
-  const said = preflight.filter((ch) => ch.verdict !== 'ok').map((ch) => ch.message);
-  return warnings.filter((w) => !said.some((m) => m !== '' && w.includes(m)));
-}
-
-export interface PlanRenderOptions {
-  specPath: string;
-  warnings?: string[];
-  color?: Style;
-}
-
-/** The `plan` command's text: hops, steps with their commands, backups, approvals, advice, preflight. */
-export function renderPlan(plan: UpgradePlan, spec: UpgradeSpec, opts: PlanRenderOptions): string[] {
-  const c = opts.color ?? PLAIN;
-  const out: string[] = [];
-  const target = `Talos ${plan.target.talos} (schematic ${plan.target.schematic.slice(0, 12)}…)${plan.target.kubernetes ? `, Kubernetes ${plan.target.kubernetes}` : ''}`;
-  out.push(c.bold(`Upgrade plan for ${plan.cluster}`));
-  out.push(`  now:    Talos ${plan.current.talos ?? 'unknown'}, Kubernetes ${plan.current.kubernetes ?? 'unknown'}`);
-  out.push(`  target: ${target}`);
-  out.push(`  order:  ${nodeOrder(plan)}`);
-  out.push(`  policy: approvals ${spec.approvals}, on failure ${spec.onFailure}`);
-  out.push('');
-
-  out.push(c.bold('Hops'));
-  if (plan.hops.length === 0) out.push('  none: nothing to change');
-  plan.hops.forEach((hop, i) => {
-    const note = hop.kind === 'talos' && hop.minorBump ? ' (minor bump: read the release notes; the plan needs approval)' : '';
-    out.push(`  ${i + 1}. ${hop.kind === 'talos' ? 'Talos' : 'Kubernetes'} ${hop.from} → ${hop.to}${note}`);
-  });
-  out.push('');
-
-  out.push(c.bold('Steps, in order'));
-  plan.steps.forEach((step, i) => {
-    const gate = step.needsApproval ? c.yellow('  [asks for approval]') : '';
-    const who = step.kind === 'talos' ? ` (${ROLE_LABEL(step)})` : '';
-    out.push(`  ${String(i + 1).padStart(2)}. ${c.bold(step.id)}${who}${gate}`);
-    out.push(`      ${step.title}`);
-    const { runs, then } = stepCommands(step, plan, plan.cluster);
-    for (const line of runs) out.push(`      ${line.startsWith('before:') || line.startsWith('read-only:') ? line : `runs: ${c.cyan(line)}`}`);
-    for (const line of then) out.push(`      ${line}`);
-    if (step.needsApproval) out.push(`      approve with: ${command(['talos-upgrade', 'approve', plan.cluster, '--step', step.id])}`);
-    for (const line of planGateLines(step, spec)) out.push(`      ${line}`);
-  });
-  out.push('');
-  const silence = planSilenceLine(spec);
-  if (silence) out.push(`  ${silence}`, '');
-
-  out.push(c.bold('Backups taken before anything changes'));
-  const backup = plan.steps.find((s): s is Extract<PlanStep, { kind: 'backup' }> => s.kind === 'backup');
-  if (!backup) out.push(plan.hops.length === 0 ? '  none (nothing to change)' : '  none: both Velero and the etcd snapshot are disabled in the spec');
-  else {
-    if (backup.velero) {
-      const excluded = backup.velero.excludeNamespaces.length ? `, excluding ${backup.velero.excludeNamespaces.join(', ')}` : '';
-      out.push(`  Velero backup ${VELERO_NAME_PLACEHOLDER(plan.cluster)}${excluded}${backup.velero.defaultVolumesToFsBackup ? ', with pod volumes' : ''}`);
-    }
-    if (backup.etcdSnapshot) out.push(`  etcd snapshot of ${backup.etcdSnapshot.node} into ${backup.etcdSnapshot.directory}`);
-  }
-  out.push('');
-
-  out.push(c.bold('Approvals asked'));
-  const gates = plan.steps.filter((s) => s.needsApproval);
-  if (gates.length === 0) out.push(`  none (approvals: ${spec.approvals})`);
-  for (const s of gates) out.push(`  ${s.id}`);
-  out.push('');
-
-  if (plan.advice.length) {
-    out.push(c.bold('Advice'));
-    for (const a of plan.advice) out.push(`  - ${a.message}`);
-    out.push('');
-  }
-  const warnings = specWarningsBesides(opts.warnings ?? [], plan.preflight);
-  if (warnings.length) {
-    out.push(c.bold('Spec warnings'));
-    for (const w of warnings) out.push(`  - ${w}`);
-    out.push('');
-  }
-
-  out.push(c.bold('Preflight'));
-  const order = { blocker: 0, warning: 1, ok: 2 } as const;
-  const checks = [...plan.preflight].sort((a, b) => order[a.verdict] - order[b.verdict]);
-  const rows = table(null, checks.map((check) => [verdictLabel(check, c), check.id, check.message]), '  ');
-  const fixIndent = ' '.repeat(2 + Math.max(0, ...checks.map((ch) => visibleWidth(verdictLabel(ch, c)))) + 2);
-  checks.forEach((check, i) => {
-    out.push(rows[i] ?? '');
-    if (check.fix && check.verdict !== 'ok') out.push(`${fixIndent}fix: ${c.bold(check.fix)}`);
-  });
-  out.push('');
-
-  const blockers = plan.preflight.filter((ch) => ch.verdict === 'blocker').length;
-  if (blockers > 0) {
-    out.push(c.bold(c.red(`Blocked: ${blockers} preflight blocker${blockers === 1 ? '' : 's'}; fix ${blockers === 1 ? 'it' : 'them'} as shown above, then run \`talos-upgrade plan ${opts.specPath}\` again.`)));
-  } else if (plan.hops.length === 0) {
-    out.push(c.green('Nothing to do: the cluster is already at the target.'));
-  } else {
-    out.push(c.green(`Ready: start it with \`talos-upgrade start ${opts.specPath} --watch\`, or rehearse it first with \`talos-upgrade rehearse ${opts.specPath}\`.`));
-  }
-  return out;
-}
-
 // ---------------------------------------------------------------- progress
 
 function versions(step: StepProgress, c: Style): string {
@@ -387,14 +196,14 @@ function roleSuffix(step: StepProgress): string {
   return step.role === 'controlplane' ? ' (cp)' : ' (worker)';
 }
 
-export function backupSummary(b: BackupRecord): string | null {
+function backupSummary(b: BackupRecord): string | null {
   const parts: string[] = [];
   if (b.velero) parts.push(`Velero ${b.velero.name} ${b.velero.phase}${b.velero.reused ? ' (reused)' : ''}`);
   if (b.etcdSnapshot) parts.push(`etcd snapshot ${b.etcdSnapshot.path} (${humanBytes(b.etcdSnapshot.bytes)})${b.etcdSnapshot.reused ? ' (reused)' : ''}`);
   return parts.length ? parts.join('; ') : null;
 }
 
-export function phaseLabel(p: Pick<UpgradeProgress, 'phase' | 'stage'>): string {
+function phaseLabel(p: Pick<UpgradeProgress, 'phase' | 'stage'>): string {
   return p.phase === p.stage ? p.phase : `${p.phase} (during ${p.stage})`;
 }
 
@@ -520,7 +329,7 @@ function when(d: Date | null): string {
 }
 
 /** What became of the upgrade, before what Temporal says of its workflow. */
-export function outcomeLabel(r: Pick<ListRow, 'status' | 'phase' | 'outcome'>): string {
+function outcomeLabel(r: Pick<ListRow, 'status' | 'phase' | 'outcome'>): string {
   if (r.outcome) return OUTCOME_TEXT[r.outcome];
   if (r.status === 'RUNNING') return r.phase ? `in progress (${r.phase})` : 'in progress';
   return r.phase ? `no report (stopped in ${r.phase})` : 'no report';

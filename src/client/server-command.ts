@@ -89,7 +89,7 @@ async function applyRetention(address: string, wanted: { ms: number; exact: bool
   }
 }
 
-export async function runServer(opts: ServerOptions): Promise<void> {
+async function runServer(opts: ServerOptions): Promise<void> {
   if (opts.stop) return stopServer();
   const port = parsePort(opts.port, '--port');
   const uiPort = parsePort(opts.uiPort, '--ui-port');

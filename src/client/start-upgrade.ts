@@ -23,11 +23,11 @@ export interface StartOptions {
   tuning?: ClusterUpgradeInput['tuning'];
 }
 
-export function staticSummary(spec: UpgradeSpec): string {
+function staticSummary(spec: UpgradeSpec): string {
   return `Upgrade ${spec.cluster} to Talos ${spec.talos.version}${spec.kubernetes ? ` / Kubernetes ${spec.kubernetes.version}` : ''}`;
 }
 
-export function staticDetails(spec: UpgradeSpec): string {
+function staticDetails(spec: UpgradeSpec): string {
   const nodes = spec.nodes
     ? `${spec.nodes.controlPlane.length} control plane(s) (primary ${spec.nodes.primary}), ${spec.nodes.workers.length} worker(s)`
     : 'nodes discovered from the cluster';

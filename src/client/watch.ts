@@ -4,17 +4,7 @@
  * appended, so logs and CI output stay readable. Stops when the upgrade ends or a human is needed,
  * unless a handler answers the human (rehearse) or the caller asked to follow through waits.
  */
-import {
-  clock,
-  progressEvents,
-  renderProgress,
-  renderReport,
-  renderWaiting,
-  spinnerFrame,
-  stripAnsi,
-  styleFor,
-  visibleWidth,
-} from './render';
+import { clock, progressEvents, renderProgress, renderReport, renderWaiting, spinnerFrame, stripAnsi, styleFor, visibleWidth } from './render';
 import type { UpgradeProgress, UpgradeReport, WaitingFor } from '../workflows/messages';
 
 /** What one poll learned. `progress` is null when the workflow closed and no worker could answer. */
@@ -33,7 +23,7 @@ export type WatchResult =
 
 export type WaitingAnswer = 'answered' | 'stop' | 'leave';
 
-export interface Output {
+interface Output {
   write(text: string): unknown;
   isTTY?: boolean;
   columns?: number;

@@ -16,7 +16,7 @@ import { temporal } from '@temporalio/proto';
 import type { CodecKey } from './key';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
-export const KEY_ID_METADATA = 'encryption-key-id';
+const KEY_ID_METADATA = 'encryption-key-id';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 

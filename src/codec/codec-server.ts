@@ -13,7 +13,7 @@ import type { Payload, PayloadCodec } from '@temporalio/common';
 
 export const DEFAULT_UI_ORIGINS = ['http://127.0.0.1:8233', 'http://localhost:8233'] as const;
 /** A page of history's payloads fits comfortably; anything bigger is refused, not buffered. */
-export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
 interface JsonPayload {
   metadata?: Record<string, string> | null;

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 
 export const CODEC_KEY_ENV = 'TALOS_UPGRADE_CODEC_KEY';
 export const CODEC_KEY_FILE_ENV = 'TALOS_UPGRADE_CODEC_KEY_FILE';
-export const KEY_BYTES = 32;
+const KEY_BYTES = 32;
 const MAX_KEY_FILE_BYTES = 4096;
 
 /** A codec key that cannot be used: one line naming where it came from and how to fix it (exit 2). */
@@ -30,7 +30,7 @@ export interface CodecKey {
 }
 
 /** 32 bytes from base64 (standard or url-safe) or hex text, else null. */
-export function decodeKey(text: string): Buffer | null {
+function decodeKey(text: string): Buffer | null {
   const t = text.trim();
   if (/^[0-9a-fA-F]{64}$/.test(t)) return Buffer.from(t, 'hex');
   if (/^[A-Za-z0-9+/_-]{43}=?$/.test(t)) {
@@ -40,7 +40,7 @@ export function decodeKey(text: string): Buffer | null {
   return null;
 }
 
-export function keyId(key: Buffer): string {
+function keyId(key: Buffer): string {
   return crypto.createHash('sha256').update('talos-upgrade payload codec key id\0').update(key).digest('hex').slice(0, 16);
 }
 

@@ -35,7 +35,7 @@ export interface ActivityLogFields {
   durationMs?: number;
 }
 
-export function originOf(ctx: Context): ActivityOrigin {
+function originOf(ctx: Context): ActivityOrigin {
   const info = ctx.info;
   return { activityType: info.activityType, attempt: info.attempt, workflowType: info.workflowType, workflowId: info.workflowExecution?.workflowId };
 }
@@ -101,7 +101,7 @@ function quietly(fn: () => void): void {
 const structured = (): boolean => process.env.TALOS_UPGRADE_LOG_FORMAT?.trim().toLowerCase() === 'json';
 
 /** The factory createUpgradeWorker registers (`interceptors.activity`). */
-export const observeActivities: ActivityInterceptorsFactory = (ctx): ActivityInterceptors => {
+const observeActivities: ActivityInterceptorsFactory = (ctx): ActivityInterceptors => {
   let known: ActivityLogFields | undefined;
   return {
     inbound: {

@@ -13,7 +13,7 @@ import { DefaultLogger, type LogEntry, type LogLevel } from '@temporalio/worker'
 import { redactKnown } from '../activities/redact';
 import { ExitCode, UserError } from '../client/errors';
 
-export const LOG_FORMAT_ENV = 'TALOS_UPGRADE_LOG_FORMAT';
+const LOG_FORMAT_ENV = 'TALOS_UPGRADE_LOG_FORMAT';
 export type LogFormat = 'text' | 'json';
 
 export function logFormat(env: NodeJS.ProcessEnv = process.env): LogFormat {

@@ -20,7 +20,7 @@ import { METRICS, RUN_BUCKETS, STEP_BUCKETS, WAIT_BUCKETS } from '../workflows/r
 export const METRICS_PORT_ENV = 'TALOS_UPGRADE_METRICS_PORT';
 /** `talos-upgrade worker`'s default: the port OpenTelemetry's Prometheus exporter uses by convention. */
 export const DEFAULT_WORKER_METRICS_PORT = 9464;
-export const METRICS_HOST = '127.0.0.1';
+const METRICS_HOST = '127.0.0.1';
 
 export interface MetricsPort {
   /** 0 = no metrics. */
@@ -56,7 +56,7 @@ export function prometheusTelemetry(port: number): TelemetryOptions {
   return { metrics: { prometheus: { bindAddress: `${METRICS_HOST}:${port}`, histogramBucketOverrides: buckets } } };
 }
 
-export const metricsUrl = (port: number): string => `http://${METRICS_HOST}:${port}/metrics`;
+const metricsUrl = (port: number): string => `http://${METRICS_HOST}:${port}/metrics`;
 
 export interface RuntimeSetup {
   metrics: MetricsPort;

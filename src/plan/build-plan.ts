@@ -30,7 +30,7 @@ import type {
 /** The product's drain timeout when a spec predates `timeouts.drain`. */
 const DEFAULT_DRAIN_MS = 5 * 60_000;
 
-export { installerImage, type InstallerTarget } from './installer';
+export { installerImage } from './installer';
 
 export interface BuildPlanOptions {
   /** The CLI's --allow-downgrade; either this or spec.allowDowngrade allows a downgrade. */
@@ -41,16 +41,16 @@ export interface BuildPlanOptions {
 
 
 /** Whether a Talos step for a node of this role waits for a human under `policy`. */
-export function talosStepNeedsApproval(policy: ApprovalPolicy, role: 'controlplane' | 'worker'): boolean {
+function talosStepNeedsApproval(policy: ApprovalPolicy, role: 'controlplane' | 'worker'): boolean {
   return policy === 'every-node' || (policy === 'control-plane' && role === 'controlplane');
 }
 
-export function kubernetesStepNeedsApproval(policy: ApprovalPolicy): boolean {
+function kubernetesStepNeedsApproval(policy: ApprovalPolicy): boolean {
   return policy === 'every-node' || policy === 'control-plane';
 }
 
 /** The plan itself is approved under every policy but `none`, and always when Talos changes minor. */
-export function planStepNeedsApproval(policy: ApprovalPolicy, hops: readonly Hop[]): boolean {
+function planStepNeedsApproval(policy: ApprovalPolicy, hops: readonly Hop[]): boolean {
   if (hops.length === 0) return false;
   return policy !== 'none' || hops.some((hop) => hop.kind === 'talos' && hop.minorBump);
 }
@@ -166,6 +166,34 @@ export function buildPlan(spec: UpgradeSpec, facts: ClusterFacts, opts: BuildPla
     releaseData,
   });
 
+  const upgradeSteps = upgradeStepsFor({ spec, facts, ordered, factsFor, primary: topology.primary, hops, schematic, downgrading });
+  const nothingToDo = hops.length === 0;
+  const advice = planAdvice({ hopAdvice, schematicAdvice, upgradeSteps, nothingToDo, targetTalos, targetKubernetes, schematic });
+  const steps = planSteps({ spec, primary: topology.primary, hops, lowTalos, currentKubernetes, upgradeSteps, schematic, nothingToDo });
+
+  return {
+    ...base,
+    hops,
+    steps,
+    advice,
+    preflight,
+    blocked: preflight.some((check) => check.verdict === 'blocker'),
+    target: { talos: targetTalos, kubernetes: targetKubernetes, schematic },
+  };
+}
+
+/** The Talos and Kubernetes steps, hop by hop: each node that needs a hop gets a step, in upgrade order. */
+function upgradeStepsFor(input: {
+  spec: UpgradeSpec;
+  facts: ClusterFacts;
+  ordered: ReturnType<typeof orderNodes>;
+  factsFor: (address: string) => NodeFacts | undefined;
+  primary: string;
+  hops: Hop[];
+  schematic: string;
+  downgrading: boolean;
+}): PlanStep[] {
+  const { spec, facts, ordered, factsFor, primary, hops, schematic, downgrading } = input;
   // Where each node stands as the steps are laid out; a step moves it to its hop's version.
   const state = new Map(
     ordered.map((node) => {
@@ -187,7 +215,7 @@ export function buildPlan(spec: UpgradeSpec, facts: ClusterFacts, opts: BuildPla
         needsApproval: kubernetesStepNeedsApproval(policy),
         from: hop.from,
         to: hop.to,
-        node: topology.primary,
+        node: primary,
         timeoutMs: spec.timeouts.kubernetes,
       };
       upgradeSteps.push(step);
@@ -227,7 +255,20 @@ export function buildPlan(spec: UpgradeSpec, facts: ClusterFacts, opts: BuildPla
       state.set(node.address, { version: hop.to, schematic });
     }
   }
+  return upgradeSteps;
+}
 
+/** What the operator should know about the plan besides its steps. */
+function planAdvice(input: {
+  hopAdvice: Advice[];
+  schematicAdvice: Advice | null | undefined;
+  upgradeSteps: PlanStep[];
+  nothingToDo: boolean;
+  targetTalos: string;
+  targetKubernetes: string | null;
+  schematic: string;
+}): Advice[] {
+  const { hopAdvice, schematicAdvice, upgradeSteps, nothingToDo, targetTalos, targetKubernetes, schematic } = input;
   const advice: Advice[] = [...hopAdvice];
   const lifecycleNodes = upgradeSteps.filter((st): st is TalosStep => st.kind === 'talos' && st.path !== 'legacy').map((st) => st.node);
   if (lifecycleNodes.length > 0) {
@@ -239,20 +280,34 @@ export function buildPlan(spec: UpgradeSpec, facts: ClusterFacts, opts: BuildPla
     });
   }
   if (schematicAdvice) advice.push(schematicAdvice);
-  const nothingToDo = hops.length === 0;
   if (nothingToDo) {
     advice.push({
       kind: 'info',
       message: `nothing to do: every node already runs Talos ${targetTalos} with schematic ${shortSchematic(schematic)}${targetKubernetes ? ` and Kubernetes ${targetKubernetes}` : ''}`,
     });
   }
+  return advice;
+}
 
+/** The plan's steps: the plan approval, the backup, the upgrade steps, the postflight, with their gates. */
+function planSteps(input: {
+  spec: UpgradeSpec;
+  primary: string;
+  hops: Hop[];
+  lowTalos: string;
+  currentKubernetes: string;
+  upgradeSteps: PlanStep[];
+  schematic: string;
+  nothingToDo: boolean;
+}): PlanStep[] {
+  const { spec, hops, lowTalos, currentKubernetes, upgradeSteps, schematic, nothingToDo } = input;
+  const policy = spec.approvals;
   const planApproval = planStepNeedsApproval(policy, hops);
   const summary = summarise(hops, lowTalos, currentKubernetes, upgradeSteps, schematic);
   const steps: PlanStep[] = [
     { id: PLAN_STEP_ID, kind: 'plan', title: planApproval ? `approve the plan: ${summary}` : `plan: ${summary}`, needsApproval: planApproval },
   ];
-  const backup = backupStep(spec, topology.primary);
+  const backup = backupStep(spec, input.primary);
   if (backup && !nothingToDo) steps.push(backup);
   steps.push(...upgradeSteps);
   steps.push({
@@ -266,16 +321,7 @@ export function buildPlan(spec: UpgradeSpec, facts: ClusterFacts, opts: BuildPla
     const step = steps.find((s) => s.id === id);
     if (step) step.gates = gates;
   }
-
-  return {
-    ...base,
-    hops,
-    steps,
-    advice,
-    preflight,
-    blocked: preflight.some((check) => check.verdict === 'blocker'),
-    target: { talos: targetTalos, kubernetes: targetKubernetes, schematic },
-  };
+  return steps;
 }
 
 /**

@@ -35,7 +35,7 @@ export interface ProposeInput {
   now: number | string;
 }
 
-export interface HeldBack {
+interface HeldBack {
   version: string;
   why: string;
 }
@@ -65,7 +65,7 @@ export const DEFAULT_RELEASE_FEEDS: ReleaseFeeds = {
 
 const DAY_MS = 24 * 3_600_000;
 /** The runbook's cadence table: Talos patches "apply within a week", Kubernetes patches "within 2 weeks". */
-export const PATCH_APPLY_WITHIN: Record<'talos' | 'kubernetes', { ms: number; text: string }> = {
+const PATCH_APPLY_WITHIN: Record<'talos' | 'kubernetes', { ms: number; text: string }> = {
   talos: { ms: 7 * DAY_MS, text: 'a week' },
   kubernetes: { ms: 14 * DAY_MS, text: 'two weeks' },
 };
@@ -90,7 +90,7 @@ function format(kind: Kind, v: Version): string {
 }
 
 /** Released, plain X.Y.Z versions, oldest first, one entry per version (earliest publication wins). */
-export function usableReleases(kind: Kind, releases: readonly ReleaseInfo[]): Candidate[] {
+function usableReleases(kind: Kind, releases: readonly ReleaseInfo[]): Candidate[] {
   const byVersion = new Map<string, Candidate>();
   for (const r of releases) {
     if (r.draft || r.prerelease) continue;
@@ -107,7 +107,7 @@ export function usableReleases(kind: Kind, releases: readonly ReleaseInfo[]): Ca
 }
 
 /** The newest released patch of each minor a feed lists, keyed `X.Y` (what `plan` takes as "latest"). */
-export function latestPatchesOf(kind: Kind, releases: readonly ReleaseInfo[]): Record<string, string> {
+function latestPatchesOf(kind: Kind, releases: readonly ReleaseInfo[]): Record<string, string> {
   const out: Record<string, string> = {};
   // Oldest first, so the last one written per minor is its newest.
   for (const c of usableReleases(kind, releases)) out[`${c.v.major}.${c.v.minor}`] = c.version;

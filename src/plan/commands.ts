@@ -1,5 +1,5 @@
 /**
- * The argument vectors of the calls a node step makes, in one place: the activities run them and
+ * The argument vectors of the calls the product makes, in one place: the activities run them and
  * `plan` shows them (src/client/render.ts), so what the plan says is what runs. Also which way talosctl
  * upgrades a node (UpgradePath), from the client and host versions (docs/talos-upgrade-flow.md §1,
  * §2, §9). Pure.
@@ -82,7 +82,7 @@ export function uncordonArgs(kubeName: string): string[] {
   return ['uncordon', kubeName];
 }
 
-export const BOOT_ID_PATH = '/proc/sys/kernel/random/boot_id';
+const BOOT_ID_PATH = '/proc/sys/kernel/random/boot_id';
 
 export function bootIdArgs(node: string): string[] {
   return ['read', '--nodes', node, BOOT_ID_PATH];
@@ -119,4 +119,81 @@ export function upgradeK8sArgs(node: string, to: string): string[] {
  */
 export function upgradeK8sDryRunArgs(node: string, to: string): string[] {
   return [...upgradeK8sArgs(node, to), '--dry-run', '--pre-pull-images=false'];
+}
+
+// ------------------------------------------------------------------ reads, backups, remediations
+// Every other argument vector the product runs, one builder per command: the activities call them,
+// and `plan` and the remediation offers show them.
+
+/** `talosctl version`: the client's version and each node's (or why a node did not answer). */
+export function talosVersionArgs(nodes: readonly string[]): string[] {
+  return ['version', '--nodes', nodes.join(',')];
+}
+
+/** `talosctl get <type> -o json` of one node (extensions, machinestatus, securitystate, ...). */
+export function talosGetArgs(type: string, node: string): string[] {
+  return ['get', type, '--nodes', node, '-o', 'json'];
+}
+
+export function etcdMembersArgs(node: string): string[] {
+  return ['etcd', 'members', '--nodes', node];
+}
+
+export function etcdStatusArgs(nodes: readonly string[]): string[] {
+  return ['etcd', 'status', '--nodes', nodes.join(',')];
+}
+
+export function etcdSnapshotArgs(file: string, node: string): string[] {
+  return ['etcd', 'snapshot', file, '--nodes', node];
+}
+
+export function etcdRemoveMemberArgs(memberId: string, node: string): string[] {
+  return ['etcd', 'remove-member', memberId, '--nodes', node];
+}
+
+export function kubectlGetNodesArgs(): string[] {
+  return ['get', 'nodes', '-o', 'json'];
+}
+
+export function kubectlVersionArgs(): string[] {
+  return ['version', '-o', 'json'];
+}
+
+export function kubectlGetPodsArgs(): string[] {
+  return ['get', 'pods', '-A', '-o', 'json'];
+}
+
+export function kubectlGetPdbsArgs(): string[] {
+  return ['get', 'pdb', '-A', '-o', 'json'];
+}
+
+/** The kube-system namespace, whose uid names the cluster (one upgrade per cluster). */
+export function kubeSystemNamespaceArgs(): string[] {
+  return ['get', 'namespace', 'kube-system', '-o', 'json'];
+}
+
+/** A pod stuck Terminating on a node that will not come back: deleted without waiting for it. */
+export function forceDeletePodArgs(pod: { namespace: string; name: string }): string[] {
+  return ['delete', 'pod', pod.name, '-n', pod.namespace, '--grace-period=0', '--force'];
+}
+
+/** `flux get kustomizations|helmreleases -A`: the objects and whether they are ready. */
+export function fluxGetArgs(kind: 'kustomizations' | 'helmreleases'): string[] {
+  return ['get', kind, '-A'];
+}
+
+/** `velero backup get [name] -o json`: one backup, or all of them. */
+export function veleroBackupGetArgs(name?: string): string[] {
+  return ['backup', 'get', ...(name === undefined ? [] : [name]), '-o', 'json'];
+}
+
+export function veleroBackupCreateArgs(input: { name: string; excludeNamespaces: readonly string[]; defaultVolumesToFsBackup: boolean }): string[] {
+  return [
+    'backup',
+    'create',
+    input.name,
+    ...(input.excludeNamespaces.length ? ['--exclude-namespaces', input.excludeNamespaces.join(',')] : []),
+    ...(input.defaultVolumesToFsBackup ? ['--default-volumes-to-fs-backup'] : []),
+    '--wait',
+  ];
 }

@@ -17,10 +17,10 @@
  * Pure: the workflow bundle may import it.
  */
 
-export type Literal = string | number | boolean | null;
-export type Operand = { path: (string | number)[] } | { value: Literal };
-export type Op = '==' | '!=' | '<' | '<=' | '>' | '>=';
-export type Expr =
+type Literal = string | number | boolean | null;
+type Operand = { path: (string | number)[] } | { value: Literal };
+type Op = '==' | '!=' | '<' | '<=' | '>' | '>=';
+type Expr =
   | { kind: 'compare'; left: Operand; op: Op; right: Operand }
   | { kind: 'and' | 'or'; parts: Expr[] };
 export interface Condition {
@@ -30,11 +30,11 @@ export interface Condition {
   expr: Expr;
 }
 
-export const MAX_CONDITION_CHARS = 300;
+const MAX_CONDITION_CHARS = 300;
 const MAX_PATH_DEPTH = 24;
 const MAX_TERMS = 16;
 
-export class ConditionError extends Error {}
+class ConditionError extends Error {}
 
 type Token = { t: 'word' | 'string' | 'number' | 'op' | 'punct'; v: string; at: number };
 

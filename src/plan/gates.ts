@@ -41,7 +41,7 @@ export interface GateSpec {
 }
 
 /** `alertmanager.silence`: held while the run goes on, expired at its end. */
-export interface SilenceSpec {
+interface SilenceSpec {
   /** Matcher strings (`label="value"`, `!=`, `=~`, `!~`); `{node}`/`{address}` make a silence per node. */
   matchers: string[];
   /** How far ahead each silence ends; the run extends it before that. */
@@ -115,7 +115,7 @@ export interface Matcher {
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const MATCHER = /^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$/;
-export const NODE_PLACEHOLDERS = ['{node}', '{address}'] as const;
+const NODE_PLACEHOLDERS = ['{node}', '{address}'] as const;
 
 /** `alertname="NodeDown"`, `severity=~"warning|critical"`, `node!=cp1` (quotes optional). */
 export function parseMatcher(text: string): Matcher | string {

@@ -7,4 +7,6 @@ export * from './versions';
 export * from './node-order';
 export * from './step-ids';
 export * from './preflight';
+export { PREFLIGHT_CHECK_IDS } from './preflight-common';
+export { peerUrlHost } from './preflight-etcd';
 export * from './build-plan';

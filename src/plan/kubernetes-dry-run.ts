@@ -10,7 +10,7 @@
  */
 import type { KubernetesStep, PreflightCheck, UpgradePlan } from './types';
 
-export interface RemovedInUse {
+interface RemovedInUse {
   node: string;
   component: string;
   value: string;

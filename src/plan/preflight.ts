@@ -6,52 +6,10 @@
  * `ok` entry, so the printed list always shows every check that was made.
  */
 import { minorOf, compareMinor, talosSupport } from './matrix';
-import { orderNodes, resolveTopology, sameAddress, type Topology } from './node-order';
-import type { ClusterFacts, EtcdMemberFacts, NodeFacts, PreflightCheck, UpgradeSpec } from './types';
-
-/** Stable ids of the preflight checks, as they appear in `plan --json` and the UI. */
-export const PREFLIGHT_CHECK_IDS = [
-  'kubernetes-readable',
-  'nodes-in-cluster',
-  'node-roles',
-  'nodes-reachable',
-  'nodes-stage',
-  'nodes-ready',
-  'nodes-schedulable',
-  'etcd-readable',
-  'etcd-members',
-  'etcd-stale-members',
-  'etcd-learners',
-  'etcd-errors',
-  'pods',
-  'flux-ready',
-  'velero',
-  'control-plane-count',
-  'schematics',
-  'talosctl-version',
-  'talosctl-kubernetes',
-  'disruption-budgets',
-  /** Added by buildPlan: whether the current versions could be read at all. */
-  'versions-known',
-] as const;
-export type PreflightCheckId = (typeof PREFLIGHT_CHECK_IDS)[number];
-
-/** Pods listed one by one before the rest are summarised. */
-const MAX_POD_ENTRIES = 10;
-
-export interface PreflightContext extends Topology {
-  /** Defaults to spec.talos.version. */
-  targetTalos?: string;
-}
-
-function clean(text: string, max = 200): string {
-  const one = text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
-  return one.length > max ? `${one.slice(0, max - 3)}...` : one;
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
+import { orderNodes, resolveTopology, sameAddress } from './node-order';
+import type { ClusterFacts, NodeFacts, PreflightCheck, UpgradeSpec } from './types';
+import { type PreflightCheckId, MAX_POD_ENTRIES, type PreflightContext, clean, plural } from './preflight-common';
+import { addEtcdChecks } from './preflight-etcd';
 
 /** Whether the run will call upgrade-k8s: the API server or a kubelet is not on the target yet. */
 function kubernetesChanges(facts: ClusterFacts, target: string): boolean {
@@ -60,13 +18,20 @@ function kubernetesChanges(facts: ClusterFacts, target: string): boolean {
   return seen.length === 0 || seen.some((v) => plain(v) !== plain(target));
 }
 
-/** `https://192.168.1.70:2380` → `192.168.1.70`; `https://[fd00::1]:2380` → `fd00::1`. */
-export function peerUrlHost(url: string): string {
-  const rest = url.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').split('/')[0] ?? '';
-  const bracketed = /^\[([^\]]+)\]/.exec(rest);
-  if (bracketed?.[1] !== undefined) return bracketed[1];
-  const colons = rest.split(':').length - 1;
-  return colons === 1 ? (rest.split(':')[0] ?? rest) : rest;
+/** What every category of checks reads, and where it puts its verdicts (in the order they are added). */
+interface PreflightRun {
+  spec: UpgradeSpec;
+  facts: ClusterFacts;
+  context: PreflightContext;
+  ordered: ReturnType<typeof orderNodes>;
+  planned: string[];
+  present: (ReturnType<typeof orderNodes>[number] & { facts: NodeFacts })[];
+  factsFor: (address: string) => NodeFacts | undefined;
+  primary: string;
+  kubernetesReadable: boolean;
+  nodeName: (f: NodeFacts) => string;
+  add: (check: PreflightCheck) => void;
+  ok: (id: PreflightCheckId, message: string) => void;
 }
 
 /** Context defaults to the spec's nodes (or, with discover, the facts'). */
@@ -91,7 +56,21 @@ export function evaluatePreflight(
   const primary = context.primary;
   const kubernetesReadable = facts.kubernetesVersion !== null || facts.nodes.some((n) => n.kubernetesReady !== null);
   const nodeName = (f: NodeFacts): string => f.hostname ?? f.address;
+  const run: PreflightRun = { spec, facts, context, ordered, planned, present, factsFor, primary, kubernetesReadable, nodeName, add, ok };
+  kubernetesApiCheck(run);
+  membershipChecks(run);
+  nodeStateChecks(run);
+  addEtcdChecks(facts, context, factsFor, add, ok);
+  podChecks(run);
+  fluxVeleroChecks(run);
+  clusterShapeChecks(run);
+  clientAndBudgetChecks(run);
+  return checks;
+}
 
+/** Kubernetes answers at all. */
+function kubernetesApiCheck(run: PreflightRun): void {
+  const { spec, facts, kubernetesReadable, add, ok } = run;
   // ---- Kubernetes API
   if (kubernetesReadable) ok('kubernetes-readable', `Kubernetes answered (version ${facts.kubernetesVersion ?? 'unknown'})`);
   else {
@@ -102,7 +81,11 @@ export function evaluatePreflight(
       fix: `KUBECONFIG=${spec.kubeconfig} ${spec.tools.kubectl} get nodes`,
     });
   }
+}
 
+/** The spec's nodes are the cluster's, with the roles the spec gives them. */
+function membershipChecks(run: PreflightRun): void {
+  const { spec, facts, ordered, planned, present, factsFor, kubernetesReadable, add, ok } = run;
   // ---- spec nodes vs cluster nodes
   let membershipProblems = 0;
   for (const node of ordered) {
@@ -154,7 +137,11 @@ export function evaluatePreflight(
     });
   }
   if (roleProblems === 0) ok('node-roles', 'every node has the role the spec gives it');
+}
 
+/** Every node answers Talos, runs, is Ready and is not cordoned by someone else. */
+function nodeStateChecks(run: PreflightRun): void {
+  const { present, kubernetesReadable, nodeName, add, ok } = run;
   // ---- reachability and boot stage
   const unreachable = present.filter((node) => !node.facts.reachable);
   for (const node of unreachable) {
@@ -205,10 +192,11 @@ export function evaluatePreflight(
     });
   }
   if (cordoned.length === 0) ok('nodes-schedulable', 'no node is cordoned');
+}
 
-  // ---- etcd
-  addEtcdChecks(facts, context, factsFor, add, ok);
-
+/** Pods not Running or Succeeded, the first few one by one. */
+function podChecks(run: PreflightRun): void {
+  const { facts, add, ok } = run;
   // ---- pods
   const pods = facts.podProblems;
   pods.slice(0, MAX_POD_ENTRIES).forEach((pod) => {
@@ -238,7 +226,11 @@ export function evaluatePreflight(
     });
   }
   if (pods.length === 0) ok('pods', 'every pod is Running or Succeeded');
+}
 
+/** Flux objects Ready; Velero there when the spec backs up with it. */
+function fluxVeleroChecks(run: PreflightRun): void {
+  const { spec, facts, add, ok } = run;
   // ---- Flux
   if (facts.flux === null) ok('flux-ready', 'Flux is not installed (or not configured); nothing to wait for');
   else {
@@ -280,7 +272,11 @@ export function evaluatePreflight(
       fix: 'install Velero or set backup.velero.enabled: false',
     });
   }
+}
 
+/** An odd number of control planes; one schematic across the nodes. */
+function clusterShapeChecks(run: PreflightRun): void {
+  const { spec, context, present, primary, add, ok } = run;
   // ---- control-plane count
   const cpCount = context.controlPlanes.length;
   if (cpCount > 0 && cpCount % 2 === 0) {
@@ -309,7 +305,11 @@ export function evaluatePreflight(
       fix: detect ? 'set talos.schematic to the schematic id every node should run' : `every node will be moved to ${spec.talos.schematic.slice(0, 12)}...`,
     });
   } else ok('schematics', 'every reachable node runs the same schematic');
+}
 
+/** The talosctl client can drive the target versions; disruption budgets leave room to drain. */
+function clientAndBudgetChecks(run: PreflightRun): void {
+  const { spec, facts, context, add, ok } = run;
   // ---- talosctl client
   const target = context.targetTalos ?? spec.talos.version;
   const client = facts.talosClientVersion;
@@ -357,83 +357,4 @@ export function evaluatePreflight(
   } else {
     ok('disruption-budgets', 'PodDisruptionBudgets could not be listed (no permission?): a drain that one holds becomes a decision when it times out');
   }
-
-  return checks;
-}
-
-function addEtcdChecks(
-  facts: ClusterFacts,
-  context: PreflightContext,
-  factsFor: (address: string) => NodeFacts | undefined,
-  add: (check: PreflightCheck) => void,
-  ok: (id: PreflightCheckId, message: string) => void,
-): void {
-  const primary = context.primary;
-  const where = `--nodes ${primary}`;
-  if (facts.etcd.error !== null) {
-    add({
-      id: 'etcd-readable',
-      verdict: 'blocker',
-      message: `etcd could not be read: ${clean(facts.etcd.error, 160)}`,
-      fix: `talosctl etcd members ${where}`,
-    });
-    return;
-  }
-  ok('etcd-readable', 'etcd answered');
-
-  const { members, status } = facts.etcd;
-  const controlPlanes = context.controlPlanes;
-  const isControlPlane = (member: EtcdMemberFacts): boolean =>
-    controlPlanes.some((address) => {
-      const hostname = factsFor(address)?.hostname;
-      if (sameAddress(member.hostname, address)) return true;
-      if (hostname && sameAddress(member.hostname, hostname)) return true;
-      return member.peerUrls.some((url) => sameAddress(peerUrlHost(url), address));
-    });
-
-  if (members.length !== controlPlanes.length) {
-    add({
-      id: 'etcd-members',
-      verdict: 'blocker',
-      message: `etcd has ${plural(members.length, 'member')} but the cluster has ${plural(controlPlanes.length, 'control plane')}; quorum would be fragile during the upgrade`,
-      fix: `talosctl etcd members ${where}`,
-    });
-  } else ok('etcd-members', `etcd has ${plural(members.length, 'member')}, one per control plane`);
-
-  const stale = members.filter((member) => !isControlPlane(member));
-  for (const member of stale) {
-    add({
-      id: 'etcd-stale-members',
-      verdict: 'blocker',
-      message: `etcd member ${member.id} (${member.hostname || 'no hostname'}, ${member.peerUrls.join(' ') || 'no peer URL'}) matches no control plane; it is stale`,
-      fix: `talosctl etcd remove-member ${member.id} ${where}`,
-    });
-  }
-  if (stale.length === 0) ok('etcd-stale-members', 'every etcd member is a control plane');
-
-  const learners = members.filter((member) => member.learner);
-  for (const member of learners) {
-    add({
-      id: 'etcd-learners',
-      verdict: 'blocker',
-      message: `etcd member ${member.id} (${member.hostname}) is still a learner; wait until it is promoted to a voting member`,
-      fix: `talosctl etcd members ${where}`,
-    });
-  }
-  if (learners.length === 0) ok('etcd-learners', 'no etcd learners');
-
-  const erroring = status.filter((s) => s.errors.trim() !== '');
-  for (const s of erroring) {
-    add({
-      id: 'etcd-errors',
-      verdict: 'blocker',
-      message: `etcd on ${s.node} reports errors: ${clean(s.errors, 160)}`,
-      fix: `talosctl etcd status --nodes ${s.node}`,
-    });
-  }
-  if (erroring.length === 0) ok('etcd-errors', 'etcd status reports no errors');
-}
-
-export function hasBlockers(checks: readonly PreflightCheck[]): boolean {
-  return checks.some((check) => check.verdict === 'blocker');
 }

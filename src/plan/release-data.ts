@@ -20,7 +20,7 @@ export interface ReleaseData {
 }
 
 /** The day the built-in table was last known to be right: the date of the newest tag it lists (v1.13.9). */
-export const BUILT_IN_RELEASE_DATA_AS_OF = '2026-08-19';
+const BUILT_IN_RELEASE_DATA_AS_OF = '2026-08-19';
 
 /**
  * The offline fallback, used only for what no cached release feed says. Compiled 2026-12-01.

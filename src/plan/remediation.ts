@@ -10,9 +10,10 @@
 import { installerImage } from './build-plan';
 import { compareMinor, minorOf } from './matrix';
 import { sameAddress } from './node-order';
-import { peerUrlHost } from './preflight';
+import { peerUrlHost } from './preflight-etcd';
 import { parseVersion, talosTag } from './versions';
 import type { ClusterFacts, EtcdMemberFacts, NodeFacts, NodeRole, UpgradePlan } from './types';
+import { etcdRemoveMemberArgs, forceDeletePodArgs } from './commands';
 
 export interface EtcdRemoveMember {
   id: string;
@@ -51,7 +52,6 @@ export interface ReupgradeSchematic {
 }
 
 export type Remediation = EtcdRemoveMember | ForceDeletePods | ReupgradeSchematic;
-export type RemediationKind = Remediation['kind'];
 
 export interface RemediationFailure {
   /** The failed step, e.g. talos:v1.9.4:192.168.1.80. */
@@ -82,7 +82,7 @@ function factsFor(facts: ClusterFacts, address: string): NodeFacts | undefined {
 }
 
 /** Whether an etcd member belongs to one of the control planes (by hostname, address or peer URL). */
-export function memberIsControlPlane(member: EtcdMemberFacts, controlPlanes: readonly string[], facts: ClusterFacts): boolean {
+function memberIsControlPlane(member: EtcdMemberFacts, controlPlanes: readonly string[], facts: ClusterFacts): boolean {
   return controlPlanes.some((address) => {
     const hostname = factsFor(facts, address)?.hostname;
     if (sameAddress(member.hostname, address)) return true;
@@ -91,12 +91,12 @@ export function memberIsControlPlane(member: EtcdMemberFacts, controlPlanes: rea
   });
 }
 
-export function etcdRemoveMemberCommand(memberId: string, node: string): string {
-  return `talosctl etcd remove-member ${memberId} --nodes ${node}`;
+function etcdRemoveMemberCommand(memberId: string, node: string): string {
+  return ['talosctl', ...etcdRemoveMemberArgs(memberId, node)].join(' ');
 }
 
-export function forceDeletePodCommand(pod: { namespace: string; name: string }): string {
-  return `kubectl delete pod ${pod.name} -n ${pod.namespace} --grace-period=0 --force`;
+function forceDeletePodCommand(pod: { namespace: string; name: string }): string {
+  return ['kubectl', ...forceDeletePodArgs(pod)].join(' ');
 }
 
 /** What an operator would type; the activity issues the same upgrade with --wait=false and waits itself. */

@@ -9,14 +9,14 @@ import { clusterProblem, talosVersionProblem, kubernetesVersionProblem, schemati
 
 // ---------------------------------------------------------------- schema
 
-export const DEFAULT_EXCLUDED_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease'] as const;
+const DEFAULT_EXCLUDED_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease'] as const;
 /**
  * One budget per step: a node step's covers pulling the installer (minutes on a slow link), the
  * product's drain (its own `drain` timeout, inside the budget), the install, the reboot and the
  * verification. A Kubernetes hop's covers the whole `upgrade-k8s`.
  */
-export const DEFAULT_TIMEOUTS = { worker: '15m', controlPlane: '20m', kubernetes: '60m', drain: '5m' } as const;
-export const DEFAULT_IMAGE_FACTORY = 'factory.talos.dev';
+const DEFAULT_TIMEOUTS = { worker: '15m', controlPlane: '20m', kubernetes: '60m', drain: '5m' } as const;
+const DEFAULT_IMAGE_FACTORY = 'factory.talos.dev';
 
 export const nodesSchema = z.strictObject({
   controlPlane: z.array(checked(addressProblem)),
@@ -92,9 +92,9 @@ export const releasesSchema = z.strictObject({
   kubernetesFeed: checked(feedUrlProblem).default(DEFAULT_RELEASE_FEEDS.kubernetesFeed),
 });
 
-export const APPROVALS = ['control-plane', 'every-node', 'plan-only', 'none'] as const;
-export const ON_FAILURE = ['rollback-node', 'pause', 'rollback-all'] as const;
-export const ORDERS = ['workers-first', 'control-planes-first'] as const;
+const APPROVALS = ['control-plane', 'every-node', 'plan-only', 'none'] as const;
+const ON_FAILURE = ['rollback-node', 'pause', 'rollback-all'] as const;
+const ORDERS = ['workers-first', 'control-planes-first'] as const;
 
 /** The raw spec file shape (before cross-field checks and duration conversion). */
 export const specFileSchema = z.strictObject({
@@ -121,5 +121,3 @@ export const specFileSchema = z.strictObject({
   gates: z.array(gateSchema).nullable().optional(),
   alertmanager: alertmanagerSchema.optional(),
 });
-
-export type SpecFile = z.input<typeof specFileSchema>;

@@ -23,7 +23,7 @@ export class SpecError extends Error {
   }
 }
 
-export function oneLine(text: string): string {
+function oneLine(text: string): string {
   return text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
 }
 
@@ -43,14 +43,14 @@ export function showValue(value: unknown): string {
 // ---------------------------------------------------------------- field rules
 
 export const CLUSTER_NAME = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
-export const SCHEMATIC_ID = /^[0-9a-f]{64}$/;
-export const TALOS_VERSION = /^v\d+\.\d+\.\d+$/;
-export const KUBERNETES_VERSION = /^v?\d+\.\d+\.\d+$/;
-export const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
-export const NAMESPACE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-export const IMAGE_FACTORY = /^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::\d{1,5})?(?:\/[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?)*$/;
+const SCHEMATIC_ID = /^[0-9a-f]{64}$/;
+const TALOS_VERSION = /^v\d+\.\d+\.\d+$/;
+const KUBERNETES_VERSION = /^v?\d+\.\d+\.\d+$/;
+const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
+const NAMESPACE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const IMAGE_FACTORY = /^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::\d{1,5})?(?:\/[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?)*$/;
 /** Characters a shell (or a flag parser) would treat specially; none belongs in an address. */
-export const SHELL_META = /[\s;&|$`'"\\<>(){}[\]*?!#~=%^,@+]/;
+const SHELL_META = /[\s;&|$`'"\\<>(){}[\]*?!#~=%^,@+]/;
 
 export function clusterProblem(name: string): string | null {
   if (CLUSTER_NAME.test(name)) return null;
@@ -142,9 +142,9 @@ export function namespaceProblem(ns: string): string | null {
 
 // ---------------------------------------------------------------- staying current (windows, notifications, feeds)
 
-export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
-export const WEEKDAY_NAMES = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
-export const MAX_WINDOW_MS = 7 * 24 * 3_600_000;
+const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+const WEEKDAY_NAMES = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
+const MAX_WINDOW_MS = 7 * 24 * 3_600_000;
 
 /** `sat`, `Sat`, `saturday` → 6; null when it is not a day. */
 export function weekdayNumber(text: string): number | null {
@@ -179,7 +179,7 @@ export function windowDurationProblem(text: string): string | null {
 }
 
 /** Whether `zone` is an IANA time zone this runtime knows (Intl, so the workflow sandbox agrees). */
-export function isTimeZone(zone: string): boolean {
+function isTimeZone(zone: string): boolean {
   if (zone.trim() === '' || zone !== zone.trim()) return false;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone });
@@ -193,17 +193,17 @@ export function timeZoneProblem(zone: string): string | null {
   return isTimeZone(zone) ? null : `${showValue(zone)} is not an IANA time zone; write e.g. Europe/Berlin, America/New_York or UTC`;
 }
 
-export const HTTP_URL = /^https?:\/\/[A-Za-z0-9._~%!$&'()*+,;=:@[\]-]+(?:[/?#][^\s]*)?$/;
+const HTTP_URL = /^https?:\/\/[A-Za-z0-9._~%!$&'()*+,;=:@[\]-]+(?:[/?#][^\s]*)?$/;
 /** Query parameters that carry a credential (a token in the URL is a secret in workflow history). */
-export const SECRET_QUERY = /[?&;](access_token|id_token|token|auth|api[_-]?key|apikey|key|password|passwd|pwd|secret|client_secret|sig|signature)=/i;
+const SECRET_QUERY = /[?&;](access_token|id_token|token|auth|api[_-]?key|apikey|key|password|passwd|pwd|secret|client_secret|sig|signature)=/i;
 
 /** `url` with user:password@ replaced, for messages that must not repeat the password. */
-export function redactUserinfo(url: string): string {
+function redactUserinfo(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/?#@]*@/i, (_m, scheme: string | undefined) => `${scheme ?? ''}<credentials>@`);
 }
 
 /** Credentials inside a URL: user:password@ or a token query parameter. `fix` says where they belong. */
-export function urlCredentialProblem(url: string, fix: string): string | null {
+function urlCredentialProblem(url: string, fix: string): string | null {
   const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(url)?.[1] ?? '';
   if (authority.includes('@')) return `${showValue(redactUserinfo(url))} contains credentials (user:password@); the spec is stored in workflow history; ${fix}`;
   const query = SECRET_QUERY.exec(url);
@@ -211,7 +211,7 @@ export function urlCredentialProblem(url: string, fix: string): string | null {
   return null;
 }
 
-export function urlProblem(url: string): string | null {
+function urlProblem(url: string): string | null {
   if (HTTP_URL.test(url)) return null;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return `${showValue(redactUserinfo(url))} is not an http(s) URL; only http:// and https:// are supported`;
   return `${showValue(url)} is not an http(s) URL; write the full URL, e.g. https://ntfy.sh/my-topic`;
@@ -221,7 +221,7 @@ export function feedUrlProblem(url: string): string | null {
   return urlCredentialProblem(url, 'release feeds are read without credentials: point the feed at a URL that needs none') ?? urlProblem(url);
 }
 
-export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function envNameProblem(name: string): string | null {
   if (ENV_NAME.test(name)) return null;
@@ -238,7 +238,6 @@ export function urlFileProblem(file: string): string | null {
 
 export const NOTIFICATION_KINDS = ['webhook', 'ntfy', 'slack'] as const;
 export const EVENT_VALUES = ['approval-needed', 'step-failed', 'upgrade-ended', 'release-proposed'] as const satisfies readonly NotificationEventKind[];
-export const NOTIFICATION_EVENTS: readonly NotificationEventKind[] = EVENT_VALUES;
 
 /** A string with a rule that returns the problem sentence (without the path), or null. */
 export function checked(rule: (value: string) => string | null) {

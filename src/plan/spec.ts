@@ -10,12 +10,11 @@ import { canonicalAddress, sameAddress } from './address';
 import type { MaintenanceWindow, NotificationTarget, UpgradeSpec } from './types';
 import { GATE_KEYS_AT, GATE_MISSING_FIX, alertmanagerFrom, gatesFrom } from './gate-schema';
 import { tuningMs } from './tuning';
-import { SpecError, showValue, weekdayNumber, parseTimeOfDay, NOTIFICATION_EVENTS } from './spec-values';
+import { SpecError, showValue, weekdayNumber, parseTimeOfDay, EVENT_VALUES } from './spec-values';
 import { nodesSchema, talosSchema, kubernetesSchema, veleroSchema, etcdSnapshotSchema, backupSchema, timeoutsSchema, tuningSchema, toolsSchema, maintenanceWindowSchema, notificationSchema, releasesSchema, specFileSchema } from './spec-schema';
 
 // The value rules and the schema live in their own modules; these names stay importable from here.
-export { SpecError, showValue, CLUSTER_NAME, SCHEMATIC_ID, addressProblem, WEEKDAYS, weekdayNumber, parseTimeOfDay, isTimeZone, NOTIFICATION_KINDS, NOTIFICATION_EVENTS } from './spec-values';
-export { DEFAULT_EXCLUDED_NAMESPACES, DEFAULT_TIMEOUTS, DEFAULT_IMAGE_FACTORY, specFileSchema, type SpecFile } from './spec-schema';
+export { SpecError, CLUSTER_NAME } from './spec-values';
 
 
 /** Allowed keys per object path, for "unknown key" messages. */
@@ -51,7 +50,7 @@ const MISSING_FIX: Record<string, string> = {
   ...GATE_MISSING_FIX,
 };
 
-export function formatPath(path: readonly PropertyKey[]): string {
+function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const key of path) {
     if (typeof key === 'number') out += `[${key}]`;
@@ -172,12 +171,8 @@ export function parseSpec(input: unknown, source?: string): UpgradeSpec {
   return finish(result.data, source);
 }
 
-function finish(file: ParsedFile, source: string | undefined): UpgradeSpec {
-  const fail = (path: string, problem: string): never => {
-    throw new SpecError(path, problem, source);
-  };
-
-  let nodes: UpgradeSpec['nodes'];
+/** `nodes` (or `discover: true`): each node once, the primary one of the control planes. */
+function nodesFrom(file: ParsedFile, fail: (path: string, problem: string) => never): UpgradeSpec['nodes'] {
   if (file.discover && file.nodes) {
     fail('nodes', 'present together with discover: true; either list the nodes or discover them, so remove one of the two');
   }
@@ -213,8 +208,17 @@ function finish(file: ParsedFile, source: string | undefined): UpgradeSpec {
       const isWorker = workers.some((address) => sameAddress(address, wanted));
       return fail('nodes.primary', `${wanted} is ${isWorker ? 'a worker, ' : ''}not a control plane; use one of ${controlPlane.join(', ')}`);
     }
-    nodes = { controlPlane: [...controlPlane], primary, workers: [...workers] };
+    return { controlPlane: [...controlPlane], primary, workers: [...workers] };
   }
+  return undefined;
+}
+
+function finish(file: ParsedFile, source: string | undefined): UpgradeSpec {
+  const fail = (path: string, problem: string): never => {
+    throw new SpecError(path, problem, source);
+  };
+
+  const nodes = nodesFrom(file, fail);
 
   const notifications = (file.notifications ?? []).map((target, i) => notificationTarget(target, `notifications[${i}]`, fail));
   const maintenanceWindow = file.maintenanceWindow ? windowFrom(file.maintenanceWindow, fail) : undefined;
@@ -283,7 +287,7 @@ function windowFrom(raw: NonNullable<ParsedFile['maintenanceWindow']>, fail: Fai
  * A webhook URL is often the secret itself (Slack, Discord, ntfy topics), and the spec is stored in
  * workflow history: the URL is only ever named (an environment variable, a file), never written here.
  */
-export function inlineUrlRefusal(kind: string): string {
+function inlineUrlRefusal(kind: string): string {
   return `inline URLs are refused (the spec is stored in workflow history, and a webhook URL is often a secret); export it on the worker and write urlEnv: TALOS_UPGRADE_${kind.toUpperCase()}_URL, or put it in a file the worker reads and write urlFile: <path>`;
 }
 
@@ -296,9 +300,9 @@ function notificationTarget(raw: NonNullable<ParsedFile['notifications']>[number
     fail(path, `needs urlEnv or urlFile; e.g. urlEnv: TALOS_UPGRADE_${raw.kind.toUpperCase()}_URL exported on the worker, or urlFile: /etc/talos-upgrade/${raw.kind}-url`);
   }
   if (raw.events !== undefined && raw.events.length === 0) {
-    fail(`${path}.events`, `is empty; list events (${NOTIFICATION_EVENTS.join(', ')}) or remove events for all of them`);
+    fail(`${path}.events`, `is empty; list events (${EVENT_VALUES.join(', ')}) or remove events for all of them`);
   }
-  const events = raw.events === undefined ? [...NOTIFICATION_EVENTS] : NOTIFICATION_EVENTS.filter((event) => raw.events?.includes(event));
+  const events = raw.events === undefined ? [...EVENT_VALUES] : EVENT_VALUES.filter((event) => raw.events?.includes(event));
   return {
     kind: raw.kind,
     ...(raw.urlEnv !== undefined ? { urlEnv: raw.urlEnv } : {}),

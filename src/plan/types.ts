@@ -207,7 +207,7 @@ export interface ClusterFacts {
 
 // ---------------------------------------------------------------- plan
 
-export type Verdict = 'ok' | 'warning' | 'blocker';
+type Verdict = 'ok' | 'warning' | 'blocker';
 
 export interface PreflightCheck {
   id: string; // stable, e.g. etcd-members, nodes-ready, flux-ready
@@ -237,7 +237,7 @@ interface StepBase {
   gates?: StepGates;
 }
 
-export interface PlanApprovalStep extends StepBase {
+interface PlanApprovalStep extends StepBase {
   kind: 'plan';
 }
 
@@ -280,7 +280,7 @@ export interface KubernetesStep extends StepBase {
   timeoutMs: number;
 }
 
-export interface PostflightStep extends StepBase {
+interface PostflightStep extends StepBase {
   kind: 'postflight';
 }
 

@@ -48,10 +48,6 @@ export function compareVersions(a: string, b: string): number {
   return x.major - y.major || x.minor - y.minor || x.patch - y.patch;
 }
 
-export function sameVersion(a: string, b: string): boolean {
-  return parseVersion(a) !== null && compareVersions(a, b) === 0;
-}
-
 /** `1.9.4` → `v1.9.4`. */
 export function talosTag(version: string): string {
   const v = mustParse(version, 'Talos version');
@@ -65,11 +61,11 @@ export function kubernetesPlain(version: string): string {
 }
 
 /** Newest patch known for a minor (`1.9` → `v1.9.6`, Kubernetes `1.31` → `1.31.13`), from `data` (default: built-in). */
-export function latestKnownPatch(kind: ReleaseKind, minor: string, data: ReleaseData = BUILT_IN_RELEASE_DATA): string | undefined {
+function latestKnownPatch(kind: ReleaseKind, minor: string, data: ReleaseData = BUILT_IN_RELEASE_DATA): string | undefined {
   return latestPatchOf(data, kind, minor)?.version;
 }
 
-export function talosReleaseNotesUrl(version: string): string {
+function talosReleaseNotesUrl(version: string): string {
   return `https://github.com/siderolabs/talos/releases/tag/${talosTag(version)}`;
 }
 

@@ -4,7 +4,7 @@
  * Errors use pflag's wording so the twins fail like the real tools. Node built-ins only.
  */
 
-export interface FlagDef {
+interface FlagDef {
   kind: 'string' | 'bool';
   short?: string;
 }

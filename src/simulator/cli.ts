@@ -77,9 +77,8 @@ function faultWithFlags(text: string, o: { node?: string; times?: string; tool?:
   return spec;
 }
 
-export function registerSimCommands(program: Command): void {
-  const sim = program.command('sim').description('create, inspect and fault a simulated cluster (the twins of talosctl, kubectl, velero, flux)');
-
+/** `sim init`: a new simulated cluster in a directory. */
+function registerSimInit(sim: Command): void {
   sim
     .command('init <dir>')
     .description('create a simulated cluster in <dir>: state.json, bin/{talosctl,kubectl,velero,flux}, talosconfig, kubeconfig')
@@ -126,7 +125,10 @@ export function registerSimCommands(program: Command): void {
         ].join('\n'),
       );
     });
+}
 
+/** `sim show`, `fault`, `clear`, `pause` and `release`: looking at the twin and making it misbehave. */
+function registerSimStateCommands(sim: Command): void {
   sim
     .command('show <dir>')
     .description('nodes, versions, etcd, backups, faults of a simulated cluster')
@@ -182,7 +184,10 @@ export function registerSimCommands(program: Command): void {
       releasePause(dir, name);
       write(`released ${name}\n`);
     });
+}
 
+/** `sim object`, `metrics` and `log`: custom objects for gates, a Prometheus exporter, the invocation log. */
+function registerSimExtras(sim: Command): void {
   sim
     .command('object <dir> <kind> <name>')
     .description(`create or change a custom object the kubectl twin serves for kubernetes gates; <kind>: a preset (${Object.keys(CUSTOM_OBJECT_PRESETS).join(', ')}) or a Kind with --api-version; <name>: namespace/name`)
@@ -249,4 +254,11 @@ export function registerSimCommands(program: Command): void {
       const entries = readInvocations(dir);
       write(o.json ? entries.map((e) => `${JSON.stringify(e)}\n`).join('') : renderLog(entries));
     });
+}
+
+export function registerSimCommands(program: Command): void {
+  const sim = program.command('sim').description('create, inspect and fault a simulated cluster (the twins of talosctl, kubectl, velero, flux)');
+  registerSimInit(sim);
+  registerSimStateCommands(sim);
+  registerSimExtras(sim);
 }

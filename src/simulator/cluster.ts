@@ -13,7 +13,7 @@ import type { SimExtension, SimFluxObject, SimNode, SimPod, SimState } from './t
 export const DEFAULT_SCHEMATIC = '376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba';
 /** What a node reports after the `wrong-schematic` fault: a vanilla image without extensions. */
 export const WRONG_SCHEMATIC = 'ce4c980550dd2ab1b17bbf2b08801c7eb59418eafe8f279833297925d67c7515';
-export const DEFAULT_IMAGE_FACTORY = 'factory.talos.dev';
+const DEFAULT_IMAGE_FACTORY = 'factory.talos.dev';
 
 export const MAX_CONTROL_PLANES = 9;
 export const MAX_WORKERS = 19;
@@ -30,7 +30,7 @@ const EXTENSION_CATALOG: Record<string, string> = {
   'nvidia-container-toolkit': '550.127.05-v1.17.2',
   zfs: '2.2.7',
 };
-export const DEFAULT_EXTENSIONS = ['qemu-guest-agent', 'iscsi-tools'];
+const DEFAULT_EXTENSIONS = ['qemu-guest-agent', 'iscsi-tools'];
 
 export interface SimInitOptions {
   controlPlanes?: number; // default 1
@@ -64,11 +64,11 @@ export interface SimInitOptions {
 /** Thrown for impossible init options; the CLI turns it into a UserError. */
 export class SimOptionError extends Error {}
 
-export function normalizeTalosVersion(v: string): string {
+function normalizeTalosVersion(v: string): string {
   return v.startsWith('v') ? v : `v${v}`;
 }
 
-export function normalizeKubeVersion(v: string): string {
+function normalizeKubeVersion(v: string): string {
   return v.startsWith('v') ? v.slice(1) : v;
 }
 
@@ -118,7 +118,16 @@ function nodeLayout(cpCount: number, workerCount: number, given?: SimInitOptions
   return nodes;
 }
 
-export function buildInitialState(opts: SimInitOptions, now = Date.now()): SimState {
+/** The init options, each checked (one error naming the flag), with their defaults. */
+function checkedOptions(opts: SimInitOptions): {
+  layout: ReturnType<typeof nodeLayout>;
+  talos: string;
+  kubernetes: string;
+  schematic: string;
+  rebootSeconds: number;
+  backupSeconds: number;
+  talosctlVersion: string;
+} {
   const cpCount = int('--control-planes', opts.addresses?.controlPlane.length ?? opts.controlPlanes ?? 1, 1, MAX_CONTROL_PLANES);
   const workerCount = int('--workers', opts.addresses?.workers.length ?? opts.workers ?? 2, 0, MAX_WORKERS);
   const layout = nodeLayout(cpCount, workerCount, opts.addresses);
@@ -147,6 +156,11 @@ export function buildInitialState(opts: SimInitOptions, now = Date.now()): SimSt
   }
   const talosctlVersion = normalizeTalosVersion(opts.talosctlVersion ?? talos);
   if (!SEMVER.test(talosctlVersion)) throw new SimOptionError(`talosctl version must look like v1.9.2, got "${talosctlVersion}"`);
+  return { layout, talos, kubernetes, schematic, rebootSeconds, backupSeconds, talosctlVersion };
+}
+
+export function buildInitialState(opts: SimInitOptions, now = Date.now()): SimState {
+  const { layout, talos, kubernetes, schematic, rebootSeconds, backupSeconds, talosctlVersion } = checkedOptions(opts);
 
   const schematics: Record<string, SimExtension[]> = {
     [schematic]: (opts.extensions ?? DEFAULT_EXTENSIONS).map(toExtension),
@@ -221,16 +235,10 @@ export function podSuffix(seed: string, length: 5 | 10 = 5): string {
   return out;
 }
 
-function buildPods(state: SimState, bootedAt: number): SimPod[] {
-  const created = new Date(bootedAt + 60_000).toISOString();
-  const pods: SimPod[] = [];
-  const cps = state.nodes.filter((n) => n.role === 'controlplane');
-  const ws = state.nodes.filter((n) => n.role === 'worker');
-  const workloadNodes = ws.length > 0 ? ws : cps;
-  const k8s = `v${state.apiServerVersion}`;
-  const pod = (p: Omit<SimPod, 'createdAt' | 'deletionTimestamp' | 'restarts' | 'waitingReason' | 'phase'>): void => {
-    pods.push({ ...p, phase: 'Running', createdAt: created, deletionTimestamp: null, restarts: 0, waitingReason: null });
-  };
+type AddPod = (p: Omit<SimPod, 'createdAt' | 'deletionTimestamp' | 'restarts' | 'waitingReason' | 'phase'>) => void;
+
+/** The control plane's static pods and the per-node DaemonSets (kube-proxy, flannel). */
+function addSystemPods(pod: AddPod, state: SimState, cps: SimNode[], k8s: string): void {
   for (const cp of cps) {
     for (const c of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
       pod({ namespace: 'kube-system', name: `${c}-${cp.hostname}`, node: cp.hostname, ownerKind: 'Node', ownerName: cp.hostname, app: c, image: `registry.k8s.io/${c}:${k8s}` });
@@ -240,6 +248,19 @@ function buildPods(state: SimState, bootedAt: number): SimPod[] {
     pod({ namespace: 'kube-system', name: `kube-proxy-${podSuffix(`proxy${n.hostname}`)}`, node: n.hostname, ownerKind: 'DaemonSet', ownerName: 'kube-proxy', app: 'kube-proxy', image: `registry.k8s.io/kube-proxy:${k8s}` });
     pod({ namespace: 'kube-system', name: `kube-flannel-${podSuffix(`flannel${n.hostname}`)}`, node: n.hostname, ownerKind: 'DaemonSet', ownerName: 'kube-flannel', app: 'flannel', image: 'ghcr.io/siderolabs/flannel:v0.26.1' });
   }
+}
+
+function buildPods(state: SimState, bootedAt: number): SimPod[] {
+  const created = new Date(bootedAt + 60_000).toISOString();
+  const pods: SimPod[] = [];
+  const cps = state.nodes.filter((n) => n.role === 'controlplane');
+  const ws = state.nodes.filter((n) => n.role === 'worker');
+  const workloadNodes = ws.length > 0 ? ws : cps;
+  const k8s = `v${state.apiServerVersion}`;
+  const pod: AddPod = (p) => {
+    pods.push({ ...p, phase: 'Running', createdAt: created, deletionTimestamp: null, restarts: 0, waitingReason: null });
+  };
+  addSystemPods(pod, state, cps, k8s);
   const rs = (ns: string, deploy: string, image: string, replicas: number): void => {
     const hash = podSuffix(`rs${ns}${deploy}`, 10);
     for (let i = 0; i < replicas; i++) {

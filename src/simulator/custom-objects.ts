@@ -43,7 +43,7 @@ export function disrupted(state: SimState, node: SimNode, now: number): boolean 
 }
 
 /** Whether a gate-never-clears fault holds: set cluster-wide, or its node rebooted after it was set. */
-export function neverClears(state: SimState): boolean {
+function neverClears(state: SimState): boolean {
   return state.faults.some((f) => {
     if (f.kind !== 'gate-never-clears') return false;
     if (f.node === undefined) return true;

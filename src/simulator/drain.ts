@@ -23,7 +23,7 @@ function healthy(state: SimState, namespace: string, app: string): number {
 }
 
 /** The PDB covering `pod`, if any. */
-export function pdbFor(state: SimState, pod: SimPod): SimPdb | undefined {
+function pdbFor(state: SimState, pod: SimPod): SimPdb | undefined {
   return (state.pdbs ?? []).find((b) => b.namespace === pod.namespace && b.app === pod.app);
 }
 

@@ -41,7 +41,7 @@ export function isFaultKind(s: string): s is FaultKind {
 }
 
 /** Whole-word match of `match` inside the space-joined args ("upgrade" does not match "upgrade-k8s"). */
-export function wordMatch(args: readonly string[], match: string | undefined): boolean {
+function wordMatch(args: readonly string[], match: string | undefined): boolean {
   if (match === undefined || match === '') return true;
   return ` ${args.join(' ')} `.includes(` ${match} `);
 }
@@ -114,7 +114,7 @@ export function takePause(state: SimState, inv: InvocationTarget): SimPause | un
 export const FAULT_SYNTAX = 'name[:tool[:match words]][@node][*times]';
 
 /** How one fault is written: its name with the parts it takes. */
-export function faultUsage(kind: FaultKind): string {
+function faultUsage(kind: FaultKind): string {
   const info = FAULTS[kind];
   return `${kind}${info.tool ? ':tool[:words]' : ''}${info.node ? '[@node]' : ''}${info.times ? '[*times]' : ''}`;
 }
@@ -182,7 +182,7 @@ function checkShape(spec: FaultSpec, where = ''): void {
 }
 
 /** What `tool` and `words` stand for in a fault's usage. */
-export const TOOL_NOTE = `tool: ${TOOL_NAMES.join(', ')}; words: only calls whose arguments contain these whole words, e.g. health or "etcd status"`;
+const TOOL_NOTE = `tool: ${TOOL_NAMES.join(', ')}; words: only calls whose arguments contain these whole words, e.g. health or "etcd status"`;
 
 /** The fault table for help texts: usage, then the one-line summary. */
 export function faultHelpLines(indent = '  '): string[] {

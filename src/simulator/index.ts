@@ -21,25 +21,24 @@ import { PRESETS } from './custom-objects';
 export type { SimInitOptions } from './cluster';
 export { DEFAULT_SCHEMATIC, WRONG_SCHEMATIC, SimOptionError } from './cluster';
 export type { FaultFilter, FaultSpec } from './faults';
-export { FAULT_SYNTAX, FaultSpecError, faultHelpLines, faultMarkdownTable, faultUsage, parseFaultArg, STALE_MEMBER_HOSTNAME } from './faults';
+export { FAULT_SYNTAX, FaultSpecError, faultHelpLines, faultMarkdownTable, parseFaultArg, STALE_MEMBER_HOSTNAME } from './faults';
 export type { PauseReached, PauseSpec } from './pause';
-export { PauseSpecError, releasePause, waitForPause } from './pause';
+export { releasePause, waitForPause } from './pause';
 export type * from './types';
-export { FAULT_KINDS, FAULTS, TOOL_FAULTS, TOOL_NAMES } from './types';
+export { FAULT_KINDS, FAULTS } from './types';
 export { execTwin } from './exec-twin';
 export { markBooting } from './state';
 export { startSimMetrics, type SimMetrics } from './metrics';
 export { PRESETS as CUSTOM_OBJECT_PRESETS } from './custom-objects';
-export type { ExecTwinOptions, TwinResult } from './exec-twin';
 
-export interface SimNodeInfo {
+interface SimNodeInfo {
   address: string;
   hostname: string;
   role: 'controlplane' | 'worker';
 }
 
 /** The nodes in order (control planes first), also grouped as address lists. */
-export type SimNodes = SimNodeInfo[] & { controlPlane: string[]; workers: string[]; primary: string };
+type SimNodes = SimNodeInfo[] & { controlPlane: string[]; workers: string[]; primary: string };
 
 export interface SimInfo {
   /** Absolute path of the simulated cluster directory. */
@@ -60,7 +59,7 @@ export interface SimInfo {
 }
 
 /** The compiled twin entry (`dist/src/simulator/twin.js`); initSim runs a copy of it from `<dir>/.twin`. */
-export function twinEntry(): string {
+function twinEntry(): string {
   return path.join(__dirname, 'twin.js');
 }
 

@@ -10,7 +10,7 @@ import { apiReachable, loadState } from './state';
 import type { SimState } from './types';
 
 /** The RBAC identity a 403 names (the twin's kubeconfig token stands for it). */
-export const TWIN_USER = 'system:serviceaccount:kube-system:talos-upgrade';
+const TWIN_USER = 'system:serviceaccount:kube-system:talos-upgrade';
 
 /**
  * How many times kubectl tries discovery before it gives up, each logging a klog line: five for

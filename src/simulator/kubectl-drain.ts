@@ -19,7 +19,7 @@ import { isReachable, loadState, transact } from './state';
 import type { SimPod, SimState } from './types';
 
 /** drain.Helper.EvictErrorRetryDelay in kubectl's drain command. */
-export const EVICT_RETRY_MS = 5_000;
+const EVICT_RETRY_MS = 5_000;
 const PDB_REFUSAL = "Cannot evict pod as it would violate the pod's disruption budget.";
 
 function nodeNamed(state: SimState, name: string) {

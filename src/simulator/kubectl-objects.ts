@@ -12,7 +12,7 @@ import type { SimNode, SimPdb, SimPod, SimState } from './types';
 
 export type Obj = Record<string, unknown>;
 
-export function uid(seed: string): string {
+function uid(seed: string): string {
   const h = hex16(seed) + hex16(`${seed}/`);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32).padEnd(12, '0')}`;
 }
@@ -23,7 +23,7 @@ const hex64 = (seed: string): string => hex16(seed) + hex16(`${seed}#1`) + hex16
 export { internalIP };
 
 /** A stable uid per simulated cluster (kube-system's uid names the cluster). */
-export function namespaceUid(state: SimState, name: string): string {
+function namespaceUid(state: SimState, name: string): string {
   return uid(`namespace/${name}/${state.createdAt}`);
 }
 
@@ -40,9 +40,8 @@ function nodeImages(state: SimState, node: SimNode): Obj[] {
   return images.map((image, i) => ({ names: [`${image.split(':')[0]}@sha256:${hex64(image)}`, image], sizeBytes: 5_000_000 + ((i * 7_919_423) % 300_000_000) }));
 }
 
-export function nodeObject(ctx: TwinContext, state: SimState, node: SimNode, now: number): Obj {
-  const created = k8sTime(Date.parse(state.createdAt) - 30 * 24 * 3600 * 1000);
-  const heartbeat = k8sTime(isReachable(node) ? now - 5000 : (node.rebootAt ?? now) - 5000);
+/** The labels and annotations Talos and flannel put on a node. */
+function nodeMetadata(node: SimNode, ip: string): { labels: Record<string, string>; annotations: Record<string, string> } {
   const labels: Record<string, string> = {
     'beta.kubernetes.io/arch': 'amd64',
     'beta.kubernetes.io/os': 'linux',
@@ -54,7 +53,6 @@ export function nodeObject(ctx: TwinContext, state: SimState, node: SimNode, now
     labels['node-role.kubernetes.io/control-plane'] = '';
     labels['node.kubernetes.io/exclude-from-external-load-balancers'] = '';
   }
-  const ip = internalIP(state, node);
   const annotations: Record<string, string> = {
     'flannel.alpha.coreos.com/backend-data': `{"VNI":1,"VtepMAC":"${hex16(`mac${node.hostname}`).slice(0, 12).replace(/(..)(?!$)/g, '$1:')}"}`,
     'flannel.alpha.coreos.com/backend-type': 'vxlan',
@@ -69,6 +67,14 @@ export function nodeObject(ctx: TwinContext, state: SimState, node: SimNode, now
     annotations['extensions.talos.dev/schematic'] = node.schematic;
     annotations['talos.dev/owned-annotations'] = '["extensions.talos.dev/schematic"]';
   }
+  return { labels, annotations };
+}
+
+export function nodeObject(ctx: TwinContext, state: SimState, node: SimNode, now: number): Obj {
+  const created = k8sTime(Date.parse(state.createdAt) - 30 * 24 * 3600 * 1000);
+  const heartbeat = k8sTime(isReachable(node) ? now - 5000 : (node.rebootAt ?? now) - 5000);
+  const ip = internalIP(state, node);
+  const { labels, annotations } = nodeMetadata(node, ip);
   const taints: Obj[] = [];
   if (node.role === 'controlplane') taints.push({ effect: 'NoSchedule', key: 'node-role.kubernetes.io/control-plane' });
   if (node.unschedulable) taints.push({ effect: 'NoSchedule', key: 'node.kubernetes.io/unschedulable', timeAdded: heartbeat });

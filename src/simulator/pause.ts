@@ -10,12 +10,12 @@ import { sleep } from './runtime';
 import { TOOL_NAMES } from './types';
 import type { SimPause, SimState, ToolName } from './types';
 
-export const PAUSE_MAX_MS = 10 * 60 * 1000;
+const PAUSE_MAX_MS = 10 * 60 * 1000;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-export const pauseDir = (dir: string): string => path.join(dir, 'pause');
-export const reachedFile = (dir: string, name: string): string => path.join(pauseDir(dir), `${name}.reached`);
-export const releaseFile = (dir: string, name: string): string => path.join(pauseDir(dir), `${name}.release`);
+const pauseDir = (dir: string): string => path.join(dir, 'pause');
+const reachedFile = (dir: string, name: string): string => path.join(pauseDir(dir), `${name}.reached`);
+const releaseFile = (dir: string, name: string): string => path.join(pauseDir(dir), `${name}.release`);
 
 export interface PauseSpec {
   name: string;

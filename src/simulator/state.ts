@@ -13,9 +13,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { SimEtcdMember, SimNode, SimState } from './types';
 
-export const STATE_FILE = 'state.json';
-export const LOCK_FILE = 'state.lock';
-export const LOG_FILE = 'invocations.jsonl';
+const STATE_FILE = 'state.json';
+const LOCK_FILE = 'state.lock';
+const LOG_FILE = 'invocations.jsonl';
 
 /** A lock older than this is assumed abandoned (writers hold it for milliseconds). */
 const STALE_LOCK_MS = 15_000;
@@ -191,7 +191,7 @@ function settleBackup(backup: SimState['velero']['backups'][number], now: number
 }
 
 /** Applies everything that has happened by `now`. Idempotent. */
-export function settle(state: SimState, now: number): void {
+function settle(state: SimState, now: number): void {
   for (const node of state.nodes) settleNode(state, node, now);
   for (const backup of state.velero.backups) settleBackup(backup, now);
   for (const restore of state.velero.restores) {
@@ -200,7 +200,7 @@ export function settle(state: SimState, now: number): void {
 }
 
 /** The last part of the reboot window, during which the node answers again in stage `booting`. */
-export const BOOTING_FRACTION = 0.1;
+const BOOTING_FRACTION = 0.1;
 
 /**
  * Puts the node in its boot sequence until `until` (epoch ms): apid answers, MachineStatus says
@@ -307,12 +307,4 @@ export function findNode(state: SimState, nameOrAddress: string): SimNode | unde
 /** The Kubernetes API answers while any control plane is up. */
 export function apiReachable(state: SimState): boolean {
   return state.nodes.some((n) => n.role === 'controlplane' && isReachable(n));
-}
-
-export function controlPlanes(state: SimState): SimNode[] {
-  return state.nodes.filter((n) => n.role === 'controlplane');
-}
-
-export function workers(state: SimState): SimNode[] {
-  return state.nodes.filter((n) => n.role === 'worker');
 }

@@ -3,10 +3,10 @@
  * so any process (twin, test, CLI) can read it without this module's code.
  */
 
-export type SimRole = 'controlplane' | 'worker';
+type SimRole = 'controlplane' | 'worker';
 
 /** MachineStatus stages the twin uses (a subset of the real ones). */
-export type SimStage = 'running' | 'upgrading' | 'rebooting' | 'booting';
+type SimStage = 'running' | 'upgrading' | 'rebooting' | 'booting';
 
 export interface SimExtension {
   name: string;
@@ -85,7 +85,7 @@ export interface SimKmsg {
 }
 
 /** An etcd alarm (etcdserverpb.AlarmMember): raised by one member, reported by every member's status. */
-export interface SimEtcdAlarm {
+interface SimEtcdAlarm {
   memberId: string; // 16 hex
   alarm: 'NOSPACE' | 'CORRUPT';
 }
@@ -101,7 +101,7 @@ export interface SimEtcdMember {
 }
 
 /** velero's BackupPhase (pkg/apis/velero/v1/backup_types.go); Queued and ReadyToStart only from v1.18. */
-export type BackupPhase =
+type BackupPhase =
   | 'New'
   | 'Queued'
   | 'ReadyToStart'
@@ -117,7 +117,7 @@ export type BackupPhase =
   | 'Deleting';
 
 /** How a backup ends. */
-export type BackupOutcome = 'Completed' | 'PartiallyFailed' | 'Failed' | 'FailedValidation';
+type BackupOutcome = 'Completed' | 'PartiallyFailed' | 'Failed' | 'FailedValidation';
 
 export interface SimBackup {
   name: string;
@@ -143,7 +143,7 @@ export interface SimBackup {
   totalItems: number;
 }
 
-export interface SimRestore {
+interface SimRestore {
   name: string;
   backupName: string;
   phase: 'InProgress' | 'Completed';
@@ -281,7 +281,7 @@ export interface SimPause {
   addedAt: string;
 }
 
-export interface AcceptedUpgrade {
+interface AcceptedUpgrade {
   node: string;
   image: string;
   at: string;

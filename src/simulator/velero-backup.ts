@@ -10,7 +10,7 @@ export const DEFAULT_VELERO_VERSION = 'v1.18.1';
 const TTL_MS = 720 * 3600 * 1000;
 
 /** [major, minor] of the twin's velero CLI. */
-export function veleroMinor(state: SimState): number {
+function veleroMinor(state: SimState): number {
   const m = /^v?1\.(\d+)\./.exec(state.veleroVersion ?? DEFAULT_VELERO_VERSION);
   return m ? Number(m[1]) : 18;
 }

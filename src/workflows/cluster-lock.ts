@@ -7,7 +7,7 @@
  */
 import { condition, defineSignal, setHandler } from '@temporalio/workflow';
 
-export const releaseLockSignal = defineSignal('release');
+const releaseLockSignal = defineSignal('release');
 
 export interface LockOwner {
   /** The upgrade's workflow id, e.g. talos-upgrade-homelab. */

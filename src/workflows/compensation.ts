@@ -5,7 +5,7 @@
  */
 import type { NodeRole } from '../plan/types';
 
-export interface TalosUndo {
+interface TalosUndo {
   kind: 'talos';
   stepId: string;
   node: string;

@@ -24,7 +24,7 @@ export interface WindowWaitOptions {
 }
 
 /** "outside the maintenance window; continuing at Sat 2025-03-15 02:00 Europe/Berlin". */
-export function waitingMessage(window: MaintenanceWindow, state: WindowState): string {
+function waitingMessage(window: MaintenanceWindow, state: WindowState): string {
   return `outside the maintenance window; continuing at ${formatLocal(state.opensAt, window.timeZone)} (${new Date(state.opensAt).toISOString()})`;
 }
 

@@ -18,20 +18,8 @@ import { stringify } from 'yaml';
 import { main } from '../../src/client/cli';
 import { initSim, readInvocations, type SimInfo } from '../../src/simulator';
 import { temporal } from '@temporalio/proto';
-import {
-  abortSignal,
-  approveSignal,
-  approveStepUpdate,
-  decideSignal,
-  decideStepUpdate,
-  pauseSignal,
-  rejectSignal,
-  rejectStepUpdate,
-  resumeSignal,
-  MAX_REFUSED_AUDIT_ENTRIES,
-  type AuditEntry,
-  type UpgradeReport,
-} from '../../src/workflows/messages';
+import { abortSignal, approveSignal, approveStepUpdate, decideSignal, decideStepUpdate, pauseSignal, rejectSignal, rejectStepUpdate, resumeSignal, type AuditEntry, type UpgradeReport } from '../../src/workflows/messages';
+import { MAX_REFUSED_AUDIT_ENTRIES } from '../../src/workflows/message-checks';
 import { workflowIdFor } from '../../src/workflows/search-attributes';
 import { eventually, startTestServer, startTestWorker, tempDir, type RunningWorker } from '../helpers/temporal-env';
 import { progressOf, simFixture, start, waitingOn } from '../helpers/upgrade-fixture';

@@ -15,7 +15,8 @@
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import * as fs from 'node:fs';
-import { decideStep, findUpgrade } from '../../src/client/upgrade-commands';
+import { decideStep } from '../../src/client/human-answers';
+import { findUpgrade } from '../../src/client/upgrade-client';
 import { clearFaults, readInvocations, readSimState, upgradeCount, type FaultSpec, type PauseSpec, type SimInitOptions } from '../../src/simulator';
 import type { UpgradeReport } from '../../src/workflows/messages';
 import type { SimFixture, UpgradeHandle } from '../helpers/upgrade-fixture';

@@ -23,7 +23,8 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { decideStep, findUpgrade } from '../../src/client/upgrade-commands';
+import { decideStep } from '../../src/client/human-answers';
+import { findUpgrade } from '../../src/client/upgrade-client';
 import { mutateSimState, readInvocations, readSimState, releasePause, setFault, setPause, upgradeCount, waitForPause } from '../../src/simulator';
 import type { UpgradeReport } from '../../src/workflows/messages';
 import { eventually } from '../helpers/temporal-env';

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
-import { approveStep, findUpgrade, type ClientContext } from '../../src/client/upgrade-commands';
+import { approveStep } from '../../src/client/human-answers';
+import { findUpgrade, type ClientContext } from '../../src/client/upgrade-client';
 import { readInvocations, readSimState } from '../../src/simulator';
 import { progressQuery, type UpgradeProgress, type UpgradeReport } from '../../src/workflows/messages';
 import { eventually } from '../helpers/temporal-env';

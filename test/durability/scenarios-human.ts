@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import execa from 'execa';
-import { approveStep, findUpgrade, rejectStep, remediateStep } from '../../src/client/upgrade-commands';
+import { approveStep, rejectStep, remediateStep } from '../../src/client/human-answers';
+import { findUpgrade } from '../../src/client/upgrade-client';
 import { mutateSimState, readInvocations, releasePause, setFault, setPause, upgradeCount, waitForPause } from '../../src/simulator';
 import { pauseSignal, resumeSignal } from '../../src/workflows/messages';
 import { startHttpServer } from '../helpers/http-receiver';

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { approveStep, decideStep, findUpgrade } from '../../src/client/upgrade-commands';
+import { approveStep, decideStep } from '../../src/client/human-answers';
+import { findUpgrade } from '../../src/client/upgrade-client';
 import { readSimState, setFault, upgradeCount } from '../../src/simulator';
 import { approveSignal, progressQuery } from '../../src/workflows/messages';
 import { simFixture, start, waitingOn } from '../helpers/upgrade-fixture';

@@ -14,7 +14,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { RunRecord } from '../../src/activities/run-record';
 import type { AuditView } from '../../src/client/audit-command';
 import { readRetention } from '../../src/client/retention';
-import type { StatusJson } from '../../src/client/upgrade-commands';
+import type { StatusJson } from '../../src/client/upgrade-queries';
 import { initSim } from '../../src/simulator';
 import { pauseSignal, type ClusterUpgradeInput, type UpgradeProgress } from '../../src/workflows/messages';
 import { cliEntry, runCli } from '../helpers/cli';

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import execa from 'execa';
-import type { StatusJson } from '../../src/client/upgrade-commands';
+import type { StatusJson } from '../../src/client/upgrade-queries';
 import type { UpgradePlan } from '../../src/plan/types';
 import { initSim, readInvocations, type SimInfo } from '../../src/simulator';
 import { TASK_QUEUE } from '../../src/workflows/search-attributes';

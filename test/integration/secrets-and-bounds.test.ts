@@ -13,21 +13,9 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { StatusJson } from '../../src/client/upgrade-commands';
-import {
-  MAX_AUDIT_NOTE_CHARS,
-  MAX_REFUSED_AUDIT_ENTRIES,
-  abortSignal,
-  approveSignal,
-  approveStepUpdate,
-  decideSignal,
-  decideStepUpdate,
-  pauseSignal,
-  rejectStepUpdate,
-  remediateSignal,
-  type AuditEntry,
-  type UpgradeReport,
-} from '../../src/workflows/messages';
+import type { StatusJson } from '../../src/client/upgrade-queries';
+import { MAX_AUDIT_NOTE_CHARS, MAX_REFUSED_AUDIT_ENTRIES } from '../../src/workflows/message-checks';
+import { abortSignal, approveSignal, approveStepUpdate, decideSignal, decideStepUpdate, pauseSignal, rejectStepUpdate, remediateSignal, type AuditEntry, type UpgradeReport } from '../../src/workflows/messages';
 import { runCli } from '../helpers/cli';
 import { historyText } from '../helpers/history-text';
 import { startHttpServer, type TestHttpServer } from '../helpers/http-receiver';

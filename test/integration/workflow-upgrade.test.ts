@@ -8,16 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { readInvocations, readSimState, setFault, clearFaults, upgradeCount } from '../../src/simulator';
-import {
-  abortSignal,
-  approveSignal,
-  approveStepUpdate,
-  decideStepUpdate,
-  pauseSignal,
-  rejectStepUpdate,
-  resumeSignal,
-  type UpgradeReport,
-} from '../../src/workflows/messages';
+import { abortSignal, approveSignal, approveStepUpdate, decideStepUpdate, pauseSignal, rejectStepUpdate, resumeSignal, type UpgradeReport } from '../../src/workflows/messages';
 import { UserError } from '../../src/client/errors';
 import { historyText } from '../helpers/history-text';
 import { eventually, startTestServer, startTestWorker, tempDir, type RunningWorker } from '../helpers/temporal-env';

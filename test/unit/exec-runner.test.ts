@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { assertSafeAddress, isSafeAddress, runTool, ToolError, UnsafeArgumentError, describeCommand, lastMeaningfulLine } from '../../src/activities/exec';
+import { assertSafeAddress, isSafeAddress, UnsafeArgumentError } from '../../src/activities/argument-safety';
+import { runTool, ToolError } from '../../src/activities/exec';
+import { describeCommand, lastMeaningfulLine } from '../../src/activities/tool-messages';
 
 const node = process.execPath;
 

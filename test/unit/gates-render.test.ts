@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildPlan } from '../../src/plan/build-plan';
-import { cliCommandsFor, progressEvents, renderPlan, renderProgress, renderReport } from '../../src/client/render';
+import { cliCommandsFor, progressEvents, renderProgress, renderReport } from '../../src/client/render';
+import { renderPlan } from '../../src/client/render-plan';
 import { renderDetails } from '../../src/workflows/details';
 import { receiveAnswer } from '../../src/workflows/run/handlers';
 import { fakeCluster, specFor, startFakeRun } from '../helpers/fake-run';

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { ESLint } from 'eslint';
+import * as prettier from 'prettier';
 import { projectRoot } from '../../src/paths';
 
 // The fixtures live under test/fixtures/lint/ (ignored by `npm run lint`) and get the workflow rules.
@@ -49,5 +52,37 @@ describe('lint rule: the layers stay apart', () => {
     const hits = ruleHits(result, '@typescript-eslint/no-restricted-imports');
     assert.equal(hits.length, 1, JSON.stringify(result.messages));
     assert.match(hits[0]?.message ?? '', /never the activities/);
+  });
+});
+
+// Dead code (knip, run by `npm run lint`): a tiny project of its own whose one module exports a
+// function nothing imports. The guard must fail and name it; the used export stays unnamed.
+describe('lint rule: no dead exports', () => {
+  it('fails on an export nothing imports, naming it', () => {
+    const root = projectRoot();
+    const knip = path.join(root, 'node_modules', 'knip', 'bin', 'knip.js');
+    const result = spawnSync(process.execPath, [knip, '--no-progress', '--no-config-hints'], {
+      cwd: path.join(root, 'test', 'fixtures', 'lint', 'dead'),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(result.status, 1, result.stdout + result.stderr);
+    assert.match(result.stdout, /Unused exports \(1\)/);
+    assert.match(result.stdout, /perimeterNobodyCalls\s+function\s+src\/shapes\.ts:6/);
+    assert.doesNotMatch(result.stdout, /\barea\b/);
+  });
+});
+
+// Formatting (prettier, `npm run format:check`): the fixture is left unformatted on purpose and
+// excluded from the repository-wide check (.prettierignore), so it is checked here by name.
+describe('lint rule: code is formatted', () => {
+  it('rejects an unformatted file, and accepts it once formatted', async () => {
+    const file = path.join(projectRoot(), 'test', 'fixtures', 'lint', 'format', 'unformatted.ts');
+    const options = { ...(await prettier.resolveConfig(file)), filepath: file };
+    const source = fs.readFileSync(file, 'utf8');
+    assert.equal(await prettier.check(source, options), false);
+    const formatted = await prettier.format(source, options);
+    assert.match(formatted, /\{ name: 'world', count: 1 \};/);
+    assert.equal(await prettier.check(formatted, options), true);
   });
 });

@@ -4,20 +4,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  MAX_AUDIT_NOTE_CHARS,
-  MAX_PAYLOAD_BYTES,
-  MAX_REFUSED_AUDIT_ENTRIES,
-  appendAudit,
-  checkApprove,
-  checkControl,
-  checkDecide,
-  checkReject,
-  checkRemediate,
-  malformedNote,
-  payloadExcerpt,
-  type AuditEntry,
-} from '../../src/workflows/messages';
+import { MAX_AUDIT_NOTE_CHARS, MAX_PAYLOAD_BYTES, MAX_REFUSED_AUDIT_ENTRIES, appendAudit, checkApprove, checkControl, checkDecide, checkReject, checkRemediate, malformedNote, payloadExcerpt } from '../../src/workflows/message-checks';
+import { type AuditEntry } from '../../src/workflows/messages';
 import { confirmSignal, findAuditEntry } from '../../src/client/answer-guard';
 
 const error = (c: { ok: boolean; error?: string }): string => (c.ok ? 'accepted' : (c.error ?? ''));

@@ -11,9 +11,6 @@ import {
   parseTalosErrors,
   parseTalosGetJson,
   parseTalosVersion,
-  parseUpgradeAck,
-  parseUpgradeK8sLine,
-  parseUpgradeProgressLine,
   splitConcatenatedJson,
 } from '../../src/activities/parse/talosctl';
 
@@ -338,49 +335,4 @@ test('health: failures and cut-off output are not ok and name the check', () => 
   assert.equal(parseHealthOutput('garbage\n', 1).kind, 'error');
   // A zero exit is required: a run killed after its last OK line is not a pass.
   assert.equal(parseHealthOutput(HEALTHY, 1).ok, false);
-});
-
-// ------------------------------------------------------------------ upgrade, upgrade-k8s
-
-test('upgrade ack table and --wait progress lines', () => {
-  const ack = tabwrite([
-    ['NODE', 'ACK', 'STARTED'],
-    ['192.168.1.80', 'Upgrade request received', '2026-02-11 10:00:00.123 +0000 UTC'],
-  ]);
-  assert.deepEqual(parseUpgradeAck(ack), [{ node: '192.168.1.80', ack: 'Upgrade request received', started: '2026-02-11 10:00:00.123 +0000 UTC' }]);
-  assert.deepEqual(parseUpgradeProgressLine('"192.168.1.80": unavailable, retrying...'), { node: '192.168.1.80', message: 'unavailable, retrying...', kind: 'unavailable' });
-  assert.equal(parseUpgradeProgressLine('"192.168.1.80": phase: upgrade action: START')?.kind, 'phase');
-  assert.equal(parseUpgradeProgressLine('"192.168.1.80": post check passed')?.kind, 'check');
-  assert.equal(parseUpgradeProgressLine('random text'), null);
-});
-
-test('upgrade-k8s lines become progress events', () => {
-  const cases: [string, unknown][] = [
-    ['automatically detected the lowest Kubernetes version 1.32.0', { kind: 'detected', version: '1.32.0' }],
-    ['discovered controlplane nodes ["192.168.1.70" "192.168.1.71" "192.168.1.72"]', { kind: 'discovered', role: 'controlplane', nodes: ['192.168.1.70', '192.168.1.71', '192.168.1.72'] }],
-    ['discovered worker nodes ["192.168.1.80" "192.168.1.81"]', { kind: 'discovered', role: 'worker', nodes: ['192.168.1.80', '192.168.1.81'] }],
-    ['> "192.168.1.70": Talos version 1.9.4 is compatible with Kubernetes version 1.32.2', { kind: 'compatible', node: '192.168.1.70' }],
-    ['updating "kube-apiserver" to version "1.32.2"', { kind: 'component', component: 'kube-apiserver', version: '1.32.2' }],
-    ['updating kube-proxy to version "1.32.2"', { kind: 'component', component: 'kube-proxy', version: '1.32.2' }],
-    ['updating kubelet to version "1.32.2"', { kind: 'component', component: 'kubelet', version: '1.32.2' }],
-    [' > "192.168.1.70": starting update', { kind: 'node', node: '192.168.1.70', message: 'starting update', done: false }],
-    [' > update kube-apiserver: v1.32.0 -> 1.32.2', { kind: 'update', component: 'kube-apiserver', from: '1.32.0', to: '1.32.2' }],
-    [' < "192.168.1.70": successfully updated', { kind: 'node', node: '192.168.1.70', message: 'successfully updated', done: true }],
-    [' > "192.168.1.80": waiting for kubelet restart', { kind: 'node', node: '192.168.1.80', message: 'waiting for kubelet restart', done: false }],
-    ['updating manifests', { kind: 'manifests' }],
-    [' > apply manifest Secret bootstrap-token-abcdef', { kind: 'progress' }],
-    ['', null],
-    ['some unrelated line', null],
-  ];
-  for (const [line, expected] of cases) {
-    const got = parseUpgradeK8sLine(line);
-    if (expected === null) {
-      assert.equal(got, null, line);
-    } else {
-      assert.ok(got, line);
-      const { text, ...rest } = got;
-      assert.equal(text, line.trim());
-      assert.deepEqual(rest, expected, line);
-    }
-  }
 });

@@ -13,7 +13,7 @@ import { planUpgrade, type PlanUpgradeResult } from '../../src/activities/plan-u
 import { releaseCachePath } from '../../src/activities/release-cache';
 import { planFromSpecFile, withReleaseDataLine } from '../../src/client/plan-command';
 import { checkReleases } from '../../src/client/releases-command';
-import { renderPlan } from '../../src/client/render';
+import { renderPlan } from '../../src/client/render-plan';
 import { loadSpecFile } from '../../src/client/spec-file';
 import { KNOWN_LATEST_PATCH } from '../../src/plan/release-data';
 import { initSim, readInvocations, type SimInfo } from '../../src/simulator';

@@ -2,20 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isRehearsalTaskQueue } from '../../src/client/start-upgrade';
 import { buildPlan, parseSpec, type ClusterFacts, type NodeFacts, type UpgradeSpec } from '../../src/plan';
-import {
-  cliCommandsFor,
-  formatElapsed,
-  progressEvents,
-  renderList,
-  renderPlan,
-  renderProgress,
-  renderReport,
-  renderWaiting,
-  stepCommands,
-  stripAnsi,
-  styleFor,
-  table,
-} from '../../src/client/render';
+import { cliCommandsFor, formatElapsed, progressEvents, renderList, renderProgress, renderReport, renderWaiting, stripAnsi, styleFor, table } from '../../src/client/render';
+import { renderPlan, stepCommands } from '../../src/client/render-plan';
 import type { StepProgress, UpgradeProgress, UpgradeReport, WaitingFor } from '../../src/workflows/messages';
 
 const SCHEMATIC = '376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba';

@@ -21,7 +21,7 @@ export function activitySignal(): AbortSignal | undefined {
 }
 
 /** The last lines of the output, at most MAX_EVIDENCE_CHARS, cut at a line start. */
-export function outputTail(stdout: string, stderr: string): string {
+function outputTail(stdout: string, stderr: string): string {
   const text = [stdout.trimEnd(), stderr.trimEnd()].filter((t) => t !== '').join('\n');
   if (text.length <= MAX_EVIDENCE_CHARS) return text;
   const tail = text.slice(-MAX_EVIDENCE_CHARS);

@@ -5,7 +5,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { redactKnown } from '../redact';
 
-export const HTTP_TIMEOUT_MS = 15_000;
+const HTTP_TIMEOUT_MS = 15_000;
 const MAX_BYTES = 2 * 1024 * 1024;
 
 export class HttpTrouble extends Error {

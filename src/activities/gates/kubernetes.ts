@@ -13,14 +13,14 @@ import { activitySignal } from './command';
 import { MAX_EVIDENCE_CHARS, type GateCheckResult, type KubernetesGateInput } from './types';
 
 /** `cephcluster.v1.ceph.rook.io`; core objects (`v1`) by their lowercase kind alone. */
-export function resourceArg(o: KubernetesGateObject): string {
+function resourceArg(o: KubernetesGateObject): string {
   const slash = o.apiVersion.indexOf('/');
   const kind = o.kind.toLowerCase();
   if (slash < 0) return kind;
   return `${kind}.${o.apiVersion.slice(slash + 1)}.${o.apiVersion.slice(0, slash)}`;
 }
 
-export function kubectlGetArgs(o: KubernetesGateObject, timeoutMs: number): string[] {
+function kubectlGetArgs(o: KubernetesGateObject, timeoutMs: number): string[] {
   const args = ['get', resourceArg(o)];
   if (o.name) args.push(o.name);
   if (o.selector) args.push('-l', o.selector);

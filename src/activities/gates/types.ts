@@ -17,7 +17,7 @@ export interface GateCheckResult {
 export const MAX_EVIDENCE_CHARS = 1_500;
 
 /** The step a gate runs for: exported to a command gate as TALOS_UPGRADE_* environment variables. */
-export interface GateContext {
+interface GateContext {
   gate: string;
   stepId: string;
   node: string | null;

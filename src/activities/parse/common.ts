@@ -70,7 +70,7 @@ export function nonBlankLines(text: string): string[] {
     .filter((l) => l.trim().length > 0);
 }
 
-export interface TableRow {
+interface TableRow {
   /** 1-based line number within the output, for messages. */
   line: number;
   cells: Record<string, string>;

@@ -42,7 +42,7 @@ export function parseFluxGet(stdout: string, kind: FluxKind): FluxObjectFacts[] 
   return out;
 }
 
-export type FluxGetErrorKind = 'no-objects' | 'api-not-served' | 'unreachable' | 'other';
+type FluxGetErrorKind = 'no-objects' | 'api-not-served' | 'unreachable' | 'other';
 
 export interface FluxGetError {
   kind: FluxGetErrorKind;

@@ -4,10 +4,10 @@
 import type { PodProblem } from '../../plan/types';
 import { ParseError, isObject, nonBlankLines, optionalString, parseJsonDocument, type JsonObject } from './common';
 
-export const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
+const CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/control-plane';
 /** Clusters created before Kubernetes 1.24 may still carry the old role label. */
 const LEGACY_CONTROL_PLANE_LABEL = 'node-role.kubernetes.io/master';
-export const SCHEMATIC_ANNOTATION = 'extensions.talos.dev/schematic';
+const SCHEMATIC_ANNOTATION = 'extensions.talos.dev/schematic';
 
 export interface KubeNodeFacts {
   name: string;
@@ -50,7 +50,7 @@ function obj(value: unknown): JsonObject {
   return isObject(value) ? value : {};
 }
 
-export function stripV(version: string | null): string | null {
+function stripV(version: string | null): string | null {
   return version === null ? null : version.replace(/^v/, '');
 }
 
@@ -199,7 +199,7 @@ export function parsePdbs(json: string): PdbFacts[] {
   });
 }
 
-export interface DrainRefusal {
+interface DrainRefusal {
   namespace: string;
   pod: string;
   /** The API server's message, e.g. "Cannot evict pod as it would violate the pod's disruption budget." */

@@ -10,7 +10,7 @@
  */
 import { nonBlankLines } from './common';
 
-export type HealthKind = 'ok' | 'timeout' | 'unreachable' | 'error' | 'cut-short';
+type HealthKind = 'ok' | 'timeout' | 'unreachable' | 'error' | 'cut-short';
 
 export interface HealthOutcome {
   ok: boolean;

@@ -37,7 +37,7 @@ export function parseUpgradeAckTable(stdout: string): UpgradeAckRow[] {
 
 // ------------------------------------------------------------------ 1.13+ client-side sequence
 
-export type DrainState = 'cordoning' | 'cordoned' | 'draining' | 'drained' | 'waiting-ready' | 'uncordoning' | 'uncordoned';
+type DrainState = 'cordoning' | 'cordoned' | 'draining' | 'drained' | 'waiting-ready' | 'uncordoning' | 'uncordoned';
 
 export interface UpgradeSequenceFacts {
   /** `New upgrade API is not available, falling back to legacy`. */
@@ -131,28 +131,9 @@ export function parseUpgradeSequence(stderr: string): UpgradeSequenceFacts {
   return facts;
 }
 
-/** `talosctl reboot` / legacy `upgrade --wait`: did the tracker see the node come back on a new boot? */
-export interface TrackerOutcome {
-  nodes: { node: string; actorId: string | null; stages: string[]; sequenceError: string | null; rebooted: boolean }[];
-}
-
-export function parseTrackerOutcome(stderr: string): TrackerOutcome {
-  const byNode = new Map<string, TrackerOutcome['nodes'][number]>();
-  for (const { node, message } of parseUpgradeSequence(stderr).tracker) {
-    const row = byNode.get(node) ?? { node, actorId: null, stages: [], sequenceError: null, rebooted: false };
-    byNode.set(node, row);
-    let x: RegExpExecArray | null;
-    if ((x = /^actor ID: (\S+)$/.exec(message))) row.actorId = x[1] ?? null;
-    else if ((x = /^stage: (\w+) ready: /.exec(message))) row.stages.push((x[1] ?? '').toLowerCase());
-    else if ((x = /^sequence: \S+ action: \w+ error: \[code: (.*) message: \w+\]$/.exec(message))) row.sequenceError = x[1] ?? null;
-    else if (message === 'post check passed') row.rebooted = true;
-  }
-  return { nodes: [...byNode.values()] };
-}
-
 // ------------------------------------------------------------------ upgrade-k8s
 
-export interface RemovedItem {
+interface RemovedItem {
   node: string;
   component: string;
   value: string;
@@ -219,19 +200,6 @@ export function parseBootId(stdout: string): string {
   const id = stdout.trim();
   if (!UUID.test(id)) throw new ParseError('talosctl read /proc/sys/kernel/random/boot_id', 'not a boot id (a lowercase UUID)');
   return id;
-}
-
-export interface PlatformFacts {
-  node: string;
-  platform: string;
-}
-
-/** `talosctl get platformmetadata -o json`. */
-export function parsePlatformMetadata(stdout: string): PlatformFacts[] {
-  return parseTalosGetJson(stdout, 'talosctl get platformmetadata -o json').map((r) => {
-    const spec = isObject(r.spec) ? r.spec : {};
-    return { node: r.node, platform: typeof spec.platform === 'string' ? spec.platform : '' };
-  });
 }
 
 export interface SecurityFacts {

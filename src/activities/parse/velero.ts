@@ -25,7 +25,7 @@ export const VELERO_PHASES = [
 export type VeleroBackupPhase = (typeof VELERO_PHASES)[number];
 
 /** Phases a backup still moves on from. */
-export const VELERO_IN_PROGRESS_PHASES: readonly VeleroBackupPhase[] = [
+const VELERO_IN_PROGRESS_PHASES: readonly VeleroBackupPhase[] = [
   'New',
   'Queued',
   'ReadyToStart',
@@ -37,9 +37,9 @@ export const VELERO_IN_PROGRESS_PHASES: readonly VeleroBackupPhase[] = [
 ];
 
 /** Phases a backup ends in (Deleting: it is going away, it will never complete). */
-export const VELERO_TERMINAL_PHASES: readonly VeleroBackupPhase[] = ['FailedValidation', 'Completed', 'PartiallyFailed', 'Failed', 'Deleting'];
+const VELERO_TERMINAL_PHASES: readonly VeleroBackupPhase[] = ['FailedValidation', 'Completed', 'PartiallyFailed', 'Failed', 'Deleting'];
 
-export function isVeleroPhase(value: string): value is VeleroBackupPhase {
+function isVeleroPhase(value: string): value is VeleroBackupPhase {
   return (VELERO_PHASES as readonly string[]).includes(value);
 }
 
@@ -165,7 +165,7 @@ export function parseBackupList(json: string): VeleroBackupFacts[] {
   });
 }
 
-export type VeleroErrorKind = 'not-found' | 'already-exists' | 'not-installed' | 'unreachable' | 'other';
+type VeleroErrorKind = 'not-found' | 'already-exists' | 'not-installed' | 'unreachable' | 'other';
 
 export interface VeleroError {
   kind: VeleroErrorKind;

@@ -26,13 +26,13 @@ export function multiplexed(state: SimState): boolean {
   return compareMinor(minorOf(state.talosctlVersion), '1.14') >= 0;
 }
 
-export interface TalosConfig {
+interface TalosConfig {
   nodes: string[];
   endpoints: string[];
 }
 
 /** Reads the `nodes:` and `endpoints:` lists of the current context (enough for the twin). */
-export function readTalosconfig(ctx: TwinContext, p: ParsedArgs): TalosConfig {
+function readTalosconfig(ctx: TwinContext, p: ParsedArgs): TalosConfig {
   const flag = flagString(p, 'talosconfig');
   const explicit = flag !== undefined && flag !== '' ? flag : ctx.env.TALOSCONFIG && ctx.env.TALOSCONFIG !== '' ? ctx.env.TALOSCONFIG : undefined;
   const file = explicit !== undefined ? resolvePath(ctx, explicit) : path.join(home(ctx.env), '.talos', 'config');
@@ -176,7 +176,7 @@ export function durationFlag(p: ParsedArgs, name: string, fallback: number): num
 }
 
 /** semver order of two tags (pre-releases before their release), as blang/semver compares them. */
-export function older(a: string, b: string): boolean {
+function older(a: string, b: string): boolean {
   const parse = (v: string): [number[], string] => {
     const [core = '', pre = ''] = bare(v).split('-', 2);
     return [core.split('.').map(Number), pre];

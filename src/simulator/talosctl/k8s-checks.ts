@@ -8,7 +8,7 @@
 import { tabwrite } from '../format';
 import type { SimNode, SimState } from '../types';
 
-export type K8sComponent = 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubelet';
+type K8sComponent = 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubelet';
 
 interface PathChecks {
   /** Common to kube-apiserver, kube-controller-manager and kube-scheduler. */
@@ -75,10 +75,7 @@ const CHECKS: Record<string, PathChecks> = {
   },
 };
 
-/** Whether the path (e.g. "1.35->1.36") has checks: only then are the two "checking for" lines logged. */
-export const hasChecks = (path: string): boolean => CHECKS[path] !== undefined;
-
-export interface RemovedItem {
+interface RemovedItem {
   node: string;
   component: string;
   value: string;

@@ -38,7 +38,7 @@ export function defaultInstaller(state: SimState): string {
 }
 
 /** A stable fake content digest for a reference. */
-export function digestOf(ref: string): string {
+function digestOf(ref: string): string {
   return `sha256:${hex16(`a${ref}`)}${hex16(`b${ref}`)}${hex16(`c${ref}`)}${hex16(`d${ref}`)}`;
 }
 
@@ -54,7 +54,7 @@ export function pinnedName(ref: string): string {
 
 export type Store = 'system-containerd' | 'cri:system' | 'cri:k8s.io';
 
-export const hasImage = (node: SimNode, store: Store, ref: string): boolean => (node.images ?? []).includes(`${store}|${ref}`);
+const hasImage = (node: SimNode, store: Store, ref: string): boolean => (node.images ?? []).includes(`${store}|${ref}`);
 
 export function addImage(node: SimNode, store: Store, ref: string): void {
   if (!hasImage(node, store, ref)) node.images = [...(node.images ?? []), `${store}|${ref}`];

@@ -24,7 +24,7 @@ function cliFor(run: UpgradeRun, w: Omit<WaitingFor, 'since'>): string {
 }
 
 /** Shows the question (progress, details) and tells the notification targets. */
-export function ask(run: UpgradeRun, w: Omit<WaitingFor, 'since'>): void {
+function ask(run: UpgradeRun, w: Omit<WaitingFor, 'since'>): void {
   run.progress.waiting = { ...w, since: run.now() };
   waitStarted(run, w);
   run.publish();
@@ -45,7 +45,7 @@ function answered(run: UpgradeRun, answer: string): void {
   run.publish();
 }
 
-export function offer(run: UpgradeRun, fixes: Remediation[]): void {
+function offer(run: UpgradeRun, fixes: Remediation[]): void {
   run.offered = fixes;
   run.progress.remediations = fixes.map((r) => ({ id: r.id, title: r.title, command: r.command }));
   run.publish();

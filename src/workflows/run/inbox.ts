@@ -18,17 +18,17 @@ interface Base {
   /** The Temporal message that carried it, so its verdict's audit entry can name the sender's identity. */
   ref?: MessageRef;
 }
-export interface ApproveAnswer extends Base {
+interface ApproveAnswer extends Base {
   kind: 'approve';
   step: string;
   comment: string;
 }
-export interface RejectAnswer extends Base {
+interface RejectAnswer extends Base {
   kind: 'reject';
   step: string;
   reason: string;
 }
-export interface DecideAnswer extends Base {
+interface DecideAnswer extends Base {
   kind: 'decide';
   step: string;
   action: DecisionAction;
@@ -43,7 +43,7 @@ export interface RemediateAnswer extends Base {
 export type Answer = ApproveAnswer | RejectAnswer | DecideAnswer | RemediateAnswer;
 
 /** Bounded: a flood of answers cannot grow the run's memory (or a query's size) without limit. */
-export const MAX_HELD = 50;
+const MAX_HELD = 50;
 
 /** What the run waits for at a wait point; answers are judged against it. */
 export type Wait =

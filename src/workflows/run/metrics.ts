@@ -81,12 +81,12 @@ function secondsSince(run: UpgradeRun, startMs: number): number {
 // ---------------------------------------------------------------- waits for humans
 
 /** What a wait is about: the kind of step it gates or follows, or why the run stands still. */
-export function waitStepKind(run: UpgradeRun, w: Pick<WaitingFor, 'kind' | 'step'>): string {
+function waitStepKind(run: UpgradeRun, w: Pick<WaitingFor, 'kind' | 'step'>): string {
   if (w.kind === 'resume') return run.progress.phase === 'blocked' ? 'preflight' : 'paused';
   return run.row(w.step)?.kind ?? 'none';
 }
 
-export function waitTags(run: UpgradeRun, w: Pick<WaitingFor, 'kind' | 'step'>): Tags {
+function waitTags(run: UpgradeRun, w: Pick<WaitingFor, 'kind' | 'step'>): Tags {
   return { cluster: labelValue(run.spec.cluster), kind: w.kind, step_kind: waitStepKind(run, w) };
 }
 
