@@ -54,7 +54,12 @@ export interface FleetSection {
 
 export function fleetCases(quick: boolean): FleetCase[] {
   // Quick mode's 1 s reboots keep it inside its time budget; fleet figures are about load, not reboot time.
-  return quick ? [{ clusters: 10, rebootSeconds: 1 }] : [{ clusters: 10, rebootSeconds: 5 }, { clusters: 50, rebootSeconds: 5 }];
+  return quick
+    ? [{ clusters: 10, rebootSeconds: 1 }]
+    : [
+        { clusters: 10, rebootSeconds: 5 },
+        { clusters: 50, rebootSeconds: 5 },
+      ];
 }
 
 /** Upgrades `clusters` at once on a fresh worker and waits for all of them. */

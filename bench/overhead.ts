@@ -137,7 +137,14 @@ export async function runOverhead(ctx: BenchContext, cases: OverheadCase[]): Pro
           `calls in gap ${JSON.stringify(result.callsInGap)}, worker ${result.workerCpuPerTaskMs} ms/task, ${size.events} events`,
       );
     }
-    return { cases: results, workerStartMs: worker.startMs, workerIdleRssMiB: worker.idleRssMiB, workerPeakRssMiB: worker.peakRssMiB(), prebuiltBundle: worker.prebuiltBundle, workflowCacheSize: worker.workflowCacheSize };
+    return {
+      cases: results,
+      workerStartMs: worker.startMs,
+      workerIdleRssMiB: worker.idleRssMiB,
+      workerPeakRssMiB: worker.peakRssMiB(),
+      prebuiltBundle: worker.prebuiltBundle,
+      workflowCacheSize: worker.workflowCacheSize,
+    };
   } catch (err) {
     const stderr = worker.stderr().trim();
     throw stderr ? new Error(`${err instanceof Error ? err.message : String(err)} (worker said: ${stderr.split('\n').slice(-3).join(' | ')})`) : err;

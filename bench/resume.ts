@@ -67,16 +67,15 @@ export interface ResumeSection {
 
 const HEARTBEAT_BOUND =
   'the server gives up on the dead attempt heartbeatTimeout after the last heartbeat the SDK sent (it sends at most one per ' +
-  '0.8 × heartbeatTimeout), waits the retry policy\'s 2 s initialInterval, and the next attempt of the killed activity completes: ' +
+  "0.8 × heartbeatTimeout), waits the retry policy's 2 s initialInterval, and the next attempt of the killed activity completes: " +
   'a fenced installOnNode finds its install already accepted and does not send it again, awaitNodeBack sees the new boot. ' +
   'Kill → it completed lies between 0.2 × heartbeatTimeout + 2 s and heartbeatTimeout + 2 s, plus one look. ';
 const STICKY_NOTE =
-  'The worker keeps the SDK\'s default workflow cache, so the workflow task that follows goes first to the dead worker\'s sticky queue: ' +
+  "The worker keeps the SDK's default workflow cache, so the workflow task that follows goes first to the dead worker's sticky queue: " +
   'the server moves it to the normal queue at once only when no poller has been seen on the sticky queue for about 10 s; sooner than that it ' +
   'waits out stickyQueueScheduleToStartTimeout (10 s by default) and records a WorkflowTaskTimedOut (counted as "sticky timeouts"). ' +
   'So a heartbeat timeout under about 10 s makes the next step later, not sooner, unless that worker option is lowered with it';
-const NO_CACHE_NOTE =
-  'The worker keeps no workflow cache (maxCachedWorkflows 0), so there is no sticky queue to wait out: the next step follows at once';
+const NO_CACHE_NOTE = 'The worker keeps no workflow cache (maxCachedWorkflows 0), so there is no sticky queue to wait out: the next step follows at once';
 
 export function resumeBound(workflowCacheSize: number): string {
   return HEARTBEAT_BOUND + (workflowCacheSize === 0 ? NO_CACHE_NOTE : STICKY_NOTE);

@@ -81,7 +81,10 @@ export function parseArgs(argv: string[]): Args {
     } else if (a === '--only' || a.startsWith('--only=')) {
       const value = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
       if (!value) usage('--only needs a list of benchmarks');
-      const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+      const names = value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       const unknown = names.filter((n) => !(BENCHES as readonly string[]).includes(n));
       if (unknown.length) usage(`unknown benchmark ${unknown.join(', ')}`);
       args.only = new Set(names as BenchName[]);

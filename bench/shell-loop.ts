@@ -20,7 +20,7 @@ export function upgradeOrder(c: BenchCluster): string[] {
 export function shellLoopScript(c: BenchCluster): string {
   return [
     '#!/bin/bash',
-    '# The runbook loop, with absolute paths to the simulated cluster\'s twins.',
+    "# The runbook loop, with absolute paths to the simulated cluster's twins.",
     'set -euo pipefail',
     `TALOSCTL=${q(c.sim.tools.talosctl)}`,
     `IMAGE=${q(c.image)}`,

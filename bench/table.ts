@@ -10,7 +10,11 @@ const mib = (x: number): string => `${Math.round(x)} MiB`;
 
 function grid(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
@@ -34,10 +38,23 @@ export function renderTable(r: BenchResults): string {
   if (r.overhead) {
     const cases = r.overhead.cases;
     const tuned = r.settings.pollIntervalMs;
-    out.push('1. Overhead ratio: talos-upgrade wall time ÷ the runbook shell loop\'s (same twin, same reboot time)');
+    out.push("1. Overhead ratio: talos-upgrade wall time ÷ the runbook shell loop's (same twin, same reboot time)");
     out.push(
       grid(
-        ['nodes', 'reboot', 'poll', 'shell loop', 'talos-upgrade', 'ratio', 'extra/node', 'CPU s loop | t-u worker+tools+server', 'gap p50/p95 loop', 'gap p50/p95 t-u', 'calls in gap loop/t-u', 'worker CPU/task'],
+        [
+          'nodes',
+          'reboot',
+          'poll',
+          'shell loop',
+          'talos-upgrade',
+          'ratio',
+          'extra/node',
+          'CPU s loop | t-u worker+tools+server',
+          'gap p50/p95 loop',
+          'gap p50/p95 t-u',
+          'calls in gap loop/t-u',
+          'worker CPU/task',
+        ],
         cases.map((c) => [
           String(c.nodes),
           `${c.rebootSeconds} s`,
@@ -62,7 +79,7 @@ export function renderTable(r: BenchResults): string {
       ),
     );
     out.push(
-      'worker CPU/task: the worker process\'s own CPU over the run ÷ its workflow tasks (count in brackets); an upper bound, the same',
+      "worker CPU/task: the worker process's own CPU over the run ÷ its workflow tasks (count in brackets); an upper bound, the same",
       'process runs the activities too (section 6 measures a task alone)',
     );
     const realistic = Math.max(...cases.map((c) => c.rebootSeconds));
@@ -111,7 +128,10 @@ export function renderTable(r: BenchResults): string {
     const mb = (x: number): number => Math.round(x * 1.048576);
     out.push(goal('50 clusters on one worker ≤ 400 MB RSS', big ? mb(big.fleet.workerPeakRssMiB) <= 400 : null, big ? `${mb(big.fleet.workerPeakRssMiB)} MB peak` : ''));
     if (!big && largest) out.push(`(quick mode: ${largest.clusters} clusters peaked at ${mib(largest.fleet.workerPeakRssMiB)})`);
-    if (largest) out.push(`per-node gap p95: ${ms(largest.alone.gapMs.p95)} for one cluster alone, ${ms(largest.fleet.gapMs.p95)} with ${largest.clusters} at once; retried activities: ${largest.fleet.retriedActivities}`);
+    if (largest)
+      out.push(
+        `per-node gap p95: ${ms(largest.alone.gapMs.p95)} for one cluster alone, ${ms(largest.fleet.gapMs.p95)} with ${largest.clusters} at once; retried activities: ${largest.fleet.retriedActivities}`,
+      );
     out.push('');
   }
 
@@ -119,7 +139,19 @@ export function renderTable(r: BenchResults): string {
     out.push('3. Resume: worker SIGKILLed while a node reboots, a new one started at once');
     out.push(
       grid(
-        ['heartbeat timeout', 'reboot', 'new worker up', 'killed in', 'kill → retry started', 'kill → it completed', 'kill → next step', 'kill → verify done', 'kill → node back', 'sticky timeouts', 'exactly once'],
+        [
+          'heartbeat timeout',
+          'reboot',
+          'new worker up',
+          'killed in',
+          'kill → retry started',
+          'kill → it completed',
+          'kill → next step',
+          'kill → verify done',
+          'kill → node back',
+          'sticky timeouts',
+          'exactly once',
+        ],
         r.resume.cases.map((c) => [
           `${c.heartbeatTimeoutMs / 1000} s${c.stickyTimeoutMs ? ` (sticky ${c.stickyTimeoutMs / 1000} s)` : ''}`,
           `${c.rebootSeconds} s`,
@@ -159,8 +191,11 @@ export function renderTable(r: BenchResults): string {
         `Temporal warns at ${h.limits.warnEvents} events or 10 MiB (terminates at ${h.limits.maxEvents} / 50 MiB): ` +
         `about ${Math.min(h.nodesBeforeWarning.byEvents, h.nodesBeforeWarning.byBytes)} nodes in one workflow before the first warning`,
     );
-    const biggest = h.rows.reduce((a, b) => (b.nodes > a.nodes ? b : a), h.rows[0] ?? { nodes: 0, events: 0, bytes: 0 } as never);
-    out.push(goal('≤ 30 history events per node', h.marginal.eventsPerNode <= 30, `${h.marginal.eventsPerNode} per node marginal; ${biggest.nodes} nodes: ${biggest.events} events, ${biggest.bytes} bytes`), '');
+    const biggest = h.rows.reduce((a, b) => (b.nodes > a.nodes ? b : a), h.rows[0] ?? ({ nodes: 0, events: 0, bytes: 0 } as never));
+    out.push(
+      goal('≤ 30 history events per node', h.marginal.eventsPerNode <= 30, `${h.marginal.eventsPerNode} per node marginal; ${biggest.nodes} nodes: ${biggest.events} events, ${biggest.bytes} bytes`),
+      '',
+    );
   }
 
   if (r.twin) {

@@ -142,8 +142,7 @@ export const emptyGapParts = (): GapParts => ({ detect: [], uncordon: [], verify
 
 export function gapParts(times: NodeUpgradeTimes[], activities: ActivityTimes[]): GapParts {
   const parts = emptyGapParts();
-  const last = (type: string, node: string, before = Infinity): ActivityTimes | undefined =>
-    activities.filter((a) => a.type === type && a.node === node && a.scheduledAt <= before).pop();
+  const last = (type: string, node: string, before = Infinity): ActivityTimes | undefined => activities.filter((a) => a.type === type && a.node === node && a.scheduledAt <= before).pop();
   for (let i = 0; i + 1 < times.length; i++) {
     const cur = times[i] as NodeUpgradeTimes;
     const next = times[i + 1] as NodeUpgradeTimes;

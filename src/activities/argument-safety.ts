@@ -34,9 +34,7 @@ export function isSafeAddress(addr: string): boolean {
 
 export function assertSafeAddress(addr: string): void {
   if (!isSafeAddress(addr)) {
-    throw new UnsafeArgumentError(
-      `refusing node address ${JSON.stringify(String(addr).slice(0, 80))}: use an IPv4/IPv6 address or a DNS name`,
-    );
+    throw new UnsafeArgumentError(`refusing node address ${JSON.stringify(String(addr).slice(0, 80))}: use an IPv4/IPv6 address or a DNS name`);
   }
 }
 

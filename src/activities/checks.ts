@@ -29,10 +29,18 @@ function readEtcdErrors(text: string): { alarms: { memberId: string; alarm: stri
   const other: string[] = [];
   let noLeader = false;
   for (const m of text.matchAll(/memberID:(\d+) alarm:([A-Z]+)/g)) {
-    alarms.push({ memberId: BigInt(m[1] ?? '0').toString(16).padStart(16, '0'), alarm: m[2] ?? '' });
+    alarms.push({
+      memberId: BigInt(m[1] ?? '0')
+        .toString(16)
+        .padStart(16, '0'),
+      alarm: m[2] ?? '',
+    });
   }
   const rest = text.replace(/memberID:\d+ alarm:[A-Z]+\s*/g, '');
-  for (const part of rest.split(', ').map((x) => x.trim()).filter((x) => x !== '' && x !== ',')) {
+  for (const part of rest
+    .split(', ')
+    .map((x) => x.trim())
+    .filter((x) => x !== '' && x !== ',')) {
     if (part === 'etcdserver: no leader') noLeader = true;
     else other.push(part);
   }
@@ -64,11 +72,7 @@ export function etcdProblems(etcd: ClusterFacts['etcd'], controlPlanes: string[]
 export async function checkEtcdQuorum(input: EtcdGateInput): Promise<EtcdGateResult> {
   return typed(async () => {
     const ctx = Context.current();
-    const etcd = await readEtcd(
-      { talosconfig: input.access.talosconfig, kubeconfig: input.access.kubeconfig, tools: input.access.tools },
-      input.controlPlanes,
-      { signal: ctx.cancellationSignal },
-    );
+    const etcd = await readEtcd({ talosconfig: input.access.talosconfig, kubeconfig: input.access.kubeconfig, tools: input.access.tools }, input.controlPlanes, { signal: ctx.cancellationSignal });
     const problems = etcdProblems(etcd, input.controlPlanes);
     // Retryable: etcd often needs a few seconds to settle after the previous control plane rebooted.
     if (problems.length) throw ApplicationFailure.retryable(`etcd quorum gate: ${problems.join('; ')}`, ErrorTypes.etcdUnhealthy);

@@ -14,8 +14,6 @@ import { type RunnableName, validateArgs } from './argument-safety';
 import { describeCommand, lastMeaningfulLine, formatDuration } from './tool-messages';
 
 // src/activities/node/ still imports these from here; they live in argument-safety.ts and tool-messages.ts.
-export { assertSafeAddress, assertSafeToolCall, type ToolName } from './argument-safety';
-export { describeCommand, lastMeaningfulLine } from './tool-messages';
 
 export interface RunOptions {
   /** Added to the worker's environment (e.g. TALOSCONFIG, KUBECONFIG). */
@@ -70,16 +68,7 @@ export class ToolError extends Error {
   readonly kind: ToolErrorKind;
   readonly durationMs: number;
 
-  constructor(init: {
-    tool: RunnableName;
-    args: string[];
-    exitCode: number | null;
-    stderrTail: string;
-    kind: ToolErrorKind;
-    message: string;
-    durationMs?: number;
-    cause?: unknown;
-  }) {
+  constructor(init: { tool: RunnableName; args: string[]; exitCode: number | null; stderrTail: string; kind: ToolErrorKind; message: string; durationMs?: number; cause?: unknown }) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
     this.name = 'ToolError';
     this.tool = init.tool;
@@ -122,12 +111,7 @@ interface Capture {
   text(): { text: string; truncated: boolean };
 }
 
-function capture(
-  stream: Readable | null,
-  limit: number,
-  secrets: string[],
-  onLine: ((line: string) => void) | undefined,
-): Capture {
+function capture(stream: Readable | null, limit: number, secrets: string[], onLine: ((line: string) => void) | undefined): Capture {
   const margin = secrets[0]?.length ?? 0;
   const chunks: Buffer[] = [];
   let kept = 0;
@@ -205,7 +189,10 @@ function capture(
       else text = redact(text, secrets);
       if (Buffer.byteLength(text) > limit) {
         const bytes = Buffer.from(text);
-        text = bytes.subarray(bytes.length - limit).toString('utf8').replace(/^\uFFFD+/, '');
+        text = bytes
+          .subarray(bytes.length - limit)
+          .toString('utf8')
+          .replace(/^\uFFFD+/, '');
         truncated = true;
       }
       return { text, truncated };
@@ -215,12 +202,7 @@ function capture(
 
 // ------------------------------------------------------------------ the runner
 
-export async function runTool(
-  tool: RunnableName,
-  executable: string,
-  args: string[],
-  opts: RunOptions = {},
-): Promise<RunResult> {
+export async function runTool(tool: RunnableName, executable: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   const secrets = usableSecrets([...(opts.redact ?? []), ...toolSecrets(opts.env)]);
   validateArgs(tool, args, opts.env);
   const shownArgs = args.map((a) => redact(a, secrets));
@@ -348,13 +330,7 @@ export async function runTool(
 
   if (spawnError) {
     if (spawnError.code === 'ENOENT') {
-      throw fail(
-        'not-found',
-        `${tool} not found at ${JSON.stringify(executable)}: install it or set tools.${tool} in the spec to its path`,
-        null,
-        '',
-        spawnError,
-      );
+      throw fail('not-found', `${tool} not found at ${JSON.stringify(executable)}: install it or set tools.${tool} in the spec to its path`, null, '', spawnError);
     }
     if (spawnError.code === 'EACCES') {
       throw fail('spawn', `${tool} at ${JSON.stringify(executable)} is not executable: check tools.${tool} and its permissions`, null, '', spawnError);

@@ -114,7 +114,7 @@ export function findKubeNode(kube: KubeNodeFacts[], address: string): KubeNodeFa
   const exact = kube.find((k) => names(k).includes(want));
   if (exact) return exact;
   const label = (n: string): string => n.split('.')[0] ?? n;
-  const short = kube.filter((k) => names(k).some((n) => (n.includes('.') !== want.includes('.')) && label(n) === label(want)));
+  const short = kube.filter((k) => names(k).some((n) => n.includes('.') !== want.includes('.') && label(n) === label(want)));
   return short.length === 1 ? short[0] : undefined;
 }
 
@@ -242,7 +242,9 @@ function discoverNodes(kube: KubeNodeFacts[]): { controlPlane: string[]; workers
   const workers: string[] = [];
   for (const k of kube) {
     if (k.internalIP === null || isIP(k.internalIP) === 0) {
-      throw new Error(`Kubernetes node ${k.name} has no InternalIP address${k.internalIP === null ? '' : ` (it reports "${k.internalIP}", not an IP)`}: list the nodes in the spec instead of discover: true`);
+      throw new Error(
+        `Kubernetes node ${k.name} has no InternalIP address${k.internalIP === null ? '' : ` (it reports "${k.internalIP}", not an IP)`}: list the nodes in the spec instead of discover: true`,
+      );
     }
     assertSafeAddress(k.internalIP);
     (k.controlPlane ? controlPlane : workers).push(k.internalIP);
@@ -336,11 +338,7 @@ async function readClusterId(run: Run): Promise<string | null> {
  * answers, and its Kubernetes Ready/kubelet when the API server does (it may be the node rebooting).
  * Role comes from `role`, else the spec's node lists, else the Kubernetes label.
  */
-export async function readNodeState(
-  input: ToolAccess & { nodes?: { controlPlane: string[]; workers: string[] } | null; role?: NodeRole },
-  node: string,
-  ctx: InspectContext = {},
-): Promise<NodeFacts> {
+export async function readNodeState(input: ToolAccess & { nodes?: { controlPlane: string[]; workers: string[] } | null; role?: NodeRole }, node: string, ctx: InspectContext = {}): Promise<NodeFacts> {
   assertSafeAddress(node);
   const run = makeRunner(input, ctx);
   const reach = await readTalosVersions(run, [node]);
@@ -351,9 +349,7 @@ export async function readNodeState(
   // While a single control plane reboots the API server is away too: that is "unknown", not an error.
   if (k.exitCode === 0) kube = findKubeNode(parseNodes(k.stdout), node);
 
-  const role: NodeRole =
-    input.role ??
-    (input.nodes?.controlPlane.includes(node) ? 'controlplane' : input.nodes?.workers.includes(node) ? 'worker' : kube?.controlPlane ? 'controlplane' : 'worker');
+  const role: NodeRole = input.role ?? (input.nodes?.controlPlane.includes(node) ? 'controlplane' : input.nodes?.workers.includes(node) ? 'worker' : kube?.controlPlane ? 'controlplane' : 'worker');
   return nodeFacts({
     address: node,
     role,

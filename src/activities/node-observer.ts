@@ -30,7 +30,15 @@ function unreachable(detail: string): NodeObservation {
 function failedCall(args: string[], result: RunResult, texts: string[]): NodeObservation {
   if (texts.length > 0 && texts.every((t) => CONNECTIVITY.test(t))) return unreachable((texts[0] ?? '').split('\n')[0] ?? '');
   const why = texts[0]?.split('\n')[0] ?? `exit ${result.exitCode}`;
-  throw new ToolError({ tool: 'talosctl', args, exitCode: result.exitCode, stderrTail: result.stderr.slice(-4096), kind: 'exit', message: `talosctl ${args.join(' ')} exited ${result.exitCode}: ${why}`, durationMs: result.durationMs });
+  throw new ToolError({
+    tool: 'talosctl',
+    args,
+    exitCode: result.exitCode,
+    stderrTail: result.stderr.slice(-4096),
+    kind: 'exit',
+    message: `talosctl ${args.join(' ')} exited ${result.exitCode}: ${why}`,
+    durationMs: result.durationMs,
+  });
 }
 
 function errorTexts(stderr: string, command: string): string[] {
@@ -47,8 +55,7 @@ function errorTexts(stderr: string, command: string): string[] {
 export async function observeNode(access: ClusterAccess, node: string, signal?: AbortSignal, opts: { probeFirst?: boolean } = {}): Promise<NodeObservation> {
   const env = toolEnv(access);
   const talosctl = access.tools.talosctl;
-  const call = (args: string[]) =>
-    runTool('talosctl', talosctl, args, { env, ...(signal ? { signal } : {}), timeoutMs: 60_000, okExitCodes: [0, 1], maxOutputBytes: TALOS_JSON_MAX_BYTES });
+  const call = (args: string[]) => runTool('talosctl', talosctl, args, { env, ...(signal ? { signal } : {}), timeoutMs: 60_000, okExitCodes: [0, 1], maxOutputBytes: TALOS_JSON_MAX_BYTES });
   const details = (): Array<ReturnType<typeof call>> => [call(talosGetArgs('extensions', node)), call(talosGetArgs('machinestatus', node))];
   const versionArgs = talosVersionArgs([node]);
   // allSettled, not all: every process is waited for, none is left running behind a first failure.
@@ -66,7 +73,10 @@ export async function observeNode(access: ClusterAccess, node: string, signal?: 
   if (ext?.status !== 'fulfilled') throw ext?.reason;
   if (status?.status !== 'fulfilled') throw status?.reason;
   // A read that failed because the node went away while we looked: it is rebooting.
-  for (const [type, r] of [['extensions', ext.value], ['machinestatus', status.value]] as const) {
+  for (const [type, r] of [
+    ['extensions', ext.value],
+    ['machinestatus', status.value],
+  ] as const) {
     if (r.exitCode !== 0) return failedCall(talosGetArgs(type, node), r, errorTexts(r.stderr, `talosctl get ${type}`));
   }
   const extensions = parseExtensions(parseTalosGetAnswer(ext.value.stdout, ext.value.stderr, 'talosctl get extensions').resources);

@@ -57,7 +57,7 @@ const NTFY_STYLE: Record<NotificationEvent['kind'], { tags: string; priority: st
 /** HTTP header values must be Latin-1; ntfy decodes RFC 2047 encoded words for anything else. */
 function headerText(text: string): string {
   const line = text.replace(/[\r\n]+/g, ' ').trim();
-   
+
   if (/^[\x20-\x7e]*$/.test(line)) return line;
   return `=?UTF-8?B?${Buffer.from(line, 'utf8').toString('base64')}?=`;
 }

@@ -67,9 +67,8 @@ export function parseReleaseFeed(text: string, url: string): ReleaseInfo[] {
     throw feedError(url, 'the answer is not JSON; point the feed at a GitHub releases API URL (https://api.github.com/repos/<owner>/<repo>/releases)', false);
   }
   if (!Array.isArray(data)) {
-    const message = typeof data === 'object' && data !== null && typeof (data as { message?: unknown }).message === 'string'
-      ? ` (it says: ${String((data as { message: string }).message).slice(0, 200)})`
-      : '';
+    const message =
+      typeof data === 'object' && data !== null && typeof (data as { message?: unknown }).message === 'string' ? ` (it says: ${String((data as { message: string }).message).slice(0, 200)})` : '';
     throw feedError(url, `expected a JSON list of releases${message}; point the feed at a GitHub releases API URL`, false);
   }
   const out: ReleaseInfo[] = [];

@@ -103,9 +103,10 @@ async function deletePods(access: ClusterAccess, fix: ForceDeletePods): Promise<
   return {
     id: fix.id,
     changed: deleted > 0,
-    detail: deleted > 0
-      ? `force-deleted ${deleted} pod${deleted === 1 ? '' : 's'} stuck Terminating${already}`
-      : `the ${fix.pods.length === 1 ? 'pod is' : 'pods are'} already gone (or replaced and running)`,
+    detail:
+      deleted > 0
+        ? `force-deleted ${deleted} pod${deleted === 1 ? '' : 's'} stuck Terminating${already}`
+        : `the ${fix.pods.length === 1 ? 'pod is' : 'pods are'} already gone (or replaced and running)`,
   };
 }
 

@@ -144,7 +144,7 @@ export interface PostflightResult {
   problems: string[];
 }
 
-export { ErrorTypes, NON_RETRYABLE } from '../workflows/error-types';
+export { ErrorTypes } from '../workflows/error-types';
 
 export interface UpgradeActivities {
   inspectCluster(input: InspectInput): Promise<ClusterFacts>;

@@ -39,16 +39,16 @@ export function abortPreview(cluster: string, policy: FailurePolicy | null, p: U
   const done = changing.filter((s) => s.status === 'succeeded');
   const running = changing.find((s) => s.status === 'running');
   const backups = p && (p.backups.velero || p.backups.etcdSnapshot) ? ' The backups taken stay.' : '';
-  const when = running
-    ? `${cluster} stops at the next safe point: ${running.id}, running now, finishes first.`
-    : `${cluster} stops at the next safe point (between steps).`;
+  const when = running ? `${cluster} stops at the next safe point: ${running.id}, running now, finishes first.` : `${cluster} stops at the next safe point (between steps).`;
   const list = (steps: StepProgress[]): string => steps.map(changeOf).join(', ');
   const changed = running ? [...done, running] : done;
   if (policy === null) {
     return [`${when} Its onFailure policy could not be read: only rollback-all undoes anything, the others keep what was done.${backups}`];
   }
   if (policy !== 'rollback-all') {
-    const kept = changed.length ? `it undoes nothing: ${list(changed)} stay${changed.length === 1 ? 's' : ''} as ${changed.length === 1 ? 'it is' : 'they are'}` : 'nothing has been changed yet, and nothing is undone';
+    const kept = changed.length
+      ? `it undoes nothing: ${list(changed)} stay${changed.length === 1 ? 's' : ''} as ${changed.length === 1 ? 'it is' : 'they are'}`
+      : 'nothing has been changed yet, and nothing is undone';
     const instead = p?.waiting?.kind === 'decision' ? ` To undo everything instead, answer the failed step: talos-upgrade decide ${cluster} --action rollback-all.` : '';
     return [`${when} This run's onFailure policy is ${policy}, so ${kept}.${backups}${instead}`];
   }

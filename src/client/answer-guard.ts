@@ -65,14 +65,7 @@ export function findAuditEntry(audit: readonly AuditEntry[], skip: number, name:
  * its audit log). Accepted: returns it. Refused: throws the workflow's reason. No record in time: throws,
  * saying that the signal was sent and may still take effect.
  */
-export async function confirmSignal(
-  read: () => Promise<UpgradeProgress | null>,
-  cluster: string,
-  name: string,
-  by: string,
-  before: number,
-  timeoutMs = CONFIRM_TIMEOUT_MS,
-): Promise<AuditEntry> {
+export async function confirmSignal(read: () => Promise<UpgradeProgress | null>, cluster: string, name: string, by: string, before: number, timeoutMs = CONFIRM_TIMEOUT_MS): Promise<AuditEntry> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let progress: UpgradeProgress | null = null;

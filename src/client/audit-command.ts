@@ -126,10 +126,15 @@ export function reportsHint(env: NodeJS.ProcessEnv = process.env): string {
   return `reports of ended runs (one JSON per run, <cluster>-<runId>.json, kept after Temporal's retention): ${reportDir(env)} on the worker's machine (worker --report-dir or TALOS_UPGRADE_REPORT_DIR moves them); talos-upgrade audit <cluster> shows who answered`;
 }
 
-export function registerAuditCommand(program: Command, withClient: <T>(fn: (ctx: ClientContext) => Promise<T>) => Promise<T>, find: (ctx: ClientContext, cluster: string) => Promise<FoundUpgrade>, progressOf: (ctx: ClientContext, found: FoundUpgrade) => Promise<UpgradeProgress | null>): void {
+export function registerAuditCommand(
+  program: Command,
+  withClient: <T>(fn: (ctx: ClientContext) => Promise<T>) => Promise<T>,
+  find: (ctx: ClientContext, cluster: string) => Promise<FoundUpgrade>,
+  progressOf: (ctx: ClientContext, found: FoundUpgrade) => Promise<UpgradeProgress | null>,
+): void {
   program
     .command('audit')
-    .description("who answered what: every approval, decision, pause, resume and abort of the latest run, the typed name next to the client identity the server recorded")
+    .description('who answered what: every approval, decision, pause, resume and abort of the latest run, the typed name next to the client identity the server recorded')
     .argument('<cluster>', 'cluster name')
     .option('--json', 'print the audit view as JSON')
     .action(async (cluster: string, opts: { json?: boolean }) => {

@@ -17,7 +17,7 @@ export function buildProgram(): Command {
   const program = new Command('talos-upgrade')
     .description('Durable, human-supervised upgrades of Talos Linux Kubernetes clusters (Temporal workflow).')
     .option('--debug', 'show stack traces on errors')
-    .option('--ui-url <url>', "the Temporal Web UI of the server used, for links (default: TEMPORAL_UI, or the UI of a server started by talos-upgrade server; else no links)")
+    .option('--ui-url <url>', 'the Temporal Web UI of the server used, for links (default: TEMPORAL_UI, or the UI of a server started by talos-upgrade server; else no links)')
     .showHelpAfterError()
     .exitOverride();
   program.hook('preAction', (_program, action) => setUiUrlFlag(action.optsWithGlobals<{ uiUrl?: string }>().uiUrl));
@@ -31,7 +31,9 @@ export function buildProgram(): Command {
   registerCodecServerCommand(program);
   program
     .command('worker')
-    .description('run the worker (connects through TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TLS / API key env config); it first replays every open run against this version and refuses to start if one cannot continue')
+    .description(
+      'run the worker (connects through TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TLS / API key env config); it first replays every open run against this version and refuses to start if one cannot continue',
+    )
     .option('--skip-replay-check', 'start even when open runs cannot continue on this version (they fail on their next step)')
     .option('--metrics-port <port>', `serve Prometheus metrics on 127.0.0.1:<port>/metrics (env ${METRICS_PORT_ENV}; default ${DEFAULT_WORKER_METRICS_PORT}; 0 = off)`)
     .option('--report-dir <dir>', `write each ended run's record (report and audit log, JSON) here (env ${REPORT_DIR_ENV}; default reports/ in the state directory)`)
@@ -71,7 +73,7 @@ export async function main(argv: string[]): Promise<void> {
     const message = err instanceof Error ? err.message : String(err);
     if (/binary\/encrypted/.test(message)) {
       // A payload the codec encrypted, read by a client without the key (src/codec/).
-      process.stderr.write('talos-upgrade: this run\'s payloads are encrypted; set TALOS_UPGRADE_CODEC_KEY or TALOS_UPGRADE_CODEC_KEY_FILE to the key the worker uses\n');
+      process.stderr.write("talos-upgrade: this run's payloads are encrypted; set TALOS_UPGRADE_CODEC_KEY or TALOS_UPGRADE_CODEC_KEY_FILE to the key the worker uses\n");
       process.exitCode = 1;
       return;
     }

@@ -34,7 +34,8 @@ export function connectTarget(env: NodeJS.ProcessEnv = process.env): ConnectTarg
 }
 
 /** Nothing listens there, or nothing answers in time: the transport's words for "no server". */
-const NO_SERVER = /connection ?refused|ECONNREFUSED|connect error|before the deadline|deadline exceeded|UNAVAILABLE|ENOTFOUND|EAI_AGAIN|dns error|failed to lookup|no route to host|EHOSTUNREACH|timed out/i;
+const NO_SERVER =
+  /connection ?refused|ECONNREFUSED|connect error|before the deadline|deadline exceeded|UNAVAILABLE|ENOTFOUND|EAI_AGAIN|dns error|failed to lookup|no route to host|EHOSTUNREACH|timed out/i;
 
 /**
  * One line the operator can act on. The transport's own words (tonic/gRPC chains) stay out of it and
@@ -115,7 +116,7 @@ export async function isTemporalServer(address: string): Promise<boolean> {
   let connection: Connection | undefined;
   try {
     connection = await Connection.connect({ address, connectTimeout: '2s' });
-    await connection.workflowService.getSystemInfo({}, );
+    await connection.workflowService.getSystemInfo({});
     return true;
   } catch {
     return false;

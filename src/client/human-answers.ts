@@ -13,12 +13,7 @@ import { UPDATE_TIMEOUT_MS, type ClientContext, isDeadline, type FoundUpgrade, r
 
 // ---------------------------------------------------------------- human answers
 
-async function sendUpdate(
-  ctx: ClientContext,
-  found: FoundUpgrade,
-  what: string,
-  send: () => Promise<AuditEntry>,
-): Promise<AuditEntry> {
+async function sendUpdate(ctx: ClientContext, found: FoundUpgrade, what: string, send: () => Promise<AuditEntry>): Promise<AuditEntry> {
   if (found.status !== 'RUNNING') throw new UserError(`the upgrade of ${found.cluster} has ended (${found.status}); there is nothing to ${what}`);
   await assertWorkerPolling(ctx, found.cluster, found.taskQueue, what);
   try {
@@ -39,9 +34,7 @@ async function sendUpdate(
 }
 
 export async function approveStep(ctx: ClientContext, found: FoundUpgrade, step: string, by: string, comment?: string): Promise<AuditEntry> {
-  return sendUpdate(ctx, found, 'approve', () =>
-    found.handle.executeUpdate(approveStepUpdate, { args: [{ step, by, ...(comment ? { comment } : {}) }] }),
-  );
+  return sendUpdate(ctx, found, 'approve', () => found.handle.executeUpdate(approveStepUpdate, { args: [{ step, by, ...(comment ? { comment } : {}) }] }));
 }
 
 export async function rejectStep(ctx: ClientContext, found: FoundUpgrade, step: string, by: string, reason?: string): Promise<AuditEntry> {
@@ -76,19 +69,15 @@ function notWaitingFor(kind: WaitingFor['kind'], cluster: string, p: UpgradeProg
   if (!p) return new UserError(`the upgrade of ${cluster} has ended (${status}); there is nothing to answer`);
   const w = p.waiting;
   if (!w) return new UserError(`nothing of ${cluster} is waiting for ${kind === 'approval' ? 'an approval' : 'a decision'} (phase ${p.phase}); follow it with talos-upgrade watch ${cluster}`);
-  if (w.kind === 'decision') return new UserError(`${cluster} is waiting for a decision on ${w.step}, not an approval; answer with talos-upgrade decide ${cluster} --step ${w.step} --action retry|skip|rollback-all|abort`);
-  if (w.kind === 'resume') return new UserError(`${cluster} is ${p.phase === 'blocked' ? 'blocked by preflight' : 'paused'}; continue with talos-upgrade resume ${cluster} (or talos-upgrade abort ${cluster})`);
+  if (w.kind === 'decision')
+    return new UserError(`${cluster} is waiting for a decision on ${w.step}, not an approval; answer with talos-upgrade decide ${cluster} --step ${w.step} --action retry|skip|rollback-all|abort`);
+  if (w.kind === 'resume')
+    return new UserError(`${cluster} is ${p.phase === 'blocked' ? 'blocked by preflight' : 'paused'}; continue with talos-upgrade resume ${cluster} (or talos-upgrade abort ${cluster})`);
   return new UserError(`${cluster} is waiting for an approval of ${w.step}, not a decision; answer with talos-upgrade approve ${cluster} --step ${w.step}`);
 }
 
 /** The step to answer: --step as given, else the one waiting (shown, and confirmed on a terminal unless --yes). */
-export async function waitingStep(
-  ctx: ClientContext,
-  found: FoundUpgrade,
-  kind: WaitingFor['kind'],
-  verb: string,
-  opts: { step?: string; yes?: boolean; confirm: boolean },
-): Promise<string> {
+export async function waitingStep(ctx: ClientContext, found: FoundUpgrade, kind: WaitingFor['kind'], verb: string, opts: { step?: string; yes?: boolean; confirm: boolean }): Promise<string> {
   if (opts.step) return opts.step;
   const snap = await readSnapshot(ctx, found.handle);
   const w = snap.progress?.waiting;

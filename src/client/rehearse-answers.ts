@@ -56,7 +56,11 @@ async function askChoice<T>(ask: Ask, prompt: Prompt<T>, stop: AbortSignal): Pro
     if (stop.aborted) return null;
     const chosen = prompt.choices[answer];
     if (chosen !== undefined) return chosen;
-    process.stdout.write(`please answer one of: ${Object.keys(prompt.choices).filter((k) => k.length === 1).join(', ')}\n`);
+    process.stdout.write(
+      `please answer one of: ${Object.keys(prompt.choices)
+        .filter((k) => k.length === 1)
+        .join(', ')}\n`,
+    );
   }
   return null;
 }
@@ -98,7 +102,14 @@ export type DecisionChoice = { kind: 'decide'; action: DecisionAction } | FixCho
 export function decisionPrompt(w: Pick<WaitingFor, 'question'>, fixes: readonly RemediationOffer[]): Prompt<DecisionChoice> {
   const d = (action: DecisionAction): DecisionChoice => ({ kind: 'decide', action });
   const choices: Record<string, DecisionChoice> = {
-    r: d('retry'), retry: d('retry'), s: d('skip'), skip: d('skip'), b: d('rollback-all'), 'rollback-all': d('rollback-all'), a: d('abort'), abort: d('abort'),
+    r: d('retry'),
+    retry: d('retry'),
+    s: d('skip'),
+    skip: d('skip'),
+    b: d('rollback-all'),
+    'rollback-all': d('rollback-all'),
+    a: d('abort'),
+    abort: d('abort'),
   };
   if (fixes.length === 0) return { question: `${w.question}\n[r]etry, [s]kip, roll[b]ack-all or [a]bort? `, choices };
   const menu = fixMenu(fixes);

@@ -41,11 +41,7 @@ export async function buildTwin(
   } catch (err) {
     if (err instanceof SimOptionError) {
       if (/already holds a simulated cluster/.test(err.message)) throw new UserError(`${dir} already holds a simulated cluster; pick another --sim-dir or remove it`, ExitCode.badSpec);
-      const hint = /talosctl/i.test(err.message)
-        ? ' (--talosctl-version)'
-        : /talos|kubernetes/i.test(err.message)
-          ? ' (set the current versions with --from-talos / --from-kubernetes)'
-          : '';
+      const hint = /talosctl/i.test(err.message) ? ' (--talosctl-version)' : /talos|kubernetes/i.test(err.message) ? ' (set the current versions with --from-talos / --from-kubernetes)' : '';
       throw new UserError(`cannot build the twin: ${err.message}${hint}`, ExitCode.badSpec);
     }
     throw err;

@@ -62,7 +62,10 @@ export type FaultRequest = FaultSpec;
 export function parseFaults(values: string[]): FaultRequest[] {
   const out: FaultRequest[] = [];
   for (const value of values) {
-    for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+    for (const part of value
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
       try {
         out.push(parseFaultArg(part));
       } catch (err) {
@@ -192,11 +195,7 @@ function printBanner(
 }
 
 /** What the twin looks like after the run, where its record is, and the exit code of its outcome. */
-function finishRehearsal(
-  write: (line: string) => void,
-  color: Style,
-  f: { twin: Twin; nodes: string[]; snapshot: Snapshot; kept: boolean; blocked: boolean },
-): number {
+function finishRehearsal(write: (line: string) => void, color: Style, f: { twin: Twin; nodes: string[]; snapshot: Snapshot; kept: boolean; blocked: boolean }): number {
   const { twin, nodes, snapshot, kept, blocked } = f;
   if (nodes.length) write(summarizeTwin(twin.sim.dir, nodes));
   const record = snapshot.progress?.record;
@@ -252,7 +251,13 @@ async function runRehearsal(specPath: string | undefined, o: RehearseOptions, de
     const uiUrl = printBanner(write, color, { original, source, twin, rebootSeconds, faults, server, cluster, telemetry, interactive, yes: o.yes === true, talosctlVersion: o.talosctlVersion });
 
     const taskQueue = `${REHEARSAL_TASK_QUEUE_PREFIX}${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
-    worker = await createUpgradeWorker({ connection: server.native, namespace: server.namespace, taskQueue, shutdownGraceTime: '2s', activityDeps: { reportDir: reportDir(process.env, o.reportDir) } });
+    worker = await createUpgradeWorker({
+      connection: server.native,
+      namespace: server.namespace,
+      taskQueue,
+      shutdownGraceTime: '2s',
+      activityDeps: { reportDir: reportDir(process.env, o.reportDir) },
+    });
     workerRun = worker.run().catch((err: unknown) => {
       workerError = err;
       stop.abort();
@@ -299,9 +304,7 @@ async function runRehearsal(specPath: string | undefined, o: RehearseOptions, de
     removeInterruptHandlers();
     // A rehearsal left running on a shared server would wait forever for this worker: end it first.
     if (handle && server && !server.embedded && !finished) {
-      await server.connection
-        .withDeadline(Date.now() + 10_000, () => handle!.terminate('rehearsal stopped'))
-        .catch(() => undefined);
+      await server.connection.withDeadline(Date.now() + 10_000, () => handle!.terminate('rehearsal stopped')).catch(() => undefined);
     }
     if (worker && worker.getState() === 'RUNNING') worker.shutdown();
     if (workerRun) await settlesWithin(workerRun, 15_000);

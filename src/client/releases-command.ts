@@ -22,15 +22,7 @@ import { CLUSTER_NAME, SpecError, parseSpecText } from '../plan/spec';
 import { describeReleaseData } from '../plan/release-data';
 import type { ClusterFacts, PlanReleaseData, UpgradePlan, UpgradeSpec } from '../plan/types';
 import { describeWindow } from '../plan/window';
-import {
-  RELEASE_WATCH_WORKFLOW_TYPE,
-  planSummary,
-  proposalHeadline,
-  proposalMessage,
-  releaseWatchScheduleId,
-  type ReleaseWatchInput,
-  type ReleaseWatchResult,
-} from '../workflows/release-watch';
+import { RELEASE_WATCH_WORKFLOW_TYPE, planSummary, proposalHeadline, proposalMessage, releaseWatchScheduleId, type ReleaseWatchInput, type ReleaseWatchResult } from '../workflows/release-watch';
 import { TASK_QUEUE, TalosCluster } from '../workflows/search-attributes';
 import { connectClient } from './connection';
 import { ExitCode, UserError } from './errors';
@@ -299,7 +291,8 @@ export function registerReleasesCommands(program: Command): void {
       const proposal = result.proposal;
       if (opts.start && proposal && (proposal.talos !== null || proposal.kubernetes !== null)) {
         if (!result.plan) throw new UserError(`nothing started: no plan for ${proposalHeadline(proposal)} (${result.planError ?? 'unknown reason'})`, ExitCode.badSpec);
-        if (result.plan.blocked) throw new UserError(`nothing started: preflight found blockers for ${proposalHeadline(proposal)}; see \`talos-upgrade releases check ${specPath}\``, ExitCode.preflightBlocked);
+        if (result.plan.blocked)
+          throw new UserError(`nothing started: preflight found blockers for ${proposalHeadline(proposal)}; see \`talos-upgrade releases check ${specPath}\``, ExitCode.preflightBlocked);
         await withClient(async (client, namespace, address) => {
           const handle = await startUpgrade(client, specForProposal(spec, proposal), { startedBy: 'releases check --start' });
           result.upgrade = {

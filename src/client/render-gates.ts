@@ -29,7 +29,11 @@ export function planSilenceLine(spec: UpgradeSpec): string | null {
   return `Alertmanager ${spec.alertmanager.url}: silence ${s.matchers.join(', ')}${scoped ? ' per node, during its step' : ' from the first change to the end'}, extended while the run waits`;
 }
 
-const firstLines = (text: string, n: number): string[] => text.split('\n').filter((l) => l.trim() !== '').slice(-n);
+const firstLines = (text: string, n: number): string[] =>
+  text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .slice(-n);
 
 function gateLine(step: StepProgress, g: GateProgress): string {
   const last = g.last ? `; last: ${g.last.summary}` : '';

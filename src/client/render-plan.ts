@@ -10,8 +10,7 @@ import { type Style, PLAIN, visibleWidth, table, command } from './render';
 
 // ---------------------------------------------------------------- plan
 
-const ROLE_LABEL = (step: Extract<PlanStep, { kind: 'talos' }>): string =>
-  step.primary ? 'primary control plane' : step.role === 'controlplane' ? 'control plane' : 'worker';
+const ROLE_LABEL = (step: Extract<PlanStep, { kind: 'talos' }>): string => (step.primary ? 'primary control plane' : step.role === 'controlplane' ? 'control plane' : 'worker');
 
 /** Placeholders for values the workflow fixes when it runs (they depend on its run id and start date). */
 const VELERO_NAME_PLACEHOLDER = (cluster: string): string => `pre-upgrade-${cluster.slice(0, 30)}-<date>-<run>`;
@@ -138,7 +137,11 @@ function pushPreflight(out: string[], plan: UpgradePlan, c: Style): void {
   out.push(c.bold('Preflight'));
   const order = { blocker: 0, warning: 1, ok: 2 } as const;
   const checks = [...plan.preflight].sort((a, b) => order[a.verdict] - order[b.verdict]);
-  const rows = table(null, checks.map((check) => [verdictLabel(check, c), check.id, check.message]), '  ');
+  const rows = table(
+    null,
+    checks.map((check) => [verdictLabel(check, c), check.id, check.message]),
+    '  ',
+  );
   const fixIndent = ' '.repeat(2 + Math.max(0, ...checks.map((ch) => visibleWidth(verdictLabel(ch, c)))) + 2);
   checks.forEach((check, i) => {
     out.push(rows[i] ?? '');
@@ -192,7 +195,11 @@ export function renderPlan(plan: UpgradePlan, spec: UpgradeSpec, opts: PlanRende
 
   const blockers = plan.preflight.filter((ch) => ch.verdict === 'blocker').length;
   if (blockers > 0) {
-    out.push(c.bold(c.red(`Blocked: ${blockers} preflight blocker${blockers === 1 ? '' : 's'}; fix ${blockers === 1 ? 'it' : 'them'} as shown above, then run \`talos-upgrade plan ${opts.specPath}\` again.`)));
+    out.push(
+      c.bold(
+        c.red(`Blocked: ${blockers} preflight blocker${blockers === 1 ? '' : 's'}; fix ${blockers === 1 ? 'it' : 'them'} as shown above, then run \`talos-upgrade plan ${opts.specPath}\` again.`),
+      ),
+    );
   } else if (plan.hops.length === 0) {
     out.push(c.green('Nothing to do: the cluster is already at the target.'));
   } else {

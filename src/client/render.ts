@@ -40,9 +40,7 @@ export function table(header: string[] | null, rows: string[][], indent = ''): s
   const all = header ? [header, ...rows] : rows;
   const columns = Math.max(0, ...all.map((r) => r.length));
   const widths = Array.from({ length: columns }, (_, i) => Math.max(0, ...all.map((r) => visibleWidth(r[i] ?? ''))));
-  return all.map((row) =>
-    (indent + row.map((cell, i) => (i === row.length - 1 ? cell : padEnd(cell, widths[i] ?? 0))).join('  ')).replace(/\s+$/, ''),
-  );
+  return all.map((row) => (indent + row.map((cell, i) => (i === row.length - 1 ? cell : padEnd(cell, widths[i] ?? 0))).join('  ')).replace(/\s+$/, ''));
 }
 
 /** 4s, 1m05s, 1h02m: compact, for a column. */
@@ -122,10 +120,7 @@ export function command(args: string[]): string {
 export function cliCommandsFor(w: WaitingFor, cluster: string): string[] {
   switch (w.kind) {
     case 'approval':
-      return [
-        command(['talos-upgrade', 'approve', cluster, '--step', w.step]),
-        command(['talos-upgrade', 'reject', cluster, '--step', w.step, '--reason', 'why']),
-      ];
+      return [command(['talos-upgrade', 'approve', cluster, '--step', w.step]), command(['talos-upgrade', 'reject', cluster, '--step', w.step, '--reason', 'why'])];
     case 'decision':
       // A gate's decision offers its own answers (retry = wait again, override with a reason, abort).
       if (w.alternatives.some((a) => a.payload.action === 'override')) {
@@ -236,7 +231,14 @@ export function renderProgress(p: UpgradeProgress, opts: ProgressRenderOptions):
       step.status === 'failed' ? c.red(note) : c.dim(note),
     ];
   });
-  if (rows.length) out.push(...table(['', 'STEP', 'STATUS', 'TIME', 'VERSION', 'NOTE'].map((h) => c.dim(h)), rows, '  '));
+  if (rows.length)
+    out.push(
+      ...table(
+        ['', 'STEP', 'STATUS', 'TIME', 'VERSION', 'NOTE'].map((h) => c.dim(h)),
+        rows,
+        '  ',
+      ),
+    );
   else out.push('  (inspecting the cluster; steps appear once the plan is built)');
   const backups = backupSummary(p.backups);
   if (backups) out.push(`  backups: ${backups}`);
@@ -300,7 +302,9 @@ export function renderReport(r: UpgradeReport, opts: { color?: Style; target?: {
     out.push(...table(['NODE', 'ROLE', 'TALOS BEFORE', 'TALOS AFTER', ''], rows, '  '));
   }
   const k = r.kubernetes;
-  out.push(`  Kubernetes: ${k.before ?? '?'} → ${k.after ?? '?'}${opts.target?.kubernetes ? (k.after === opts.target.kubernetes ? c.green('  ✔ on target') : c.yellow(`  (target ${opts.target.kubernetes})`)) : ''}`);
+  out.push(
+    `  Kubernetes: ${k.before ?? '?'} → ${k.after ?? '?'}${opts.target?.kubernetes ? (k.after === opts.target.kubernetes ? c.green('  ✔ on target') : c.yellow(`  (target ${opts.target.kubernetes})`)) : ''}`,
+  );
   out.push(`  Backups: ${backupSummary(r.backups) ?? 'none taken'}`);
   if (r.restoreHint) out.push(`  To restore: ${r.restoreHint}`);
   const silences = silenceLine(r.silences);

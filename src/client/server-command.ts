@@ -149,6 +149,9 @@ export function registerServerCommand(program: Command): void {
     .option('--db <file>', 'SQLite file (default: $XDG_STATE_HOME/talos-upgrade/temporal.db)')
     .option('--detach', 'run in the background and write a pid file')
     .option('--stop', 'stop the server started with --detach')
-    .option('--retention <days>', `how long closed upgrades stay listed and readable (namespace ${NAMESPACE}), e.g. 90d; default: at least ${formatRetention(DEFAULT_RETENTION_MS)} (a longer one is kept)`)
+    .option(
+      '--retention <days>',
+      `how long closed upgrades stay listed and readable (namespace ${NAMESPACE}), e.g. 90d; default: at least ${formatRetention(DEFAULT_RETENTION_MS)} (a longer one is kept)`,
+    )
     .action(async (opts: ServerOptions) => runServer(opts));
 }

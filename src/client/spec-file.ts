@@ -121,9 +121,7 @@ export function loadSpecFile(specPath: string, opts: LoadSpecOptions = {}): Load
     },
     allowDowngrade: spec.allowDowngrade || opts.allowDowngrade === true,
     // A urlFile is read by the worker: relative to the spec, like the configs.
-    ...(spec.notifications
-      ? { notifications: spec.notifications.map((t) => (t.urlFile !== undefined ? { ...t, urlFile: resolvePath(t.urlFile, baseDir) } : t)) }
-      : {}),
+    ...(spec.notifications ? { notifications: spec.notifications.map((t) => (t.urlFile !== undefined ? { ...t, urlFile: resolvePath(t.urlFile, baseDir) } : t)) } : {}),
   };
   return { spec: resolvedSpec, warnings };
 }

@@ -28,9 +28,7 @@ function staticSummary(spec: UpgradeSpec): string {
 }
 
 function staticDetails(spec: UpgradeSpec): string {
-  const nodes = spec.nodes
-    ? `${spec.nodes.controlPlane.length} control plane(s) (primary ${spec.nodes.primary}), ${spec.nodes.workers.length} worker(s)`
-    : 'nodes discovered from the cluster';
+  const nodes = spec.nodes ? `${spec.nodes.controlPlane.length} control plane(s) (primary ${spec.nodes.primary}), ${spec.nodes.workers.length} worker(s)` : 'nodes discovered from the cluster';
   return [
     `**Cluster** ${spec.cluster}: ${nodes}`,
     `**Target** Talos ${spec.talos.version}, schematic ${spec.talos.schematic === 'detect' ? 'detected' : `\`${spec.talos.schematic.slice(0, 12)}…\``}` +

@@ -62,9 +62,7 @@ export function isDeadline(err: unknown): boolean {
 }
 
 function noWorker(cluster: string, what: string): UserError {
-  return new UserError(
-    `no worker answered the ${what} for ${cluster} in time; is a worker running on this server? start one with \`talos-upgrade worker\``,
-  );
+  return new UserError(`no worker answered the ${what} for ${cluster} in time; is a worker running on this server? start one with \`talos-upgrade worker\``);
 }
 
 // ---------------------------------------------------------------- finding upgrades

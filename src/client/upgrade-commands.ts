@@ -213,11 +213,7 @@ function registerDecisionCommands(program: Command): void {
       const offered = (await readSnapshot(ctx, found.handle)).progress?.remediations ?? [];
       const id = opts.id ?? (offered.length === 1 ? offered[0]?.id : undefined);
       if (!id) {
-        throw new UserError(
-          offered.length === 0
-            ? `the upgrade of ${cluster} offers no fix right now`
-            : `several fixes are offered; choose one with --id: ${offered.map((r) => r.id).join(', ')}`,
-        );
+        throw new UserError(offered.length === 0 ? `the upgrade of ${cluster} offers no fix right now` : `several fixes are offered; choose one with --id: ${offered.map((r) => r.id).join(', ')}`);
       }
       await remediateStep(ctx, found, id, opts.by);
       const fix = offered.find((r) => r.id === id);

@@ -105,7 +105,7 @@ export async function statusJson(ctx: ClientContext, found: FoundUpgrade): Promi
     runId: found.runId,
     status: snap.status,
     startTime: found.startTime.toISOString(),
-    closeTime: snap.status === 'RUNNING' ? null : (found.closeTime ?? (await found.handle.describe()).closeTime ?? null)?.toISOString() ?? null,
+    closeTime: snap.status === 'RUNNING' ? null : ((found.closeTime ?? (await found.handle.describe()).closeTime ?? null)?.toISOString() ?? null),
     uiUrl: workflowLink(ctx.address, ctx.namespace, found.workflowId),
     progress: snap.progress,
     report: snap.report,

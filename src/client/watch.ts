@@ -15,11 +15,7 @@ export interface Snapshot {
   report: UpgradeReport | null;
 }
 
-export type WatchResult =
-  | { kind: 'ended'; snapshot: Snapshot }
-  | { kind: 'waiting'; progress: UpgradeProgress; waiting: WaitingFor }
-  | { kind: 'interrupted' }
-  | { kind: 'timeout' };
+export type WatchResult = { kind: 'ended'; snapshot: Snapshot } | { kind: 'waiting'; progress: UpgradeProgress; waiting: WaitingFor } | { kind: 'interrupted' } | { kind: 'timeout' };
 
 export type WaitingAnswer = 'answered' | 'stop' | 'leave';
 
@@ -81,9 +77,7 @@ class LiveFrame {
   draw(lines: string[]): void {
     const columns = this.out.columns && this.out.columns > 10 ? this.out.columns : 0;
     // A wrapped line would break the line count used to move back up, so cut lines to the width.
-    const fitted = columns
-      ? lines.map((line) => (visibleWidth(line) < columns ? line : `${[...stripAnsi(line)].slice(0, columns - 2).join('')}…`))
-      : lines;
+    const fitted = columns ? lines.map((line) => (visibleWidth(line) < columns ? line : `${[...stripAnsi(line)].slice(0, columns - 2).join('')}…`)) : lines;
     const up = this.height > 0 ? `\x1b[${this.height}A\r\x1b[0J` : '';
     this.out.write(`${up}${fitted.join('\n')}\n`);
     this.height = fitted.length;
@@ -149,7 +143,7 @@ export async function watchUpgrade(read: () => Promise<Snapshot>, opts: WatchOpt
       if (pollError !== null && !opts.live && !opts.json) write([c.green(`${clock(new Date())}  ${opts.cluster}  answering again`)]);
       pollError = null;
     } catch (err) {
-      const message = err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err);
+      const message = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
       if (pollError !== message) {
         opts.onPollError?.(message);
         if (!opts.live && !opts.json) write([c.yellow(`${clock(new Date())}  ${opts.cluster}  no answer: ${message} (still trying)`)]);

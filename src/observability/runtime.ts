@@ -84,7 +84,10 @@ export class MetricsPortError extends UserError {
 function bindFailure(err: unknown): string | null {
   const message = err instanceof Error ? err.message : String(err);
   if (!/prometheus|address|bind|os error/i.test(message)) return null;
-  return message.replace(/^Failed to start prometheus metrics exporter:\s*/i, '').replace(/\s*\(os error \d+\)$/, '').toLowerCase();
+  return message
+    .replace(/^Failed to start prometheus metrics exporter:\s*/i, '')
+    .replace(/\s*\(os error \d+\)$/, '')
+    .toLowerCase();
 }
 
 /**

@@ -48,7 +48,7 @@ export function parseIPv6(text: string): number[] | null {
 function formatIPv6(g: number[]): string {
   let best = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (g[i] !== 0) {
       i++;
       continue;

@@ -12,20 +12,7 @@ import { gatesForSteps } from './gates';
 import { BACKUP_STEP_ID, PLAN_STEP_ID, POSTFLIGHT_STEP_ID, kubernetesStepId, talosStepId } from './step-ids';
 import { BUILT_IN_RELEASE_DATA, describeReleaseData, type ReleaseData } from './release-data';
 import { PolicyError, compareVersions, kubernetesPlain, parseVersion, planHops, talosTag } from './versions';
-import type {
-  Advice,
-  ApprovalPolicy,
-  BackupStep,
-  ClusterFacts,
-  Hop,
-  KubernetesStep,
-  NodeFacts,
-  PlanStep,
-  PreflightCheck,
-  TalosStep,
-  UpgradePlan,
-  UpgradeSpec,
-} from './types';
+import type { Advice, ApprovalPolicy, BackupStep, ClusterFacts, Hop, KubernetesStep, NodeFacts, PlanStep, PreflightCheck, TalosStep, UpgradePlan, UpgradeSpec } from './types';
 
 /** The product's drain timeout when a spec predates `timeouts.drain`. */
 const DEFAULT_DRAIN_MS = 5 * 60_000;
@@ -38,7 +25,6 @@ export interface BuildPlanOptions {
   /** Newest patch per minor for the intermediate hops (the cached release feeds); absent = the built-in table. */
   releaseData?: ReleaseData;
 }
-
 
 /** Whether a Talos step for a node of this role waits for a human under `policy`. */
 function talosStepNeedsApproval(policy: ApprovalPolicy, role: 'controlplane' | 'worker'): boolean {
@@ -74,11 +60,7 @@ function shortSchematic(id: string | null): string {
 }
 
 /** The schematic to install: the spec's, or with `detect` the primary's (else the first known). */
-function resolveSchematic(
-  spec: UpgradeSpec,
-  ordered: OrderedNode[],
-  factsFor: (address: string) => NodeFacts | undefined,
-): { schematic: string; advice: Advice | null } {
+function resolveSchematic(spec: UpgradeSpec, ordered: OrderedNode[], factsFor: (address: string) => NodeFacts | undefined): { schematic: string; advice: Advice | null } {
   if (spec.talos.schematic !== 'detect') return { schematic: spec.talos.schematic, advice: null };
   // Primary first, then the other control planes, then workers: the primary is the reference node.
   const candidates = [...ordered].reverse();
@@ -92,9 +74,7 @@ function resolveSchematic(
     }
   }
   const primary = ordered[ordered.length - 1]?.address ?? '<primary>';
-  throw new PolicyError(
-    `talos.schematic: detect found no Image Factory schematic on any node; set talos.schematic to the 64-hex schematic id (talosctl get extensions --nodes ${primary} shows it)`,
-  );
+  throw new PolicyError(`talos.schematic: detect found no Image Factory schematic on any node; set talos.schematic to the 64-hex schematic id (talosctl get extensions --nodes ${primary} shows it)`);
 }
 
 export function buildPlan(spec: UpgradeSpec, facts: ClusterFacts, opts: BuildPlanOptions = {}): UpgradePlan {
@@ -112,8 +92,9 @@ export function buildPlan(spec: UpgradeSpec, facts: ClusterFacts, opts: BuildPla
     const f = factsFor(node.address);
     return f?.reachable && f.talosVersion !== null && parseVersion(f.talosVersion) ? [talosTag(f.talosVersion)] : [];
   });
-  const kubernetesVersions = [facts.kubernetesVersion, ...ordered.map((node) => factsFor(node.address)?.kubeletVersion ?? null)]
-    .flatMap((v) => (v !== null && parseVersion(v) ? [kubernetesPlain(v)] : []));
+  const kubernetesVersions = [facts.kubernetesVersion, ...ordered.map((node) => factsFor(node.address)?.kubeletVersion ?? null)].flatMap((v) =>
+    v !== null && parseVersion(v) ? [kubernetesPlain(v)] : [],
+  );
   const lowTalos = lowest(talosVersions);
   const highTalos = highest(talosVersions);
   const currentKubernetes = lowest(kubernetesVersions);
@@ -227,17 +208,13 @@ function upgradeStepsFor(input: {
       const f = factsFor(node.address);
       if (!nodeNeedsHop(now, hop.to, schematic, isLast, downgrading)) continue;
       if (now.version !== null && !installerAcceptsHost(hop.to, now.version)) {
-        throw new PolicyError(
-          `no upgrade path for ${node.address}: it runs ${now.version} and the ${hop.to} installer does not accept that host version`,
-        );
+        throw new PolicyError(`no upgrade path for ${node.address}: it runs ${now.version} and the ${hop.to} installer does not accept that host version`);
       }
       const schematicOnly = now.version !== null && compareVersions(now.version, hop.to) === 0;
       const step: TalosStep = {
         id: talosStepId(hop.to, node.address),
         kind: 'talos',
-        title: schematicOnly
-          ? `upgrade ${node.address} (${roleLabel(node)}) to ${hop.to} with schematic ${shortSchematic(schematic)}`
-          : `upgrade ${node.address} (${roleLabel(node)}) to ${hop.to}`,
+        title: schematicOnly ? `upgrade ${node.address} (${roleLabel(node)}) to ${hop.to} with schematic ${shortSchematic(schematic)}` : `upgrade ${node.address} (${roleLabel(node)}) to ${hop.to}`,
         needsApproval: talosStepNeedsApproval(policy, node.role),
         node: node.address,
         role: node.role,
@@ -304,9 +281,7 @@ function planSteps(input: {
   const policy = spec.approvals;
   const planApproval = planStepNeedsApproval(policy, hops);
   const summary = summarise(hops, lowTalos, currentKubernetes, upgradeSteps, schematic);
-  const steps: PlanStep[] = [
-    { id: PLAN_STEP_ID, kind: 'plan', title: planApproval ? `approve the plan: ${summary}` : `plan: ${summary}`, needsApproval: planApproval },
-  ];
+  const steps: PlanStep[] = [{ id: PLAN_STEP_ID, kind: 'plan', title: planApproval ? `approve the plan: ${summary}` : `plan: ${summary}`, needsApproval: planApproval }];
   const backup = backupStep(spec, input.primary);
   if (backup && !nothingToDo) steps.push(backup);
   steps.push(...upgradeSteps);
@@ -329,13 +304,7 @@ function planSteps(input: {
  * (in the direction of travel); the last hop also fixes the schematic and catches any stragglers.
  * A node whose version is unknown gets the step: upgradeNode reads it first and skips when done.
  */
-function nodeNeedsHop(
-  now: { version: string | null; schematic: string | null },
-  to: string,
-  schematic: string,
-  isLast: boolean,
-  downgrading: boolean,
-): boolean {
+function nodeNeedsHop(now: { version: string | null; schematic: string | null }, to: string, schematic: string, isLast: boolean, downgrading: boolean): boolean {
   if (now.version === null) return true;
   const c = compareVersions(now.version, to);
   if (isLast) return c !== 0 || now.schematic !== schematic;
@@ -347,9 +316,7 @@ function backupStep(spec: UpgradeSpec, primary: string): BackupStep | null {
   if (!velero.enabled && !etcdSnapshot.enabled) return null;
   const parts: string[] = [];
   if (velero.enabled) {
-    parts.push(
-      velero.excludeNamespaces.length > 0 ? `Velero backup (excluding ${velero.excludeNamespaces.join(', ')})` : 'Velero backup of every namespace',
-    );
+    parts.push(velero.excludeNamespaces.length > 0 ? `Velero backup (excluding ${velero.excludeNamespaces.join(', ')})` : 'Velero backup of every namespace');
   }
   if (etcdSnapshot.enabled) parts.push(`etcd snapshot of ${primary} into ${etcdSnapshot.directory}`);
   return {
@@ -357,9 +324,7 @@ function backupStep(spec: UpgradeSpec, primary: string): BackupStep | null {
     kind: 'backup',
     title: `back up the cluster: ${parts.join(' and ')}`,
     needsApproval: false,
-    velero: velero.enabled
-      ? { excludeNamespaces: [...velero.excludeNamespaces], defaultVolumesToFsBackup: velero.defaultVolumesToFsBackup }
-      : null,
+    velero: velero.enabled ? { excludeNamespaces: [...velero.excludeNamespaces], defaultVolumesToFsBackup: velero.defaultVolumesToFsBackup } : null,
     etcdSnapshot: etcdSnapshot.enabled ? { directory: etcdSnapshot.directory, node: primary } : null,
   };
 }

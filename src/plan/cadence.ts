@@ -128,8 +128,7 @@ export interface FetchedFeed {
  * (null) uses the built-in table.
  */
 export function releaseDataFromFeeds(feeds: { talos: FetchedFeed | null; kubernetes: FetchedFeed | null }): ReleaseData {
-  const source = (feed: FetchedFeed | null, kind: Kind): ReleaseDataSource =>
-    feed === null ? BUILT_IN_RELEASE_DATA[kind] : { source: 'feed', feed: feed.url, fetchedAt: feed.fetchedAt, asOf: null };
+  const source = (feed: FetchedFeed | null, kind: Kind): ReleaseDataSource => (feed === null ? BUILT_IN_RELEASE_DATA[kind] : { source: 'feed', feed: feed.url, fetchedAt: feed.fetchedAt, asOf: null });
   return {
     latest: {
       talos: feeds.talos === null ? BUILT_IN_RELEASE_DATA.latest.talos : latestPatchesOf('talos', feeds.talos.releases),
@@ -179,9 +178,7 @@ function pickNext(kind: Kind, current: Version, all: Candidate[], nowMs: number,
         const deadline = Date.parse(oldest.publishedAt) + PATCH_APPLY_WITHIN[kind].ms;
         out.applyBy = new Date(deadline).toISOString();
         const behind = patches.length > 1 ? `; ${patches.length} patches behind since ${oldest.version}` : '';
-        const due = nowMs > deadline
-          ? `overdue: it was due by ${day(out.applyBy)}${behind}`
-          : `apply it within ${PATCH_APPLY_WITHIN[kind].text}, by ${day(out.applyBy)}${behind}`;
+        const due = nowMs > deadline ? `overdue: it was due by ${day(out.applyBy)}${behind}` : `apply it within ${PATCH_APPLY_WITHIN[kind].text}, by ${day(out.applyBy)}${behind}`;
         out.reasons.push(`${name} ${newest.version} is the newest ${current.major}.${current.minor} patch${published}: ${due}`);
       } else {
         out.reasons.push(`${name} ${newest.version} is the newest ${current.major}.${current.minor} patch: apply it within ${PATCH_APPLY_WITHIN[kind].text}`);
@@ -304,9 +301,7 @@ export function proposeRelease(input: ProposeInput): ReleaseProposal {
   if (talosTarget === null && kubernetes.target === null) {
     const newestTalos = talosReleases[talosReleases.length - 1]?.version ?? 'none listed';
     const newestKubernetes = kubernetesReleases[kubernetesReleases.length - 1]?.version ?? 'none listed';
-    reasons.push(
-      `nothing to propose: the cluster runs Talos ${currentTalos} and Kubernetes ${currentKubernetes} (newest released: Talos ${newestTalos}, Kubernetes ${newestKubernetes})`,
-    );
+    reasons.push(`nothing to propose: the cluster runs Talos ${currentTalos} and Kubernetes ${currentKubernetes} (newest released: Talos ${newestTalos}, Kubernetes ${newestKubernetes})`);
   }
   const deadlines = [talosTarget ? talos.applyBy : null, kubernetes.target ? kubernetes.applyBy : null].filter((d): d is string => d !== null).sort();
 
@@ -324,9 +319,7 @@ export function proposeRelease(input: ProposeInput): ReleaseProposal {
 /** The versions a proposal starts from: the lowest Talos across nodes and the lowest Kubernetes running. */
 export function currentVersions(facts: ClusterFacts): { talos: string | null; kubernetes: string | null } {
   const lowest = (versions: (string | null)[]): string | null =>
-    versions
-      .filter((v): v is string => v !== null && parseVersion(v) !== null)
-      .reduce<string | null>((low, v) => (low === null || compareVersions(v, low) < 0 ? v : low), null);
+    versions.filter((v): v is string => v !== null && parseVersion(v) !== null).reduce<string | null>((low, v) => (low === null || compareVersions(v, low) < 0 ? v : low), null);
   const talos = lowest(facts.nodes.filter((n) => n.reachable).map((n) => n.talosVersion));
   const kubernetes = lowest([facts.kubernetesVersion, ...facts.nodes.map((n) => n.kubeletVersion)]);
   const plain = (v: string | null, kind: Kind): string | null => {
@@ -345,9 +338,7 @@ export function currentVersions(facts: ClusterFacts): { talos: string | null; ku
 export function shouldNotify(proposal: ReleaseProposal, nowMs: number, everyMs?: number): boolean {
   if (proposal.talos === null && proposal.kubernetes === null) return false;
   if (everyMs === undefined || everyMs <= 0) return true;
-  const published = [proposal.talos ? proposal.publishedAt.talos : null, proposal.kubernetes ? proposal.publishedAt.kubernetes : null]
-    .filter((p): p is string => p !== null)
-    .map((p) => Date.parse(p));
+  const published = [proposal.talos ? proposal.publishedAt.talos : null, proposal.kubernetes ? proposal.publishedAt.kubernetes : null].filter((p): p is string => p !== null).map((p) => Date.parse(p));
   if (published.length === 0) return true;
   if (published.some((p) => nowMs - p < everyMs)) return true;
   const due = proposal.applyBy !== null ? Date.parse(proposal.applyBy) : Math.min(...published);

@@ -99,10 +99,7 @@ const isIpLiteral = (a: string): boolean => /^(\d{1,3}\.){3}\d{1,3}$/.test(a) ||
 export function healthArgs(input: { node: string; controlPlanes: string[]; workers: string[]; timeoutMs: number }): string[] {
   const runner = input.controlPlanes.includes(input.node) ? input.node : (input.controlPlanes[0] ?? input.node);
   const all = [...input.controlPlanes, ...input.workers];
-  const lists =
-    all.length > 0 && all.every(isIpLiteral)
-      ? ['--control-plane-nodes', input.controlPlanes.join(','), ...(input.workers.length ? ['--worker-nodes', input.workers.join(',')] : [])]
-      : [];
+  const lists = all.length > 0 && all.every(isIpLiteral) ? ['--control-plane-nodes', input.controlPlanes.join(','), ...(input.workers.length ? ['--worker-nodes', input.workers.join(',')] : [])] : [];
   return ['health', '--nodes', runner, ...lists, '--wait-timeout', `${Math.max(1, Math.round(input.timeoutMs / 1000))}s`];
 }
 
@@ -137,6 +134,11 @@ export function talosGetArgs(type: string, node: string): string[] {
 
 export function etcdMembersArgs(node: string): string[] {
   return ['etcd', 'members', '--nodes', node];
+}
+
+/** The node's kernel log, read once to find why an installer refused after its acknowledgement. */
+export function dmesgArgs(node: string): string[] {
+  return ['dmesg', '--nodes', node];
 }
 
 export function etcdStatusArgs(nodes: readonly string[]): string[] {

@@ -16,9 +16,7 @@ export function tryParseDuration(text: string): number | null {
   if (!m) return null;
   const [, h, min, s, ms] = m;
   if (h === undefined && min === undefined && s === undefined && ms === undefined) return null;
-  return (
-    Number(h ?? 0) * UNIT_MS.h + Number(min ?? 0) * UNIT_MS.m + Number(s ?? 0) * UNIT_MS.s + Number(ms ?? 0) * UNIT_MS.ms
-  );
+  return Number(h ?? 0) * UNIT_MS.h + Number(min ?? 0) * UNIT_MS.m + Number(s ?? 0) * UNIT_MS.s + Number(ms ?? 0) * UNIT_MS.ms;
 }
 
 /** Milliseconds for `text`; throws a one-line Error saying how to write it. */

@@ -20,9 +20,7 @@
 type Literal = string | number | boolean | null;
 type Operand = { path: (string | number)[] } | { value: Literal };
 type Op = '==' | '!=' | '<' | '<=' | '>' | '>=';
-type Expr =
-  | { kind: 'compare'; left: Operand; op: Op; right: Operand }
-  | { kind: 'and' | 'or'; parts: Expr[] };
+type Expr = { kind: 'compare'; left: Operand; op: Op; right: Operand } | { kind: 'and' | 'or'; parts: Expr[] };
 export interface Condition {
   quantifier: 'every' | 'any' | null;
   /** Where the list is (quantified only); empty: the List's items. */
@@ -202,7 +200,8 @@ class Parser {
 
   private path(): (string | number)[] {
     const first = this.next();
-    if (first?.t !== 'word' || ['and', 'or', 'with', 'every', 'any', 'item', 'in'].includes(first.v)) throw new ConditionError(`expected a field path${first ? ` at character ${first.at + 1} ("${first.v}")` : ' at the end'}`);
+    if (first?.t !== 'word' || ['and', 'or', 'with', 'every', 'any', 'item', 'in'].includes(first.v))
+      throw new ConditionError(`expected a field path${first ? ` at character ${first.at + 1} ("${first.v}")` : ' at the end'}`);
     const out: (string | number)[] = [first.v];
     for (;;) {
       const t = this.peek();
@@ -282,7 +281,10 @@ function compare(e: Extract<Expr, { kind: 'compare' }>, doc: Value): Verdict {
   const l = operandValue(e.left, doc);
   const r = operandValue(e.right, doc);
   const seen: string[] = [];
-  for (const [o, v] of [[e.left, l], [e.right, r]] as const) {
+  for (const [o, v] of [
+    [e.left, l],
+    [e.right, r],
+  ] as const) {
     if ('path' in o) seen.push(v.value === MISSING ? `${v.label} is missing` : `${v.label} = ${show(v.value)}`);
   }
   if (l.value === MISSING || r.value === MISSING) return { ok: false, seen };
@@ -344,6 +346,8 @@ export function evaluateCondition(cond: Condition, doc: Value): ConditionResult 
   const first = results.find((r) => r.v.ok);
   return {
     passed: first !== undefined,
-    evidence: first ? `${passing} of ${results.length} items pass (e.g. ${first.name}: ${first.v.seen.join(', ')})` : `none of ${results.length} items pass${results[0] ? ` (e.g. ${results[0].name}: ${results[0].v.seen.join(', ')})` : ''}`,
+    evidence: first
+      ? `${passing} of ${results.length} items pass (e.g. ${first.name}: ${first.v.seen.join(', ')})`
+      : `none of ${results.length} items pass${results[0] ? ` (e.g. ${results[0].name}: ${results[0].v.seen.join(', ')})` : ''}`,
   };
 }

@@ -6,18 +6,7 @@
 import { z } from 'zod';
 import { tryParseDuration } from './duration';
 import { conditionProblem } from './gate-condition';
-import {
-  DEFAULT_GATE_INTERVAL,
-  DEFAULT_GATE_TIMEOUT,
-  DEFAULT_GATE_WHEN,
-  GATE_WHEN,
-  isNodeScoped,
-  parseMatcher,
-  type AlertmanagerSpec,
-  type Matcher,
-  type GateCheck,
-  type GateSpec,
-} from './gates';
+import { DEFAULT_GATE_INTERVAL, DEFAULT_GATE_TIMEOUT, DEFAULT_GATE_WHEN, GATE_WHEN, isNodeScoped, parseMatcher, type AlertmanagerSpec, type Matcher, type GateCheck, type GateSpec } from './gates';
 
 function checked(rule: (value: string) => string | null) {
   return z.string().superRefine((value, ctx) => {
@@ -137,7 +126,15 @@ function checkOf(raw: RawGate, path: string, alertmanagerUrl: string | undefined
     const where = `${path}.command`;
     if (typeof raw.command === 'string') {
       if (/\s/.test(raw.command.trim())) {
-        fail(where, `${show(raw.command)} is one string with spaces; gates never run a shell: write the argument vector as a YAML list, e.g. [${raw.command.trim().split(/\s+/).slice(0, 3).map((a) => JSON.stringify(a)).join(', ')}]`);
+        fail(
+          where,
+          `${show(raw.command)} is one string with spaces; gates never run a shell: write the argument vector as a YAML list, e.g. [${raw.command
+            .trim()
+            .split(/\s+/)
+            .slice(0, 3)
+            .map((a) => JSON.stringify(a))
+            .join(', ')}]`,
+        );
       }
       if (raw.command.trim() === '') fail(where, 'is empty; write the program and its arguments as a list');
       return { kind: 'command', argv: [raw.command.trim()] };
@@ -174,7 +171,8 @@ function checkOf(raw: RawGate, path: string, alertmanagerUrl: string | undefined
     }
     if (p.alertmanager !== undefined) fail(`${where}.noAlertsMatching`, 'missing; list the matchers of alerts that must not fire, e.g. [severity="critical"] ([] for any alert)');
     if (p.url === undefined) fail(`${where}.url`, 'missing; give the Prometheus base URL, e.g. url: http://prometheus.monitoring:9090');
-    if (p.query === undefined || p.query.trim() === '') fail(`${where}.query`, 'missing; give a PromQL query that returns nothing when all is well, e.g. ALERTS{alertstate="firing",severity="critical"}');
+    if (p.query === undefined || p.query.trim() === '')
+      fail(`${where}.query`, 'missing; give a PromQL query that returns nothing when all is well, e.g. ALERTS{alertstate="firing",severity="critical"}');
     const query = p.query;
     if (query.length > 2000 || /[\0\r\n]/.test(query)) fail(`${where}.query`, 'must be one line of at most 2000 characters');
     if (p.below !== undefined && !Number.isFinite(p.below)) fail(`${where}.below`, 'must be a number');

@@ -72,7 +72,10 @@ export function gatesForSteps(steps: readonly PlanStep[], gates: readonly GateSp
     const before: string[] = [];
     const after: string[] = [];
     if (step.kind === 'talos') {
-      const previous = steps.slice(0, i).reverse().find((s) => s.kind === 'talos' || s.kind === 'kubernetes');
+      const previous = steps
+        .slice(0, i)
+        .reverse()
+        .find((s) => s.kind === 'talos' || s.kind === 'kubernetes');
       const firstOfControlPlanes = step.role === 'controlplane' && !(previous?.kind === 'talos' && previous.role === 'controlplane' && previous.toVersion === step.toVersion);
       if (firstOfControlPlanes) before.push(...named('before-control-planes'));
       before.push(...named('before-each-node'));

@@ -31,4 +31,3 @@ export function installerImage(imageFactory: string, schematic: string, version:
   const repo = modern ? `${target.platform || 'metal'}-installer${secureboot}` : `installer${secureboot}`;
   return `${imageFactory}/${repo}/${schematic}:${version}`;
 }
-

@@ -44,12 +44,7 @@ function talosFirst(plan: UpgradePlan, hop: KubernetesStep): boolean {
 
 function listRemoved(r: KubernetesDryRun['removed']): string[] {
   const items = (label: string, list: RemovedInUse[]) => list.map((i) => `${label} ${i.value} (${i.component} on ${i.node})`);
-  return [
-    ...items('flag', r.flags),
-    ...items('feature gate', r.featureGates),
-    ...items('admission plugin', r.admissionPlugins),
-    ...r.apiResources.map((a) => `${a.count} object(s) of ${a.resource}`),
-  ];
+  return [...items('flag', r.flags), ...items('feature gate', r.featureGates), ...items('admission plugin', r.admissionPlugins), ...r.apiResources.map((a) => `${a.count} object(s) of ${a.resource}`)];
 }
 
 /** The verdict for the dry run of `hop`. */
@@ -68,7 +63,11 @@ export function dryRunVerdict(plan: UpgradePlan, hop: KubernetesStep, run: Kuber
   if (run.incompatible) {
     const i = run.incompatible;
     if (i.direction === 'new' && talosFirst(plan, hop)) {
-      return { id, verdict: 'ok', message: `${what}: Talos ${i.talos} does not run Kubernetes ${i.kubernetes} yet; this run upgrades Talos first, and upgrade-k8s checks removed flags and APIs when the hop runs` };
+      return {
+        id,
+        verdict: 'ok',
+        message: `${what}: Talos ${i.talos} does not run Kubernetes ${i.kubernetes} yet; this run upgrades Talos first, and upgrade-k8s checks removed flags and APIs when the hop runs`,
+      };
     }
     return { id, verdict: 'blocker', message: `${what}: Kubernetes ${i.kubernetes} is too ${i.direction} for Talos ${i.talos} on ${i.node}` };
   }

@@ -32,9 +32,7 @@ export function orderNodes(topology: Topology): OrderedNode[] {
   const workers = topology.workers.map((address) => ({ address, role: 'worker' as const, primary: false }));
   const controlPlanes = [
     ...secondaries.map((address) => ({ address, role: 'controlplane' as const, primary: false })),
-    ...(topology.controlPlanes.some((address) => sameAddress(address, topology.primary))
-      ? [{ address: topology.primary, role: 'controlplane' as const, primary: true }]
-      : []),
+    ...(topology.controlPlanes.some((address) => sameAddress(address, topology.primary)) ? [{ address: topology.primary, role: 'controlplane' as const, primary: true }] : []),
   ];
   return topology.order === 'control-planes-first' ? [...controlPlanes, ...workers] : [...workers, ...controlPlanes];
 }
@@ -60,9 +58,7 @@ export function resolveTopology(spec: UpgradeSpec, facts: ClusterFacts): Topolog
   const workers = facts.nodes.filter((node) => node.role === 'worker').map((node) => node.address);
   const primary = controlPlanes[0];
   if (primary === undefined) {
-    throw new PolicyError(
-      'discover: true found no control-plane node in the cluster; list the nodes under nodes.controlPlane and nodes.workers instead',
-    );
+    throw new PolicyError('discover: true found no control-plane node in the cluster; list the nodes under nodes.controlPlane and nodes.workers instead');
   }
   return { controlPlanes, workers, primary, order };
 }

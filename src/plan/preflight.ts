@@ -35,11 +35,7 @@ interface PreflightRun {
 }
 
 /** Context defaults to the spec's nodes (or, with discover, the facts'). */
-export function evaluatePreflight(
-  spec: UpgradeSpec,
-  facts: ClusterFacts,
-  context: PreflightContext = resolveTopology(spec, facts),
-): PreflightCheck[] {
+export function evaluatePreflight(spec: UpgradeSpec, facts: ClusterFacts, context: PreflightContext = resolveTopology(spec, facts)): PreflightCheck[] {
   const checks: PreflightCheck[] = [];
   const add = (check: PreflightCheck): void => {
     checks.push(check);

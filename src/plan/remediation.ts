@@ -147,7 +147,10 @@ function stuckPodFixes(input: RemediationInput): ForceDeletePods[] {
     {
       id: `force-delete-pods:${first.namespace}/${first.name}${more}`,
       kind: 'force-delete-pods',
-      title: `force-delete ${pods.length === 1 ? 'the pod' : `${pods.length} pods`} stuck Terminating (${pods.slice(0, 3).map((p) => `${p.namespace}/${p.name}`).join(', ')}${pods.length > 3 ? ', ...' : ''}); their controllers recreate them`,
+      title: `force-delete ${pods.length === 1 ? 'the pod' : `${pods.length} pods`} stuck Terminating (${pods
+        .slice(0, 3)
+        .map((p) => `${p.namespace}/${p.name}`)
+        .join(', ')}${pods.length > 3 ? ', ...' : ''}); their controllers recreate them`,
       pods,
       command: pods.map(forceDeletePodCommand).join(' && '),
     },
@@ -194,11 +197,7 @@ export function remediationsFor(input: RemediationInput): Remediation[] {
  * The same, taking the topology and the schematic from the plan: what the workflow has at hand when
  * it is `blocked` (preflight) or `awaiting-decision` (a failed step).
  */
-export function remediationsForPlan(
-  plan: UpgradePlan,
-  facts: ClusterFacts,
-  extra: { imageFactory: string; upgradedNodes?: string[]; failure?: RemediationFailure },
-): Remediation[] {
+export function remediationsForPlan(plan: UpgradePlan, facts: ClusterFacts, extra: { imageFactory: string; upgradedNodes?: string[]; failure?: RemediationFailure }): Remediation[] {
   return remediationsFor({
     facts,
     controlPlanes: plan.controlPlanes,

@@ -25,8 +25,7 @@ const JWT = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
 const BEARER = /\b(bearer\s+)[A-Za-z0-9._~+/-]{8,}=*/gi;
 const BASIC = /\b(basic\s+)([A-Za-z0-9+/]{8,}={0,2})/gi;
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"'<>]+@/gi;
-const QUERY_SECRET =
-  /([?&;](?:access_token|id_token|refresh_token|token|auth|api[_-]?key|apikey|key|password|passwd|pwd|secret|client_secret|sig|signature)=)[^&#\s"'<>]+/gi;
+const QUERY_SECRET = /([?&;](?:access_token|id_token|refresh_token|token|auth|api[_-]?key|apikey|key|password|passwd|pwd|secret|client_secret|sig|signature)=)[^&#\s"'<>]+/gi;
 const ASSIGNED_SECRET =
   /\b((?:password|passwd|secret|token|bearer_token|access[_-]?token|refresh[_-]?token|api[_-]?key|access[_-]?key|secret[_-]?key|private[_-]?key|client[_-]?secret|client-key-data)\s*[:=]\s*)(?!\[redacted\])([^\s"',;&]{4,})/gi;
 const AUTH_HEADER = /\b(authorization\s*[:=]\s*)(?:(?:bearer|basic|token)\s+)?(?!\[redacted\])[^\s"',;]+/gi;

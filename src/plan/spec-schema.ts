@@ -5,7 +5,27 @@ import { z } from 'zod';
 import { DEFAULT_RELEASE_FEEDS } from './cadence';
 import { alertmanagerSchema, gateSchema } from './gate-schema';
 import { tuningProblem } from './tuning';
-import { clusterProblem, talosVersionProblem, kubernetesVersionProblem, schematicProblem, addressProblem, imageFactoryProblem, durationProblem, pathProblem, namespaceProblem, dayProblem, timeOfDayProblem, windowDurationProblem, timeZoneProblem, feedUrlProblem, envNameProblem, urlFileProblem, NOTIFICATION_KINDS, EVENT_VALUES, checked } from './spec-values';
+import {
+  clusterProblem,
+  talosVersionProblem,
+  kubernetesVersionProblem,
+  schematicProblem,
+  addressProblem,
+  imageFactoryProblem,
+  durationProblem,
+  pathProblem,
+  namespaceProblem,
+  dayProblem,
+  timeOfDayProblem,
+  windowDurationProblem,
+  timeZoneProblem,
+  feedUrlProblem,
+  envNameProblem,
+  urlFileProblem,
+  NOTIFICATION_KINDS,
+  EVENT_VALUES,
+  checked,
+} from './spec-values';
 
 // ---------------------------------------------------------------- schema
 

@@ -226,7 +226,8 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function envNameProblem(name: string): string | null {
   if (ENV_NAME.test(name)) return null;
   // Never echo it: a webhook URL written here by mistake is likely a secret.
-  if (HTTP_URL.test(name)) return 'is a URL, but urlEnv takes the NAME of an environment variable holding it; export the URL on the worker and write e.g. urlEnv: TALOS_UPGRADE_SLACK_WEBHOOK (or put it in a file and write urlFile: <path>)';
+  if (HTTP_URL.test(name))
+    return 'is a URL, but urlEnv takes the NAME of an environment variable holding it; export the URL on the worker and write e.g. urlEnv: TALOS_UPGRADE_SLACK_WEBHOOK (or put it in a file and write urlFile: <path>)';
   return `${showValue(name)} is not an environment variable name; use letters, digits and _, e.g. TALOS_UPGRADE_SLACK_WEBHOOK`;
 }
 

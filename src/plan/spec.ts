@@ -11,11 +11,24 @@ import type { MaintenanceWindow, NotificationTarget, UpgradeSpec } from './types
 import { GATE_KEYS_AT, GATE_MISSING_FIX, alertmanagerFrom, gatesFrom } from './gate-schema';
 import { tuningMs } from './tuning';
 import { SpecError, showValue, weekdayNumber, parseTimeOfDay, EVENT_VALUES } from './spec-values';
-import { nodesSchema, talosSchema, kubernetesSchema, veleroSchema, etcdSnapshotSchema, backupSchema, timeoutsSchema, tuningSchema, toolsSchema, maintenanceWindowSchema, notificationSchema, releasesSchema, specFileSchema } from './spec-schema';
+import {
+  nodesSchema,
+  talosSchema,
+  kubernetesSchema,
+  veleroSchema,
+  etcdSnapshotSchema,
+  backupSchema,
+  timeoutsSchema,
+  tuningSchema,
+  toolsSchema,
+  maintenanceWindowSchema,
+  notificationSchema,
+  releasesSchema,
+  specFileSchema,
+} from './spec-schema';
 
 // The value rules and the schema live in their own modules; these names stay importable from here.
 export { SpecError, CLUSTER_NAME } from './spec-values';
-
 
 /** Allowed keys per object path, for "unknown key" messages. */
 const KEYS_AT: Record<string, readonly string[]> = {
@@ -192,9 +205,10 @@ function nodesFrom(file: ParsedFile, fail: (path: string, problem: string) => ne
       const earlier = seen.get(key);
       if (earlier !== undefined) {
         const where = earlier.address === address ? earlier.path : `${earlier.path}, written ${earlier.address}`;
-        const problem = earlier.path.startsWith('nodes.controlPlane') && path.startsWith('nodes.workers')
-          ? `${address} is also a control plane (${where}); list each node once, under controlPlane or workers`
-          : `${address} is listed twice (also ${where}); remove the duplicate`;
+        const problem =
+          earlier.path.startsWith('nodes.controlPlane') && path.startsWith('nodes.workers')
+            ? `${address} is also a control plane (${where}); list each node once, under controlPlane or workers`
+            : `${address} is listed twice (also ${where}); remove the duplicate`;
         fail(path, problem);
       }
       seen.set(key, { path, address });
@@ -335,9 +349,7 @@ export function specWarnings(spec: UpgradeSpec): string[] {
   const warnings: string[] = [];
   const controlPlanes = spec.nodes?.controlPlane.length ?? 0;
   if (controlPlanes > 0 && controlPlanes % 2 === 0) {
-    warnings.push(
-      `nodes.controlPlane: ${controlPlanes} control planes is an even number; etcd tolerates no more failures than with ${controlPlanes - 1}, so use an odd number`,
-    );
+    warnings.push(`nodes.controlPlane: ${controlPlanes} control planes is an even number; etcd tolerates no more failures than with ${controlPlanes - 1}, so use an odd number`);
   }
   if (spec.approvals === 'none') {
     warnings.push('approvals: none; control-plane nodes will be upgraded without asking anyone (a Talos minor bump still needs the plan approved)');

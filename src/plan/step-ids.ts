@@ -17,12 +17,7 @@ export function kubernetesStepId(version: string): string {
   return `kubernetes:${version}`;
 }
 
-export type ParsedStepId =
-  | { kind: 'plan' }
-  | { kind: 'backup' }
-  | { kind: 'postflight' }
-  | { kind: 'talos'; version: string; node: string }
-  | { kind: 'kubernetes'; version: string };
+export type ParsedStepId = { kind: 'plan' } | { kind: 'backup' } | { kind: 'postflight' } | { kind: 'talos'; version: string; node: string } | { kind: 'kubernetes'; version: string };
 
 const TALOS_ID = /^talos:(v\d+\.\d+\.\d+):([^\s:][^\s]*)$/;
 const KUBERNETES_ID = /^kubernetes:(\d+\.\d+\.\d+)$/;

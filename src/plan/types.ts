@@ -223,9 +223,7 @@ export interface Advice {
   kind: 'release-notes' | 'dot-zero' | 'stale-patch' | 'info';
 }
 
-export type Hop =
-  | { kind: 'talos'; from: string; to: string; minorBump: boolean }
-  | { kind: 'kubernetes'; from: string; to: string };
+export type Hop = { kind: 'talos'; from: string; to: string; minorBump: boolean } | { kind: 'kubernetes'; from: string; to: string };
 
 interface StepBase {
   /** Stable id shared by plan, workflow, CLI and UI. */

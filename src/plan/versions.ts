@@ -98,14 +98,7 @@ function plain(v: Version): string {
  * minor or more, first the newest patch of the running minor (when newer than what runs), then the
  * newest patch of each minor in between. Notes about the data used go to `advice`.
  */
-function waypoints(
-  kind: ReleaseKind,
-  from: Version,
-  to: Version,
-  data: ReleaseData,
-  format: (v: string) => string,
-  advice: Advice[],
-): string[] {
+function waypoints(kind: ReleaseKind, from: Version, to: Version, data: ReleaseData, format: (v: string) => string, advice: Advice[]): string[] {
   const label = kind === 'talos' ? 'Talos' : 'Kubernetes';
   if (from.major !== to.major) {
     throw new PolicyError(`${label} ${from.major}.x → ${to.major}.x crosses a major version; this tool plans within one major version only`);
@@ -182,9 +175,7 @@ export function planHops(request: HopRequest): HopPlan {
     );
   }
   if (!request.allowDowngrade && compareVersions(targetKubernetes, currentKubernetes) < 0) {
-    throw new PolicyError(
-      `kubernetes.version ${targetKubernetes} is older than the cluster's ${currentKubernetes}: downgrades are refused; pass --allow-downgrade to downgrade on purpose`,
-    );
+    throw new PolicyError(`kubernetes.version ${targetKubernetes} is older than the cluster's ${currentKubernetes}: downgrades are refused; pass --allow-downgrade to downgrade on purpose`);
   }
   if (t0.major !== tT.major) {
     throw new PolicyError(`Talos ${currentTalos} → ${targetTalos} crosses a major version; this tool plans within one major version only`);
@@ -198,12 +189,8 @@ export function planHops(request: HopRequest): HopPlan {
 
   const data = request.releaseData ?? BUILT_IN_RELEASE_DATA;
   const dataAdvice: Advice[] = [];
-  const talosPath = compareVersions(targetTalos, currentTalos) === 0
-    ? request.schematicChange ? [targetTalos] : []
-    : waypoints('talos', t0, tT, data, talosTag, dataAdvice);
-  const kubernetesPath = compareVersions(targetKubernetes, currentKubernetes) === 0
-    ? []
-    : waypoints('kubernetes', k0, kT, data, kubernetesPlain, dataAdvice);
+  const talosPath = compareVersions(targetTalos, currentTalos) === 0 ? (request.schematicChange ? [targetTalos] : []) : waypoints('talos', t0, tT, data, talosTag, dataAdvice);
+  const kubernetesPath = compareVersions(targetKubernetes, currentKubernetes) === 0 ? [] : waypoints('kubernetes', k0, kT, data, kubernetesPlain, dataAdvice);
 
   const hops: Hop[] = [];
   let talos = currentTalos;
@@ -216,9 +203,7 @@ export function planHops(request: HopRequest): HopPlan {
     if (nextTalos !== undefined) {
       if (!installerAcceptsHost(nextTalos, talos)) {
         const row = talosSupport(nextTalos);
-        throw new PolicyError(
-          `no upgrade path: the Talos ${nextTalos} installer does not accept hosts on ${talos} (it needs v${row?.minimumHost ?? '?'} or later)`,
-        );
+        throw new PolicyError(`no upgrade path: the Talos ${nextTalos} installer does not accept hosts on ${talos} (it needs v${row?.minimumHost ?? '?'} or later)`);
       }
       if (talosRunsKubernetes(nextTalos, kubernetes)) {
         hops.push({ kind: 'talos', from: talos, to: nextTalos, minorBump: minorOf(nextTalos) !== minorOf(talos) });
@@ -240,13 +225,7 @@ export function planHops(request: HopRequest): HopPlan {
   return { hops, advice: [...adviceFor(hops, targetTalos, request.targetKubernetes === null ? null : targetKubernetes, data), ...dataAdvice] };
 }
 
-function noPathReason(
-  talos: string,
-  kubernetes: string,
-  nextTalos: string | undefined,
-  nextKubernetes: string | undefined,
-  kubernetesTargeted: boolean,
-): string {
+function noPathReason(talos: string, kubernetes: string, nextTalos: string | undefined, nextKubernetes: string | undefined, kubernetesTargeted: boolean): string {
   if (nextTalos !== undefined) {
     const row = talosSupport(nextTalos);
     const tooOld = row !== undefined && compareMinor(minorOf(kubernetes), row.kubernetesMin) < 0;

@@ -116,7 +116,10 @@ export function flagBool(p: ParsedArgs, name: string, fallback = false): boolean
 
 /** All values of a repeatable, comma-separated flag (`--nodes a,b --nodes c`). */
 export function flagList(p: ParsedArgs, name: string): string[] {
-  return (p.flags.get(name) ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  return (p.flags.get(name) ?? [])
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
 }
 
 export function hasFlag(p: ParsedArgs, name: string): boolean {

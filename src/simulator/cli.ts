@@ -102,7 +102,13 @@ function registerSimInit(sim: Command): void {
         talos: str('talos'),
         kubernetes: str('kubernetes'),
         schematic: str('schematic'),
-        extensions: extensions === undefined ? undefined : extensions.split(',').map((e) => e.trim()).filter((e) => e !== ''),
+        extensions:
+          extensions === undefined
+            ? undefined
+            : extensions
+                .split(',')
+                .map((e) => e.trim())
+                .filter((e) => e !== ''),
         rebootSeconds: seconds('--reboot-seconds', str('rebootSeconds')),
         talosctlVersion: str('talosctlVersion'),
         flux: o.flux === true,
@@ -190,7 +196,9 @@ function registerSimStateCommands(sim: Command): void {
 function registerSimExtras(sim: Command): void {
   sim
     .command('object <dir> <kind> <name>')
-    .description(`create or change a custom object the kubectl twin serves for kubernetes gates; <kind>: a preset (${Object.keys(CUSTOM_OBJECT_PRESETS).join(', ')}) or a Kind with --api-version; <name>: namespace/name`)
+    .description(
+      `create or change a custom object the kubectl twin serves for kubernetes gates; <kind>: a preset (${Object.keys(CUSTOM_OBJECT_PRESETS).join(', ')}) or a Kind with --api-version; <name>: namespace/name`,
+    )
     .option('--api-version <group/version>', 'for a Kind that is not a preset, e.g. example.io/v1')
     .option('--status <json>', 'the status it shows while the cluster is calm, as JSON')
     .option('--degraded-status <json>', 'the status it shows while a node recovers or gate-never-clears holds, as JSON')

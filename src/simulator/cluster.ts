@@ -140,9 +140,7 @@ function checkedOptions(opts: SimInitOptions): {
   if (!talosSupport(talos)) throw new SimOptionError(`Talos ${talos} is not in the support matrix (src/plan/matrix.ts)`);
   if (!talosRunsKubernetes(talos, kubernetes)) {
     const row = talosSupport(talos);
-    throw new SimOptionError(
-      `Talos ${talos} cannot run Kubernetes ${kubernetes} (supports ${row?.kubernetesMin}–${row?.kubernetesMax}); pick a supported --kubernetes`,
-    );
+    throw new SimOptionError(`Talos ${talos} cannot run Kubernetes ${kubernetes} (supports ${row?.kubernetesMin}–${row?.kubernetesMax}); pick a supported --kubernetes`);
   }
   const schematic = opts.schematic ?? DEFAULT_SCHEMATIC;
   if (!HEX64.test(schematic)) throw new SimOptionError(`--schematic must be 64 lowercase hex characters, got "${schematic}"`);
@@ -245,8 +243,24 @@ function addSystemPods(pod: AddPod, state: SimState, cps: SimNode[], k8s: string
     }
   }
   for (const n of state.nodes) {
-    pod({ namespace: 'kube-system', name: `kube-proxy-${podSuffix(`proxy${n.hostname}`)}`, node: n.hostname, ownerKind: 'DaemonSet', ownerName: 'kube-proxy', app: 'kube-proxy', image: `registry.k8s.io/kube-proxy:${k8s}` });
-    pod({ namespace: 'kube-system', name: `kube-flannel-${podSuffix(`flannel${n.hostname}`)}`, node: n.hostname, ownerKind: 'DaemonSet', ownerName: 'kube-flannel', app: 'flannel', image: 'ghcr.io/siderolabs/flannel:v0.26.1' });
+    pod({
+      namespace: 'kube-system',
+      name: `kube-proxy-${podSuffix(`proxy${n.hostname}`)}`,
+      node: n.hostname,
+      ownerKind: 'DaemonSet',
+      ownerName: 'kube-proxy',
+      app: 'kube-proxy',
+      image: `registry.k8s.io/kube-proxy:${k8s}`,
+    });
+    pod({
+      namespace: 'kube-system',
+      name: `kube-flannel-${podSuffix(`flannel${n.hostname}`)}`,
+      node: n.hostname,
+      ownerKind: 'DaemonSet',
+      ownerName: 'kube-flannel',
+      app: 'flannel',
+      image: 'ghcr.io/siderolabs/flannel:v0.26.1',
+    });
   }
 }
 
@@ -278,14 +292,35 @@ function buildPods(state: SimState, bootedAt: number): SimPod[] {
   if (state.velero.installed) {
     rs('velero', 'velero', `velero/velero:${state.veleroVersion ?? 'v1.18.1'}`, 1);
     for (const n of workloadNodes) {
-      pod({ namespace: 'velero', name: `node-agent-${podSuffix(`agent${n.hostname}`)}`, node: n.hostname, ownerKind: 'DaemonSet', ownerName: 'node-agent', app: 'node-agent', image: `velero/velero:${state.veleroVersion ?? 'v1.18.1'}` });
+      pod({
+        namespace: 'velero',
+        name: `node-agent-${podSuffix(`agent${n.hostname}`)}`,
+        node: n.hostname,
+        ownerKind: 'DaemonSet',
+        ownerName: 'node-agent',
+        app: 'node-agent',
+        image: `velero/velero:${state.veleroVersion ?? 'v1.18.1'}`,
+      });
     }
   }
   rs('apps', 'podinfo', 'ghcr.io/stefanprodan/podinfo:6.7.1', 2);
   rs('media', 'jellyfin', 'jellyfin/jellyfin:10.10.3', 1);
   const first = workloadNodes[0];
   if (first) {
-    pods.push({ namespace: 'databases', name: 'postgres-0', node: first.hostname, phase: 'Running', ownerKind: 'StatefulSet', ownerName: 'postgres', app: 'postgres', image: 'postgres:16.6', createdAt: created, deletionTimestamp: null, restarts: 0, waitingReason: null });
+    pods.push({
+      namespace: 'databases',
+      name: 'postgres-0',
+      node: first.hostname,
+      phase: 'Running',
+      ownerKind: 'StatefulSet',
+      ownerName: 'postgres',
+      app: 'postgres',
+      image: 'postgres:16.6',
+      createdAt: created,
+      deletionTimestamp: null,
+      restarts: 0,
+      waitingReason: null,
+    });
   }
   return pods;
 }
@@ -303,7 +338,21 @@ function defaultKustomizations(): SimFluxObject[] {
 function defaultHelmReleases(): SimFluxObject[] {
   return [
     { namespace: 'apps', name: 'podinfo', revision: '6.7.1', suspended: false, ready: true, message: 'Helm upgrade succeeded for release apps/podinfo.v4 with chart podinfo@6.7.1' },
-    { namespace: 'ingress-nginx', name: 'ingress-nginx', revision: '4.11.3', suspended: false, ready: true, message: 'Helm install succeeded for release ingress-nginx/ingress-nginx.v1 with chart ingress-nginx@4.11.3' },
-    { namespace: 'monitoring', name: 'kube-prometheus-stack', revision: '67.4.0', suspended: false, ready: true, message: 'Helm upgrade succeeded for release monitoring/kube-prometheus-stack.v7 with chart kube-prometheus-stack@67.4.0' },
+    {
+      namespace: 'ingress-nginx',
+      name: 'ingress-nginx',
+      revision: '4.11.3',
+      suspended: false,
+      ready: true,
+      message: 'Helm install succeeded for release ingress-nginx/ingress-nginx.v1 with chart ingress-nginx@4.11.3',
+    },
+    {
+      namespace: 'monitoring',
+      name: 'kube-prometheus-stack',
+      revision: '67.4.0',
+      suspended: false,
+      ready: true,
+      message: 'Helm upgrade succeeded for release monitoring/kube-prometheus-stack.v7 with chart kube-prometheus-stack@67.4.0',
+    },
   ];
 }

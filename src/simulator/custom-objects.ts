@@ -27,7 +27,7 @@ export const PRESETS: Record<string, Omit<SimCustomObject, 'namespace' | 'name' 
     apiVersion: 'longhorn.io/v1beta2',
     kind: 'Volume',
     resource: 'volumes',
-    labels: { 'longhornvolume': '' },
+    labels: { longhornvolume: '' },
     spec: { numberOfReplicas: 3 },
     status: { state: 'attached', robustness: 'healthy' },
     degradedStatus: { state: 'attached', robustness: 'degraded' },

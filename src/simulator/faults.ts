@@ -76,8 +76,10 @@ function observes(kind: FaultKind, inv: InvocationTarget): boolean {
   const words = new Set(inv.args);
   switch (kind) {
     case 'not-ready':
-      return (inv.tool === 'talosctl' && (words.has('health') || (words.has('get') && (words.has('machinestatus') || words.has('machinestatuses'))))) ||
-        (inv.tool === 'kubectl' && (words.has('nodes') || words.has('node') || words.has('no')));
+      return (
+        (inv.tool === 'talosctl' && (words.has('health') || (words.has('get') && (words.has('machinestatus') || words.has('machinestatuses'))))) ||
+        (inv.tool === 'kubectl' && (words.has('nodes') || words.has('node') || words.has('no')))
+      );
     case 'flux-not-ready':
       return inv.tool === 'flux' && words.has('get');
     default:
@@ -91,9 +93,7 @@ function observes(kind: FaultKind, inv: InvocationTarget): boolean {
  */
 export function faultsForInvocation(state: SimState, inv: InvocationTarget): SimFault[] {
   const out: SimFault[] = [];
-  const tool = state.faults.find(
-    (f) => TOOL_FAULTS.includes(f.kind) && (f.tool === undefined || f.tool === inv.tool) && wordMatch(inv.args, f.match) && nodeMatches(f.node, inv.nodes),
-  );
+  const tool = state.faults.find((f) => TOOL_FAULTS.includes(f.kind) && (f.tool === undefined || f.tool === inv.tool) && wordMatch(inv.args, f.match) && nodeMatches(f.node, inv.nodes));
   if (tool) out.push(consume(state, tool));
   for (const kind of ['not-ready', 'flux-not-ready'] as const) {
     if (!observes(kind, inv)) continue;
@@ -242,16 +242,25 @@ function addStaleMember(state: SimState): void {
 
 /** Workload pods on the node (default: the first worker) stay Terminating. */
 function stickPods(state: SimState, nodeAddress: string | undefined, now: number): void {
-  const node =
-    state.nodes.find((n) => n.address === nodeAddress) ?? state.nodes.find((n) => n.role === 'worker') ?? state.nodes[0];
+  const node = state.nodes.find((n) => n.address === nodeAddress) ?? state.nodes.find((n) => n.role === 'worker') ?? state.nodes[0];
   if (!node) return;
   const victims = state.pods.filter((p) => p.node === node.hostname && (p.ownerKind === 'ReplicaSet' || p.ownerKind === 'StatefulSet'));
   const when = new Date(now - 10 * 60_000).toISOString();
   for (const p of victims) p.deletionTimestamp = when;
   if (victims.length === 0) {
     state.pods.push({
-      namespace: 'apps', name: `stuck-${hex16(node.hostname).slice(0, 5)}`, node: node.hostname, phase: 'Running', ownerKind: 'ReplicaSet',
-      ownerName: 'stuck', app: 'stuck', image: 'busybox:1.37', createdAt: when, deletionTimestamp: when, restarts: 0, waitingReason: null,
+      namespace: 'apps',
+      name: `stuck-${hex16(node.hostname).slice(0, 5)}`,
+      node: node.hostname,
+      phase: 'Running',
+      ownerKind: 'ReplicaSet',
+      ownerName: 'stuck',
+      app: 'stuck',
+      image: 'busybox:1.37',
+      createdAt: when,
+      deletionTimestamp: when,
+      restarts: 0,
+      waitingReason: null,
     });
   }
 }

@@ -15,14 +15,12 @@ export function tabwrite(lines: string[], padding = 3, minWidth = 0): string {
     for (let i = 0; i < row.length - 1; i++) widths[i] = Math.max(widths[i] ?? 0, (row[i] ?? '').length);
   }
   return rows
-    .map((row) =>
-      row.map((cell, i) => (i < row.length - 1 ? cell.padEnd(Math.max(minWidth, (widths[i] ?? 0) + padding)) : cell)).join(''),
-    )
+    .map((row) => row.map((cell, i) => (i < row.length - 1 ? cell.padEnd(Math.max(minWidth, (widths[i] ?? 0) + padding)) : cell)).join(''))
     .map((l) => `${l}\n`)
     .join('');
 }
 
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Parses a Go duration ("5m", "1h30m", "2.5s", "0") into milliseconds; null when malformed. */
 export function parseGoDuration(text: string): number | null {

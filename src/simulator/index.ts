@@ -324,9 +324,9 @@ export function setCustomObject(dir: string, spec: CustomObjectSpec): SimCustomO
       namespace: spec.namespace,
       name: spec.name,
       labels: spec.labels ?? existing?.labels ?? { ...(preset?.labels ?? {}) },
-      ...(existing?.spec ?? preset?.spec ? { spec: existing?.spec ?? preset?.spec } : {}),
+      ...((existing?.spec ?? preset?.spec) ? { spec: existing?.spec ?? preset?.spec } : {}),
       status: spec.status ?? existing?.status ?? { ...(preset?.status ?? {}) },
-      ...(spec.degradedStatus ?? existing?.degradedStatus ?? preset?.degradedStatus ? { degradedStatus: spec.degradedStatus ?? existing?.degradedStatus ?? preset?.degradedStatus } : {}),
+      ...((spec.degradedStatus ?? existing?.degradedStatus ?? preset?.degradedStatus) ? { degradedStatus: spec.degradedStatus ?? existing?.degradedStatus ?? preset?.degradedStatus } : {}),
       createdAt: existing?.createdAt ?? new Date(now).toISOString(),
     };
     state.customObjects = [...objects.filter((o) => o !== existing), next];

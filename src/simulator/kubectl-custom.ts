@@ -14,18 +14,29 @@ import { ToolExit, type TwinContext } from './runtime';
 function sorted(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sorted);
   if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sorted((value as Obj)[k])]));
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((k) => [k, sorted((value as Obj)[k])]),
+  );
 }
 
 export function getCustom(ctx: TwinContext, p: ParsedArgs, resourceArg: string, name: string | undefined): number {
   const output = flagString(p, 'output') ?? '';
-  if (!['', 'json', 'yaml', 'wide', 'name'].includes(output)) throw new ToolExit(1, `error: unable to match a printer suitable for the output format "${output}", allowed formats are: json,name,wide,yaml`);
+  if (!['', 'json', 'yaml', 'wide', 'name'].includes(output))
+    throw new ToolExit(1, `error: unable to match a printer suitable for the output format "${output}", allowed formats are: json,name,wide,yaml`);
   const state = connect(ctx, p, 'get');
   const kind = customKind(state, resourceArg);
   if (!kind) throw new ToolExit(1, `error: the server doesn't have a resource type "${resourceArg}"`);
   const allNs = flagBool(p, 'all-namespaces');
   const namespace = flagString(p, 'namespace') ?? 'default';
-  const refusal = apiRefusal(state, { verb: name === undefined ? 'list' : 'get', resource: kind.resource, group: kind.group, ...(allNs ? {} : { namespace }), ...(name !== undefined ? { name } : {}) });
+  const refusal = apiRefusal(state, {
+    verb: name === undefined ? 'list' : 'get',
+    resource: kind.resource,
+    group: kind.group,
+    ...(allNs ? {} : { namespace }),
+    ...(name !== undefined ? { name } : {}),
+  });
   const printList = (items: unknown[]): void => {
     const doc = sorted(list(items));
     ctx.io.out(output === 'yaml' ? toYaml(doc, 2, false) : toJson(doc));
@@ -54,6 +65,12 @@ export function getCustom(ctx: TwinContext, p: ParsedArgs, resourceArg: string, 
     return 0;
   }
   const rows = [[...(allNs ? ['NAMESPACE'] : []), 'NAME', 'AGE'], ...found.map((o) => [...(allNs ? [o.namespace] : []), o.name, '1d'])];
-  ctx.io.out(tabwrite(rows.map((r) => r.join('\t')), 3, 6));
+  ctx.io.out(
+    tabwrite(
+      rows.map((r) => r.join('\t')),
+      3,
+      6,
+    ),
+  );
   return 0;
 }

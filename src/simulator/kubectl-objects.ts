@@ -29,7 +29,12 @@ function namespaceUid(state: SimState, name: string): string {
 
 export function readyCondition(ctx: TwinContext, node: SimNode): { status: string; reason: string; message: string } {
   if (!isReachable(node)) return { status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' };
-  if (!kubeReady(ctx, node)) return { status: 'False', reason: 'KubeletNotReady', message: 'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized' };
+  if (!kubeReady(ctx, node))
+    return {
+      status: 'False',
+      reason: 'KubeletNotReady',
+      message: 'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized',
+    };
   return { status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' };
 }
 
@@ -54,7 +59,9 @@ function nodeMetadata(node: SimNode, ip: string): { labels: Record<string, strin
     labels['node.kubernetes.io/exclude-from-external-load-balancers'] = '';
   }
   const annotations: Record<string, string> = {
-    'flannel.alpha.coreos.com/backend-data': `{"VNI":1,"VtepMAC":"${hex16(`mac${node.hostname}`).slice(0, 12).replace(/(..)(?!$)/g, '$1:')}"}`,
+    'flannel.alpha.coreos.com/backend-data': `{"VNI":1,"VtepMAC":"${hex16(`mac${node.hostname}`)
+      .slice(0, 12)
+      .replace(/(..)(?!$)/g, '$1:')}"}`,
     'flannel.alpha.coreos.com/backend-type': 'vxlan',
     'flannel.alpha.coreos.com/kube-subnet-manager': 'true',
     'flannel.alpha.coreos.com/public-ip': ip,
@@ -85,7 +92,12 @@ export function nodeObject(ctx: TwinContext, state: SimState, node: SimNode, now
   if (node.unschedulable) spec.unschedulable = true;
   const ready = readyCondition(ctx, node);
   const pressure = (type: string, reason: string, message: string): Obj => ({
-    lastHeartbeatTime: heartbeat, lastTransitionTime: created, message, reason, status: isReachable(node) ? 'False' : 'Unknown', type,
+    lastHeartbeatTime: heartbeat,
+    lastTransitionTime: created,
+    message,
+    reason,
+    status: isReachable(node) ? 'False' : 'Unknown',
+    type,
   });
   const resources = (cpu: string, storage: string, memory: string): Obj => ({ cpu, 'ephemeral-storage': storage, 'hugepages-2Mi': '0', memory, pods: '110' });
   const handler = (name: string): Obj => ({ features: { recursiveReadOnlyMounts: true, userNamespaces: true }, name });
@@ -136,7 +148,12 @@ function podLabels(pod: SimPod): Record<string, string> {
     case 'DaemonSet':
       return { app: pod.app, 'controller-revision-hash': hex16(`rev${pod.ownerName}`).slice(0, 10), 'pod-template-generation': '1' };
     case 'StatefulSet':
-      return { app: pod.app, 'apps.kubernetes.io/pod-index': pod.name.slice(pod.name.lastIndexOf('-') + 1), 'controller-revision-hash': `${pod.ownerName}-${hex16(`rev${pod.ownerName}`).slice(0, 10)}`, 'statefulset.kubernetes.io/pod-name': pod.name };
+      return {
+        app: pod.app,
+        'apps.kubernetes.io/pod-index': pod.name.slice(pod.name.lastIndexOf('-') + 1),
+        'controller-revision-hash': `${pod.ownerName}-${hex16(`rev${pod.ownerName}`).slice(0, 10)}`,
+        'statefulset.kubernetes.io/pod-name': pod.name,
+      };
     case 'Node':
       return { 'k8s-app': pod.app, tier: 'control-plane' };
   }
@@ -154,7 +171,9 @@ export function podObject(state: SimState, pod: SimPod): Obj {
     labels: podLabels(pod),
     name: pod.name,
     namespace: pod.namespace,
-    ownerReferences: [{ apiVersion: OWNER_API[pod.ownerKind], ...(staticPod ? {} : { blockOwnerDeletion: true }), controller: true, kind: pod.ownerKind, name: pod.ownerName, uid: uid(`owner${pod.ownerName}`) }],
+    ownerReferences: [
+      { apiVersion: OWNER_API[pod.ownerKind], ...(staticPod ? {} : { blockOwnerDeletion: true }), controller: true, kind: pod.ownerKind, name: pod.ownerName, uid: uid(`owner${pod.ownerName}`) },
+    ],
     resourceVersion: String(100_000 + state.revision),
     uid: uid(`pod${pod.namespace}/${pod.name}${pod.createdAt}`),
   };
@@ -233,7 +252,16 @@ export function pdbObject(state: SimState, pdb: SimPdb): Obj {
     metadata: { creationTimestamp: created, generation: 1, name: pdb.name, namespace: pdb.namespace, resourceVersion: String(100_000 + state.revision), uid: uid(`pdb${pdb.namespace}/${pdb.name}`) },
     spec: { minAvailable: pdb.minAvailable, selector: { matchLabels: { app: pdb.app } } },
     status: {
-      conditions: [{ lastTransitionTime: created, message: '', observedGeneration: 1, reason: allowed > 0 ? 'SufficientPods' : 'InsufficientPods', status: allowed > 0 ? 'True' : 'False', type: 'DisruptionAllowed' }],
+      conditions: [
+        {
+          lastTransitionTime: created,
+          message: '',
+          observedGeneration: 1,
+          reason: allowed > 0 ? 'SufficientPods' : 'InsufficientPods',
+          status: allowed > 0 ? 'True' : 'False',
+          type: 'DisruptionAllowed',
+        },
+      ],
       currentHealthy: current,
       desiredHealthy: pdb.minAvailable,
       disruptionsAllowed: allowed,
@@ -252,7 +280,13 @@ export function namespaceObject(state: SimState, name: string): Obj {
   return {
     apiVersion: 'v1',
     kind: 'Namespace',
-    metadata: { creationTimestamp: k8sTime(Date.parse(state.createdAt)), labels: { 'kubernetes.io/metadata.name': name }, name, resourceVersion: String(100_000 + state.revision), uid: namespaceUid(state, name) },
+    metadata: {
+      creationTimestamp: k8sTime(Date.parse(state.createdAt)),
+      labels: { 'kubernetes.io/metadata.name': name },
+      name,
+      resourceVersion: String(100_000 + state.revision),
+      uid: namespaceUid(state, name),
+    },
     spec: { finalizers: ['kubernetes'] },
     status: { phase: 'Active' },
   };

@@ -118,15 +118,27 @@ function age(fromIso: string, now: number): string {
 function sorted(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sorted);
   if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sorted((value as Obj)[k])]));
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((k) => [k, sorted((value as Obj)[k])]),
+  );
 }
 
 type Resource = 'nodes' | 'pods' | 'poddisruptionbudgets' | 'namespaces';
 const RESOURCES: Record<string, Resource> = {
-  nodes: 'nodes', node: 'nodes', no: 'nodes',
-  pods: 'pods', pod: 'pods', po: 'pods',
-  poddisruptionbudgets: 'poddisruptionbudgets', poddisruptionbudget: 'poddisruptionbudgets', pdb: 'poddisruptionbudgets',
-  namespaces: 'namespaces', namespace: 'namespaces', ns: 'namespaces',
+  nodes: 'nodes',
+  node: 'nodes',
+  no: 'nodes',
+  pods: 'pods',
+  pod: 'pods',
+  po: 'pods',
+  poddisruptionbudgets: 'poddisruptionbudgets',
+  poddisruptionbudget: 'poddisruptionbudgets',
+  pdb: 'poddisruptionbudgets',
+  namespaces: 'namespaces',
+  namespace: 'namespaces',
+  ns: 'namespaces',
 };
 const KIND: Record<Resource, string> = { nodes: 'node', pods: 'pod', poddisruptionbudgets: 'poddisruptionbudget.policy', namespaces: 'namespace' };
 const NAMESPACED: Record<Resource, boolean> = { nodes: false, pods: true, poddisruptionbudgets: true, namespaces: false };
@@ -150,14 +162,20 @@ function rows(ctx: TwinContext, state: SimState, resource: Resource, inNamespace
         };
       });
     case 'pods':
-      return named(state.pods.filter((x) => inNamespace(x.namespace)), (x) => x.name).map((x) => {
+      return named(
+        state.pods.filter((x) => inNamespace(x.namespace)),
+        (x) => x.name,
+      ).map((x) => {
         const obj = podObject(state, x);
         const ready = ((obj.status as Obj).containerStatuses as { ready: boolean }[])[0]?.ready ?? false;
         const status = x.deletionTimestamp !== null ? 'Terminating' : (x.waitingReason ?? x.phase);
         return { obj, row: [x.namespace, x.name, `${ready ? 1 : 0}/1`, status, String(x.restarts), age(x.createdAt, now)], wide: [String((obj.status as Obj).podIP), x.node, '<none>', '<none>'] };
       });
     case 'poddisruptionbudgets':
-      return named((state.pdbs ?? []).filter((b) => inNamespace(b.namespace)), (b) => b.name).map((b) => ({
+      return named(
+        (state.pdbs ?? []).filter((b) => inNamespace(b.namespace)),
+        (b) => b.name,
+      ).map((b) => ({
         obj: pdbObject(state, b),
         row: [b.namespace, b.name, String(b.minAvailable), 'N/A', String(Math.max(0, pdbHealthy(state, b) - b.minAvailable)), age(state.createdAt, now)],
         wide: [],
@@ -187,7 +205,8 @@ async function get(ctx: TwinContext, p: ParsedArgs, rest: string[]): Promise<num
   if (!resource && customKind(loadState(ctx.dir), resourceArg)) return getCustom(ctx, p, resourceArg, name);
   if (!resource) throw new ToolExit(1, `error: the server doesn't have a resource type "${resourceArg}"`);
   const output = flagString(p, 'output') ?? '';
-  if (!['', 'json', 'yaml', 'wide', 'name'].includes(output)) throw new ToolExit(1, `error: unable to match a printer suitable for the output format "${output}", allowed formats are: json,name,wide,yaml`);
+  if (!['', 'json', 'yaml', 'wide', 'name'].includes(output))
+    throw new ToolExit(1, `error: unable to match a printer suitable for the output format "${output}", allowed formats are: json,name,wide,yaml`);
   const state = connect(ctx, p, 'get');
   const now = Date.now();
   const allNs = NAMESPACED[resource] && flagBool(p, 'all-namespaces');
@@ -271,7 +290,8 @@ async function del(ctx: TwinContext, p: ParsedArgs, rest: string[]): Promise<num
   if (force && grace > 0) throw new ToolExit(1, 'error: --force and --grace-period greater than 0 cannot be specified together');
   const state = connect(ctx, p, 'delete');
   // DeleteOptions.Validate warns before any request is made.
-  if (force && grace === 0) ctx.io.err('Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated. The resource may continue to run on the cluster indefinitely.\n');
+  if (force && grace === 0)
+    ctx.io.err('Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated. The resource may continue to run on the cluster indefinitely.\n');
   const refusal = apiRefusal(state, { verb: 'delete', resource: 'pods', namespace, name });
   if (refusal) throw new ToolExit(1, fromServer(refusal));
   const immediate = grace === 0;

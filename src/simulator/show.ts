@@ -16,7 +16,9 @@ export function renderState(dir: string, state: SimState, now = Date.now()): str
     if (n.broken) notes.push('never healthy');
     if (n.unschedulable) notes.push('cordoned');
     rows.push(
-      [n.address, n.hostname, n.role, n.talosVersion, short(n.schematic), n.stage, String(n.kubernetesReady), n.kubeletVersion, n.boot.active, n.boot.previousVersion ?? '-', notes.join(', ')].join('\t'),
+      [n.address, n.hostname, n.role, n.talosVersion, short(n.schematic), n.stage, String(n.kubernetesReady), n.kubeletVersion, n.boot.active, n.boot.previousVersion ?? '-', notes.join(', ')].join(
+        '\t',
+      ),
     );
   }
   out.push(tabwrite(rows, 2).trimEnd());
@@ -28,12 +30,15 @@ export function renderState(dir: string, state: SimState, now = Date.now()): str
   else if (state.velero.backups.length === 0) out.push('Velero: installed, no backups');
   else {
     out.push('Velero backups:');
-    for (const b of state.velero.backups) out.push(`  ${b.name}  ${b.phase}  errors=${b.errors} warnings=${b.warnings}${b.excludedNamespaces.length ? `  excluded=${b.excludedNamespaces.join(',')}` : ''}`);
+    for (const b of state.velero.backups)
+      out.push(`  ${b.name}  ${b.phase}  errors=${b.errors} warnings=${b.warnings}${b.excludedNamespaces.length ? `  excluded=${b.excludedNamespaces.join(',')}` : ''}`);
   }
   if (!state.flux.installed) out.push('Flux: not installed');
   else {
     const notReady = [...state.flux.kustomizations, ...state.flux.helmreleases].filter((o) => !o.ready);
-    out.push(`Flux: ${state.flux.kustomizations.length} kustomizations, ${state.flux.helmreleases.length} helmreleases${notReady.length ? `, not ready: ${notReady.map((o) => `${o.namespace}/${o.name}`).join(', ')}` : ''}`);
+    out.push(
+      `Flux: ${state.flux.kustomizations.length} kustomizations, ${state.flux.helmreleases.length} helmreleases${notReady.length ? `, not ready: ${notReady.map((o) => `${o.namespace}/${o.name}`).join(', ')}` : ''}`,
+    );
   }
   const stuck = state.pods.filter((p) => p.deletionTimestamp !== null);
   out.push(`Pods: ${state.pods.length}${stuck.length ? `, stuck Terminating: ${stuck.map((p) => `${p.namespace}/${p.name}`).join(', ')}` : ''}`);

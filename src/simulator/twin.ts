@@ -80,7 +80,11 @@ export async function runTwin(tool: ToolName, args: string[], dir: string): Prom
       /* the directory is gone; nothing to record into */
     }
   };
-  for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130], ['SIGHUP', 129]] as const) {
+  for (const [signal, code] of [
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+    ['SIGHUP', 129],
+  ] as const) {
     process.once(signal, () => {
       finish(code);
       process.exit(code);

@@ -210,7 +210,7 @@ export interface FaultInfo {
 export const FAULTS = {
   fallback: { summary: "the node's next upgrade boots back into its old version (A/B fallback)", node: true, tool: false, times: true },
   'never-healthy': { summary: 'the node comes back on the new version but never becomes healthy', node: true, tool: false, times: true },
-  'upgrade-fails': { summary: "talosctl upgrade of the node is refused (the installer image cannot be pulled: 503)", node: true, tool: false, times: true },
+  'upgrade-fails': { summary: 'talosctl upgrade of the node is refused (the installer image cannot be pulled: 503)', node: true, tool: false, times: true },
   'installer-refuses': { summary: 'the installer fails after the upgrade was accepted ("failed to install bootloader")', node: true, tool: false, times: true },
   'slow-pull': { summary: "the node's next installer pull takes 10 × the reboot time", node: true, tool: false, times: true },
   'wrong-schematic': { summary: 'the node comes back with another schematic (other extensions) than the one asked for', node: true, tool: false, times: true },

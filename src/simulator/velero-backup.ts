@@ -74,7 +74,7 @@ function status(b: SimBackup): Record<string, unknown> {
   if (b.phase === 'ReadyToStart') return { phase: 'ReadyToStart' };
   const s: Record<string, unknown> = { version: 1, formatVersion: '1.1.0', expiration: k8sTime(Date.parse(b.startedAt) + TTL_MS), phase: b.phase };
   if (b.phase === 'FailedValidation') {
-    s.validationErrors = b.validationErrors ?? ['backup can\'t be created because BackupStorageLocation default is in Unavailable status.'];
+    s.validationErrors = b.validationErrors ?? ["backup can't be created because BackupStorageLocation default is in Unavailable status."];
     return s;
   }
   s.startTimestamp = k8sTime(Date.parse(b.startedAt));

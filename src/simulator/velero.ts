@@ -114,7 +114,8 @@ async function backupCreate(ctx: TwinContext, p: ParsedArgs, rest: string[]): Pr
     } else if (takeFault(state, 'velero-failed')) {
       ctx.firedFaults.push('velero-failed');
       finalPhase = 'Failed';
-      failureReason = 'error checking if backup already exists in object storage: rpc error: code = Unavailable desc = connection error: desc = "transport: error while dialing: dial tcp 10.96.112.4:9000: connect: connection refused"';
+      failureReason =
+        'error checking if backup already exists in object storage: rpc error: code = Unavailable desc = connection error: desc = "transport: error while dialing: dial tcp 10.96.112.4:9000: connect: connection refused"';
       errors = 1;
     } else if (takeFault(state, 'velero-partially-failed')) {
       ctx.firedFaults.push('velero-partially-failed');
@@ -189,7 +190,21 @@ async function backupGet(ctx: TwinContext, p: ParsedArgs, names: string[]): Prom
   for (const b of backups) {
     const created = Date.parse(b.createdAt);
     const expiresDays = Math.max(0, Math.round((created + TTL_MS - Date.now()) / 86400_000));
-    lines.push([b.name, b.phase, String(b.errors), String(b.warnings), new Date(created).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC'), `${expiresDays}d`, 'default', '<none>'].join('\t'));
+    lines.push(
+      [
+        b.name,
+        b.phase,
+        String(b.errors),
+        String(b.warnings),
+        new Date(created)
+          .toISOString()
+          .replace('T', ' ')
+          .replace(/\.\d+Z$/, ' +0000 UTC'),
+        `${expiresDays}d`,
+        'default',
+        '<none>',
+      ].join('\t'),
+    );
   }
   ctx.io.out(tabwrite(lines, 3, 6));
   return 0;
@@ -200,7 +215,11 @@ async function backupDescribe(ctx: TwinContext, p: ParsedArgs, names: string[]):
   if (name === undefined) fail('a backup name is required');
   const state = connect(ctx, p);
   const b = state.velero.backups.find((x) => x.name === name) ?? fail(`backups.velero.io "${name}" not found`);
-  const utc = (iso: string): string => new Date(iso).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC');
+  const utc = (iso: string): string =>
+    new Date(iso)
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.\d+Z$/, ' +0000 UTC');
   const lines = [
     `Name:         ${b.name}`,
     'Namespace:    velero',

@@ -4,7 +4,24 @@
  * waits on humans, compensates failures per the spec's onFailure policy, and reports.
  */
 import { currentUpdateInfo, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import { HANDLER_DESCRIPTIONS, abortSignal, approveSignal, approveStepUpdate, decideSignal, decideStepUpdate, pauseSignal, progressQuery, rejectSignal, rejectStepUpdate, remediateSignal, remediateStepUpdate, resumeSignal, type ClusterUpgradeInput, type MessageRef, type UpgradeReport } from './messages';
+import {
+  HANDLER_DESCRIPTIONS,
+  abortSignal,
+  approveSignal,
+  approveStepUpdate,
+  decideSignal,
+  decideStepUpdate,
+  pauseSignal,
+  progressQuery,
+  rejectSignal,
+  rejectStepUpdate,
+  remediateSignal,
+  remediateStepUpdate,
+  resumeSignal,
+  type ClusterUpgradeInput,
+  type MessageRef,
+  type UpgradeReport,
+} from './messages';
 import { receiveAnswer, receiveControl, validateAnswer, verdictOf, type AnswerKind } from './run/handlers';
 import { UpgradeRun } from './run/upgrade-run';
 import { TalosCluster, UpgradePhase } from './search-attributes';

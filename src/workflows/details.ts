@@ -72,7 +72,13 @@ function gateLines(p: UpgradeProgress): string[] {
     for (const { s, g } of started) {
       const override = g.override ? ` — overridden by ${text(g.override.by)}: ${text(g.override.reason)}` : '';
       out.push(`- ${code(g.name)} ${g.at} ${code(s.id)}: **${g.status}**, ${g.checks} checks${g.last ? `; last: ${text(g.last.summary)}` : ''}${override}`);
-      const evidence = g.status === 'passed' ? [] : (g.last?.evidence ?? '').split('\n').filter((l) => l.trim() !== '').slice(-3);
+      const evidence =
+        g.status === 'passed'
+          ? []
+          : (g.last?.evidence ?? '')
+              .split('\n')
+              .filter((l) => l.trim() !== '')
+              .slice(-3);
       for (const line of evidence) out.push(`  ${code(line.slice(0, 200))}`);
     }
     out.push('');
@@ -80,7 +86,8 @@ function gateLines(p: UpgradeProgress): string[] {
   if (p.silences?.length) {
     out.push('**Alertmanager silences:**');
     out.push('');
-    for (const si of p.silences) out.push(`- ${code(si.id || '(none)')} ${si.state}${si.node ? ` for ${text(si.node)}` : ''}: ${code(si.matchers.join(', '))}${si.error ? ` (${text(si.error)})` : ''}`);
+    for (const si of p.silences)
+      out.push(`- ${code(si.id || '(none)')} ${si.state}${si.node ? ` for ${text(si.node)}` : ''}: ${code(si.matchers.join(', '))}${si.error ? ` (${text(si.error)})` : ''}`);
     out.push('');
   }
   return out;

@@ -36,4 +36,3 @@ export const NON_RETRYABLE: string[] = [
   ErrorTypes.drainStalled,
   ErrorTypes.nodeCordonedElsewhere,
 ];
-

@@ -51,9 +51,7 @@ function sizeProblem(raw: unknown): string | null {
   const json = serialized(raw);
   if (json === null) return 'payload is not plain JSON';
   const bytes = utf8Length(json);
-  return bytes > MAX_PAYLOAD_BYTES
-    ? `payload is ${bytes} bytes; at most ${MAX_PAYLOAD_BYTES} are accepted (reasons and comments up to ${MAX_TEXT_CHARS} characters)`
-    : null;
+  return bytes > MAX_PAYLOAD_BYTES ? `payload is ${bytes} bytes; at most ${MAX_PAYLOAD_BYTES} are accepted (reasons and comments up to ${MAX_TEXT_CHARS} characters)` : null;
 }
 
 // eslint-disable-next-line no-control-regex
@@ -61,7 +59,9 @@ const CONTROL_RUNS = /[\u0000-\u001f\u007f]+/g;
 
 /** One line, secret shapes redacted, at most `max` characters. */
 export function auditText(text: string, max = MAX_AUDIT_NOTE_CHARS): string {
-  const line = redactShapes(String(text).slice(0, max * 4)).replace(CONTROL_RUNS, ' ').trim();
+  const line = redactShapes(String(text).slice(0, max * 4))
+    .replace(CONTROL_RUNS, ' ')
+    .trim();
   return line.length > max ? `${line.slice(0, max - 3)}...` : line;
 }
 

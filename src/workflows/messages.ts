@@ -83,30 +83,9 @@ export const HANDLER_DESCRIPTIONS = {
 
 // ---------------------------------------------------------------- state
 
-export type Phase =
-  | 'preflight'
-  | 'plan-approval'
-  | 'backup'
-  | 'talos'
-  | 'kubernetes'
-  | 'postflight'
-  | 'done'
-  | 'blocked'
-  | 'awaiting-decision'
-  | 'compensating'
-  | 'paused'
-  | 'aborted'
-  | 'failed';
+export type Phase = 'preflight' | 'plan-approval' | 'backup' | 'talos' | 'kubernetes' | 'postflight' | 'done' | 'blocked' | 'awaiting-decision' | 'compensating' | 'paused' | 'aborted' | 'failed';
 
-export type StepStatus =
-  | 'pending'
-  | 'awaiting-approval'
-  | 'running'
-  | 'succeeded'
-  | 'failed'
-  | 'skipped'
-  | 'rolled-back'
-  | 'not-run';
+export type StepStatus = 'pending' | 'awaiting-approval' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'rolled-back' | 'not-run';
 
 export interface StepProgress {
   /** Within a node step: look, pre-pull, drain, quorum, forfeit, install, reboot, await boot, uncordon, verify. */
@@ -279,4 +258,3 @@ export interface ClusterUpgradeInput {
    */
   tuning?: RunTuning;
 }
-

@@ -92,10 +92,7 @@ export async function releaseWatch(input: ReleaseWatchInput): Promise<ReleaseWat
   const { notify } = proxyActivities<ReleaseActivities>({ startToCloseTimeout: '1m', retry: { maximumAttempts: 1 } });
 
   const checkedAt = new Date(Date.now()).toISOString();
-  const [talosReleases, kubernetesReleases] = await Promise.all([
-    fetchReleases({ url: feeds.talosFeed }),
-    fetchReleases({ url: feeds.kubernetesFeed }),
-  ]);
+  const [talosReleases, kubernetesReleases] = await Promise.all([fetchReleases({ url: feeds.talosFeed }), fetchReleases({ url: feeds.kubernetesFeed })]);
   const facts = await inspectCluster(inspectTarget(spec));
   const current = currentVersions(facts);
   const result: ReleaseWatchResult = {

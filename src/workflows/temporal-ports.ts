@@ -109,16 +109,40 @@ function activities(heartbeatMs: number | undefined): RunActivities {
       return fn.executeWithOptions({ summary: c.summary }, [input]);
     };
   const names: Name[] = [
-    'planUpgrade', 'assessFailure', 'inspectCluster', 'createVeleroBackup', 'takeEtcdSnapshot', 'checkEtcdQuorum', 'lookAtNode',
-    'prePullInstaller', 'drainNode', 'forfeitLeadership', 'installOnNode', 'rebootNode', 'awaitNodeBack', 'uncordonNode', 'settleNode',
-    'verifyNode', 'rollbackNode', 'upgradeKubernetes', 'postflight', 'applyRemediation', 'notify',
-    'runCommandGate', 'readKubernetesGate', 'queryPrometheusGate', 'createSilence', 'extendSilence', 'expireSilence', 'writeRunRecord',
+    'planUpgrade',
+    'assessFailure',
+    'inspectCluster',
+    'createVeleroBackup',
+    'takeEtcdSnapshot',
+    'checkEtcdQuorum',
+    'lookAtNode',
+    'prePullInstaller',
+    'drainNode',
+    'forfeitLeadership',
+    'installOnNode',
+    'rebootNode',
+    'awaitNodeBack',
+    'uncordonNode',
+    'settleNode',
+    'verifyNode',
+    'rollbackNode',
+    'upgradeKubernetes',
+    'postflight',
+    'applyRemediation',
+    'notify',
+    'runCommandGate',
+    'readKubernetesGate',
+    'queryPrometheusGate',
+    'createSilence',
+    'extendSilence',
+    'expireSilence',
+    'writeRunRecord',
   ];
   return Object.fromEntries(names.map((n) => [n, call(n)])) as unknown as RunActivities;
 }
 
 /** Runs started before run records replay their end without the record's activity (test/histories/README.md). */
-export const RUN_RECORD_PATCH = 'run-record';
+const RUN_RECORD_PATCH = 'run-record';
 
 export function temporalPorts(input: ClusterUpgradeInput): RunPorts {
   const info = workflowInfo();

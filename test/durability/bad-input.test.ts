@@ -18,7 +18,19 @@ import { stringify } from 'yaml';
 import { main } from '../../src/client/cli';
 import { initSim, readInvocations, type SimInfo } from '../../src/simulator';
 import { temporal } from '@temporalio/proto';
-import { abortSignal, approveSignal, approveStepUpdate, decideSignal, decideStepUpdate, pauseSignal, rejectSignal, rejectStepUpdate, resumeSignal, type AuditEntry, type UpgradeReport } from '../../src/workflows/messages';
+import {
+  abortSignal,
+  approveSignal,
+  approveStepUpdate,
+  decideSignal,
+  decideStepUpdate,
+  pauseSignal,
+  rejectSignal,
+  rejectStepUpdate,
+  resumeSignal,
+  type AuditEntry,
+  type UpgradeReport,
+} from '../../src/workflows/messages';
 import { MAX_REFUSED_AUDIT_ENTRIES } from '../../src/workflows/message-checks';
 import { workflowIdFor } from '../../src/workflows/search-attributes';
 import { eventually, startTestServer, startTestWorker, tempDir, type RunningWorker } from '../helpers/temporal-env';
@@ -44,8 +56,8 @@ async function cli(args: string[]): Promise<CliRun> {
   let stderr = '';
   const out = process.stdout.write.bind(process.stdout);
   const err = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+  process.stdout.write = (chunk: string | Uint8Array) => ((stdout += String(chunk)), true);
+  process.stderr.write = (chunk: string | Uint8Array) => ((stderr += String(chunk)), true);
   const before = process.exitCode;
   process.exitCode = undefined;
   try {
@@ -110,12 +122,17 @@ interface SpecCase {
   expect: RegExp;
 }
 
-const yamlWith = (dotted: string, value: unknown) => (base: Spec): string => stringify(setAt(clone(base), dotted, value));
-const yamlEdit = (edit: (s: Spec) => void) => (base: Spec): string => {
-  const s = clone(base);
-  edit(s);
-  return stringify(s);
-};
+const yamlWith =
+  (dotted: string, value: unknown) =>
+  (base: Spec): string =>
+    stringify(setAt(clone(base), dotted, value));
+const yamlEdit =
+  (edit: (s: Spec) => void) =>
+  (base: Spec): string => {
+    const s = clone(base);
+    edit(s);
+    return stringify(s);
+  };
 const nodesOf = (s: Spec): { controlPlane: string[]; workers: string[]; primary?: string } => s.nodes as { controlPlane: string[]; workers: string[]; primary?: string };
 
 const SPEC_CASES: SpecCase[] = [
@@ -170,27 +187,23 @@ const SHELL_CHARS = [';', '&', '|', '$', '`', "'", '"', '\\', '<', '>', '(', ')'
 type Mutation = { describe: string; apply: (s: Spec) => void };
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc
-    .record({ at: fc.constantFrom(...OBJECT_PATHS), key: fc.stringMatching(/^[A-Za-z][A-Za-z0-9_-]{0,11}$/), value: fc.jsonValue({ maxDepth: 1 }) })
-    .map(({ at, key, value }) => ({
-      describe: `unknown key zz${key} at ${at || 'top level'}`,
-      apply: (s: Spec) => setAt(s, at ? `${at}.zz${key}` : `zz${key}`, value ?? 0),
-    })),
+  fc.record({ at: fc.constantFrom(...OBJECT_PATHS), key: fc.stringMatching(/^[A-Za-z][A-Za-z0-9_-]{0,11}$/), value: fc.jsonValue({ maxDepth: 1 }) }).map(({ at, key, value }) => ({
+    describe: `unknown key zz${key} at ${at || 'top level'}`,
+    apply: (s: Spec) => setAt(s, at ? `${at}.zz${key}` : `zz${key}`, value ?? 0),
+  })),
   fc
     .record({
       leaf: fc.constantFrom(...STRING_LEAVES),
       value: fc.oneof(fc.integer(), fc.boolean(), fc.array(fc.integer(), { maxLength: 3 }), fc.dictionary(fc.stringMatching(/^[a-z]{1,5}$/), fc.integer(), { maxKeys: 2 })),
     })
     .map(({ leaf, value }) => ({ describe: `${leaf} = ${JSON.stringify(value)} (not a string)`, apply: (s: Spec) => setAt(s, leaf, value) })),
-  fc
-    .record({ which: fc.constantFrom('controlPlane', 'workers'), meta: fc.constantFrom(...SHELL_CHARS), tail: fc.stringMatching(/^[a-z0-9./-]{0,8}$/) })
-    .map(({ which, meta, tail }) => ({
-      describe: `a ${which} address containing ${JSON.stringify(meta)}`,
-      apply: (s: Spec) => {
-        const list = nodesOf(s)[which];
-        list[0] = `${list[0] ?? '192.168.1.90'}${meta}${tail}`;
-      },
-    })),
+  fc.record({ which: fc.constantFrom('controlPlane', 'workers'), meta: fc.constantFrom(...SHELL_CHARS), tail: fc.stringMatching(/^[a-z0-9./-]{0,8}$/) }).map(({ which, meta, tail }) => ({
+    describe: `a ${which} address containing ${JSON.stringify(meta)}`,
+    apply: (s: Spec) => {
+      const list = nodesOf(s)[which];
+      list[0] = `${list[0] ?? '192.168.1.90'}${meta}${tail}`;
+    },
+  })),
   fc
     .string({ maxLength: 16 })
     .filter((v) => !/^v\d+\.\d+\.\d+$/.test(v))
@@ -308,7 +321,11 @@ describe('bad input: a clear error, nothing started, no tool run', () => {
     await handle.terminate('control case: the start path works');
     // A valid start reads the cluster's identity (kube-system uid, src/client/cluster-identity.ts) before it starts.
     const calls = readInvocations(sim.dir);
-    assert.deepEqual(calls.map((i) => `${i.tool} ${i.args.join(' ')}`), ['kubectl get namespace kube-system -o json'], 'the control start read only the cluster identity');
+    assert.deepEqual(
+      calls.map((i) => `${i.tool} ${i.args.join(' ')}`),
+      ['kubectl get namespace kube-system -o json'],
+      'the control start read only the cluster identity',
+    );
     controlCalls = calls.length;
   });
 
@@ -352,7 +369,15 @@ describe('bad input: a clear error, nothing started, no tool run', () => {
       }),
       { numRuns: 20, seed: SEED, endOnFailure: true },
     );
-    results.record({ kind: 'bad-input', name: `spec: ${total} generated (fast-check seed ${SEED})`, channel: 'spec', rejected: refused === total, inputs: total, rejectedInputs: refused, ...(failures.length ? { note: failures[0] } : {}) });
+    results.record({
+      kind: 'bad-input',
+      name: `spec: ${total} generated (fast-check seed ${SEED})`,
+      channel: 'spec',
+      rejected: refused === total,
+      inputs: total,
+      rejectedInputs: refused,
+      ...(failures.length ? { note: failures[0] } : {}),
+    });
     assert.deepEqual(failures, []);
   });
 

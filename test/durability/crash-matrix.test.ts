@@ -130,7 +130,10 @@ describe('crash matrix: SIGKILL the worker at every interesting point', { concur
         const p = await progressOf(handle);
         const notDone = p.steps.filter((s) => s.status !== 'succeeded').map((s) => `${s.id}=${s.status}`);
         assert.deepEqual(notDone, [], 'every step succeeded, none skipped');
-        assert.ok(report.versions.every((v) => v.after === target), 'the report shows every node on the target');
+        assert.ok(
+          report.versions.every((v) => v.after === target),
+          'the report shows every node on the target',
+        );
         point.check?.(fx, report);
         const left = await twinsRunning(fx.sim.dir);
         assert.deepEqual(left, [], 'no tool process left running');

@@ -132,7 +132,10 @@ export const POINTS: CrashPoint[] = [
     check: (fx) => {
       const drains = readInvocations(fx.sim.dir).filter((i) => i.tool === 'kubectl' && i.args[0] === 'drain' && i.args.includes(worker0Name(fx)));
       // The killed drain left no line (SIGKILL); the retry's drain finished.
-      assert.ok(drains.some((i) => i.exit === 0), `the retry drained the node: ${JSON.stringify(drains.map((i) => i.exit))}`);
+      assert.ok(
+        drains.some((i) => i.exit === 0),
+        `the retry drained the node: ${JSON.stringify(drains.map((i) => i.exit))}`,
+      );
       assert.equal(readSimState(fx.sim.dir).nodes.find((n) => n.address === worker0(fx))?.unschedulable, false, 'the node the product cordoned is uncordoned');
     },
   },

@@ -84,10 +84,14 @@ async function newWorker(r: Rep, name: string, env: Record<string, string> = {})
 
 /** Waits until a retry (attempt ≥ 2) of `activity` has been picked up by a worker. */
 async function retryRunning(handle: UpgradeHandle, activity: string): Promise<void> {
-  await eventually(async () => {
-    const d = await handle.describe();
-    return (d.raw.pendingActivities ?? []).some((a) => a.activityType?.name === activity && (a.attempt ?? 0) >= 2 && Number(a.state) === 2) || undefined;
-  }, 120_000, 100);
+  await eventually(
+    async () => {
+      const d = await handle.describe();
+      return (d.raw.pendingActivities ?? []).some((a) => a.activityType?.name === activity && (a.attempt ?? 0) >= 2 && Number(a.state) === 2) || undefined;
+    },
+    120_000,
+    100,
+  );
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {
@@ -131,10 +135,14 @@ export const SOAK_POINTS: SoakPoint[] = [
       const first = await newWorker(r, 'a');
       const handle = (r.handle = await start(r.server.client, fx, r.queue));
       // The node's `talosctl upgrade` is running (pulling): it becomes the orphan.
-      const orphan = await eventually(async () => {
-        const calls = await processesMentioning(`${fx.sim.dir}/.twin`);
-        return calls.find((c) => / upgrade /.test(` ${c.args} `) && c.args.includes(node))?.pid;
-      }, 120_000, 50);
+      const orphan = await eventually(
+        async () => {
+          const calls = await processesMentioning(`${fx.sim.dir}/.twin`);
+          return calls.find((c) => / upgrade /.test(` ${c.args} `) && c.args.includes(node))?.pid;
+        },
+        120_000,
+        50,
+      );
       await first.kill();
       await newWorker(r, 'b');
       await retryRunning(handle, 'installOnNode');
@@ -165,10 +173,14 @@ export const SOAK_POINTS: SoakPoint[] = [
       releasePause(fx.sim.dir, 'accepted');
       assert.ok(await waitGone(held.pid, 60_000), 'the orphaned upgrade call finished');
       // The node reboots into its old image while nothing watches.
-      await eventually(async () => {
-        const n = readSimState(fx.sim.dir).nodes.find((x) => x.address === node)!;
-        return (n.stage === 'running' && n.bootedAt !== bootedBefore && n.talosVersion === 'v1.9.2') || undefined;
-      }, 60_000, 50);
+      await eventually(
+        async () => {
+          const n = readSimState(fx.sim.dir).nodes.find((x) => x.address === node)!;
+          return (n.stage === 'running' && n.bootedAt !== bootedBefore && n.talosVersion === 'v1.9.2') || undefined;
+        },
+        60_000,
+        50,
+      );
       await newWorker(r, 'b');
       const step = `talos:${TARGET}:${node}`;
       const w = await waitingOn(handle, 'decision', step, 120_000);

@@ -64,7 +64,13 @@ describe(`exactly once under repetition (${REPEAT} × ${SOAK_POINTS.length} poin
             assert.equal(watched.boots[n.address] ?? 0, want, `${n.address}: ${want} boot(s): ${JSON.stringify(watched.boots)}`);
           }
           if (result.fallbacks) assert.equal(result.fallbacks.reported, result.fallbacks.seen, `every fallback reported as BootFallback (${JSON.stringify(result.fallbacks)})`);
-          assert.deepEqual(readSimState(fx.sim.dir).nodes.filter((n) => n.unschedulable).map((n) => n.address), [], 'no node left cordoned');
+          assert.deepEqual(
+            readSimState(fx.sim.dir)
+              .nodes.filter((n) => n.unschedulable)
+              .map((n) => n.address),
+            [],
+            'no node left cordoned',
+          );
           await replayHistory(await result.handle.fetchHistory(), r.queue);
           assert.deepEqual(await twinsRunning(fx.sim.dir), [], 'no tool process left running');
         } catch (err) {

@@ -170,7 +170,11 @@ export async function spawnWorker(address: string, taskQueue: string, identity: 
     },
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
-      const ended = await within(child.then(() => true), 10_000, () => false);
+      const ended = await within(
+        child.then(() => true),
+        10_000,
+        () => false,
+      );
       if (!ended) {
         child.kill('SIGKILL');
         await gone();
@@ -202,8 +206,7 @@ export async function startOwnedServer(dir: string): Promise<OwnedServer> {
   const cli = await ensureTemporalCli();
   const port = await freePort();
   const db = path.join(dir, 'temporal.sqlite');
-  const launch = async () =>
-    startDevServer({ cli, port, uiPort: port + 1000, db, headless: true, logFile: path.join(dir, 'server.log'), timeoutMs: 60_000 });
+  const launch = async () => startDevServer({ cli, port, uiPort: port + 1000, db, headless: true, logFile: path.join(dir, 'server.log'), timeoutMs: 60_000 });
   let server = await launch();
   const address = server.address;
   const connection = await Connection.connect({ address });
@@ -310,7 +313,15 @@ export const argAfter = (args: string[], flag: string): string | undefined => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 
-type HistoryLike = { events?: { eventId?: unknown; activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null } | null; activityTaskStartedEventAttributes?: { scheduledEventId?: unknown; attempt?: number | null } | null }[] | null };
+type HistoryLike = {
+  events?:
+    | {
+        eventId?: unknown;
+        activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null } | null;
+        activityTaskStartedEventAttributes?: { scheduledEventId?: unknown; attempt?: number | null } | null;
+      }[]
+    | null;
+};
 
 /**
  * The attempt number each execution of `activityType` finished on (the history records only the
@@ -336,7 +347,11 @@ export async function assertEndedClean(name: string, fx: SimFixture, handle: Upg
   assert.equal(tally.duplicates, 0, `${name}: no duplicate upgrade ${JSON.stringify(tally.accepted)}`);
   assert.equal(tally.lost, 0, `${name}: no lost upgrade ${JSON.stringify(tally.accepted)}`);
   const p = await progressOf(handle);
-  assert.deepEqual(p.steps.filter((s) => s.status !== 'succeeded').map((s) => s.id), [], `${name}: every step succeeded`);
+  assert.deepEqual(
+    p.steps.filter((s) => s.status !== 'succeeded').map((s) => s.id),
+    [],
+    `${name}: every step succeeded`,
+  );
   const history = await handle.fetchHistory();
   await replayHistory(history, fx.spec.cluster);
   assert.deepEqual(await twinsRunning(fx.sim.dir), [], 'no tool process left running');

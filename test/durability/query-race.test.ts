@@ -90,7 +90,10 @@ describe('a worker crash, then the operator reads the progress and answers at on
         assert.equal(report.versions.find((r) => r.node === node)?.after, 'v1.9.4');
         const progress = await handle.query(progressQuery);
         const answer = progress.audit.filter((e) => e.by === 'update-race');
-        assert.deepEqual(answer.map((e) => [e.step, e.accepted, e.note]), [[step, true, 'retry']]);
+        assert.deepEqual(
+          answer.map((e) => [e.step, e.accepted, e.note]),
+          [[step, true, 'retry']],
+        );
         const history = await handle.fetchHistory();
         try {
           await replayHistory(history, cluster);
@@ -104,4 +107,3 @@ describe('a worker crash, then the operator reads the progress and answers at on
     });
   }
 });
-

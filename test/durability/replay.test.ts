@@ -56,7 +56,11 @@ describe('replay: recorded histories against the current workflow code', () => {
   });
 
   it('every main scenario has a recorded history, and nothing else is there', () => {
-    const files = fs.readdirSync(HISTORIES).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, '')).sort();
+    const files = fs
+      .readdirSync(HISTORIES)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.replace(/\.json$/, ''))
+      .sort();
     assert.deepEqual(files, SCENARIOS.map((s) => s.name).sort());
   });
 
@@ -66,7 +70,11 @@ describe('replay: recorded histories against the current workflow code', () => {
       assert.equal(json.events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name, 'clusterUpgrade');
       assert.equal(outcomeOf(json, scenario.closes ?? 'completed'), scenario.outcome, 'the recording is of a finished run with the scenario outcome');
       const marks = historyMarks(json);
-      assert.deepEqual(scenario.shows.filter((m) => !marks.has(m)), [], `${scenario.name}.json shows the path it covers`);
+      assert.deepEqual(
+        scenario.shows.filter((m) => !marks.has(m)),
+        [],
+        `${scenario.name}.json shows the path it covers`,
+      );
       let note: string | undefined;
       try {
         await replayHistory(historyFromJson(json), scenario.name);

@@ -36,13 +36,17 @@ export async function approveByCli(op: Operator, handle: UpgradeHandle, cluster:
 
 /** Waits until the run's progress satisfies `check` (returns what it returned); fails if it ends first. */
 export async function until<T>(handle: UpgradeHandle, what: string, check: (p: UpgradeProgress) => T | undefined | null | false, timeoutMs = 120_000): Promise<T> {
-  return eventually(async () => {
-    const p = await handle.query(progressQuery);
-    const got = check(p);
-    if (got) return got;
-    if (p.report) throw new Error(`the run ended (${p.report.outcome}: ${p.report.message}) before ${what}`);
-    return undefined;
-  }, timeoutMs, 100).catch((err: unknown) => {
+  return eventually(
+    async () => {
+      const p = await handle.query(progressQuery);
+      const got = check(p);
+      if (got) return got;
+      if (p.report) throw new Error(`the run ended (${p.report.outcome}: ${p.report.message}) before ${what}`);
+      return undefined;
+    },
+    timeoutMs,
+    100,
+  ).catch((err: unknown) => {
     throw new Error(`${what}: ${err instanceof Error ? err.message : String(err)}`);
   });
 }
@@ -55,11 +59,15 @@ export async function pendingActivities(handle: WorkflowHandle): Promise<string[
 
 /** The report of a run that ended (also one that closed as cancelled: its report is in the progress query). */
 export async function reportOfEnded(handle: WorkflowHandle): Promise<UpgradeReport> {
-  const report = await eventually(async () => {
-    const d = await handle.describe();
-    if (d.status.name === 'RUNNING') return undefined;
-    return (await handle.query(progressQuery)).report ?? undefined;
-  }, 120_000, 200);
+  const report = await eventually(
+    async () => {
+      const d = await handle.describe();
+      if (d.status.name === 'RUNNING') return undefined;
+      return (await handle.query(progressQuery)).report ?? undefined;
+    },
+    120_000,
+    200,
+  );
   return report;
 }
 

@@ -39,7 +39,7 @@ export const HUMAN_SCENARIOS: Scenario[] = [
         const fx = await simFixture(dir, 'notifications', { controlPlanes: 1, workers: 1, rebootSeconds: 0.3 }, { notifications: [{ kind: 'webhook', urlEnv: WEBHOOK_ENV }] });
         const handle = await start(op.client, fx, taskQueue);
         const report = await approveByCli(op, handle, 'notifications', 180_000);
-        const kinds = receiver.received.filter((r) => r.path === '/hook').map((r) => (JSON.parse(r.body) as { event: string; step?: string }));
+        const kinds = receiver.received.filter((r) => r.path === '/hook').map((r) => JSON.parse(r.body) as { event: string; step?: string });
         const approvals = kinds.filter((k) => k.event === 'approval-needed').map((k) => k.step);
         assert.deepEqual(approvals, ['plan', `talos:v1.9.4:${fx.spec.nodes!.controlPlane[0]}`, 'kubernetes:1.32.2'], `approval notifications: ${JSON.stringify(kinds)}`);
         assert.equal(kinds.filter((k) => k.event === 'upgrade-ended').length, 1, 'the end was notified once');
@@ -92,7 +92,12 @@ export const HUMAN_SCENARIOS: Scenario[] = [
     outcome: 'completed',
     async run(op, dir, taskQueue) {
       const { start: opens, opensAt } = nextMinute(10_000);
-      const fx = await simFixture(dir, 'window-wait', { controlPlanes: 1, workers: 1, rebootSeconds: 0.3 }, { approvals: 'none', maintenanceWindow: { start: opens, duration: '1h', timeZone: 'UTC' } });
+      const fx = await simFixture(
+        dir,
+        'window-wait',
+        { controlPlanes: 1, workers: 1, rebootSeconds: 0.3 },
+        { approvals: 'none', maintenanceWindow: { start: opens, duration: '1h', timeZone: 'UTC' } },
+      );
       const handle = await start(op.client, fx, taskQueue);
       const w = await until(handle, 'the wait for the window', (p) => p.window);
       assert.equal(w.opensAt, new Date(opensAt).toISOString());

@@ -20,8 +20,7 @@ export const PATH_SCENARIOS: Scenario[] = [
   {
     name: 'happy-path',
     shows: ['signal:approve', 'update:approveStep', 'activity:forfeitLeadership', 'activity:upgradeKubernetes'],
-    description:
-      'HA 3 control planes + 1 worker, v1.9.2/1.32.0 → v1.9.4/1.32.2, control planes gated: plan approved by signal (Web UI), every other gate by the approveStep update (CLI).',
+    description: 'HA 3 control planes + 1 worker, v1.9.2/1.32.0 → v1.9.4/1.32.2, control planes gated: plan approved by signal (Web UI), every other gate by the approveStep update (CLI).',
     outcome: 'completed',
     async run(op, dir, taskQueue) {
       const fx = await simFixture(dir, 'happy-path', { controlPlanes: 3, workers: 1, rebootSeconds: 0.3 });
@@ -67,11 +66,16 @@ export const PATH_SCENARIOS: Scenario[] = [
       '1 control plane + 1 worker, v1.8.3/1.30.4 → v1.10.2/1.33.1, approvals: none (the Talos minor bumps still need the plan approved, by update): Talos and Kubernetes hops interleaved as the support matrix requires.',
     outcome: 'completed',
     async run(op, dir, taskQueue) {
-      const fx = await simFixture(dir, 'multi-hop', { controlPlanes: 1, workers: 1, talos: 'v1.8.3', kubernetes: '1.30.4', talosctlVersion: 'v1.10.2', rebootSeconds: 0.3 }, {
-        talos: { version: 'v1.10.2' },
-        kubernetes: { version: '1.33.1' },
-        approvals: 'none',
-      });
+      const fx = await simFixture(
+        dir,
+        'multi-hop',
+        { controlPlanes: 1, workers: 1, talos: 'v1.8.3', kubernetes: '1.30.4', talosctlVersion: 'v1.10.2', rebootSeconds: 0.3 },
+        {
+          talos: { version: 'v1.10.2' },
+          kubernetes: { version: '1.33.1' },
+          approvals: 'none',
+        },
+      );
       fx.spec.talos.schematic = fx.sim.schematic;
       const handle = await start(op.client, fx, taskQueue);
       const report = await approveByCli(op, handle, 'multi-hop', 300_000);
@@ -86,20 +90,31 @@ export const PATH_SCENARIOS: Scenario[] = [
       '1 control plane + 1 worker on v1.13.4 with talosctl v1.13.9 → v1.13.9, approvals: none: the 1.13+ lifecycle path per node (pre-pull, upgrade --drain=false --no-reboot, talosctl reboot, await the new boot).',
     outcome: 'completed',
     async run(op, dir, taskQueue) {
-      const fx = await simFixture(dir, 'lifecycle-path', { controlPlanes: 1, workers: 1, talos: 'v1.13.4', kubernetes: '1.36.0', talosctlVersion: 'v1.13.9', rebootSeconds: 0.3 }, {
-        talos: { version: 'v1.13.9' },
-        kubernetes: { version: '1.36.0' },
-        approvals: 'none',
-      });
+      const fx = await simFixture(
+        dir,
+        'lifecycle-path',
+        { controlPlanes: 1, workers: 1, talos: 'v1.13.4', kubernetes: '1.36.0', talosctlVersion: 'v1.13.9', rebootSeconds: 0.3 },
+        {
+          talos: { version: 'v1.13.9' },
+          kubernetes: { version: '1.36.0' },
+          approvals: 'none',
+        },
+      );
       fx.spec.talos.schematic = fx.sim.schematic;
       const handle = await start(op.client, fx, taskQueue);
       const report = await approveByCli(op, handle, 'lifecycle-path', 240_000);
       assertNodes(fx, {}, 'v1.13.9');
       const upgrades = calls(fx, 'talosctl', 'upgrade');
       assert.equal(upgrades.length, 2, 'one install per node');
-      assert.ok(upgrades.every((a) => a.includes('--no-reboot')), `installs without a reboot: ${JSON.stringify(upgrades)}`);
+      assert.ok(
+        upgrades.every((a) => a.includes('--no-reboot')),
+        `installs without a reboot: ${JSON.stringify(upgrades)}`,
+      );
       assert.equal(calls(fx, 'talosctl', 'reboot').length, 2, 'one reboot per node, sent by the product');
-      assert.ok(calls(fx, 'talosctl', 'image').some((a) => a.includes('pull')), 'the installer was pre-pulled');
+      assert.ok(
+        calls(fx, 'talosctl', 'image').some((a) => a.includes('pull')),
+        'the installer was pre-pulled',
+      );
       return { handle, fx, report };
     },
   },
@@ -112,18 +127,26 @@ export const PATH_SCENARIOS: Scenario[] = [
     async run(op, dir, taskQueue) {
       // The command gate runs the run's own twin kubectl (its path is known before the twin exists).
       const kubectl = path.join(dir, 'gates', 'bin', 'kubectl');
-      const fx = await simFixture(dir, 'gates', { controlPlanes: 1, workers: 2, rebootSeconds: 0.3 }, {
-        approvals: 'none',
-        gates: [
-          { name: 'api-answers', when: 'before-control-planes', timeout: '1m', interval: '2s', command: [kubectl, 'get', 'nodes'] },
-          { name: 'settle', when: 'after-each-node', settle: '2s' },
-        ],
-      });
+      const fx = await simFixture(
+        dir,
+        'gates',
+        { controlPlanes: 1, workers: 2, rebootSeconds: 0.3 },
+        {
+          approvals: 'none',
+          gates: [
+            { name: 'api-answers', when: 'before-control-planes', timeout: '1m', interval: '2s', command: [kubectl, 'get', 'nodes'] },
+            { name: 'settle', when: 'after-each-node', settle: '2s' },
+          ],
+        },
+      );
       const handle = await start(op.client, fx, taskQueue);
       const report = await approveByCli(op, handle, 'gates', 240_000);
       assertNodes(fx, {}, 'v1.9.4');
       const p = await handle.query(progressQuery);
-      const passed = p.steps.flatMap((s) => s.gates ?? []).filter((g) => g.status === 'passed').map((g) => g.name);
+      const passed = p.steps
+        .flatMap((s) => s.gates ?? [])
+        .filter((g) => g.status === 'passed')
+        .map((g) => g.name);
       assert.ok(passed.includes('api-answers') && passed.filter((n) => n === 'settle').length === 3, `gates passed: ${passed.join(', ')}`);
       return { handle, fx, report };
     },
@@ -143,7 +166,11 @@ export const PATH_SCENARIOS: Scenario[] = [
       assertNodes(fx, {}, 'v1.9.2');
       assert.equal(upgradeCount(fx.sim.dir, first!), 1);
       assert.equal(upgradeCount(fx.sim.dir, second!), 1, 'the fallen-back node is never upgraded again');
-      assert.deepEqual(calls(fx, 'talosctl', 'rollback').map((a) => a.join(' ')), [`rollback --nodes ${first}`], 'only the node that got the new version is rolled back');
+      assert.deepEqual(
+        calls(fx, 'talosctl', 'rollback').map((a) => a.join(' ')),
+        [`rollback --nodes ${first}`],
+        'only the node that got the new version is rolled back',
+      );
       return { handle, fx, report };
     },
   },
@@ -159,7 +186,10 @@ export const PATH_SCENARIOS: Scenario[] = [
       setFault(fx.sim.dir, { kind: 'pdb-blocks-drain', node: worker });
       const handle = await start(op.client, fx, taskQueue);
       const w = await waitingOn(handle, 'decision', `talos:v1.9.4:${worker}`, 120_000);
-      assert.ok(w.alternatives.some((a) => a.payload.action === 'evict-by-delete'), 'evict-by-delete is offered');
+      assert.ok(
+        w.alternatives.some((a) => a.payload.action === 'evict-by-delete'),
+        'evict-by-delete is offered',
+      );
       assert.equal(readSimState(fx.sim.dir).nodes.find((n) => n.address === worker)?.unschedulable, false, 'the stalled node was uncordoned before the question');
       await decideStep(cli(op), await found(op, 'drain-stall'), w.step, 'evict-by-delete', 'recorder');
       // The rescheduled pods land on the control plane, under the same budget: its drain stalls too.

@@ -11,7 +11,6 @@ import type { Operator } from './scenario-kit';
 import { HUMAN_SCENARIOS } from './scenarios-human';
 import { PATH_SCENARIOS } from './scenarios-paths';
 
-
 export interface Scenario {
   name: string;
   /** Marks its history must show (history-json.ts historyMarks): the path it exists to cover. */

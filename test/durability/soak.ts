@@ -72,7 +72,15 @@ export function figures(records: CrashRecord[]): SoakPointFigures[] {
 
 function table(points: SoakPointFigures[]): string {
   const head = ['point', 'survived', 'dup', 'lost', 'overlap', 'fallbacks', 's (median)'];
-  const rows = points.map((p) => [p.point, `${p.survived}/${p.repetitions}`, String(p.duplicateUpgrades), String(p.lostUpgrades), String(p.overlappingReboots), p.fallbacks ? `${p.fallbacks.reported}/${p.fallbacks.seen}` : '-', String(p.seconds.median)]);
+  const rows = points.map((p) => [
+    p.point,
+    `${p.survived}/${p.repetitions}`,
+    String(p.duplicateUpgrades),
+    String(p.lostUpgrades),
+    String(p.overlappingReboots),
+    p.fallbacks ? `${p.fallbacks.reported}/${p.fallbacks.seen}` : '-',
+    String(p.seconds.median),
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ')).join('\n');
 }
@@ -101,7 +109,13 @@ function main(): void {
     date: new Date(began).toISOString(),
     repeat,
     machine: { cpus: os.cpus().length, loadAtStart, node: process.version, platform: `${os.platform()} ${os.release()}` },
-    settings: { heartbeatTimeoutMs: 5_000, pollIntervalMs: 100, rebootSeconds: 0.5, sleepMs: SLEEP_MS, cluster: '1 control plane + 1 worker, v1.9.2 → v1.9.4 (Kubernetes 1.32.0 → 1.32.2), approvals: none' },
+    settings: {
+      heartbeatTimeoutMs: 5_000,
+      pollIntervalMs: 100,
+      rebootSeconds: 0.5,
+      sleepMs: SLEEP_MS,
+      cluster: '1 control plane + 1 worker, v1.9.2 → v1.9.4 (Kubernetes 1.32.0 → 1.32.2), approvals: none',
+    },
     wallSeconds: Math.round((Date.now() - began) / 1000),
     testExitCode: run.status,
     points,

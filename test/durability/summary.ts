@@ -177,11 +177,7 @@ function describeRecord(r: DurabilityRecord): string {
 }
 
 export function renderMarkdown(s: Summary): string {
-  return [
-    `| Measured by \`npm test\` (test/durability, ${s.ranAt?.slice(0, 10) ?? 'not run'}) | Result |`,
-    '|---|---|',
-    ...rows(s).map(([k, v]) => `| ${k} | ${v} |`),
-  ].join('\n');
+  return [`| Measured by \`npm test\` (test/durability, ${s.ranAt?.slice(0, 10) ?? 'not run'}) | Result |`, '|---|---|', ...rows(s).map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
 }
 
 function main(argv: string[]): void {

@@ -92,11 +92,13 @@ const CASES: FaultCase[] = [
 
 /** Finished invocations (after the first `since`) of the faulted command (tool + whole-word match + node) in the twin's log. */
 function faultedCalls(fx: SimFixture, f: FaultSpec, since: number): Invocation[] {
-  return readInvocations(fx.sim.dir).slice(since).filter((i) => {
-    if (i.tool !== f.tool) return false;
-    if (f.match && !` ${i.args.join(' ')} `.includes(` ${f.match} `)) return false;
-    return !f.node || i.args.includes(f.node) || i.args.some((a) => a.split(',').includes(f.node!));
-  });
+  return readInvocations(fx.sim.dir)
+    .slice(since)
+    .filter((i) => {
+      if (i.tool !== f.tool) return false;
+      if (f.match && !` ${i.args.join(' ')} `.includes(` ${f.match} `)) return false;
+      return !f.node || i.args.includes(f.node) || i.args.some((a) => a.split(',').includes(f.node!));
+    });
 }
 
 const showCalls = (calls: Invocation[]): string => calls.map((i) => `${i.at.slice(11, 23)} ${i.args.slice(0, 3).join(' ')} exit ${i.exit}`).join('; ');

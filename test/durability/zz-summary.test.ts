@@ -15,7 +15,15 @@ const suite = (name: string, records: DurabilityRecord[], at = '2026-01-01T00:00
 describe('durability summary', () => {
   it('counts what the records say (synthetic records)', () => {
     const crash = (name: string, survived: boolean, duplicateUpgrades = 0): CrashRecord => ({
-      kind: 'crash', name, disruption: 'worker-sigkill', survived, outcome: 'completed', duplicateUpgrades, lostUpgrades: 0, acceptedUpgrades: 2, seconds: 1,
+      kind: 'crash',
+      name,
+      disruption: 'worker-sigkill',
+      survived,
+      outcome: 'completed',
+      duplicateUpgrades,
+      lostUpgrades: 0,
+      acceptedUpgrades: 2,
+      seconds: 1,
     });
     const one: Record<(typeof SUITES)[number], DurabilityRecord> = {
       'crash-matrix': crash('a', true),

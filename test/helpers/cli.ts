@@ -5,10 +5,7 @@ import { projectRoot } from '../../src/paths';
 /** The compiled CLI entry, run with the current node (never through PATH). */
 export const cliEntry = (): string => path.join(projectRoot(), 'dist', 'src', 'client', 'cli.js');
 
-export async function runCli(
-  args: string[],
-  opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; cwd?: string } = {},
-): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+export async function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; cwd?: string } = {}): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   const result = await execa(process.execPath, [cliEntry(), ...args], {
     env: { ...process.env, ...opts.env },
     extendEnv: false,

@@ -100,7 +100,10 @@ export function loadCases(tool?: ContractTool): ContractCase[] {
   for (const t of tools) {
     const dir = path.join(contractDir(), t);
     if (!fs.existsSync(dir)) continue;
-    for (const name of fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+    for (const name of fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort()) {
       const file = path.join(dir, name);
       const id = name.slice(0, -'.json'.length);
       let raw: Record<string, unknown>;
@@ -162,7 +165,11 @@ export function linesShape(text: string, extra: readonly string[] = []): string[
 /** Columns of a padded (tabwriter) or tab-separated table: header names and the cell count per row. */
 export function tableShape(text: string): { headers: string[]; rows: number[] } {
   const lines = text.split('\n').filter((l) => l.trim() !== '');
-  const split = (l: string): string[] => l.trim().split(/\t+ *| {2,}/).map((c) => c.trim());
+  const split = (l: string): string[] =>
+    l
+      .trim()
+      .split(/\t+ *| {2,}/)
+      .map((c) => c.trim());
   const [header, ...rows] = lines;
   return { headers: header === undefined ? [] : split(header), rows: rows.map((r) => split(r).filter((c) => c !== '').length) };
 }

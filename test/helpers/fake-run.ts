@@ -54,7 +54,16 @@ export function fakeCluster(cps: number, workers: number, version = 'v1.9.2'): F
   const nodes: FakeNode[] = [];
   for (let i = 0; i < cps; i++) nodes.push({ address: `10.0.0.${10 + i}`, role: 'controlplane', version, schematic: SCHEMATIC, bootId: 1, cordoned: false, staged: null });
   for (let i = 0; i < workers; i++) nodes.push({ address: `10.0.0.${20 + i}`, role: 'worker', version, schematic: SCHEMATIC, bootId: 1, cordoned: false, staged: null });
-  return { nodes, calls: [], hooks: {}, kubernetes: '1.32.0', remediations: [], gateCheck: () => ({ passed: true, summary: 'fine', evidence: '' }), silences: [], clockMs: Date.parse('2026-12-01T10:00:00Z') };
+  return {
+    nodes,
+    calls: [],
+    hooks: {},
+    kubernetes: '1.32.0',
+    remediations: [],
+    gateCheck: () => ({ passed: true, summary: 'fine', evidence: '' }),
+    silences: [],
+    clockMs: Date.parse('2026-12-01T10:00:00Z'),
+  };
 }
 
 export function specFor(cluster: FakeCluster, extra: Record<string, unknown> = {}): UpgradeSpec {
@@ -94,9 +103,7 @@ function factsOf(cluster: FakeCluster): ClusterFacts {
       members: cluster.nodes
         .filter((n) => n.role === 'controlplane')
         .map((n, i) => ({ id: `00000000000000${String(10 + i)}`, hostname: `node-${n.address.split('.').pop() ?? ''}`, peerUrls: [`https://${n.address}:2380`], learner: false })),
-      status: cluster.nodes
-        .filter((n) => n.role === 'controlplane')
-        .map((n, i) => ({ node: n.address, memberId: `00000000000000${String(10 + i)}`, leaderId: '0000000000000010', errors: '' })),
+      status: cluster.nodes.filter((n) => n.role === 'controlplane').map((n, i) => ({ node: n.address, memberId: `00000000000000${String(10 + i)}`, leaderId: '0000000000000010', errors: '' })),
       error: null,
     },
     podProblems: [],

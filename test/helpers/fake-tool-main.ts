@@ -22,12 +22,7 @@ export interface FakeRule {
 }
 
 function matches(rule: FakeRule, tool: string, args: string[], nth: number): boolean {
-  return (
-    rule.tool === tool &&
-    rule.args.length === args.length &&
-    rule.args.every((a, i) => a === '*' || a === args[i]) &&
-    (rule.nth === undefined || rule.nth === nth)
-  );
+  return rule.tool === tool && rule.args.length === args.length && rule.args.every((a, i) => a === '*' || a === args[i]) && (rule.nth === undefined || rule.nth === nth);
 }
 
 function main(): void {
@@ -37,7 +32,10 @@ function main(): void {
   const call = JSON.stringify({ tool, args });
   fs.appendFileSync(`${scenarioFile}.calls.jsonl`, `${call}\n`);
   // This call's number among identical calls (the log already holds it).
-  const nth = fs.readFileSync(`${scenarioFile}.calls.jsonl`, 'utf8').split('\n').filter((l) => l === call).length;
+  const nth = fs
+    .readFileSync(`${scenarioFile}.calls.jsonl`, 'utf8')
+    .split('\n')
+    .filter((l) => l === call).length;
   const rule = rules.find((r) => matches(r, tool, args, nth));
   if (!rule) {
     process.stderr.write(`fake ${tool}: no rule for ${JSON.stringify(args)}\n`);

@@ -37,7 +37,11 @@ export function fakeTools(dir: string, rules: FakeRule[]): FakeTools {
     calls: () => {
       const file = `${scenario}.calls.jsonl`;
       if (!fs.existsSync(file)) return [];
-      return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { tool: string; args: string[] });
+      return fs
+        .readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { tool: string; args: string[] });
     },
     setRules,
   };

@@ -201,7 +201,14 @@ export async function startKubeApiServer(fixture: KubeFixture, opts: { failure?:
     const key = `${method} ${a.group}/${a.resource}${a.namespace ? ' ns' : ''}${a.name ? ' name' : ''}${a.subresource ? `/${a.subresource}` : ''}`;
     switch (key) {
       case 'GET /nodes':
-        return [200, list('NodeList', 'v1', fixture.nodes.map((_, i) => node(fixture.nodes[i]?.name ?? '') as Obj))];
+        return [
+          200,
+          list(
+            'NodeList',
+            'v1',
+            fixture.nodes.map((_, i) => node(fixture.nodes[i]?.name ?? '') as Obj),
+          ),
+        ];
       case 'GET /nodes name':
         return node(a.name) ? [200, node(a.name) as Obj] : [404, notFound('nodes', a.name)];
       case 'PATCH /nodes name': {
@@ -248,7 +255,14 @@ export async function startKubeApiServer(fixture: KubeFixture, opts: { failure?:
         return [201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 }];
       }
       case 'GET /namespaces':
-        return [200, list('NamespaceList', 'v1', fixture.namespaces.map((n) => namespaceObject(n, rv())))];
+        return [
+          200,
+          list(
+            'NamespaceList',
+            'v1',
+            fixture.namespaces.map((n) => namespaceObject(n, rv())),
+          ),
+        ];
       case 'GET /namespaces ns name':
         return fixture.namespaces.includes(a.name) ? [200, namespaceObject(a.name, rv())] : [404, notFound('namespaces', a.name)];
       case 'GET policy/poddisruptionbudgets':

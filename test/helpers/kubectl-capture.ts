@@ -67,7 +67,16 @@ export function normalizeCapture(text: string): string {
     .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:<port>')
     .split('\n')
     .map((l) => l.replace(/^([EIW])\d{4} \d{2}:\d{2}:\d{2}\.\d{6}\s+\d+ /, '$1<time> <pid> '))
-    .map((l) => l.replace(/\[(error when evicting .*)\]/, (_, items: string) => `[${items.split(/, (?=error when evicting )/).sort().join(', ')}]`));
+    .map((l) =>
+      l.replace(
+        /\[(error when evicting .*)\]/,
+        (_, items: string) =>
+          `[${items
+            .split(/, (?=error when evicting )/)
+            .sort()
+            .join(', ')}]`,
+      ),
+    );
   const keyOf = (line: string): string =>
     /^evicting pod |^pod\/\S+ (evicted|deleted)$/.test(line) ? 'evictions' : /^pod\/\S+$/.test(line) ? 'pending' : /^error when evicting pods\//.test(line) ? 'errors' : '';
   const out: string[] = [];

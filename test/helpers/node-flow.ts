@@ -128,7 +128,9 @@ export async function waitingFor(handle: UpgradeHandle, kind: WaitingFor['kind']
   } catch (err) {
     const p = await progressOf(handle).catch(() => null);
     const row = p?.steps.find((s) => s.status === 'running' || s.status === 'failed');
-    const where = p ? `phase ${p.phase}; waiting ${p.waiting ? `${p.waiting.kind} ${p.waiting.step}: ${p.waiting.question}` : 'nothing'}; ${row ? `${row.id} ${row.status} ${row.substep ?? ''} ${row.message ?? ''}` : ''}` : 'no progress';
+    const where = p
+      ? `phase ${p.phase}; waiting ${p.waiting ? `${p.waiting.kind} ${p.waiting.step}: ${p.waiting.question}` : 'nothing'}; ${row ? `${row.id} ${row.status} ${row.substep ?? ''} ${row.message ?? ''}` : ''}`
+      : 'no progress';
     throw new Error(`${(err as Error).message}; ${where}`);
   }
 }
@@ -153,5 +155,7 @@ export async function reportOf(handle: UpgradeHandle, timeoutMs = 240_000): Prom
   }
   const p = await progressOf(handle).catch(() => null);
   const rows = p?.steps.filter((s) => s.status !== 'succeeded' && s.status !== 'pending').map((s) => `${s.id} ${s.status} ${s.substep ?? ''} ${s.waitingOn ?? ''} ${s.message ?? ''}`);
-  throw new Error(`no report within ${timeoutMs} ms; phase ${p?.phase ?? '?'}; waiting ${p?.waiting ? `${p.waiting.kind} ${p.waiting.step}: ${p.waiting.question}` : 'nothing'}; ${rows?.join('; ') ?? ''}`);
+  throw new Error(
+    `no report within ${timeoutMs} ms; phase ${p?.phase ?? '?'}; waiting ${p?.waiting ? `${p.waiting.kind} ${p.waiting.step}: ${p.waiting.question}` : 'nothing'}; ${rows?.join('; ') ?? ''}`,
+  );
 }

@@ -69,10 +69,7 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-export async function startTestWorker(
-  env: TestWorkflowEnvironment,
-  opts: Partial<Omit<UpgradeWorkerOptions, 'connection' | 'namespace'>> = {},
-): Promise<RunningWorker> {
+export async function startTestWorker(env: TestWorkflowEnvironment, opts: Partial<Omit<UpgradeWorkerOptions, 'connection' | 'namespace'>> = {}): Promise<RunningWorker> {
   const worker = await createUpgradeWorker({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',

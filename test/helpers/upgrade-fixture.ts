@@ -16,12 +16,7 @@ export interface SimFixture {
   spec: UpgradeSpec;
 }
 
-export async function simFixture(
-  dir: string,
-  cluster: string,
-  sim: Partial<SimInitOptions>,
-  spec: Record<string, unknown> = {},
-): Promise<SimFixture> {
+export async function simFixture(dir: string, cluster: string, sim: Partial<SimInitOptions>, spec: Record<string, unknown> = {}): Promise<SimFixture> {
   const info = await initSim(path.join(dir, cluster), { controlPlanes: 3, workers: 3, talos: 'v1.9.2', kubernetes: '1.32.0', rebootSeconds: 0.3, velero: true, ...sim });
   const controlPlane = info.nodes.filter((n) => n.role === 'controlplane').map((n) => n.address);
   const workers = info.nodes.filter((n) => n.role === 'worker').map((n) => n.address);
@@ -52,16 +47,20 @@ export async function waitingOn(handle: UpgradeHandle, kind?: WaitingFor['kind']
   // A run that ended will never wait again: say so at once. (Through `eventually`, whose retry swallows
   // errors, it kept querying until its deadline, past the test's end and the server's teardown.)
   let ended: Error | null = null;
-  const found = await eventually(async () => {
-    const p = await progressOf(handle);
-    const w = p.waiting;
-    if (w && (!kind || w.kind === kind) && (!step || w.step === step)) return w;
-    if (p.report) {
-      ended = new Error(`workflow ended (${p.report.outcome}: ${p.report.message}) while waiting for ${kind ?? 'a human'} ${step ?? ''}`);
-      return 'ended' as const;
-    }
-    return undefined;
-  }, timeoutMs, 100);
+  const found = await eventually(
+    async () => {
+      const p = await progressOf(handle);
+      const w = p.waiting;
+      if (w && (!kind || w.kind === kind) && (!step || w.step === step)) return w;
+      if (p.report) {
+        ended = new Error(`workflow ended (${p.report.outcome}: ${p.report.message}) while waiting for ${kind ?? 'a human'} ${step ?? ''}`);
+        return 'ended' as const;
+      }
+      return undefined;
+    },
+    timeoutMs,
+    100,
+  );
   if (found === 'ended') throw ended ?? new Error('workflow ended');
   return found;
 }

@@ -121,18 +121,31 @@ describe('audit trail: retention, run records and who answered', () => {
       assert.match(record.started.identity ?? '', /@.* \(talos-upgrade pid \d+\)$/, 'start sends the talos-upgrade identity');
       const seen = record.audit.map((e) => [e.signal, e.by, e.identity]);
       const cliIdentity = /^[^@]+@[^ ]+ \(talos-upgrade pid \d+\)$/;
-      assert.deepEqual(seen.map(([s, by]) => [s, by]), [['pause', 'alice'], ['approveStep', 'alice'], ['resume', 'bob']]);
+      assert.deepEqual(
+        seen.map(([s, by]) => [s, by]),
+        [
+          ['pause', 'alice'],
+          ['approveStep', 'alice'],
+          ['resume', 'bob'],
+        ],
+      );
       assert.equal(seen[0]?.[2], 'ops-bot@ci-runner-7', 'typed "alice", sent by another client: both are kept');
       assert.match(String(seen[1]?.[2]), cliIdentity);
       assert.match(String(seen[2]?.[2]), cliIdentity);
-      assert.ok(record.audit.every((e) => typeof e.eventId === 'number' && e.receivedAt), 'each entry points at its history event');
+      assert.ok(
+        record.audit.every((e) => typeof e.eventId === 'number' && e.receivedAt),
+        'each entry points at its history event',
+      );
       assert.equal(record.identities.source, 'history');
 
       // status --json and audit --json show the same, and say where the record is.
       const status = await runCli(['status', 'lab', '--json'], { env });
       assert.equal(status.exitCode, 0, status.stderr);
       const s = JSON.parse(status.stdout) as StatusJson;
-      assert.deepEqual(s.audit?.map((e) => [e.signal, e.by, e.identity]), seen);
+      assert.deepEqual(
+        s.audit?.map((e) => [e.signal, e.by, e.identity]),
+        seen,
+      );
       assert.equal(s.record?.path, file);
       const text = await runCli(['status', 'lab'], { env });
       assert.match(text.stdout, /Audit log: by = the name the sender typed, identity = the client identity the server recorded/);
@@ -145,7 +158,10 @@ describe('audit trail: retention, run records and who answered', () => {
       assert.equal(audit.exitCode, 0, audit.stderr);
       const view = JSON.parse(audit.stdout) as AuditView;
       assert.equal(view.source, 'run record in history');
-      assert.deepEqual(view.entries.map((e) => [e.signal, e.by, e.identity]), seen);
+      assert.deepEqual(
+        view.entries.map((e) => [e.signal, e.by, e.identity]),
+        seen,
+      );
       assert.deepEqual(view.started.by, 'alice');
       assert.equal(view.record?.path, file);
 

@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { findUpgrade, statusJson } from '../../src/client/upgrade-commands';
+import { findUpgrade } from '../../src/client/upgrade-client';
+import { statusJson } from '../../src/client/upgrade-queries';
 import { setFault } from '../../src/simulator';
 import { startTestServer, startTestWorker, tempDir, type RunningWorker } from '../helpers/temporal-env';
 import { simFixture, start, waitingOn } from '../helpers/upgrade-fixture';
@@ -31,13 +32,18 @@ describe('a never-healthy worker and its 5 minute budget', () => {
   });
 
   it('reaches the decision within 6 minutes, says what it waited for, and status showed the sub-step and attempt', { timeout: 9 * 60_000 }, async () => {
-    const fx = await simFixture(tmp.dir, 'budget', { controlPlanes: 1, workers: 1, rebootSeconds: 0.5, velero: false }, {
-      approvals: 'none',
-      onFailure: 'pause',
-      kubernetes: undefined,
-      backup: { velero: { enabled: false }, etcdSnapshot: { enabled: false } },
-      timeouts: { worker: '5m' },
-    });
+    const fx = await simFixture(
+      tmp.dir,
+      'budget',
+      { controlPlanes: 1, workers: 1, rebootSeconds: 0.5, velero: false },
+      {
+        approvals: 'none',
+        onFailure: 'pause',
+        kubernetes: undefined,
+        backup: { velero: { enabled: false }, etcdSnapshot: { enabled: false } },
+        timeouts: { worker: '5m' },
+      },
+    );
     const node = fx.spec.nodes!.workers[0]!;
     const step = `talos:v1.9.4:${node}`;
     setFault(fx.sim.dir, { kind: 'never-healthy', node, times: 1 });
@@ -64,7 +70,10 @@ describe('a never-healthy worker and its 5 minute budget', () => {
     const took = (decidedAt - stepStarted) / 1000;
     assert.ok(took <= 6 * 60, `the decision came ${took.toFixed(0)} s after the step started (budget 5 min, bound 6 min)`);
     assert.match(w.question, /health|healthy|Ready/i, `the question says what was waited for: ${w.question}`);
-    assert.ok([...seen].some((x) => /^verify /.test(x)), `status showed the verify sub-step with its activity and try: ${[...seen].join('; ')}`);
+    assert.ok(
+      [...seen].some((x) => /^verify /.test(x)),
+      `status showed the verify sub-step with its activity and try: ${[...seen].join('; ')}`,
+    );
     await handle.terminate('test over');
   });
 });

@@ -76,16 +76,19 @@ describe('talos-upgrade plan on a simulated cluster', () => {
     const plan = JSON.parse(r.stdout) as UpgradePlan;
     assert.equal(plan.cluster, 'lab');
     assert.equal(plan.blocked, false);
-    assert.deepEqual(plan.hops.map((h) => `${h.kind}:${h.from}->${h.to}`), ['talos:v1.9.2->v1.9.4', 'kubernetes:1.32.0->1.32.2']);
+    assert.deepEqual(
+      plan.hops.map((h) => `${h.kind}:${h.from}->${h.to}`),
+      ['talos:v1.9.2->v1.9.4', 'kubernetes:1.32.0->1.32.2'],
+    );
     const talos = plan.steps.filter((s) => s.kind === 'talos');
-    assert.deepEqual(talos.map((s) => s.node), ['192.168.1.80', '192.168.1.81', '192.168.1.71', '192.168.1.72', '192.168.1.70']);
-    assert.deepEqual(plan.steps.filter((s) => s.needsApproval).map((s) => s.id), [
-      'plan',
-      'talos:v1.9.4:192.168.1.71',
-      'talos:v1.9.4:192.168.1.72',
-      'talos:v1.9.4:192.168.1.70',
-      'kubernetes:1.32.2',
-    ]);
+    assert.deepEqual(
+      talos.map((s) => s.node),
+      ['192.168.1.80', '192.168.1.81', '192.168.1.71', '192.168.1.72', '192.168.1.70'],
+    );
+    assert.deepEqual(
+      plan.steps.filter((s) => s.needsApproval).map((s) => s.id),
+      ['plan', 'talos:v1.9.4:192.168.1.71', 'talos:v1.9.4:192.168.1.72', 'talos:v1.9.4:192.168.1.70', 'kubernetes:1.32.2'],
+    );
     assert.equal(plan.primary, '192.168.1.70');
     assert.ok(plan.preflight.every((c) => c.verdict !== 'blocker'));
   });

@@ -45,10 +45,14 @@ describe('operator CLI on a real server', () => {
     return JSON.parse(r.stdout) as StatusJson;
   };
   const waitingOn = (step: string, kind = 'approval') =>
-    eventually(async () => {
-      const s = await status();
-      return s.progress?.waiting?.step === step && s.progress.waiting.kind === kind ? s : undefined;
-    }, 90_000, 300);
+    eventually(
+      async () => {
+        const s = await status();
+        return s.progress?.waiting?.step === step && s.progress.waiting.kind === kind ? s : undefined;
+      },
+      90_000,
+      300,
+    );
 
   before(async () => {
     env = await startTestServer();
@@ -113,7 +117,11 @@ describe('operator CLI on a real server', () => {
     assert.equal(s.uiUrl, 'http://ui.test:8233/namespaces/default/workflows/talos-upgrade-lab');
     assert.ok(s.progress);
     assert.equal(s.progress.phase, 'plan-approval');
-    assert.deepEqual(s.progress.steps.map((st) => st.id), planIds, 'the workflow walks the steps plan printed');
+    assert.deepEqual(
+      s.progress.steps.map((st) => st.id),
+      planIds,
+      'the workflow walks the steps plan printed',
+    );
     assert.deepEqual(s.progress.waiting?.payload, { step: 'plan', by: 'your-name' });
     assert.equal(s.progress.waiting?.signal, 'approve');
     assert.equal(s.report, null);
@@ -236,10 +244,14 @@ describe('operator CLI on a real server', () => {
     assert.equal(p.exitCode, 0, p.stderr);
     assert.match(p.stdout, /pause requested: lab stops at the next safe point/);
     await cli(['approve', 'lab', '--step', 'plan']);
-    const paused = await eventually(async () => {
-      const s = await status();
-      return s.progress?.phase === 'paused' ? s : undefined;
-    }, 60_000, 300);
+    const paused = await eventually(
+      async () => {
+        const s = await status();
+        return s.progress?.phase === 'paused' ? s : undefined;
+      },
+      60_000,
+      300,
+    );
     assert.equal(paused.progress?.waiting?.kind, 'resume');
     const resume = await cli(['resume', 'lab']);
     assert.equal(resume.exitCode, 0, resume.stderr);
@@ -247,12 +259,19 @@ describe('operator CLI on a real server', () => {
     const abort = await cli(['abort', 'lab', '--reason', 'test over']);
     assert.equal(abort.exitCode, 0, abort.stderr);
     // Said before sending, from the run's own spec (the default onFailure): an abort undoes nothing.
-    assert.match(abort.stdout, /^lab stops at the next safe point.* This run's onFailure policy is rollback-node, so (it undoes nothing: .+ stays? as (it is|they are)|nothing has been changed yet, and nothing is undone)\./m);
+    assert.match(
+      abort.stdout,
+      /^lab stops at the next safe point.* This run's onFailure policy is rollback-node, so (it undoes nothing: .+ stays? as (it is|they are)|nothing has been changed yet, and nothing is undone)\./m,
+    );
     assert.match(abort.stdout, /abort requested: lab stops at the next safe point, as said above/);
-    const ended = await eventually(async () => {
-      const s = await status();
-      return s.status !== 'RUNNING' ? s : undefined;
-    }, 90_000, 300);
+    const ended = await eventually(
+      async () => {
+        const s = await status();
+        return s.status !== 'RUNNING' ? s : undefined;
+      },
+      90_000,
+      300,
+    );
     assert.equal(ended.report?.outcome, 'aborted');
     assert.ok(ended.progress?.audit.some((e) => e.signal === 'pause' && e.note === 'lunch'));
     assert.ok(ended.progress?.audit.some((e) => e.signal === 'abort' && e.note === 'test over'));
@@ -268,6 +287,12 @@ describe('operator CLI on a real server', () => {
     assert.match(rows[0] ?? '', /^lab\s+aborted\s+COMPLETED\s+talos-upgrade-lab\s/);
     assert.match(rows[1] ?? '', /^lab\s+completed\s+COMPLETED\s+talos-upgrade-lab\s/);
     const json = JSON.parse((await cli(['list', 'lab', '--json'])).stdout) as { outcome: string; rehearsal: boolean }[];
-    assert.deepEqual(json.map((r) => [r.outcome, r.rehearsal]), [['aborted', false], ['completed', false]]);
+    assert.deepEqual(
+      json.map((r) => [r.outcome, r.rehearsal]),
+      [
+        ['aborted', false],
+        ['completed', false],
+      ],
+    );
   });
 });

@@ -36,17 +36,21 @@ describe('one upgrade per cluster, whatever the spec calls it', () => {
     // The same cluster under another name (a copied spec).
     const copy = { ...fx.spec, cluster: 'lab-copy' };
     // The first run records the cluster's identity once its preflight read it; visibility follows shortly.
-    await eventually(async () => {
-      try {
-        await startUpgrade(env.client, copy, { taskQueue: QUEUE });
-        throw new Error('the second start was accepted');
-      } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        if (/accepted/.test(message)) throw err;
-        assert.match(message, /already being upgraded by talos-upgrade-lab\b/);
-        return true;
-      }
-    }, 30_000, 500);
+    await eventually(
+      async () => {
+        try {
+          await startUpgrade(env.client, copy, { taskQueue: QUEUE });
+          throw new Error('the second start was accepted');
+        } catch (err) {
+          const message = err instanceof Error ? err.message : String(err);
+          if (/accepted/.test(message)) throw err;
+          assert.match(message, /already being upgraded by talos-upgrade-lab\b/);
+          return true;
+        }
+      },
+      30_000,
+      500,
+    );
 
     // Past the client's check (a direct start): the run's own lock stops it at preflight.
     const before = readInvocations(fx.sim.dir).filter((i) => i.tool === 'talosctl' && i.args[0] === 'upgrade').length;
@@ -61,6 +65,6 @@ describe('one upgrade per cluster, whatever the spec calls it', () => {
     assert.equal(readInvocations(fx.sim.dir).filter((i) => i.tool === 'talosctl' && i.args[0] === 'upgrade').length, before, 'nothing upgraded');
 
     await first.executeUpdate(rejectStepUpdate, { args: [{ step: 'plan', by: 'tester', reason: 'test over' }] });
-    assert.equal(((await first.result())).outcome, 'rejected');
+    assert.equal((await first.result()).outcome, 'rejected');
   });
 });

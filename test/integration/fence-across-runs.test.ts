@@ -39,11 +39,16 @@ describe('the fence across runs of the same cluster', () => {
   it('a second run to the same target installs on every node again and completes', { timeout: 300_000 }, async () => {
     for (const round of ['first', 'second']) {
       // A fresh twin each round, same cluster name, same node addresses, same target: same fence keys.
-      const fx = await simFixture(path.join(tmp.dir, round), 'again', { controlPlanes: 1, workers: 1, rebootSeconds: 0.3, velero: false }, {
-        approvals: 'none',
-        kubernetes: undefined,
-        backup: { velero: { enabled: false }, etcdSnapshot: { enabled: false } },
-      });
+      const fx = await simFixture(
+        path.join(tmp.dir, round),
+        'again',
+        { controlPlanes: 1, workers: 1, rebootSeconds: 0.3, velero: false },
+        {
+          approvals: 'none',
+          kubernetes: undefined,
+          backup: { velero: { enabled: false }, etcdSnapshot: { enabled: false } },
+        },
+      );
       const handle = await start(env.client, fx, QUEUE);
       // A run that asks for a decision has already gone wrong here: say what it asked, not a timeout.
       // (waitingOn gives up as soon as the run has ended: then the result is the answer.)
@@ -54,7 +59,11 @@ describe('the fence across runs of the same cluster', () => {
       const report = (await Promise.race([handle.result(), asked])) as UpgradeReport;
       assert.equal(report.outcome, 'completed', `${round} run: ${report.message}`);
       const installs = readInvocations(fx.sim.dir).filter((c) => c.tool === 'talosctl' && c.args[0] === 'upgrade' && c.exit === 0);
-      assert.deepEqual(installs.map((c) => c.args[c.args.indexOf('--nodes') + 1]).sort(), [...fx.spec.nodes!.controlPlane, ...fx.spec.nodes!.workers].sort(), `${round} run: one install per node on its own twin`);
+      assert.deepEqual(
+        installs.map((c) => c.args[c.args.indexOf('--nodes') + 1]).sort(),
+        [...fx.spec.nodes!.controlPlane, ...fx.spec.nodes!.workers].sort(),
+        `${round} run: one install per node on its own twin`,
+      );
     }
   });
 });

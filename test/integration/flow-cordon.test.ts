@@ -36,14 +36,19 @@ function unschedulable(fx: SimFixture, node: string): boolean {
 }
 
 const fixture = (dir: string, name: string, drain: string): Promise<SimFixture> =>
-  simFixture(dir, name, { controlPlanes: 1, workers: 2, talos: 'v1.13.9', kubernetes: '1.36.0', talosctlVersion: 'v1.14.0', rebootSeconds: 0.3 }, {
-    talos: { version: 'v1.14.0', schematic: 'detect' },
-    kubernetes: { version: '1.36.0' },
-    approvals: 'none',
-    timeouts: { drain },
-  });
+  simFixture(
+    dir,
+    name,
+    { controlPlanes: 1, workers: 2, talos: 'v1.13.9', kubernetes: '1.36.0', talosctlVersion: 'v1.14.0', rebootSeconds: 0.3 },
+    {
+      talos: { version: 'v1.14.0', schematic: 'detect' },
+      kubernetes: { version: '1.36.0' },
+      approvals: 'none',
+      timeouts: { drain },
+    },
+  );
 
-describe('cordons: the one found before the run, and the run\'s own across a worker crash', () => {
+describe("cordons: the one found before the run, and the run's own across a worker crash", () => {
   let env: TestWorkflowEnvironment;
   let worker: RunningWorker;
   const tmp = tempDir('flow-cordon');
@@ -75,7 +80,9 @@ describe('cordons: the one found before the run, and the run\'s own across a wor
     const p = await progressOf(handle);
     assert.equal(p.phase, 'blocked');
     assert.equal(p.preflight.find((c) => c.id === 'nodes-schedulable')?.verdict, 'blocker');
-    const changed = readInvocations(fx.sim.dir).filter((i) => (i.tool === 'kubectl' && ['drain', 'uncordon', 'cordon'].includes(i.args[0] ?? '')) || (i.tool === 'talosctl' && ['upgrade', 'reboot', 'image'].includes(i.args[0] ?? '')));
+    const changed = readInvocations(fx.sim.dir).filter(
+      (i) => (i.tool === 'kubectl' && ['drain', 'uncordon', 'cordon'].includes(i.args[0] ?? '')) || (i.tool === 'talosctl' && ['upgrade', 'reboot', 'image'].includes(i.args[0] ?? '')),
+    );
     assert.deepEqual(changed, [], 'nothing drained, pulled or installed');
     await handle.signal(abortSignal, { by: 'tester' });
     const report = await reportOf(handle);
@@ -96,11 +103,15 @@ describe('cordons: the one found before the run, and the run\'s own across a wor
       await workerReady(child);
       const handle = await start(env.client, fx, CHILD_QUEUE);
       await approvePlan(handle);
-      await eventually(async () => {
-        const p = await progressOf(handle);
-        const row = p.steps.find((s) => s.id === step);
-        return (row?.substep === 'drain' && unschedulable(fx, node)) || undefined;
-      }, 120_000, 100);
+      await eventually(
+        async () => {
+          const p = await progressOf(handle);
+          const row = p.steps.find((s) => s.id === step);
+          return (row?.substep === 'drain' && unschedulable(fx, node)) || undefined;
+        },
+        120_000,
+        100,
+      );
       assert.ok((await twinPids(fx.sim.dir)).length > 0, 'kubectl drain is running');
       child.kill('SIGKILL');
       await child;
@@ -122,10 +133,12 @@ describe('cordons: the one found before the run, and the run\'s own across a wor
         await child;
       }
       assert.equal(unschedulable(fx, node), false, 'the run lifted its own cordon');
-      assert.ok(readSimState(fx.sim.dir).nodes.every((n) => !n.unschedulable), 'no node left cordoned');
+      assert.ok(
+        readSimState(fx.sim.dir).nodes.every((n) => !n.unschedulable),
+        'no node left cordoned',
+      );
       assert.equal(countOf(fx.sim.dir, node, 'install'), ending === 'completes' ? 1 : 0);
       if (ending === 'completes') assert.ok(readSimState(fx.sim.dir).nodes.every((n) => n.talosVersion === 'v1.14.0'));
     });
   }
 });
-

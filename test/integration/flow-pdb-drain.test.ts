@@ -42,12 +42,17 @@ function drains(fx: SimFixture, kubeName: string): { args: string[]; exit: numbe
 
 /** Runs until the first worker's drain stalls on the budget, and checks the decision it ends in. */
 async function toStall(env: TestWorkflowEnvironment, dir: string, name: string): Promise<Stalled> {
-  const fx = await simFixture(dir, name, { controlPlanes: 1, workers: 2, talos: 'v1.13.9', kubernetes: '1.36.0', talosctlVersion: 'v1.14.0', rebootSeconds: 0.3 }, {
-    talos: { version: 'v1.14.0', schematic: 'detect' },
-    kubernetes: { version: '1.36.0' },
-    approvals: 'none',
-    timeouts: { drain: `${DRAIN_TIMEOUT_S}s` },
-  });
+  const fx = await simFixture(
+    dir,
+    name,
+    { controlPlanes: 1, workers: 2, talos: 'v1.13.9', kubernetes: '1.36.0', talosctlVersion: 'v1.14.0', rebootSeconds: 0.3 },
+    {
+      talos: { version: 'v1.14.0', schematic: 'detect' },
+      kubernetes: { version: '1.36.0' },
+      approvals: 'none',
+      timeouts: { drain: `${DRAIN_TIMEOUT_S}s` },
+    },
+  );
   const node = fx.spec.nodes!.workers[0]!;
   setFault(fx.sim.dir, { kind: 'pdb-blocks-drain', node });
   const state = readSimState(fx.sim.dir);
@@ -72,7 +77,10 @@ async function toStall(env: TestWorkflowEnvironment, dir: string, name: string):
   assert.ok(seenAt - drain.at < (DRAIN_TIMEOUT_S + 30) * 1000, `the decision came ${seenAt - drain.at} ms after the drain started`);
   // It names the budget and a pod it holds, and offers the four answers.
   assert.match(decision.question, new RegExp(`held by PodDisruptionBudget ${budget.name}`));
-  assert.ok(pods.some((p) => decision.question.includes(p)), `${decision.question} names one of ${pods.join(', ')}`);
+  assert.ok(
+    pods.some((p) => decision.question.includes(p)),
+    `${decision.question} names one of ${pods.join(', ')}`,
+  );
   assert.match(decision.question, /DrainStalled/);
   const actions = [decision.payload, ...decision.alternatives.map((a) => a.payload)].map((p) => p.action);
   for (const a of ['retry', 'evict-by-delete', 'skip', 'abort']) assert.ok(actions.includes(a), `offers ${a}: ${actions.join(', ')}`);
@@ -145,7 +153,9 @@ describe('a PodDisruptionBudget blocks the drain of a worker', () => {
     assert.equal(all[1]!.args.at(-1), '--disable-eviction');
     assert.equal(all[1]!.exit, 0);
     assert.equal(countOf(s.fx.sim.dir, s.node, 'install'), 1);
-    const left = readSimState(s.fx.sim.dir).pods.filter((p) => p.node === s.kubeName).map((p) => `${p.namespace}/${p.name}`);
+    const left = readSimState(s.fx.sim.dir)
+      .pods.filter((p) => p.node === s.kubeName)
+      .map((p) => `${p.namespace}/${p.name}`);
     for (const p of s.pods) assert.ok(!left.includes(p), `${p} left ${s.kubeName}`);
     assert.equal(schedulable(s.fx, s.node), true);
     assert.ok(readSimState(s.fx.sim.dir).nodes.every((n) => n.talosVersion === 'v1.14.0' && !n.unschedulable));
@@ -171,7 +181,10 @@ describe('a PodDisruptionBudget blocks the drain of a worker', () => {
     const postflight = (await progressOf(s.handle)).steps.find((x) => x.kind === 'postflight');
     assert.equal(postflight?.status, 'succeeded');
     assert.match(postflight?.message ?? '', new RegExp(`except ${s.node.replace(/\./g, '\\.')} \\(skipped, left on their version\\)`));
-    assert.ok(report.versions.some((v) => v.node === s.node && v.after === 'v1.13.9'), JSON.stringify(report.versions));
+    assert.ok(
+      report.versions.some((v) => v.node === s.node && v.after === 'v1.13.9'),
+      JSON.stringify(report.versions),
+    );
   });
 
   it('abort installs nothing more anywhere and leaves the node schedulable', { timeout: 300_000 }, async () => {

@@ -98,7 +98,10 @@ describe('rehearsals of Talos 1.12 → 1.13 and 1.13 → 1.14 (3 control planes 
     }
     // Order of nodes: workers, secondaries, the primary last; upgrade-k8s after every node.
     const installs = readInvocations(simDir).flatMap((inv, i) => (inv.tool === 'talosctl' && inv.args[0] === 'upgrade' ? [{ i, node: inv.args[inv.args.indexOf('--nodes') + 1] }] : []));
-    assert.deepEqual(installs.map((x) => x.node), [...WORKERS, ...CONTROL_PLANES]);
+    assert.deepEqual(
+      installs.map((x) => x.node),
+      [...WORKERS, ...CONTROL_PLANES],
+    );
     const k8s = readInvocations(simDir).findIndex((inv) => inv.tool === 'talosctl' && inv.args[0] === 'upgrade-k8s' && inv.exit === 0);
     assert.ok(k8s > (installs.at(-1)?.i ?? Infinity), 'upgrade-k8s after the last node');
     assert.equal(readInvocations(simDir).filter((inv) => inv.tool === 'talosctl' && inv.args[0] === 'upgrade-k8s').length, 1, 'upgrade-k8s once');
@@ -157,7 +160,9 @@ describe('rehearsals of Talos 1.12 → 1.13 and 1.13 → 1.14 (3 control planes 
       r.stdout,
       /→ blocker talosctl-version: talosctl v1\.12\.11 is older than the target v1\.13\.9: once the nodes run 1\.13, its upgrade-k8s refuses them \("compatibility with version 1\.13\.9 is not supported"\), so the Kubernetes step would fail \(fix: install talosctl 1\.13\.x and point tools\.talosctl at it\)\n/,
     );
-    const changed = readInvocations(simDir).filter((inv) => (inv.tool === 'talosctl' && ['upgrade', 'upgrade-k8s', 'reboot'].includes(inv.args[0] ?? '')) || (inv.tool === 'kubectl' && inv.args[0] === 'drain'));
+    const changed = readInvocations(simDir).filter(
+      (inv) => (inv.tool === 'talosctl' && ['upgrade', 'upgrade-k8s', 'reboot'].includes(inv.args[0] ?? '')) || (inv.tool === 'kubectl' && inv.args[0] === 'drain'),
+    );
     assert.deepEqual(changed, [], 'nothing drained or upgraded');
   });
 });

@@ -66,7 +66,11 @@ async function slowPullRun(env: TestWorkflowEnvironment, dir: string, c: Case, t
     t.diagnostic(`${c.name} ${n.address}: ${pull.action} ${(pull.durationMs / 1000).toFixed(1)} s, install exit ${installs[0]?.exit}`);
   }
   const records = await activityRecords(handle);
-  assert.deepEqual(records.filter((r) => r.timedOut).map((r) => r.name), [], 'no activity timed out');
+  assert.deepEqual(
+    records.filter((r) => r.timedOut).map((r) => r.name),
+    [],
+    'no activity timed out',
+  );
   for (const name of ['prePullInstaller', 'installOnNode', 'rebootNode', 'awaitNodeBack']) {
     const retried = records.filter((r) => r.name === name && r.attempts.some((a) => a !== 1));
     assert.deepEqual(retried, [], `${name} never retried`);

@@ -67,8 +67,24 @@ describe('other Talos and talosctl versions on the twin: plan and upgrade', () =
   it('sim init --talos v1.12.11 on Image Factory nodes: plan detects the schematic and shows the legacy install; the upgrade keeps schematic and extensions', { timeout: 240_000 }, async () => {
     const dir = path.join(tmp.dir, 'v112');
     const init = await runCli([
-      'sim', 'init', dir, '--control-planes', '1', '--workers', '2', '--talos', 'v1.12.11', '--kubernetes', '1.35.0',
-      '--schematic', SCHEMATIC, '--extensions', 'iscsi-tools,util-linux-tools', '--reboot-seconds', '0.3', '--velero',
+      'sim',
+      'init',
+      dir,
+      '--control-planes',
+      '1',
+      '--workers',
+      '2',
+      '--talos',
+      'v1.12.11',
+      '--kubernetes',
+      '1.35.0',
+      '--schematic',
+      SCHEMATIC,
+      '--extensions',
+      'iscsi-tools,util-linux-tools',
+      '--reboot-seconds',
+      '0.3',
+      '--velero',
     ]);
     assert.equal(init.exitCode, 0, init.stderr);
     const sim = simInfo(dir);
@@ -100,14 +116,22 @@ describe('other Talos and talosctl versions on the twin: plan and upgrade', () =
       // One control plane: Talos refuses to forfeit a one-member etcd's leadership ("cannot forfeit
       // leadership, only one member", v1.13.9 internal/pkg/etcd/etcd.go), exit 1, and the step goes on.
       assert.deepEqual(calls, ['drain:0', ...(cp ? ['forfeit:1'] : []), 'install:0', 'uncordon:0'], n.address);
-      const install = nodeCalls(dir).get(n.address)!.find((c) => c.action === 'install')!;
+      const install = nodeCalls(dir)
+        .get(n.address)!
+        .find((c) => c.action === 'install')!;
       assert.ok(install.args.includes(`factory.talos.dev/installer/${SCHEMATIC}:v1.13.9`), install.args.join(' '));
     });
   });
 
   it('talosctl 1.14 with a worker down: plan and preflight block, naming the node and the fix; once it is back, a resume re-plans and upgrades it like the others', { timeout: 240_000 }, async () => {
     const sim = await initSim(path.join(tmp.dir, 'down'), {
-      controlPlanes: 1, workers: 2, talos: 'v1.13.9', kubernetes: '1.36.0', talosctlVersion: 'v1.14.0', rebootSeconds: 0.3, velero: true,
+      controlPlanes: 1,
+      workers: 2,
+      talos: 'v1.13.9',
+      kubernetes: '1.36.0',
+      talosctlVersion: 'v1.14.0',
+      rebootSeconds: 0.3,
+      velero: true,
     });
     const down = sim.nodes.workers[1]!;
     mutateSimState(sim.dir, (s, now) => {
@@ -118,7 +142,10 @@ describe('other Talos and talosctl versions on the twin: plan and upgrade', () =
 
     const plan = await runCli(['plan', file], { timeoutMs: 120_000 });
     assert.equal(plan.exitCode, 3, `${plan.stdout}\n${plan.stderr}`);
-    assert.match(plan.stdout, new RegExp(`BLOCKER +nodes-reachable +${esc(down)} did not answer talosctl; check that it is powered on and reachable\\n +fix: talosctl version --nodes ${esc(down)}\\n`));
+    assert.match(
+      plan.stdout,
+      new RegExp(`BLOCKER +nodes-reachable +${esc(down)} did not answer talosctl; check that it is powered on and reachable\\n +fix: talosctl version --nodes ${esc(down)}\\n`),
+    );
     // Only that node: the 1.14 client's per-node errors are not read as the whole cluster being away.
     assert.equal((plan.stdout.match(/BLOCKER +nodes-reachable/g) ?? []).length, 1);
     assert.match(plan.stdout, /ok +etcd-readable/);
@@ -128,7 +155,10 @@ describe('other Talos and talosctl versions on the twin: plan and upgrade', () =
     assert.match(w.question, new RegExp(`${esc(down)} did not answer talosctl; check that it is powered on and reachable \\(fix: talosctl version --nodes ${esc(down)}\\)`));
     assert.equal((await progressOf(handle)).phase, 'blocked');
     const changing = (): number =>
-      readInvocations(sim.dir).filter((i) => (i.tool === 'kubectl' && i.args[0] === 'drain') || (i.tool === 'talosctl' && ['upgrade', 'reboot', 'image'].includes(i.args[0] ?? '')) || (i.tool === 'velero' && i.args.includes('create'))).length;
+      readInvocations(sim.dir).filter(
+        (i) =>
+          (i.tool === 'kubectl' && i.args[0] === 'drain') || (i.tool === 'talosctl' && ['upgrade', 'reboot', 'image'].includes(i.args[0] ?? '')) || (i.tool === 'velero' && i.args.includes('create')),
+      ).length;
     assert.equal(changing(), 0, 'nothing backed up, drained, pulled or installed while blocked');
 
     // It answers again: the operator resumes, preflight runs again and the run goes on.

@@ -51,11 +51,16 @@ describe('gates and silences with a real Prometheus and Alertmanager', () => {
   });
 
   it('a Prometheus gate waits on durable timers while an alert fires after a worker reboot, and goes on when it clears; the silence lives as long as the run', async () => {
-    const fx = await simFixture(tmp.dir, 'prom', { controlPlanes: 1, workers: 2, rebootSeconds: 5 }, {
-      kubernetes: undefined,
-      approvals: 'control-plane',
-      backup: { velero: { enabled: false }, etcdSnapshot: { enabled: false } },
-    });
+    const fx = await simFixture(
+      tmp.dir,
+      'prom',
+      { controlPlanes: 1, workers: 2, rebootSeconds: 5 },
+      {
+        kubernetes: undefined,
+        approvals: 'control-plane',
+        backup: { velero: { enabled: false }, etcdSnapshot: { enabled: false } },
+      },
+    );
     exporter = await startSimMetrics(fx.sim.dir);
     prom = await startPrometheus(path.join(tmp.dir, 'prom'), { targets: [`127.0.0.1:${exporter.port}`], rules: RULES, alertmanager: am });
     const w1 = fx.sim.nodes.workers[0] ?? '';
@@ -63,7 +68,13 @@ describe('gates and silences with a real Prometheus and Alertmanager', () => {
     const spec = {
       ...fx.spec,
       gates: [
-        { name: 'promql', when: 'before-each-node' as const, timeoutMs: 120_000, intervalMs: 2_000, check: { kind: 'prometheus' as const, url: prom.url, query: 'ALERTS{alertname="SimNodeDisrupted",alertstate="firing"}' } },
+        {
+          name: 'promql',
+          when: 'before-each-node' as const,
+          timeoutMs: 120_000,
+          intervalMs: 2_000,
+          check: { kind: 'prometheus' as const, url: prom.url, query: 'ALERTS{alertname="SimNodeDisrupted",alertstate="firing"}' },
+        },
         { name: 'alerts', when: 'before-each-node' as const, timeoutMs: 120_000, intervalMs: 2_000, check: { kind: 'alerts' as const, url: am.url, matchers: ['alertname="SimNodeDisrupted"'] } },
       ],
       alertmanager: { url: am.url, silence: { matchers: ['alertname="UpgradeNoise"'], durationMs: 120_000 } },
@@ -78,33 +89,47 @@ describe('gates and silences with a real Prometheus and Alertmanager', () => {
     await handle.executeUpdate(approveStepUpdate, { args: [{ step: 'plan', by: 'tester' }] });
 
     const step = `talos:v1.9.4:${w1}`;
-    const waiting = await eventually(async () => {
-      const p = await progressOf(handle);
-      const gate = p.steps.find((s) => s.id === step)?.gates?.find((g) => g.name === 'promql');
-      return gate?.status === 'checking' && gate.last?.passed === false ? { p, gate } : undefined;
-    }, 60_000, 200);
+    const waiting = await eventually(
+      async () => {
+        const p = await progressOf(handle);
+        const gate = p.steps.find((s) => s.id === step)?.gates?.find((g) => g.name === 'promql');
+        return gate?.status === 'checking' && gate.last?.passed === false ? { p, gate } : undefined;
+      },
+      60_000,
+      200,
+    );
     assert.match(waiting.gate.last?.evidence ?? '', /ALERTS\{.*alertname="SimNodeDisrupted".*node="[^"]+"/);
     assert.match(waiting.p.steps.find((s) => s.id === step)?.waitingOn ?? '', /^gate promql: 1 series returned; next check in \d+s$/);
     const silence = waiting.p.silences?.[0];
     assert.ok(silence && silence.state === 'active' && silence.id !== '', JSON.stringify(waiting.p.silences));
     const live = await silenceIn(am, silence.id);
     assert.equal(live.status.state, 'active', 'the silence exists in Alertmanager during the run');
-    assert.deepEqual(live.matchers.map((m) => [m.name, m.value, m.isRegex]), [['alertname', 'UpgradeNoise', false]]);
+    assert.deepEqual(
+      live.matchers.map((m) => [m.name, m.value, m.isRegex]),
+      [['alertname', 'UpgradeNoise', false]],
+    );
 
     // The node comes back, recovers, the alert resolves: both gates pass and the node step begins.
     await reboot;
-    const passed = await eventually(async () => {
-      const p = await progressOf(handle);
-      const gates = p.steps.find((s) => s.id === step)?.gates ?? [];
-      return gates.length === 2 && gates.every((g) => g.status === 'passed') ? gates : undefined;
-    }, 90_000, 300);
+    const passed = await eventually(
+      async () => {
+        const p = await progressOf(handle);
+        const gates = p.steps.find((s) => s.id === step)?.gates ?? [];
+        return gates.length === 2 && gates.every((g) => g.status === 'passed') ? gates : undefined;
+      },
+      90_000,
+      300,
+    );
     assert.ok((passed[0]?.checks ?? 0) >= 2, 'it checked again after the alert cleared');
     assert.equal(passed[1]?.last?.summary, 'no alert firing');
 
     await handle.signal(abortSignal, { by: 'tester', reason: 'gate test over' });
     const report = (await handle.result()) as UpgradeReport;
     assert.equal(report.outcome, 'aborted');
-    assert.deepEqual(report.silences?.map((s) => [s.id, s.state]), [[silence.id, 'expired']]);
+    assert.deepEqual(
+      report.silences?.map((s) => [s.id, s.state]),
+      [[silence.id, 'expired']],
+    );
     assert.equal((await silenceIn(am, silence.id)).status.state, 'expired', 'expired in Alertmanager after the abort');
 
     // The waits between checks are timers in history, one per wait, not a hot loop of activities.
@@ -121,12 +146,17 @@ describe('gates and silences with a real Prometheus and Alertmanager', () => {
   });
 
   it('a gate that never clears ends in a decision within its timeout; override records who and why; abort leaves the cluster unchanged under rollback-node; node silences expire', async () => {
-    const fx = await simFixture(tmp.dir, 'kube', { controlPlanes: 1, workers: 1, rebootSeconds: 0.3 }, {
-      kubernetes: undefined,
-      approvals: 'none',
-      onFailure: 'rollback-node',
-      backup: { velero: { enabled: false }, etcdSnapshot: { enabled: false } },
-    });
+    const fx = await simFixture(
+      tmp.dir,
+      'kube',
+      { controlPlanes: 1, workers: 1, rebootSeconds: 0.3 },
+      {
+        kubernetes: undefined,
+        approvals: 'none',
+        onFailure: 'rollback-node',
+        backup: { velero: { enabled: false }, etcdSnapshot: { enabled: false } },
+      },
+    );
     setCustomObject(fx.sim.dir, { preset: 'ceph', namespace: 'rook-ceph', name: 'rook-ceph', status: { ceph: { health: 'HEALTH_WARN' } } });
     setCustomObject(fx.sim.dir, { preset: 'longhorn-volume', namespace: 'longhorn-system', name: 'pvc-a' });
     setCustomObject(fx.sim.dir, { preset: 'longhorn-volume', namespace: 'longhorn-system', name: 'pvc-b', status: { state: 'attached', robustness: 'degraded' } });
@@ -135,8 +165,28 @@ describe('gates and silences with a real Prometheus and Alertmanager', () => {
     const spec = {
       ...fx.spec,
       gates: [
-        { name: 'ceph', when: 'before-each-node' as const, timeoutMs: 10_000, intervalMs: 2_000, check: { kind: 'kubernetes' as const, object: { apiVersion: 'ceph.rook.io/v1', kind: 'CephCluster', namespace: 'rook-ceph', name: 'rook-ceph' }, condition: 'status.ceph.health == "HEALTH_OK"' } },
-        { name: 'volumes', when: 'before-each-node' as const, timeoutMs: 10_000, intervalMs: 2_000, check: { kind: 'kubernetes' as const, object: { apiVersion: 'longhorn.io/v1beta2', kind: 'Volume', namespace: 'longhorn-system' }, condition: 'every item with status.robustness == "healthy"' } },
+        {
+          name: 'ceph',
+          when: 'before-each-node' as const,
+          timeoutMs: 10_000,
+          intervalMs: 2_000,
+          check: {
+            kind: 'kubernetes' as const,
+            object: { apiVersion: 'ceph.rook.io/v1', kind: 'CephCluster', namespace: 'rook-ceph', name: 'rook-ceph' },
+            condition: 'status.ceph.health == "HEALTH_OK"',
+          },
+        },
+        {
+          name: 'volumes',
+          when: 'before-each-node' as const,
+          timeoutMs: 10_000,
+          intervalMs: 2_000,
+          check: {
+            kind: 'kubernetes' as const,
+            object: { apiVersion: 'longhorn.io/v1beta2', kind: 'Volume', namespace: 'longhorn-system' },
+            condition: 'every item with status.robustness == "healthy"',
+          },
+        },
       ],
       alertmanager: { url: am.url, silence: { matchers: ['alertname="KubeNodeNotReady"', 'node="{node}"'], durationMs: 120_000 } },
     };
@@ -152,7 +202,11 @@ describe('gates and silences with a real Prometheus and Alertmanager', () => {
     assert.ok(nodeSilence?.id, JSON.stringify(p.silences));
     const live = await silenceIn(am, nodeSilence.id);
     assert.equal(live.status.state, 'active');
-    assert.deepEqual(live.matchers.map((m) => `${m.name}=${m.value}`), ['alertname=KubeNodeNotReady', `node=${hostname}`], 'node-scoped: {node} filled');
+    assert.deepEqual(
+      live.matchers.map((m) => `${m.name}=${m.value}`),
+      ['alertname=KubeNodeNotReady', `node=${hostname}`],
+      'node-scoped: {node} filled',
+    );
 
     await assert.rejects(handle.executeUpdate(decideStepUpdate, { args: [{ step, action: 'override', by: 'alice' }] }), (err: Error) => /override needs --reason/.test(String(err.cause)));
     const overridden = await handle.executeUpdate(decideStepUpdate, { args: [{ step, action: 'override', attempt: 1, by: 'alice', reason: 'Ceph warns about a scrub, not about data' }] });
@@ -166,19 +220,33 @@ describe('gates and silences with a real Prometheus and Alertmanager', () => {
     assert.match(report.message, /aborted by bob at gate volumes/);
     const state = readSimState(fx.sim.dir);
     assert.deepEqual(state.acceptedUpgrades, [], 'no node was upgraded');
-    assert.ok(state.nodes.every((n) => n.talosVersion === 'v1.9.2' && !n.unschedulable), 'every node where it was, schedulable');
+    assert.ok(
+      state.nodes.every((n) => n.talosVersion === 'v1.9.2' && !n.unschedulable),
+      'every node where it was, schedulable',
+    );
     const final = await progressOf(handle);
     const gates = final.steps.find((s) => s.id === step)?.gates;
-    assert.deepEqual(gates?.map((g) => [g.name, g.status, g.override?.by ?? null]), [['ceph', 'overridden', 'alice'], ['volumes', 'aborted', null]]);
+    assert.deepEqual(
+      gates?.map((g) => [g.name, g.status, g.override?.by ?? null]),
+      [
+        ['ceph', 'overridden', 'alice'],
+        ['volumes', 'aborted', null],
+      ],
+    );
     assert.equal((await silenceIn(am, nodeSilence.id)).status.state, 'expired');
     assert.ok(report.silences?.every((s) => s.state === 'expired'));
   });
 
   it('a run that completes expires its silence', async () => {
-    const fx = await simFixture(tmp.dir, 'done', { controlPlanes: 1, workers: 1, talos: 'v1.9.4', kubernetes: '1.32.2', rebootSeconds: 0.3 }, {
-      approvals: 'none',
-      backup: { velero: { enabled: false }, etcdSnapshot: { enabled: false } },
-    });
+    const fx = await simFixture(
+      tmp.dir,
+      'done',
+      { controlPlanes: 1, workers: 1, talos: 'v1.9.4', kubernetes: '1.32.2', rebootSeconds: 0.3 },
+      {
+        approvals: 'none',
+        backup: { velero: { enabled: false }, etcdSnapshot: { enabled: false } },
+      },
+    );
     const spec = { ...fx.spec, alertmanager: { url: am.url, silence: { matchers: ['alertname="UpgradeNoise"'], durationMs: 120_000 } } };
     const handle = await start(env.client, { sim: fx.sim, spec }, QUEUE);
     const report = (await handle.result()) as UpgradeReport;

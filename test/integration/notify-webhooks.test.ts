@@ -123,7 +123,9 @@ describe('notify', () => {
     assert.equal(result.delivered, 1);
     assert.equal(sent('/from-env').length, 1);
     const missing = await sendNotifications({ targets: [target], event: approvalNeeded }, { env: {} });
-    assert.deepEqual(missing.failed, [{ kind: 'webhook', target: 'webhook via $TEST_NOTIFY_URL', error: 'environment variable TEST_NOTIFY_URL is not set on the worker; export it there with the webhook URL' }]);
+    assert.deepEqual(missing.failed, [
+      { kind: 'webhook', target: 'webhook via $TEST_NOTIFY_URL', error: 'environment variable TEST_NOTIFY_URL is not set on the worker; export it there with the webhook URL' },
+    ]);
   });
 
   it('reads urlFile on the worker at send time: a changed file is used at once, a missing or wrong one is a failure naming the file, never its words', async () => {
@@ -212,7 +214,10 @@ describe('notify', () => {
       const result: NotifyResult = await env.run(notify, input);
       assert.equal(result.delivered, 0);
       assert.equal(result.failed.length, 2);
-      assert.deepEqual(result.failed.map((f) => f.target), ['slack via $TEST_SECRET_SLACK_URL', 'webhook via $TEST_SECRET_REFLECT_URL']);
+      assert.deepEqual(
+        result.failed.map((f) => f.target),
+        ['slack via $TEST_SECRET_SLACK_URL', 'webhook via $TEST_SECRET_REFLECT_URL'],
+      );
       assert.match(result.failed[1]?.error ?? '', /^HTTP 403: invalid token for \[redacted\]/);
       const warnings = logs.filter((l) => l.level === 'WARN' && l.message.startsWith('notification (approval-needed)'));
       assert.equal(warnings.length, 2, JSON.stringify(logs));

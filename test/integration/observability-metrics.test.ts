@@ -150,7 +150,10 @@ describe('worker metrics on 127.0.0.1', () => {
     assert.equal(typeof plan[0]?.durationMs, 'number');
     // The velero attempt that died: a WARN line with its type and (redacted, bounded) message.
     const died = finished.filter((e) => e.cluster === 'obs-abort' && e.outcome === 'failed');
-    assert.deepEqual(died.map((e) => [e.level, e.activityType, e.errorType, e.attempt]), [['WARN', 'createVeleroBackup', 'ToolFailed', 1]]);
+    assert.deepEqual(
+      died.map((e) => [e.level, e.activityType, e.errorType, e.attempt]),
+      [['WARN', 'createVeleroBackup', 'ToolFailed', 1]],
+    );
     assert.ok(typeof died[0]?.error === 'string' && died[0].error.length <= 301, 'the message is bounded');
     // An activity on one node names it: the etcd snapshot is taken from the control plane.
     const snapshot = started.filter((e) => e.cluster === 'obs-abort' && e.activityType === 'takeEtcdSnapshot');

@@ -34,7 +34,10 @@ describe('rehearse --metrics-port', () => {
       }, 120_000);
       assert.equal(total(m, 'talos_upgrade_activities_total', { cluster: 'rehearsal', activityType: 'planUpgrade', step_kind: 'plan', outcome: 'succeeded' }), 1);
       assert.equal(total(m, 'talos_upgrade_activity_seconds_count', { cluster: 'rehearsal', activityType: 'planUpgrade' }), 1);
-      assert.ok(m.some((s) => s.name === 'temporal_workflow_task_execution_latency_count'), 'the SDK series too');
+      assert.ok(
+        m.some((s) => s.name === 'temporal_workflow_task_execution_latency_count'),
+        'the SDK series too',
+      );
     } finally {
       child.kill('SIGINT');
     }
@@ -49,7 +52,10 @@ describe('rehearse --metrics-port', () => {
     try {
       const r = await runCli(['rehearse', '--embedded', '--yes', '--metrics-port', String(port)], { env: { TMPDIR: tmp.dir }, timeoutMs: 60_000 });
       assert.equal(r.exitCode, 1, `${r.stdout}\n${r.stderr}`);
-      assert.equal(r.stderr.trim(), `talos-upgrade: cannot serve metrics on 127.0.0.1:${port}: address already in use; choose another port with --metrics-port or TALOS_UPGRADE_METRICS_PORT (0 serves none)`);
+      assert.equal(
+        r.stderr.trim(),
+        `talos-upgrade: cannot serve metrics on 127.0.0.1:${port}: address already in use; choose another port with --metrics-port or TALOS_UPGRADE_METRICS_PORT (0 serves none)`,
+      );
       assert.equal(r.stdout, '');
     } finally {
       blocker.close();

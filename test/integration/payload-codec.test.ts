@@ -64,7 +64,12 @@ describe('payload codec: an encrypted run', () => {
 
   it('completes, leaves only ciphertext in history, and the codec server decodes it for the Web UI', async () => {
     const client = new Client({ connection: env.connection, dataConverter: { payloadCodecs: [codec] } });
-    const fx = await simFixture(tmp.dir, 'codec-lab', { controlPlanes: 1, workers: 1, rebootSeconds: 0.2, velero: false }, { approvals: 'plan-only', backup: { velero: { enabled: false }, etcdSnapshot: { enabled: false } }, kubernetes: undefined });
+    const fx = await simFixture(
+      tmp.dir,
+      'codec-lab',
+      { controlPlanes: 1, workers: 1, rebootSeconds: 0.2, velero: false },
+      { approvals: 'plan-only', backup: { velero: { enabled: false }, etcdSnapshot: { enabled: false } }, kubernetes: undefined },
+    );
     const handle = await start(client, fx, QUEUE);
     await waitingOn(handle, 'approval', 'plan');
     assert.equal((await progressOf(handle)).cluster, 'codec-lab', 'queries are decoded by the client');
@@ -101,7 +106,10 @@ describe('payload codec: an encrypted run', () => {
         data: Buffer.from(p?.data ?? []).toString('base64'),
       })),
     });
-    const preflight = await fetch(`${server.url}/decode`, { method: 'OPTIONS', headers: { origin: 'http://127.0.0.1:8233', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace' } });
+    const preflight = await fetch(`${server.url}/decode`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://127.0.0.1:8233', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace' },
+    });
     assert.equal(preflight.status, 204);
     assert.equal(preflight.headers.get('access-control-allow-origin'), 'http://127.0.0.1:8233');
     assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /x-namespace/);

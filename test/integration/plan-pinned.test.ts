@@ -48,18 +48,27 @@ describe('the approved plan is fixed in history', () => {
   });
 
   it('a newer patch cached after approval changes neither the hops nor the images the run installs', { timeout: 300_000 }, async () => {
-    const fx = await simFixture(tmp.dir, 'pinned', { controlPlanes: 1, workers: 1, talos: 'v1.8.3', kubernetes: '1.31.2', rebootSeconds: 0, velero: false }, {
-      talos: { version: 'v1.10.2', schematic: 'detect' },
-      kubernetes: undefined,
-      backup: { velero: { enabled: false }, etcdSnapshot: { enabled: false } },
-      approvals: 'every-node',
-      releases: { talosFeed: `${server.base}/talos`, kubernetesFeed: `${server.base}/kubernetes` },
-    });
+    const fx = await simFixture(
+      tmp.dir,
+      'pinned',
+      { controlPlanes: 1, workers: 1, talos: 'v1.8.3', kubernetes: '1.31.2', rebootSeconds: 0, velero: false },
+      {
+        talos: { version: 'v1.10.2', schematic: 'detect' },
+        kubernetes: undefined,
+        backup: { velero: { enabled: false }, etcdSnapshot: { enabled: false } },
+        approvals: 'every-node',
+        releases: { talosFeed: `${server.base}/talos`, kubernetesFeed: `${server.base}/kubernetes` },
+      },
+    );
     await checkReleases(fx.spec);
     const handle = await start(env.client, fx, QUEUE);
     await waitingOn(handle, 'approval', 'plan', 120_000);
     const approved = (await progressOf(handle)).plan;
-    assert.deepEqual(approved?.hops.map((h) => h.to), ['v1.9.5', 'v1.10.2'], 'the plan goes through the newest 1.9 the feed lists');
+    assert.deepEqual(
+      approved?.hops.map((h) => h.to),
+      ['v1.9.5', 'v1.10.2'],
+      'the plan goes through the newest 1.9 the feed lists',
+    );
     await handle.executeUpdate(approveStepUpdate, { args: [{ step: 'plan', by: 'tester' }] });
 
     // New data arrives while the run waits at its first node: a newer 1.9 patch, cached by a check.
@@ -67,7 +76,11 @@ describe('the approved plan is fixed in history', () => {
     talosReleases.unshift(githubRelease('v1.9.6', ago(1)));
     await checkReleases(fx.spec);
     const fresh = await new MockActivityEnvironment().run<Parameters<typeof planUpgrade>, PlanUpgradeResult, typeof planUpgrade>(planUpgrade, { spec: fx.spec });
-    assert.deepEqual(fresh.plan.hops.map((h) => h.to), ['v1.9.6', 'v1.10.2'], 'a new plan would take the new patch: the data really changed');
+    assert.deepEqual(
+      fresh.plan.hops.map((h) => h.to),
+      ['v1.9.6', 'v1.10.2'],
+      'a new plan would take the new patch: the data really changed',
+    );
 
     let report: UpgradeReport | null = null;
     for (let i = 0; i < 40 && report === null; i++) {

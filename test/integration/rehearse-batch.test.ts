@@ -46,7 +46,10 @@ describe('rehearse off a terminal', () => {
     assert.deepEqual(approved, ['plan', 'talos:v1.9.4:192.168.1.71', 'talos:v1.9.4:192.168.1.72', 'talos:v1.9.4:192.168.1.70', 'kubernetes:1.32.2']);
     // The twin agrees: each node upgraded exactly once, and it runs the target now.
     const counts = upgradesPerNode(simDir);
-    assert.deepEqual(HA_NODES.map((n) => counts.get(n) ?? 0), [1, 1, 1, 1, 1, 1]);
+    assert.deepEqual(
+      HA_NODES.map((n) => counts.get(n) ?? 0),
+      [1, 1, 1, 1, 1, 1],
+    );
     const state = readSimState(simDir);
     assert.ok(state.nodes.every((n) => n.talosVersion === 'v1.9.4' && n.kubeletVersion === '1.32.2'));
     assert.match(r.stdout, /talosctl upgrade exactly once on each of the 6 nodes/);
@@ -86,7 +89,12 @@ describe('rehearse off a terminal', () => {
     assert.ok(!r.stdout.includes('192.168.1.'), 'no stand-in addresses');
     const counts = upgradesPerNode(simDir);
     assert.deepEqual(Object.fromEntries(counts), { '10.20.0.21': 1, 'node-b.lab': 1 });
-    assert.deepEqual(readSimState(simDir).nodes.map((n) => n.address).sort(), ['10.20.0.11', '10.20.0.21', 'node-b.lab']);
+    assert.deepEqual(
+      readSimState(simDir)
+        .nodes.map((n) => n.address)
+        .sort(),
+      ['10.20.0.11', '10.20.0.21', 'node-b.lab'],
+    );
   });
 
   it('preflight blockers stop it before anything changes (exit 3)', async () => {

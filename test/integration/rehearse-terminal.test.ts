@@ -78,7 +78,11 @@ async function drive(
     }
     const captured = await session.capture();
     if (captured.trim()) screen = captured;
-    const last = captured.split('\n').filter((l) => l.trim() !== '').pop() ?? '';
+    const last =
+      captured
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .pop() ?? '';
     const m = PROMPT.exec(last);
     if (m?.[1] && !asked.includes(m[1]) && !alreadyAnswered.includes(m[1])) {
       asked.push(m[1]);

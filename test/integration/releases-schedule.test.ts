@@ -36,10 +36,14 @@ describe('talos-upgrade releases watch (Temporal Schedule)', () => {
   /** Triggers the schedule and returns the result of the run it started. */
   const triggerAndWait = async (runs: number): Promise<ReleaseWatchResult> => {
     await schedule.trigger();
-    const workflowId = await eventually(async () => {
-      const recent = (await schedule.describe()).info.recentActions;
-      return recent.length >= runs ? recent[recent.length - 1]?.action.workflow.workflowId : undefined;
-    }, 30_000, 200);
+    const workflowId = await eventually(
+      async () => {
+        const recent = (await schedule.describe()).info.recentActions;
+        return recent.length >= runs ? recent[recent.length - 1]?.action.workflow.workflowId : undefined;
+      },
+      30_000,
+      200,
+    );
     assert.match(workflowId, new RegExp(`^${SCHEDULE}-`));
     return env.client.workflow.getHandle(workflowId).result() as Promise<ReleaseWatchResult>;
   };
@@ -74,7 +78,10 @@ describe('talos-upgrade releases watch (Temporal Schedule)', () => {
   });
 
   after(async () => {
-    await env?.client.workflow.getHandle('talos-upgrade-lab').terminate('test over').catch(() => undefined);
+    await env?.client.workflow
+      .getHandle('talos-upgrade-lab')
+      .terminate('test over')
+      .catch(() => undefined);
     await schedule?.delete().catch(() => undefined);
     await worker?.stop();
     await env?.teardown();
@@ -87,7 +94,10 @@ describe('talos-upgrade releases watch (Temporal Schedule)', () => {
     assert.equal(r.exitCode, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`^created schedule ${SCHEDULE}: checks every 24h and starts the upgrade when a release is proposed; next check \\d{4}-`));
     const d = await schedule.describe();
-    assert.deepEqual((d.spec.intervals ?? []).map((i) => i.every), [24 * HOUR]);
+    assert.deepEqual(
+      (d.spec.intervals ?? []).map((i) => i.every),
+      [24 * HOUR],
+    );
     assert.equal(d.policies.overlap, 'SKIP');
     assert.equal(d.action.type, 'startWorkflow');
     assert.ok(d.action.type === 'startWorkflow');
@@ -119,10 +129,14 @@ describe('talos-upgrade releases watch (Temporal Schedule)', () => {
     const description = await upgrade.describe();
     assert.equal(description.type, 'clusterUpgrade');
     assert.equal(description.status.name, 'RUNNING', 'the abandoned child outlives the check');
-    const waiting = await eventually(async () => {
-      const p = await upgrade.query(progressQuery);
-      return p.waiting?.step === 'plan' ? p : undefined;
-    }, 60_000, 300);
+    const waiting = await eventually(
+      async () => {
+        const p = await upgrade.query(progressQuery);
+        return p.waiting?.step === 'plan' ? p : undefined;
+      },
+      60_000,
+      300,
+    );
     assert.equal(waiting.target.talos, 'v1.9.5');
     assert.equal(waiting.waiting?.kind, 'approval');
     assert.ok(!readInvocations(sim.dir).some((i) => i.tool === 'talosctl' && i.args[0] === 'upgrade'), 'nothing upgraded before approval');
@@ -150,7 +164,10 @@ describe('talos-upgrade releases watch (Temporal Schedule)', () => {
     assert.equal(updated.exitCode, 0, updated.stderr);
     assert.match(updated.stdout, new RegExp(`^updated schedule ${SCHEDULE}: checks every 12h; next check`));
     const d = await schedule.describe();
-    assert.deepEqual((d.spec.intervals ?? []).map((i) => i.every), [12 * HOUR]);
+    assert.deepEqual(
+      (d.spec.intervals ?? []).map((i) => i.every),
+      [12 * HOUR],
+    );
     assert.ok(d.action.type === 'startWorkflow');
     assert.equal((d.action.args?.[0] as ReleaseWatchInput).autoStart, false);
 

@@ -42,7 +42,9 @@ function offered(sim: SimInfo, facts: ClusterFacts, extra: Partial<Parameters<ty
 }
 
 const blockers = (sim: SimInfo, facts: ClusterFacts): string[] =>
-  buildPlan(specFor(sim), facts).preflight.filter((c) => c.verdict === 'blocker').map((c) => `${c.id}: ${c.message}`);
+  buildPlan(specFor(sim), facts)
+    .preflight.filter((c) => c.verdict === 'blocker')
+    .map((c) => `${c.id}: ${c.message}`);
 
 describe('guided remediation on the twin', () => {
   const tmp = tempDir('remediate');
@@ -59,7 +61,10 @@ describe('guided remediation on the twin', () => {
     setFault(sim.dir, { kind: 'stale-etcd-member' });
     const before = await inspect(sim);
     assert.equal(before.etcd.members.length, 4);
-    assert.ok(blockers(sim, before).some((b) => b.startsWith('etcd-stale-members')), 'the fault makes preflight block');
+    assert.ok(
+      blockers(sim, before).some((b) => b.startsWith('etcd-stale-members')),
+      'the fault makes preflight block',
+    );
 
     const fixes = offered(sim, before);
     assert.equal(fixes.length, 1);
@@ -97,10 +102,7 @@ describe('guided remediation on the twin', () => {
     const [fix, ...rest] = offered(sim, before);
     assert.equal(rest.length, 0);
     assert.ok(fix?.kind === 'force-delete-pods');
-    assert.deepEqual(
-      fix.pods.map((p) => `${p.namespace}/${p.name}`).sort(),
-      stuck.map((p) => `${p.namespace}/${p.name}`).sort(),
-    );
+    assert.deepEqual(fix.pods.map((p) => `${p.namespace}/${p.name}`).sort(), stuck.map((p) => `${p.namespace}/${p.name}`).sort());
     const first = fix.pods[0];
     assert.ok(first);
     assert.match(fix.id, new RegExp(`^force-delete-pods:${first.namespace}/${first.name}`));
@@ -111,9 +113,15 @@ describe('guided remediation on the twin', () => {
     assert.match(applied.detail, new RegExp(`force-deleted ${stuck.length} pods?`));
 
     const afterFacts = await inspect(sim);
-    assert.deepEqual(afterFacts.podProblems.filter((p) => p.terminating), []);
+    assert.deepEqual(
+      afterFacts.podProblems.filter((p) => p.terminating),
+      [],
+    );
     const podsCheck = buildPlan(specFor(sim), afterFacts).preflight.filter((c) => c.id === 'pods');
-    assert.deepEqual(podsCheck.map((c) => c.verdict), ['ok']);
+    assert.deepEqual(
+      podsCheck.map((c) => c.verdict),
+      ['ok'],
+    );
 
     const again = await applyRemediation({ access: access(sim), remediation: fix });
     assert.equal(again.changed, false);
@@ -134,7 +142,10 @@ describe('guided remediation on the twin', () => {
     const before = await inspect(sim);
     const node = before.nodes.find((n) => n.address === worker);
     assert.equal(node?.schematic, WRONG_SCHEMATIC);
-    assert.deepEqual(node?.extensions.filter((e) => e.name !== 'schematic'), []);
+    assert.deepEqual(
+      node?.extensions.filter((e) => e.name !== 'schematic'),
+      [],
+    );
 
     // Offered for the node the failure names, or for a node this run upgraded; not without a target schematic.
     assert.deepEqual(offered(sim, before, { failure: { node: worker, errorType: 'BootFallback' }, schematic: { id: sim.schematic, imageFactory: sim.imageFactory } }), []);
@@ -145,7 +156,10 @@ describe('guided remediation on the twin', () => {
     assert.ok(fix?.kind === 'reupgrade-schematic');
     assert.equal(fix.id, `reupgrade-schematic:${worker}`);
     assert.equal(fix.image, image);
-    assert.deepEqual(offered(sim, before, { upgradedNodes: [worker], schematic: { id: sim.schematic, imageFactory: sim.imageFactory } }).map((r) => r.id), [fix.id]);
+    assert.deepEqual(
+      offered(sim, before, { upgradedNodes: [worker], schematic: { id: sim.schematic, imageFactory: sim.imageFactory } }).map((r) => r.id),
+      [fix.id],
+    );
 
     // A re-install reboots the node: applyRemediation refuses it; the workflow runs it as a node step
     // (test/unit/upgrade-run.test.ts), inside the quorum gate, the window and compensation.

@@ -54,7 +54,10 @@ describe('the deploy gate: open runs replay before a worker polls', () => {
     await oldRun;
 
     const check = await checkOpenRuns(env.client, { workflowsPath: workflowsEntry() });
-    assert.deepEqual(check.broken.map((b) => b.workflowId), ['talos-upgrade-from-old-release']);
+    assert.deepEqual(
+      check.broken.map((b) => b.workflowId),
+      ['talos-upgrade-from-old-release'],
+    );
 
     const r = await runCli(['worker'], { env: { TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: env.namespace ?? 'default' }, timeoutMs: 120_000 });
     assert.notEqual(r.exitCode, 0, 'the worker refused to start');

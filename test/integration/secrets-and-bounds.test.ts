@@ -15,7 +15,18 @@ import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { StatusJson } from '../../src/client/upgrade-queries';
 import { MAX_AUDIT_NOTE_CHARS, MAX_REFUSED_AUDIT_ENTRIES } from '../../src/workflows/message-checks';
-import { abortSignal, approveSignal, approveStepUpdate, decideSignal, decideStepUpdate, pauseSignal, rejectStepUpdate, remediateSignal, type AuditEntry, type UpgradeReport } from '../../src/workflows/messages';
+import {
+  abortSignal,
+  approveSignal,
+  approveStepUpdate,
+  decideSignal,
+  decideStepUpdate,
+  pauseSignal,
+  rejectStepUpdate,
+  remediateSignal,
+  type AuditEntry,
+  type UpgradeReport,
+} from '../../src/workflows/messages';
 import { runCli } from '../helpers/cli';
 import { historyText } from '../helpers/history-text';
 import { startHttpServer, type TestHttpServer } from '../helpers/http-receiver';
@@ -70,10 +81,15 @@ describe('secrets stay out and oversized or malformed input stays harmless', () 
     const tools = Object.fromEntries(['talosctl', 'kubectl', 'velero', 'flux'].map((t) => [t, path.join(simDir, 'bin', t)]));
     const hookFile = path.join(tmp.dir, 'leaky-hook-url');
     fs.writeFileSync(hookFile, `${hooks.base}/leaky-hook`);
-    const fx = await simFixture(tmp.dir, cluster, { controlPlanes: 1, workers: 1 }, {
-      tools: { ...tools, talosctl: wrapper },
-      notifications: [{ kind: 'webhook', urlFile: hookFile, events: ['step-failed'] }],
-    });
+    const fx = await simFixture(
+      tmp.dir,
+      cluster,
+      { controlPlanes: 1, workers: 1 },
+      {
+        tools: { ...tools, talosctl: wrapper },
+        notifications: [{ kind: 'webhook', urlFile: hookFile, events: ['step-failed'] }],
+      },
+    );
     const secret = fx.sim.secret;
     assert.ok(secret.length > 16 && fs.readFileSync(fx.sim.talosconfig, 'utf8').includes(`key: ${secret}`));
 
@@ -133,7 +149,10 @@ describe('secrets stay out and oversized or malformed input stays harmless', () 
       return recorded(now.audit) >= 100 ? now : undefined;
     }, 90_000);
     assert.equal(recorded(p.audit), 100);
-    assert.ok(p.audit.every((a) => !a.accepted), 'none accepted');
+    assert.ok(
+      p.audit.every((a) => !a.accepted),
+      'none accepted',
+    );
     assert.equal(p.audit.length, MAX_REFUSED_AUDIT_ENTRIES + 1, 'stored one by one up to the limit, then counted');
     assert.equal(p.audit.find((a) => a.ignored !== undefined)?.ignored, 100 - MAX_REFUSED_AUDIT_ENTRIES);
     for (const a of p.audit) {
@@ -163,7 +182,10 @@ describe('secrets stay out and oversized or malformed input stays harmless', () 
     assert.equal(resume.exitCode, 0, resume.stderr);
     const after = await progressOf(handle);
     assert.equal(after.abortRequested, false, 'the refused abort was never sent');
-    assert.deepEqual(after.audit.filter((a) => a.accepted).map((a) => a.signal), ['pause', 'resume']);
+    assert.deepEqual(
+      after.audit.filter((a) => a.accepted).map((a) => a.signal),
+      ['pause', 'resume'],
+    );
 
     // Still answers a well-formed message, and ends cleanly.
     await handle.executeUpdate(rejectStepUpdate, { args: [{ step: 'plan', by: 'test', reason: 'test over' }] });

@@ -30,6 +30,5 @@ describe('verifyNode with DNS-named nodes', () => {
     const ok: VerifyNodeResult = await new MockActivityEnvironment().run(verifyNode, input);
     assert.deepEqual([ok.node, ok.ready, ok.kubeletVersion], ['worker-1.lab.example', true, '1.36.0']);
     assert.ok(readInvocations(sim.dir).some((i) => i.tool === 'kubectl' && i.args.join(' ') === 'get nodes -o json'));
-
   });
 });

@@ -38,7 +38,12 @@ describe('maintenance window in a workflow', () => {
       namespace: env.namespace ?? 'default',
       taskQueue,
       workflowsPath: path.join(__dirname, '..', 'workflows', 'window-probe.js'),
-      activities: { probeStep: async () => { stepTimes.push(Date.now()); return Date.now(); } },
+      activities: {
+        probeStep: async () => {
+          stepTimes.push(Date.now());
+          return Date.now();
+        },
+      },
       shutdownGraceTime: '1s',
     });
     running = worker.run();

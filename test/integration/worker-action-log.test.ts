@@ -44,7 +44,7 @@ describe('the worker action log', () => {
     const { client, connection } = await connectClient({ address: env.address, namespace: 'default' });
     try {
       const handle = await startUpgrade(client, spec, { tuning: { pollIntervalMs: 200 } });
-      const report = (await handle.result());
+      const report = await handle.result();
       assert.equal(report.outcome, 'completed', report.message);
     } finally {
       worker.kill('SIGINT');

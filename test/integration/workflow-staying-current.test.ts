@@ -40,10 +40,15 @@ describe('clusterUpgrade: windows, notifications, remediation', () => {
     // before it opens even on a loaded machine (the run waits at its plan gate meanwhile), so the wait is real.
     const opens = new Date(Math.ceil((Date.now() + 60_000) / 60_000) * 60_000);
     const start_ = `${String(opens.getUTCHours()).padStart(2, '0')}:${String(opens.getUTCMinutes()).padStart(2, '0')}`;
-    const fx = await simFixture(tmp.dir, 'window', { controlPlanes: 1, workers: 1, rebootSeconds: 0.2 }, {
-      approvals: 'plan-only',
-      maintenanceWindow: { start: start_, duration: '1h', timeZone: 'UTC' },
-    });
+    const fx = await simFixture(
+      tmp.dir,
+      'window',
+      { controlPlanes: 1, workers: 1, rebootSeconds: 0.2 },
+      {
+        approvals: 'plan-only',
+        maintenanceWindow: { start: start_, duration: '1h', timeZone: 'UTC' },
+      },
+    );
     const handle = await start(env.client, fx, QUEUE);
     await waitingOn(handle, 'approval', 'plan', 60_000);
     assert.ok(Date.now() < opens.getTime(), 'preflight finished before the window opens');
@@ -51,7 +56,13 @@ describe('clusterUpgrade: windows, notifications, remediation', () => {
     const waiting = await eventually(async () => (await progressOf(handle)).window ?? undefined, 60_000, 100);
     assert.equal(waiting.opensAt, opens.toISOString());
     assert.match(waiting.message, /outside the maintenance window; continuing at/);
-    assert.equal(readInvocations(fx.sim.dir).filter((i) => (i.tool === 'velero' && i.args[1] === 'create') || (i.tool === 'talosctl' && ['upgrade', 'etcd'].includes(i.args[0] ?? '') && i.args[1] !== 'members' && i.args[1] !== 'status')).length, 0, 'nothing changed before the window');
+    assert.equal(
+      readInvocations(fx.sim.dir).filter(
+        (i) => (i.tool === 'velero' && i.args[1] === 'create') || (i.tool === 'talosctl' && ['upgrade', 'etcd'].includes(i.args[0] ?? '') && i.args[1] !== 'members' && i.args[1] !== 'status'),
+      ).length,
+      0,
+      'nothing changed before the window',
+    );
     const report = (await handle.result()) as UpgradeReport;
     assert.equal(report.outcome, 'completed', report.message);
     const firstChange = readInvocations(fx.sim.dir).find((i) => i.tool === 'velero' && i.args[1] === 'create');
@@ -61,9 +72,14 @@ describe('clusterUpgrade: windows, notifications, remediation', () => {
   it('notifies approval-needed with the step id and the signal JSON, and the end of the upgrade', async () => {
     const hookFile = path.join(tmp.dir, 'notify-hook-url');
     fs.writeFileSync(hookFile, `${receiver.base}/hook`);
-    const fx = await simFixture(tmp.dir, 'notify', { controlPlanes: 1, workers: 1, rebootSeconds: 0.2 }, {
-      notifications: [{ kind: 'webhook', urlFile: hookFile }],
-    });
+    const fx = await simFixture(
+      tmp.dir,
+      'notify',
+      { controlPlanes: 1, workers: 1, rebootSeconds: 0.2 },
+      {
+        notifications: [{ kind: 'webhook', urlFile: hookFile }],
+      },
+    );
     const handle = await start(env.client, fx, QUEUE);
     await waitingOn(handle, 'approval', 'plan');
     const message = await eventually(async () => receiver.received.find((r) => r.path === '/hook' && r.body.includes('approval-needed')), 30_000, 100);
@@ -88,10 +104,15 @@ describe('clusterUpgrade: windows, notifications, remediation', () => {
   it('a dead webhook never fails the upgrade', async () => {
     const deadFile = path.join(tmp.dir, 'dead-hook-url');
     fs.writeFileSync(deadFile, 'http://127.0.0.1:9/unreachable');
-    const fx = await simFixture(tmp.dir, 'deadhook', { controlPlanes: 1, workers: 1, rebootSeconds: 0.2 }, {
-      approvals: 'none',
-      notifications: [{ kind: 'slack', urlFile: deadFile }],
-    });
+    const fx = await simFixture(
+      tmp.dir,
+      'deadhook',
+      { controlPlanes: 1, workers: 1, rebootSeconds: 0.2 },
+      {
+        approvals: 'none',
+        notifications: [{ kind: 'slack', urlFile: deadFile }],
+      },
+    );
     const handle = await start(env.client, fx, QUEUE);
     const report = (await handle.result()) as UpgradeReport;
     assert.equal(report.outcome, 'completed', report.message);
@@ -111,10 +132,7 @@ describe('clusterUpgrade: windows, notifications, remediation', () => {
     const removals = () => readInvocations(fx.sim.dir).filter((i) => i.tool === 'talosctl' && i.args[0] === 'etcd' && i.args[1] === 'remove-member').length;
     assert.equal(removals(), 0, 'nothing applied without a request');
 
-    await assert.rejects(
-      handle.executeUpdate(remediateStepUpdate, { args: [{ id: 'etcd-remove-member:ffffffffffffffff', by: 't' }] }),
-      (err: unknown) => err instanceof WorkflowUpdateFailedError,
-    );
+    await assert.rejects(handle.executeUpdate(remediateStepUpdate, { args: [{ id: 'etcd-remove-member:ffffffffffffffff', by: 't' }] }), (err: unknown) => err instanceof WorkflowUpdateFailedError);
     // The CLI goes through the remediateStep update: a fix not on offer is refused at once.
     const cliEnv = { TEMPORAL_ADDRESS: env.address };
     const wrong = await runCli(['remediate', 'stale', '--id', 'force-delete-pods:nope', '--by', 'tester'], { env: cliEnv });

@@ -86,7 +86,9 @@ describe('clusterUpgrade workflow on the twin', () => {
     const snapshotAt = firstIndex(dir, (a, t) => t === 'talosctl' && a[0] === 'etcd' && a[1] === 'snapshot');
     const firstUpgradeAt = firstIndex(dir, (a, t) => t === 'talosctl' && a[0] === 'upgrade');
     const k8sAt = firstIndex(dir, (a, t) => t === 'talosctl' && a[0] === 'upgrade-k8s');
-    const lastUpgradeAt = readInvocations(dir).map((i, idx) => (i.tool === 'talosctl' && i.args[0] === 'upgrade' ? idx : -1)).reduce((a, b) => Math.max(a, b), -1);
+    const lastUpgradeAt = readInvocations(dir)
+      .map((i, idx) => (i.tool === 'talosctl' && i.args[0] === 'upgrade' ? idx : -1))
+      .reduce((a, b) => Math.max(a, b), -1);
     assert.ok(backupAt >= 0 && snapshotAt >= 0 && backupAt < firstUpgradeAt && snapshotAt < firstUpgradeAt, 'backup and etcd snapshot before any upgrade');
     assert.ok(k8sAt > lastUpgradeAt, 'upgrade-k8s after every Talos upgrade');
     const k8sCall = readInvocations(dir)[k8sAt]!;
@@ -113,11 +115,16 @@ describe('clusterUpgrade workflow on the twin', () => {
 
   it('multi-hop v1.8.3/1.30.4 → v1.10.2/1.33.1 runs the planned hops in order', async () => {
     // The operator installs the target's talosctl first: an older one cannot upgrade Kubernetes that far (preflight blocks it).
-    const fx = await simFixture(tmp.dir, 'multihop', { controlPlanes: 1, workers: 1, talos: 'v1.8.3', kubernetes: '1.30.4', talosctlVersion: 'v1.10.2' }, {
-      talos: { version: 'v1.10.2' },
-      kubernetes: { version: '1.33.1' },
-      approvals: 'none',
-    });
+    const fx = await simFixture(
+      tmp.dir,
+      'multihop',
+      { controlPlanes: 1, workers: 1, talos: 'v1.8.3', kubernetes: '1.30.4', talosctlVersion: 'v1.10.2' },
+      {
+        talos: { version: 'v1.10.2' },
+        kubernetes: { version: '1.33.1' },
+        approvals: 'none',
+      },
+    );
     fx.spec.talos.schematic = fx.sim.schematic;
     const handle = await start(env.client, fx, QUEUE);
     const report = await approveAll(handle);
@@ -175,7 +182,10 @@ describe('clusterUpgrade workflow on the twin', () => {
       await handle.executeUpdate(decideStepUpdate, { args: [{ step: failedStep, action: 'rollback-all', by: 'tester' }] });
       const report = (await handle.result()) as UpgradeReport;
       assert.equal(report.outcome, 'rolled-back');
-      assert.ok(readSimState(fx.sim.dir).nodes.every((n) => n.talosVersion === 'v1.9.2'), 'every node back on v1.9.2');
+      assert.ok(
+        readSimState(fx.sim.dir).nodes.every((n) => n.talosVersion === 'v1.9.2'),
+        'every node back on v1.9.2',
+      );
       const rolledBack = readInvocations(fx.sim.dir)
         .filter((i) => i.tool === 'talosctl' && i.args[0] === 'rollback')
         .map((i) => i.args[i.args.indexOf('--nodes') + 1]);
@@ -209,13 +219,10 @@ describe('clusterUpgrade workflow on the twin', () => {
       return q.audit.length >= 2 ? q : undefined;
     });
     // Judged in the order the run sees them; both are ignored, whichever comes first.
-    assert.deepEqual(
-      p.audit.map((a) => [a.signal, a.by, a.accepted]).sort(),
-      [
-        ['approve', 'mallory', false],
-        ['approve', 'unknown', false],
-      ],
-    );
+    assert.deepEqual(p.audit.map((a) => [a.signal, a.by, a.accepted]).sort(), [
+      ['approve', 'mallory', false],
+      ['approve', 'unknown', false],
+    ]);
     assert.match(p.audit.find((a) => a.by === 'mallory')?.note ?? '', /not waiting for approval; waiting: plan/);
     assert.equal(p.waiting?.step, 'plan', 'still waiting on the plan');
     await assert.rejects(

@@ -11,7 +11,13 @@ interface FailEvent {
 function firstLine(error: { message?: string; cause?: unknown } | undefined): string {
   const cause = error?.cause as { message?: string } | undefined;
   const text = cause?.message ?? error?.message ?? '';
-  return text.split('\n').find((l) => l.trim() !== '')?.trim().slice(0, 300) ?? '';
+  return (
+    text
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim()
+      .slice(0, 300) ?? ''
+  );
 }
 
 async function* failuresLast(source: AsyncIterable<FailEvent>): AsyncGenerator<string> {

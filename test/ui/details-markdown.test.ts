@@ -81,7 +81,10 @@ describe('current details Markdown', () => {
     assert.equal(rows.length, 4, 'header, separator and two steps');
     const [done, waiting] = rows.slice(2);
     // No-break spaces keep "v1.9.2 → v1.9.4" on one line and pad the cells apart in the UI.
-    assert.match(done!, /^\| ✔\u00a0\u00a0 \| `talos:v1\.9\.4:192\.168\.1\.80`\u00a0\u00a0 \| succeeded\u00a0\u00a0 \| v1\.9\.2\u00a0→\u00a0v1\.9\.4\u00a0\u00a0 \| 10:01:00\u00a0\u00a0 \| 1m5s\u00a0\u00a0 \|$/);
+    assert.match(
+      done!,
+      /^\| ✔\u00a0\u00a0 \| `talos:v1\.9\.4:192\.168\.1\.80`\u00a0\u00a0 \| succeeded\u00a0\u00a0 \| v1\.9\.2\u00a0→\u00a0v1\.9\.4\u00a0\u00a0 \| 10:01:00\u00a0\u00a0 \| 1m5s\u00a0\u00a0 \|$/,
+    );
     assert.match(waiting!, /☛.*`talos:v1\.9\.4:192\.168\.1\.71`.*\*\*awaiting-approval\*\*/);
   });
 
@@ -121,7 +124,15 @@ describe('current details Markdown', () => {
         phase: 'done',
         stage: 'done',
         waiting: null,
-        report: { cluster: 'ha', outcome: 'completed', message: 'upgraded ha', versions: [], kubernetes: { before: null, after: null }, backups: progress().backups, restoreHint: 'velero restore create --from-backup pre-upgrade-ha-1' },
+        report: {
+          cluster: 'ha',
+          outcome: 'completed',
+          message: 'upgraded ha',
+          versions: [],
+          kubernetes: { before: null, after: null },
+          backups: progress().backups,
+          restoreHint: 'velero restore create --from-backup pre-upgrade-ha-1',
+        },
       }),
     );
     assert.match(md, /^### talos-upgrade · ha · phase: done$/m);

@@ -11,16 +11,7 @@ import { chromium, type BrowserContext, type FrameLocator, type Locator, type Pa
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** Every wait in the UI is bounded by this (ms); the dev server answers in well under a second. */
 export const UI_TIMEOUT = 20_000;
@@ -34,9 +25,7 @@ export { freePort } from '../../src/dev-server';
 /** Fails (never skips) when the browser is missing: this test is part of the acceptance. */
 export function requireChromium(): string {
   if (!fs.existsSync(CHROMIUM_PATH)) {
-    throw new Error(
-      `chromium not found at ${CHROMIUM_PATH}: install Debian's package with \`apt-get update && apt-get install -y chromium\` (.ci/run does), or set CHROMIUM_PATH`,
-    );
+    throw new Error(`chromium not found at ${CHROMIUM_PATH}: install Debian's package with \`apt-get update && apt-get install -y chromium\` (.ci/run does), or set CHROMIUM_PATH`);
   }
   return CHROMIUM_PATH;
 }

@@ -138,10 +138,7 @@ describe('approving from the Temporal Web UI (chromium + playwright-core)', () =
       return q.audit.length > auditBefore ? q : undefined;
     }, 20_000);
     const entry = p.audit.at(-1)!;
-    assert.deepEqual(
-      { signal: entry.signal, by: entry.by, step: entry.step, accepted: entry.accepted },
-      { signal: 'approve', by: 'web-ui-mallory', step: wrong.id, accepted: false },
-    );
+    assert.deepEqual({ signal: entry.signal, by: entry.by, step: entry.step, accepted: entry.accepted }, { signal: 'approve', by: 'web-ui-mallory', step: wrong.id, accepted: false });
     assert.match(entry.note, /not waiting for approval/);
     // The audit entry and any gate change happen in the same workflow task, so this state is settled.
     assert.equal(p.waiting?.step, gate, 'the same gate is still open');
@@ -174,10 +171,7 @@ describe('approving from the Temporal Web UI (chromium + playwright-core)', () =
 
     // The signal reached the workflow and opened the gate (audited as accepted) ...
     const audited = await eventually(async () => (await progressOf(handle)).audit.slice(auditBefore).find((a) => a.signal === 'approve'), 20_000);
-    assert.deepEqual(
-      { by: audited.by, step: audited.step, accepted: audited.accepted, note: audited.note },
-      { by: 'your-name', step: gate, accepted: true, note: '' },
-    );
+    assert.deepEqual({ by: audited.by, step: audited.step, accepted: audited.accepted, note: audited.note }, { by: 'your-name', step: gate, accepted: true, note: '' });
     // ... and the workflow moved on: the node upgraded, the next gate open.
     const p = await eventually(async () => {
       const q = await progressOf(handle);

@@ -10,17 +10,44 @@ import type { StepProgress, UpgradeProgress } from '../../src/workflows/messages
 function step(id: string, status: StepProgress['status'], extra: Partial<StepProgress> = {}): StepProgress {
   const kind = id.startsWith('talos:') ? 'talos' : id.startsWith('kubernetes:') ? 'kubernetes' : (id as StepProgress['kind']);
   return {
-    id, kind, title: id, status, needsApproval: false, before: null, after: null, target: null,
-    startedAt: null, endedAt: null, attempts: 0, message: null, approvedBy: null, ...extra,
+    id,
+    kind,
+    title: id,
+    status,
+    needsApproval: false,
+    before: null,
+    after: null,
+    target: null,
+    startedAt: null,
+    endedAt: null,
+    attempts: 0,
+    message: null,
+    approvedBy: null,
+    ...extra,
   };
 }
 
 function progress(steps: StepProgress[], extra: Partial<UpgradeProgress> = {}): UpgradeProgress {
   return {
-    cluster: 'lab', phase: 'talos', stage: 'talos', startedAt: '', updatedAt: '', target: { talos: 'v1.10.1', kubernetes: '1.33.1' },
-    plan: null, preflight: [], steps, current: null, waiting: null, window: null, remediations: [],
+    cluster: 'lab',
+    phase: 'talos',
+    stage: 'talos',
+    startedAt: '',
+    updatedAt: '',
+    target: { talos: 'v1.10.1', kubernetes: '1.33.1' },
+    plan: null,
+    preflight: [],
+    steps,
+    current: null,
+    waiting: null,
+    window: null,
+    remediations: [],
     backups: { velero: { name: 'pre-upgrade-lab', phase: 'Completed', reused: false }, etcdSnapshot: null },
-    audit: [], pauseRequested: false, abortRequested: false, report: null, ...extra,
+    audit: [],
+    pauseRequested: false,
+    abortRequested: false,
+    report: null,
+    ...extra,
   };
 }
 
@@ -47,7 +74,10 @@ describe('abort preview', () => {
 
   it('rollback-all undoes what was done, newest first, except a Kubernetes minor', () => {
     const lines = abortPreview('lab', 'rollback-all', progress([W1, K8S]));
-    assert.equal(lines[0], "lab stops at the next safe point (between steps). This run's onFailure policy is rollback-all, so it then undoes, newest first: 192.168.1.80 v1.9.4 → v1.10.1. The backups taken stay.");
+    assert.equal(
+      lines[0],
+      "lab stops at the next safe point (between steps). This run's onFailure policy is rollback-all, so it then undoes, newest first: 192.168.1.80 v1.9.4 → v1.10.1. The backups taken stay.",
+    );
     assert.equal(lines[1], 'Not undone: Kubernetes 1.32.2 → 1.33.1 (talosctl upgrade-k8s cannot go back a minor; restore the etcd snapshot for that).');
   });
 

@@ -93,7 +93,10 @@ const ROWS: Row[] = [
     kubernetes: '1.31.13',
     talosFeed: feed('v1.9.1@01-01', 'v1.9.5@02-01', 'v1.10.1@02-15', 'v1.11.1@03-01'),
     expect: { talos: 'v1.9.5', kubernetes: null },
-    held: [['v1.10.1', /one minor at a time/], ['v1.11.1', /one minor at a time/]],
+    held: [
+      ['v1.10.1', /one minor at a time/],
+      ['v1.11.1', /one minor at a time/],
+    ],
   },
   {
     name: 'a Talos minor outside the support matrix is held back',
@@ -119,7 +122,10 @@ const ROWS: Row[] = [
     talosFeed: feed('v1.9.5@03-10', 'v1.10.0@03-12'),
     kubernetesFeed: feed('v1.32.9@02-01', 'v1.33.0@03-01', 'v1.33.1@03-10'),
     expect: { talos: null, kubernetes: null },
-    held: [['v1.10.0', /waiting/], ['1.33.1', /Talos v1\.9\.5 cannot run Kubernetes 1\.33.*upgrade Talos first/]],
+    held: [
+      ['v1.10.0', /waiting/],
+      ['1.33.1', /Talos v1\.9\.5 cannot run Kubernetes 1\.33.*upgrade Talos first/],
+    ],
   },
   {
     name: 'a proposed Talos minor allows the Kubernetes minor it runs',
@@ -184,7 +190,11 @@ describe('proposeRelease', () => {
         assert.ok(entry, `${version} should be held back; held: ${JSON.stringify(p.heldBack)}`);
         assert.match(entry.why, why);
       }
-      if (row.reason) assert.ok(p.reasons.some((r) => row.reason?.test(r)), `no reason matches ${String(row.reason)}: ${p.reasons.join(' | ')}`);
+      if (row.reason)
+        assert.ok(
+          p.reasons.some((r) => row.reason?.test(r)),
+          `no reason matches ${String(row.reason)}: ${p.reasons.join(' | ')}`,
+        );
       for (const line of [...p.reasons, ...p.heldBack.map((h) => h.why)]) assert.doesNotMatch(line, /\n/);
     });
   }
@@ -206,8 +216,7 @@ describe('proposeRelease', () => {
   });
 
   it('never proposes a downgrade, a pre-release, or a Kubernetes the resulting Talos cannot run (random feeds)', () => {
-    const version = (minors: [number, number]) =>
-      fc.tuple(fc.integer({ min: minors[0], max: minors[1] }), fc.integer({ min: 0, max: 6 }), fc.boolean(), fc.integer({ min: 1, max: 70 }));
+    const version = (minors: [number, number]) => fc.tuple(fc.integer({ min: minors[0], max: minors[1] }), fc.integer({ min: 0, max: 6 }), fc.boolean(), fc.integer({ min: 1, max: 70 }));
     const toFeed = (entries: [number, number, boolean, number][]): ReleaseInfo[] =>
       entries.map(([minor, patch, pre, day]) => ({
         tag: `v1.${minor}.${patch}${pre && patch === 0 ? '-rc.1' : ''}`,
@@ -230,12 +239,18 @@ describe('proposeRelease', () => {
           const finalTalos = p.talos ?? currentTalos;
           if (p.talos !== null) {
             assert.ok(compareVersions(p.talos, currentTalos) > 0, 'no downgrade or same version');
-            assert.ok(talosReleases.some((r) => r.tag === p.talos && !r.prerelease), 'a released tag');
+            assert.ok(
+              talosReleases.some((r) => r.tag === p.talos && !r.prerelease),
+              'a released tag',
+            );
             assert.ok(talosRunsKubernetes(p.talos, currentKubernetes), 'the new Talos runs the Kubernetes it meets (Talos goes first)');
           }
           if (p.kubernetes !== null) {
             assert.ok(compareVersions(p.kubernetes, currentKubernetes) > 0, 'no Kubernetes downgrade');
-            assert.ok(kubernetesReleases.some((r) => r.tag === `v${p.kubernetes}` && !r.prerelease), 'a released Kubernetes tag');
+            assert.ok(
+              kubernetesReleases.some((r) => r.tag === `v${p.kubernetes}` && !r.prerelease),
+              'a released Kubernetes tag',
+            );
             assert.ok(talosRunsKubernetes(finalTalos, p.kubernetes), `Talos ${finalTalos} runs Kubernetes ${p.kubernetes}`);
           }
         },
@@ -278,8 +293,17 @@ describe('shouldNotify', () => {
 
 function node(address: string, role: 'controlplane' | 'worker', talos: string | null, kubelet: string | null, reachable = true): NodeFacts {
   return {
-    address, role, talosVersion: talos, schematic: null, extensions: [], reachable, stage: 'running',
-    kubernetesReady: true, kubeletVersion: kubelet, hostname: address, unschedulable: false,
+    address,
+    role,
+    talosVersion: talos,
+    schematic: null,
+    extensions: [],
+    reachable,
+    stage: 'running',
+    kubernetesReady: true,
+    kubeletVersion: kubelet,
+    hostname: address,
+    unschedulable: false,
   };
 }
 

@@ -7,8 +7,7 @@ import { describe, it } from 'node:test';
 import { unreachable } from '../../src/client/connection';
 
 /** What the SDK's two connections really throw when nothing listens (captured from @temporalio 1.24). */
-const NATIVE_REFUSED =
-  'tonic::transport::Error(Transport, ConnectError(ConnectError("tcp connect error", 127.0.0.1:42765, Os { code: 111, kind: ConnectionRefused, message: "Connection refused" })))';
+const NATIVE_REFUSED = 'tonic::transport::Error(Transport, ConnectError(ConnectError("tcp connect error", 127.0.0.1:42765, Os { code: 111, kind: ConnectionRefused, message: "Connection refused" })))';
 const CLIENT_DEADLINE = 'Failed to connect before the deadline';
 
 describe('connection errors', () => {

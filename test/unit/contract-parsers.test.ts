@@ -11,7 +11,11 @@ import { REGISTRIES } from '../contract/registry';
 describe('contract corpus: every case is well-formed', () => {
   const cases = loadCases();
   it('has cases for every tool', () => {
-    for (const tool of CONTRACT_TOOLS) assert.ok(cases.some((c) => c.tool === tool), `no contract case for ${tool}`);
+    for (const tool of CONTRACT_TOOLS)
+      assert.ok(
+        cases.some((c) => c.tool === tool),
+        `no contract case for ${tool}`,
+      );
   });
   for (const c of cases) {
     it(`${c.tool}/${c.id}: names versions, evidence, and a known parser`, () => {

@@ -26,12 +26,21 @@ function talosRules(controlPlanes: string[], workers: string[]): FakeRule[] {
   const all = [...controlPlanes, ...workers];
   const build = ['\tSHA:         5b5d6c4e', '\tBuilt:       ', '\tGo version:  go1.25.4', '\tOS/Arch:     linux/amd64'];
   const version = ['Client:', '\tTag:         v1.13.0', ...build, 'Server:', ...all.flatMap((n) => [`\tNODE:        ${n}`, '\tTag:         v1.13.0', ...build, '\tEnabled:     RBAC']), ''].join('\n');
-  const resource = (node: string, id: string, type: string, spec: unknown): string => `${JSON.stringify({ node, metadata: { namespace: 'runtime', type, id, version: 1, phase: 'running' }, spec }, null, 4)}\n`;
+  const resource = (node: string, id: string, type: string, spec: unknown): string =>
+    `${JSON.stringify({ node, metadata: { namespace: 'runtime', type, id, version: 1, phase: 'running' }, spec }, null, 4)}\n`;
   const extensions = (n: string): string => resource(n, '0', 'ExtensionStatuses.runtime.talos.dev', { image: '0.sqsh', metadata: { name: 'schematic', version: SCHEMATIC } });
   const machine = (n: string): string => resource(n, 'machine', 'MachineStatuses.runtime.talos.dev', { stage: 'running', status: { ready: true, unmetConditions: [] } });
   const id = (i: number): string => `8f2e5a1c9d3b4e7${i.toString(16)}`;
-  const members = ['NODE   ID   HOSTNAME   PEER URLS   CLIENT URLS   LEARNER', ...controlPlanes.map((n, i) => `${controlPlanes[0]}   ${id(i)}   cp-${i + 1}   https://${n}:2380   https://${n}:2379   false`), ''].join('\n');
-  const status = ['NODE   MEMBER   DB SIZE   IN USE   LEADER   RAFT INDEX   RAFT TERM   RAFT APPLIED INDEX   LEARNER   ERRORS', ...controlPlanes.map((n, i) => `${n}   ${id(i)}   21 MB   12 MB (57.14%)   ${id(0)}   1234   2   1234   false   `), ''].join('\n');
+  const members = [
+    'NODE   ID   HOSTNAME   PEER URLS   CLIENT URLS   LEARNER',
+    ...controlPlanes.map((n, i) => `${controlPlanes[0]}   ${id(i)}   cp-${i + 1}   https://${n}:2380   https://${n}:2379   false`),
+    '',
+  ].join('\n');
+  const status = [
+    'NODE   MEMBER   DB SIZE   IN USE   LEADER   RAFT INDEX   RAFT TERM   RAFT APPLIED INDEX   LEARNER   ERRORS',
+    ...controlPlanes.map((n, i) => `${n}   ${id(i)}   21 MB   12 MB (57.14%)   ${id(0)}   1234   2   1234   false   `),
+    '',
+  ].join('\n');
   return [
     { tool: 'talosctl', args: ['version', '--nodes', all.join(',')], stdout: version },
     // One `get` per node: a multi-node get cannot attribute its errors (test/contract/talosctl).
@@ -74,22 +83,28 @@ describe('inspectCluster replays the real kubectl', () => {
     const { fakes, access } = setup([...kubectlRules('get-nodes-large', 'get-pods-problems'), ...talosRules(cps, workers)]);
     const facts = await inspectCluster(input(access, null));
     assert.equal(facts.nodes.length, 60);
-    assert.deepEqual(facts.nodes.filter((n) => n.role === 'controlplane').map((n) => n.address), ['192.168.1.70', '192.168.1.71', '192.168.1.72']);
+    assert.deepEqual(
+      facts.nodes.filter((n) => n.role === 'controlplane').map((n) => n.address),
+      ['192.168.1.70', '192.168.1.71', '192.168.1.72'],
+    );
     const last = facts.nodes.find((n) => n.address === '192.168.1.136');
-    assert.deepEqual({ hostname: last?.hostname, ready: last?.kubernetesReady, kubelet: last?.kubeletVersion, talos: last?.talosVersion, reachable: last?.reachable }, { hostname: 'worker-57', ready: true, kubelet: '1.36.0', talos: 'v1.13.0', reachable: true });
+    assert.deepEqual(
+      { hostname: last?.hostname, ready: last?.kubernetesReady, kubelet: last?.kubeletVersion, talos: last?.talosVersion, reachable: last?.reachable },
+      { hostname: 'worker-57', ready: true, kubelet: '1.36.0', talos: 'v1.13.0', reachable: true },
+    );
     assert.ok(facts.nodes.every((n) => n.hostname !== null && n.kubernetesReady === true));
     assert.equal(facts.kubernetesVersion, '1.36.0');
     assert.deepEqual(
       facts.podProblems.map((p) => `${p.namespace}/${p.name}:${p.reason}`),
       ['media/jellyfin-6tr644nsg2-xt6q5:CrashLoopBackOff', 'databases/postgres-0:Terminating'],
     );
-    assert.deepEqual(fakes.calls().filter((c) => c.tool === 'kubectl').map((c) => c.args.join(' ')), [
-      'get nodes -o json',
-      'get pods -A -o json',
-      'version -o json',
-      'get pdb -A -o json',
-      'get namespace kube-system -o json',
-    ]);
+    assert.deepEqual(
+      fakes
+        .calls()
+        .filter((c) => c.tool === 'kubectl')
+        .map((c) => c.args.join(' ')),
+      ['get nodes -o json', 'get pods -A -o json', 'version -o json', 'get pdb -A -o json', 'get namespace kube-system -o json'],
+    );
     // The disruption budgets and the cluster's identity come from the real kubectl's bytes too.
     assert.ok(facts.pdbs && facts.pdbs.length > 0, 'budgets read');
     assert.match(facts.clusterId ?? '', /^[0-9a-f-]{36}$/);
@@ -120,7 +135,10 @@ describe('inspectCluster replays the real kubectl', () => {
     // readNodeState asks talosctl about the one node.
     const { access } = setup([...kubectlRules('get-nodes-ok'), ...talosRules(cps, workers), ...talosRules(['worker-2.lab.example'], [])]);
     const facts = await inspectCluster(input(access, { controlPlane: cps, workers }));
-    assert.deepEqual(facts.nodes.map((n) => n.hostname), ['cp-1', 'worker-1', 'worker-2']);
+    assert.deepEqual(
+      facts.nodes.map((n) => n.hostname),
+      ['cp-1', 'worker-1', 'worker-2'],
+    );
     const one = await readNodeState({ ...access, nodes: { controlPlane: cps, workers } }, 'worker-2.lab.example');
     assert.deepEqual([one.hostname, one.kubernetesReady, one.role], ['worker-2', true, 'worker']);
   });

@@ -64,7 +64,11 @@ function tools(rules: FakeRule[]) {
 
 describe('observeNode replays talosctl', () => {
   it('a node that is up: version, schematic, stage running, ready', async () => {
-    const { access } = tools([replay(version([CP[0] as string]), 'version-one-node-up'), replay(get('extensions', CP[0] as string), 'get-extensions-one-node-up'), replay(get('machinestatus', CP[0] as string), 'get-machinestatus-running')]);
+    const { access } = tools([
+      replay(version([CP[0] as string]), 'version-one-node-up'),
+      replay(get('extensions', CP[0] as string), 'get-extensions-one-node-up'),
+      replay(get('machinestatus', CP[0] as string), 'get-machinestatus-running'),
+    ]);
     const seen = await observeNode(access, CP[0] as string);
     assert.deepEqual(seen, { reachable: true, version: 'v1.13.9', schematic: SCHEMATIC, stage: 'running', ready: true, detail: null });
   });
@@ -95,7 +99,10 @@ describe('observeNode replays talosctl', () => {
     const { access, fake } = tools([replay(version([node]), 'version-one-node-down-1.14')]);
     const seen = await observeNode(access, node, undefined, { probeFirst: true });
     assert.equal(seen.reachable, false);
-    assert.deepEqual(fake.calls().map((c) => c.args[0]), ['version']);
+    assert.deepEqual(
+      fake.calls().map((c) => c.args[0]),
+      ['version'],
+    );
   });
 });
 
@@ -104,12 +111,22 @@ describe('readEtcd replays talosctl', () => {
     const { access } = tools([replay(['etcd', 'members', '--nodes', CP[0] as string], 'etcd-members-up'), replay(['etcd', 'status', '--nodes', CP.join(',')], 'etcd-status-three-up')]);
     const etcd = await readEtcd(access, CP);
     assert.equal(etcd.error, null);
-    assert.deepEqual(etcd.members.map((m) => [m.hostname, m.learner]), [['cp-1', false], ['cp-2', false], ['cp-3', false]]);
-    assert.deepEqual(etcd.status.map((s) => [s.node, s.memberId, s.leaderId, s.errors]), [
-      ['172.20.0.2', '8a2e1c5f3b7d9e04', '8a2e1c5f3b7d9e04', ''],
-      ['172.20.0.3', '1f0d6b9a2c4e8d73', '8a2e1c5f3b7d9e04', ''],
-      ['172.20.0.4', 'c3b19e7a0f5d2864', '8a2e1c5f3b7d9e04', ''],
-    ]);
+    assert.deepEqual(
+      etcd.members.map((m) => [m.hostname, m.learner]),
+      [
+        ['cp-1', false],
+        ['cp-2', false],
+        ['cp-3', false],
+      ],
+    );
+    assert.deepEqual(
+      etcd.status.map((s) => [s.node, s.memberId, s.leaderId, s.errors]),
+      [
+        ['172.20.0.2', '8a2e1c5f3b7d9e04', '8a2e1c5f3b7d9e04', ''],
+        ['172.20.0.3', '1f0d6b9a2c4e8d73', '8a2e1c5f3b7d9e04', ''],
+        ['172.20.0.4', 'c3b19e7a0f5d2864', '8a2e1c5f3b7d9e04', ''],
+      ],
+    );
     assert.deepEqual(etcdProblems(etcd, CP), []);
   });
 
@@ -129,10 +146,13 @@ describe('readEtcd replays talosctl', () => {
       assert.equal(etcd.members.length, 3);
       const first = etcd.status.find((s) => s.node === CP[0]);
       assert.match(first?.errors ?? '', /^no etcd status: rpc error: code = Unavailable/);
-      assert.deepEqual(etcd.status.filter((s) => s.memberId !== '').map((s) => [s.node, s.leaderId]), [
-        ['172.20.0.3', '1f0d6b9a2c4e8d73'],
-        ['172.20.0.4', '1f0d6b9a2c4e8d73'],
-      ]);
+      assert.deepEqual(
+        etcd.status.filter((s) => s.memberId !== '').map((s) => [s.node, s.leaderId]),
+        [
+          ['172.20.0.3', '1f0d6b9a2c4e8d73'],
+          ['172.20.0.4', '1f0d6b9a2c4e8d73'],
+        ],
+      );
       assert.equal(fake.calls().filter((c) => c.args[1] === 'members').length, 2);
       assert.ok(etcdProblems(etcd, CP).some((p) => p.includes(`etcd on ${CP[0]} reports: no etcd status`)));
     });
@@ -143,9 +163,15 @@ describe('readEtcd replays talosctl', () => {
     const a = await readEtcd(stale.access, CP);
     assert.equal(a.members.length, 4);
     const problems = etcdProblems(a, CP);
-    assert.ok(problems.some((p) => /4 members for 3 control planes/.test(p)), problems.join('\n'));
+    assert.ok(
+      problems.some((p) => /4 members for 3 control planes/.test(p)),
+      problems.join('\n'),
+    );
     // Every member reports the cluster's alarm; it is one problem, with the member id in hex.
-    assert.deepEqual(problems.filter((p) => p.includes('alarm')), ['etcd alarm NOSPACE raised by member 1f0d6b9a2c4e8d73']);
+    assert.deepEqual(
+      problems.filter((p) => p.includes('alarm')),
+      ['etcd alarm NOSPACE raised by member 1f0d6b9a2c4e8d73'],
+    );
     const learner = tools([replay(['etcd', 'members', '--nodes', CP[0] as string], 'etcd-members-learner'), replay(['etcd', 'status', '--nodes', CP.join(',')], 'etcd-status-learner')]);
     const b = await readEtcd(learner.access, CP);
     assert.deepEqual(etcdProblems(b, CP), ['etcd learners present: cp-3']);
@@ -176,10 +202,16 @@ describe('inspectCluster (talosctl side) replays talosctl', () => {
     ]);
     const facts = await inspectCluster(input(access));
     assert.equal(facts.talosClientVersion, 'v1.13.9');
-    assert.deepEqual(facts.nodes.map((n) => [n.address, n.reachable, n.talosVersion, n.schematic, n.stage, n.extensions.length]), CP.map((n) => [n, true, 'v1.13.9', SCHEMATIC, 'running', 2]));
+    assert.deepEqual(
+      facts.nodes.map((n) => [n.address, n.reachable, n.talosVersion, n.schematic, n.stage, n.extensions.length]),
+      CP.map((n) => [n, true, 'v1.13.9', SCHEMATIC, 'running', 2]),
+    );
     assert.equal(facts.etcd.members.length, 3);
     const gets = fake.calls().filter((c) => c.tool === 'talosctl' && c.args[0] === 'get');
-    assert.ok(gets.every((c) => c.args[3]?.split(',').length === 1), 'every get names one node');
+    assert.ok(
+      gets.every((c) => c.args[3]?.split(',').length === 1),
+      'every get names one node',
+    );
     // Per node: extensions and machinestatus, then platformmetadata and securitystate (the installer's name).
     assert.deepEqual([...new Set(gets.map((c) => c.args[1]))].sort(), ['extensions', 'machinestatus', 'platformmetadata', 'securitystate']);
     assert.equal(gets.length, 12);
@@ -229,14 +261,23 @@ describe('inspectCluster (talosctl side) replays talosctl', () => {
     const facts = await inspectCluster(input(access));
     assert.ok(facts.nodes.every((n) => !n.reachable && n.talosVersion === null));
     assert.match(facts.etcd.error ?? '', /^no control-plane node answers \(rpc error: code = Unavailable/);
-    assert.deepEqual(fake.calls().filter((c) => c.tool === 'talosctl').map((c) => c.args[0]), ['version']);
+    assert.deepEqual(
+      fake
+        .calls()
+        .filter((c) => c.tool === 'talosctl')
+        .map((c) => c.args[0]),
+      ['version'],
+    );
   });
 
   it('the endpoint down (1.9-1.13, 1.14): every node down with the endpoint error', async () => {
     for (const id of ['version-endpoint-down-1.9-1.13', 'version-endpoint-down-1.14']) {
       const { access } = tools([...KUBE, replay(version(CP), id)]);
       const facts = await inspectCluster(input(access));
-      assert.ok(facts.nodes.every((n) => !n.reachable), id);
+      assert.ok(
+        facts.nodes.every((n) => !n.reachable),
+        id,
+      );
     }
   });
 });

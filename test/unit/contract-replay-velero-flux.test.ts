@@ -40,7 +40,11 @@ async function backup(f: FakeTools, fsb = true, env = new MockActivityEnvironmen
     tuning: { pollIntervalMs: 5 },
   });
 }
-const veleroCalls = (f: FakeTools) => f.calls().filter((c) => c.tool === 'velero').map((c) => c.args.slice(0, 2).join(' '));
+const veleroCalls = (f: FakeTools) =>
+  f
+    .calls()
+    .filter((c) => c.tool === 'velero')
+    .map((c) => c.args.slice(0, 2).join(' '));
 
 describe('the backup activity replaying velero cases', () => {
   it('creates, waits and reads the final phase: Completed with its warnings', async () => {
@@ -100,7 +104,7 @@ describe('the backup activity replaying velero cases', () => {
     assert.deepEqual([r.phase, r.reused, r.waitPhase], ['Completed', false, null]);
   });
 
-  it('Velero not installed fails the activity with velero\'s words', async () => {
+  it("Velero not installed fails the activity with velero's words", async () => {
     // `backup get NAME` maps the Backup kind exactly as the list does, so the list case's bytes hold for it.
     const f = fakes([velero(GET, 'list-crds-missing')]);
     await assert.rejects(backup(f), (err: Error) => /no matches for velero\.io\/v1/.test(err.message));
@@ -134,7 +138,10 @@ describe('the backup activity replaying velero cases', () => {
       defaultVolumesToFsBackup: true,
     });
     assert.equal(r.waitPhase, 'Completed');
-    assert.ok(beats.some((b) => JSON.stringify(b) === JSON.stringify({ waiting: NAME })), `no timer heartbeat during --wait: ${JSON.stringify(beats)}`);
+    assert.ok(
+      beats.some((b) => JSON.stringify(b) === JSON.stringify({ waiting: NAME })),
+      `no timer heartbeat during --wait: ${JSON.stringify(beats)}`,
+    );
   });
 });
 
@@ -175,16 +182,27 @@ describe('readFlux replaying flux cases', () => {
     const got = await readFlux(toolRunner(access(fakes(fluxRules('ks-ready', 'hr-ready')))));
     assert.equal(got.objects?.length, 6);
     assert.deepEqual(got.unreadable, []);
-    assert.deepEqual(verdicts({ flux: got.objects, velero: okVelero }).map((c) => [c.id, c.verdict]), [['flux-ready', 'ok'], ['velero', 'ok']]);
+    assert.deepEqual(
+      verdicts({ flux: got.objects, velero: okVelero }).map((c) => [c.id, c.verdict]),
+      [
+        ['flux-ready', 'ok'],
+        ['velero', 'ok'],
+      ],
+    );
   });
 
   it('not Ready, Unknown and never reconciled objects are blockers; suspended ones are not', async () => {
     const got = await readFlux(toolRunner(access(fakes(fluxRules('ks-mixed', 'hr-mixed')))));
-    const blockers = verdicts({ flux: got.objects, velero: okVelero }).filter((c) => c.verdict === 'blocker').map((c) => /Flux \w+ (\S+) is not Ready/.exec(c.message)?.[1]);
+    const blockers = verdicts({ flux: got.objects, velero: okVelero })
+      .filter((c) => c.verdict === 'blocker')
+      .map((c) => /Flux \w+ (\S+) is not Ready/.exec(c.message)?.[1]);
     assert.deepEqual(blockers, ['flux-system/apps', 'flux-system/monitoring', 'tenants/team-a', 'tenants/team-b', 'apps/podinfo', 'monitoring/kube-prometheus-stack']);
   });
 
-  for (const [ks, hr] of [['ks-none-2.0', 'hr-none-2.0'], ['ks-none', 'hr-none']] as const) {
+  for (const [ks, hr] of [
+    ['ks-none-2.0', 'hr-none-2.0'],
+    ['ks-none', 'hr-none'],
+  ] as const) {
     it(`no objects (${ks}: flux exits ${ks.endsWith('2.0') ? 0 : 1}) is Flux with nothing to wait for`, async () => {
       const got = await readFlux(toolRunner(access(fakes(fluxRules(ks, hr)))));
       assert.deepEqual(got, { objects: [], unreadable: [] });
@@ -192,7 +210,12 @@ describe('readFlux replaying flux cases', () => {
     });
   }
 
-  for (const [ks, hr] of [['ks-not-installed-2.0', 'hr-not-installed-2.0'], ['ks-not-installed-2.0', 'hr-not-installed-2.2'], ['ks-not-installed-2.3', 'hr-not-installed-2.3'], ['ks-not-installed', 'hr-not-installed']] as const) {
+  for (const [ks, hr] of [
+    ['ks-not-installed-2.0', 'hr-not-installed-2.0'],
+    ['ks-not-installed-2.0', 'hr-not-installed-2.2'],
+    ['ks-not-installed-2.3', 'hr-not-installed-2.3'],
+    ['ks-not-installed', 'hr-not-installed'],
+  ] as const) {
     it(`Flux not installed (${ks}, ${hr}) is no Flux`, async () => {
       const got = await readFlux(toolRunner(access(fakes(fluxRules(ks, hr)))));
       assert.deepEqual(got, { objects: null, unreadable: [] });
@@ -204,9 +227,15 @@ describe('readFlux replaying flux cases', () => {
     it(`a flux CLI newer than the cluster's Flux (${hr}) is a version mismatch, not "no Flux"`, async () => {
       const got = await readFlux(toolRunner(access(fakes(fluxRules('ks-ready', hr)))));
       assert.equal(got.objects?.length, 3);
-      assert.deepEqual(got.unreadable.map((u) => [u.kind, u.groupVersion]), [['HelmRelease', 'helm.toolkit.fluxcd.io/v2']]);
+      assert.deepEqual(
+        got.unreadable.map((u) => [u.kind, u.groupVersion]),
+        [['HelmRelease', 'helm.toolkit.fluxcd.io/v2']],
+      );
       const flux = verdicts({ flux: got.objects, fluxUnreadable: got.unreadable, velero: okVelero }).filter((c) => c.id === 'flux-ready');
-      assert.deepEqual(flux.map((c) => c.verdict), ['warning']);
+      assert.deepEqual(
+        flux.map((c) => c.verdict),
+        ['warning'],
+      );
       assert.match(flux[0]?.message ?? '', /helm\.toolkit\.fluxcd\.io\/v2.*differ in version/);
     });
   }
@@ -219,7 +248,11 @@ describe('readFlux replaying flux cases', () => {
 });
 
 describe('probeVelero replaying velero cases', () => {
-  for (const [c, count] of [['list-empty', 0], ['list-one', 1], ['list-two', 2]] as const) {
+  for (const [c, count] of [
+    ['list-empty', 0],
+    ['list-one', 1],
+    ['list-two', 2],
+  ] as const) {
     it(`${c}: available, ${count} backups (a queued v1.18 backup included)`, async () => {
       const got = await probeVelero(toolRunner(access(fakes([veleroList(c)]))));
       assert.deepEqual(got, { available: true, detail: `velero answers; ${count} backup${count === 1 ? '' : 's'} found` });

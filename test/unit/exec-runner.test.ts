@@ -145,8 +145,14 @@ test('onLine receives every line of both streams, including an unterminated last
   await runTool('talosctl', node, script('process.stdout.write("a\\r\\nb\\n"); process.stderr.write("e1\\n"); process.stdout.write("tail")'), {
     onLine: (line, stream) => seen.push(`${stream}:${line}`),
   });
-  assert.deepEqual(seen.filter((s) => s.startsWith('stdout:')), ['stdout:a', 'stdout:b', 'stdout:tail']);
-  assert.deepEqual(seen.filter((s) => s.startsWith('stderr:')), ['stderr:e1']);
+  assert.deepEqual(
+    seen.filter((s) => s.startsWith('stdout:')),
+    ['stdout:a', 'stdout:b', 'stdout:tail'],
+  );
+  assert.deepEqual(
+    seen.filter((s) => s.startsWith('stderr:')),
+    ['stderr:e1'],
+  );
 });
 
 test('an onLine callback that throws stops the tool and its error is rethrown', async () => {

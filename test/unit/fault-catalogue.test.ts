@@ -64,7 +64,10 @@ describe('the fault catalogue', () => {
     const sim = await initSim(path.join(root, 'twin'), { controlPlanes: 1, workers: 2, rebootSeconds: 0, velero: true, flux: true });
     // Stuck pods elsewhere than the PodDisruptionBudget's node, which needs a running pod to hold.
     for (const kind of FAULT_KINDS) setFault(sim.dir, parseFaultArg(example(kind, kind === 'pods-stuck' ? '192.168.1.81' : '192.168.1.80')));
-    assert.deepEqual(readSimState(sim.dir).faults.map((f) => f.kind), [...FAULT_KINDS]);
+    assert.deepEqual(
+      readSimState(sim.dir).faults.map((f) => f.kind),
+      [...FAULT_KINDS],
+    );
   });
 
   it('refuses the parts a fault does not take, naming the form to write', () => {

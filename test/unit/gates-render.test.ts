@@ -14,7 +14,12 @@ import { receiveAnswer } from '../../src/workflows/run/handlers';
 import { fakeCluster, specFor, startFakeRun } from '../helpers/fake-run';
 
 const gates = [
-  { name: 'ceph', timeout: '20s', interval: '10s', kubernetes: { apiVersion: 'ceph.rook.io/v1', kind: 'CephCluster', namespace: 'rook-ceph', name: 'rook-ceph', condition: 'status.ceph.health == "HEALTH_OK"' } },
+  {
+    name: 'ceph',
+    timeout: '20s',
+    interval: '10s',
+    kubernetes: { apiVersion: 'ceph.rook.io/v1', kind: 'CephCluster', namespace: 'rook-ceph', name: 'rook-ceph', condition: 'status.ceph.health == "HEALTH_OK"' },
+  },
   { name: 'script', when: 'before-each-node', command: ['/usr/local/bin/check', '--all'] },
 ];
 const alertmanager = { url: 'http://127.0.0.1:9093', silence: { matchers: ['alertname="KubeNodeNotReady"', 'node="{node}"'] } };
@@ -27,7 +32,10 @@ describe('gates in the views', () => {
     await done;
     const plan = run.progress.plan ?? buildPlan(spec, run.facts as never);
     const text = renderPlan(plan, spec, { specPath: 'spec.yaml' }).join('\n');
-    assert.match(text, /talos:v1\.9\.4:10\.0\.0\.20 \(worker\)\n(?:.*\n)*? {6}gate before: script \(before-each-node, every 30s up to 30m\): command \/usr\/local\/bin\/check --all exits 0\n {6}gate after: ceph \(after-each-node, every 10s up to 20s\): CephCluster rook-ceph in rook-ceph \(ceph\.rook\.io\/v1\): status\.ceph\.health == "HEALTH_OK"/);
+    assert.match(
+      text,
+      /talos:v1\.9\.4:10\.0\.0\.20 \(worker\)\n(?:.*\n)*? {6}gate before: script \(before-each-node, every 30s up to 30m\): command \/usr\/local\/bin\/check --all exits 0\n {6}gate after: ceph \(after-each-node, every 10s up to 20s\): CephCluster rook-ceph in rook-ceph \(ceph\.rook\.io\/v1\): status\.ceph\.health == "HEALTH_OK"/,
+    );
     assert.match(text, /Alertmanager http:\/\/127\.0\.0\.1:9093: silence alertname="KubeNodeNotReady", node="\{node\}" per node, during its step/);
   });
 
@@ -42,7 +50,10 @@ describe('gates in the views', () => {
     const p = run.progress;
     const status = renderProgress(p, { now: Date.parse(p.updatedAt) }).join('\n');
     assert.match(status, /\n {2}gate script \(before talos:v1\.9\.4:10\.0\.0\.20\): passed, 1 check; last: check exited 0\n/);
-    assert.match(status, /\n {2}gate ceph \(after talos:v1\.9\.4:10\.0\.0\.20\): timed-out, \d+ checks; last: status\.ceph\.health == "HEALTH_OK": does not hold\n {6}status\.ceph\.health = "HEALTH_WARN"/);
+    assert.match(
+      status,
+      /\n {2}gate ceph \(after talos:v1\.9\.4:10\.0\.0\.20\): timed-out, \d+ checks; last: status\.ceph\.health == "HEALTH_OK": does not hold\n {6}status\.ceph\.health = "HEALTH_WARN"/,
+    );
     assert.match(status, /\n {2}silences: silence-1 active for 10\.0\.0\.20/);
     const events = progressEvents(p);
     assert.match(events.get('gate:talos:v1.9.4:10.0.0.20:ceph') ?? '', /timed-out/);

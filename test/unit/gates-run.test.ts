@@ -29,7 +29,9 @@ describe('gates in the run', () => {
     let checks = 0;
     cluster.gateCheck = () => {
       checks += 1;
-      return checks % 3 === 0 ? { passed: true, summary: 'holds', evidence: 'status.ceph.health = "HEALTH_OK"' } : { passed: false, summary: 'does not hold', evidence: 'status.ceph.health = "HEALTH_WARN"' };
+      return checks % 3 === 0
+        ? { passed: true, summary: 'holds', evidence: 'status.ceph.health = "HEALTH_OK"' }
+        : { passed: false, summary: 'does not hold', evidence: 'status.ceph.health = "HEALTH_WARN"' };
     };
     const { run, done } = startFakeRun(cluster, specFor(cluster, { gates: [{ name: 'ceph', timeout: '10m', interval: '20s', kubernetes: kubeGate }] }));
     const report = await done;
@@ -37,7 +39,10 @@ describe('gates in the run', () => {
     const calls = names(cluster).filter((n) => /^(verifyNode|readKubernetesGate|lookAtNode)/.test(n));
     assert.deepEqual(calls.slice(0, 6), ['lookAtNode@10.0.0.20', 'verifyNode@10.0.0.20', 'readKubernetesGate', 'readKubernetesGate', 'readKubernetesGate', 'lookAtNode@10.0.0.21']);
     const row = run.progress.steps.find((s) => s.id === 'talos:v1.9.4:10.0.0.20');
-    assert.deepEqual(row?.gates?.map((g) => [g.name, g.at, g.status, g.checks, g.last?.evidence]), [['ceph', 'after', 'passed', 3, 'status.ceph.health = "HEALTH_OK"']]);
+    assert.deepEqual(
+      row?.gates?.map((g) => [g.name, g.at, g.status, g.checks, g.last?.evidence]),
+      [['ceph', 'after', 'passed', 3, 'status.ceph.health = "HEALTH_OK"']],
+    );
     const input = cluster.calls.find((c) => c.name === 'readKubernetesGate')?.input;
     assert.deepEqual(input?.object, { apiVersion: 'ceph.rook.io/v1', kind: 'CephCluster', namespace: 'rook-ceph', name: 'rook-ceph' });
   });
@@ -53,7 +58,10 @@ describe('gates in the run', () => {
     assert.equal(w?.step, step);
     assert.match(w?.question ?? '', /^Gate alerts on talos:v1\.9\.4:10\.0\.0\.20 did not pass in time \(round 1\): 1 alert firing/);
     assert.deepEqual(w?.payload, { step, action: 'retry', attempt: 1, by: 'your-name' });
-    assert.deepEqual(w?.alternatives.map((a) => a.payload.action), ['override', 'abort']);
+    assert.deepEqual(
+      w?.alternatives.map((a) => a.payload.action),
+      ['override', 'abort'],
+    );
     const row = run.progress.steps.find((s) => s.id === step);
     const checks = row?.gates?.[0]?.checks ?? 0;
     // The fake clock moves one second per reading, not with the timers: the count is not a rate here
@@ -83,7 +91,10 @@ describe('gates in the run', () => {
     it(`abort at a gate decision stops the run; onFailure ${policy} decides what is rolled back`, async () => {
       const cluster = fakeCluster(1, 2);
       cluster.gateCheck = () => ({ passed: false, summary: 'does not hold', evidence: 'status.robustness = "degraded"' });
-      const spec = specFor(cluster, { onFailure: policy, gates: [{ name: 'volumes', timeout: '1m', interval: '20s', kubernetes: { ...kubeGate, name: undefined, condition: 'every item with status.robustness == "healthy"' } }] });
+      const spec = specFor(cluster, {
+        onFailure: policy,
+        gates: [{ name: 'volumes', timeout: '1m', interval: '20s', kubernetes: { ...kubeGate, name: undefined, condition: 'every item with status.robustness == "healthy"' } }],
+      });
       const { run, done } = startFakeRun(cluster, spec);
       await until(run, 'the decision after the first node', () => run.progress.waiting?.kind === 'decision');
       assert.equal(run.progress.waiting?.step, 'talos:v1.9.4:10.0.0.20', 'the after-gate of the first worker');
@@ -94,7 +105,10 @@ describe('gates in the run', () => {
       assert.equal(cluster.calls.filter((c) => c.name === 'installOnNode').length, 1, 'the next node was never touched');
       const first = cluster.nodes.find((n) => n.address === '10.0.0.20');
       if (policy === 'rollback-all') {
-        assert.deepEqual(cluster.calls.filter((c) => c.name === 'rollbackNode').map((c) => c.node), ['10.0.0.20']);
+        assert.deepEqual(
+          cluster.calls.filter((c) => c.name === 'rollbackNode').map((c) => c.node),
+          ['10.0.0.20'],
+        );
         assert.equal(first?.version, 'v1.9.2');
       } else {
         assert.equal(cluster.calls.filter((c) => c.name === 'rollbackNode').length, 0);
@@ -141,7 +155,9 @@ describe('gates in the run', () => {
     });
     const { run, done } = startFakeRun(cluster, spec);
     assert.equal((await done).outcome, 'completed');
-    const seq = cluster.calls.map((c) => (c.name === 'runCommandGate' ? `gate:${String((c.input.argv as string[])[0])}` : `${c.name}${c.node ? `@${c.node}` : ''}`)).filter((n) => /^(gate|installOnNode|upgradeKubernetes|postflight)/.test(n));
+    const seq = cluster.calls
+      .map((c) => (c.name === 'runCommandGate' ? `gate:${String((c.input.argv as string[])[0])}` : `${c.name}${c.node ? `@${c.node}` : ''}`))
+      .filter((n) => /^(gate|installOnNode|upgradeKubernetes|postflight)/.test(n));
     assert.deepEqual(seq, ['installOnNode@10.0.0.20', 'gate:cps', 'installOnNode@10.0.0.10', 'gate:kube', 'upgradeKubernetes@10.0.0.10', 'gate:end', 'postflight']);
     const settled = run.progress.steps.find((s) => s.id === 'talos:v1.9.4:10.0.0.20')?.gates?.find((g) => g.name === 'breathe');
     assert.deepEqual([settled?.status, settled?.last?.summary], ['passed', 'settled 5s']);
@@ -160,8 +176,14 @@ describe('Alertmanager silences in the run', () => {
     assert.equal(seq[0], 'createSilence');
     assert.equal(seq[seq.length - 1], 'expireSilence');
     assert.equal(seq.filter((n) => n === 'createSilence').length, 1);
-    assert.deepEqual(report.silences?.map((s) => [s.id, s.node, s.state, s.matchers.join(',')]), [['silence-1', null, 'expired', 'alertname=~"KubeNode.*"']]);
-    assert.deepEqual(cluster.silences.map((s) => s.state), ['expired']);
+    assert.deepEqual(
+      report.silences?.map((s) => [s.id, s.node, s.state, s.matchers.join(',')]),
+      [['silence-1', null, 'expired', 'alertname=~"KubeNode.*"']],
+    );
+    assert.deepEqual(
+      cluster.silences.map((s) => s.state),
+      ['expired'],
+    );
   });
 
   it('node-scoped: one per node with {node} filled, made before the node step and expired after its after-gates', async () => {
@@ -171,13 +193,26 @@ describe('Alertmanager silences in the run', () => {
     assert.equal(report.outcome, 'completed', report.message);
     const seq = names(cluster).filter((n) => /Silence|installOnNode|runCommandGate/.test(n));
     assert.deepEqual(seq, [
-      'createSilence', 'installOnNode@10.0.0.20', 'expireSilence',
-      'createSilence', 'installOnNode@10.0.0.21', 'expireSilence',
-      'createSilence', 'installOnNode@10.0.0.10', 'expireSilence',
+      'createSilence',
+      'installOnNode@10.0.0.20',
+      'expireSilence',
+      'createSilence',
+      'installOnNode@10.0.0.21',
+      'expireSilence',
+      'createSilence',
+      'installOnNode@10.0.0.10',
+      'expireSilence',
     ]);
     const made = cluster.calls.filter((c) => c.name === 'createSilence').map((c) => (c.input.matchers as { name: string; value: string }[]).map((m) => `${m.name}=${m.value}`).join(','));
     assert.deepEqual(made, ['alertname=KubeNodeNotReady,node=node-20', 'alertname=KubeNodeNotReady,node=node-21', 'alertname=KubeNodeNotReady,node=node-10']);
-    assert.deepEqual(report.silences?.map((s) => [s.node, s.state]), [['10.0.0.20', 'expired'], ['10.0.0.21', 'expired'], ['10.0.0.10', 'expired']]);
+    assert.deepEqual(
+      report.silences?.map((s) => [s.node, s.state]),
+      [
+        ['10.0.0.20', 'expired'],
+        ['10.0.0.21', 'expired'],
+        ['10.0.0.10', 'expired'],
+      ],
+    );
     const markers = cluster.calls.filter((c) => c.name === 'createSilence').map((c) => c.input.marker);
     assert.equal(new Set(markers).size, 3, 'each silence has its own marker (a retried create finds its own)');
   });
@@ -191,7 +226,10 @@ describe('Alertmanager silences in the run', () => {
     receiveControl(run, 'abort', { by: 'dave' });
     const report = await done;
     assert.equal(report.outcome, 'aborted');
-    assert.deepEqual(cluster.silences.map((s) => s.state), ['expired']);
+    assert.deepEqual(
+      cluster.silences.map((s) => s.state),
+      ['expired'],
+    );
     assert.equal(report.silences?.[0]?.state, 'expired');
 
     const rejected = fakeCluster(1, 1);

@@ -32,7 +32,7 @@ describe('the condition evaluator', () => {
     assert.equal(warn.passed, false);
     assert.equal(warn.evidence, 'status.ceph.health = "HEALTH_WARN"');
     assert.equal(evalText('status.ceph.health != "HEALTH_ERR"', ceph).passed, true);
-    assert.equal(evalText('status.osds >= 3 and status.phase == \'Ready\'', ceph).passed, true);
+    assert.equal(evalText("status.osds >= 3 and status.phase == 'Ready'", ceph).passed, true);
     assert.equal(evalText('status.osds > 3 or status.phase == "Ready"', ceph).passed, true);
     assert.equal(evalText('(status.osds < 3 or status.osds == 3) and kind == "CephCluster"', ceph).passed, true);
     assert.equal(evalText('status.missing == null', ceph).passed, false, 'a missing field is never equal, not even to null');
@@ -51,7 +51,14 @@ describe('the condition evaluator', () => {
     assert.equal(evalText('every item with status.state == "attached"', volumes).passed, true);
     const empty = evalText('every item with status.robustness == "healthy"', { kind: 'List', items: [] });
     assert.equal(empty.passed, false, 'every needs at least one item: a selector that matches nothing is not healthy');
-    const conditions = { status: { conditions: [{ type: 'Ready', status: 'True' }, { type: 'Degraded', status: 'False' }] } };
+    const conditions = {
+      status: {
+        conditions: [
+          { type: 'Ready', status: 'True' },
+          { type: 'Degraded', status: 'False' },
+        ],
+      },
+    };
     assert.equal(evalText('any item in status.conditions with type == "Ready" and status == "True"', conditions).passed, true);
     assert.equal(evalText('every item in status.conditions with status == "True"', conditions).passed, false);
   });
@@ -115,7 +122,11 @@ describe('spec: gates and alertmanager', () => {
 
   it('accepts each kind with defaults (after-each-node, 30m, 30s) and keeps the argument vector', () => {
     const spec = parseSpec({
-      cluster: 'homelab', talosconfig: 't', kubeconfig: 'k', nodes: { controlPlane: ['192.168.1.70'] }, talos: { version: 'v1.9.4' },
+      cluster: 'homelab',
+      talosconfig: 't',
+      kubeconfig: 'k',
+      nodes: { controlPlane: ['192.168.1.70'] },
+      talos: { version: 'v1.9.4' },
       gates: [
         { name: 'ceph', kubernetes: kube },
         { name: 'check', when: 'before-each-node', timeout: '5m', interval: '10s', command: ['/usr/local/bin/check', '--node', 'x y'] },
@@ -125,13 +136,16 @@ describe('spec: gates and alertmanager', () => {
       ],
       alertmanager: { url: 'http://127.0.0.1:9093', silence: { matchers: ['alertname=~"KubeNode.*"', 'node="{node}"'] } },
     });
-    assert.deepEqual(spec.gates?.map((g) => [g.name, g.when, g.timeoutMs, g.intervalMs, g.check.kind]), [
-      ['ceph', 'after-each-node', 1_800_000, 30_000, 'kubernetes'],
-      ['check', 'before-each-node', 300_000, 10_000, 'command'],
-      ['promql', 'after-all', 1_800_000, 30_000, 'prometheus'],
-      ['alerts', 'before-kubernetes', 1_800_000, 30_000, 'alerts'],
-      ['breathe', 'after-each-node', 1_800_000, 30_000, 'settle'],
-    ]);
+    assert.deepEqual(
+      spec.gates?.map((g) => [g.name, g.when, g.timeoutMs, g.intervalMs, g.check.kind]),
+      [
+        ['ceph', 'after-each-node', 1_800_000, 30_000, 'kubernetes'],
+        ['check', 'before-each-node', 300_000, 10_000, 'command'],
+        ['promql', 'after-all', 1_800_000, 30_000, 'prometheus'],
+        ['alerts', 'before-kubernetes', 1_800_000, 30_000, 'alerts'],
+        ['breathe', 'after-each-node', 1_800_000, 30_000, 'settle'],
+      ],
+    );
     assert.deepEqual(spec.gates?.[1]?.check, { kind: 'command', argv: ['/usr/local/bin/check', '--node', 'x y'] });
     assert.deepEqual(spec.gates?.[3]?.check, { kind: 'alerts', url: 'http://127.0.0.1:9093', matchers: ['severity="critical"'] }, 'the alerts form falls back to alertmanager.url');
     assert.deepEqual(spec.alertmanager?.silence, { matchers: ['alertname=~"KubeNode.*"', 'node="{node}"'], durationMs: 1_800_000 });
@@ -140,7 +154,10 @@ describe('spec: gates and alertmanager', () => {
 
   it('refuses bad gates with one line naming the path', () => {
     const cases: [Record<string, unknown>, RegExp][] = [
-      [{ gates: [{ name: 'x', command: 'kubectl get pods | grep Running' }] }, /^gates\[0\]\.command: "kubectl get pods \| grep Running" is one string with spaces; gates never run a shell: write the argument vector as a YAML list/],
+      [
+        { gates: [{ name: 'x', command: 'kubectl get pods | grep Running' }] },
+        /^gates\[0\]\.command: "kubectl get pods \| grep Running" is one string with spaces; gates never run a shell: write the argument vector as a YAML list/,
+      ],
       [{ gates: [{ name: 'x', command: [] }] }, /^gates\[0\]\.command: is an empty list/],
       [{ gates: [{ name: 'x', script: ['a'] }] }, /^gates\[0\]\.script: unknown key; remove it \(allowed here: name, when, timeout, interval, command, kubernetes, prometheus, settle\)/],
       [{ gates: [{ name: 'x' }] }, /^gates\[0\]: has no check; give exactly one of command, kubernetes, prometheus, settle/],
@@ -156,8 +173,19 @@ describe('spec: gates and alertmanager', () => {
       [{ gates: [{ name: 'x', when: 'sometimes', settle: '1m' }] }, /^gates\[0\]\.when: "sometimes" is not allowed; use one of before-each-node \| after-each-node/],
       [{ gates: [{ name: 'x', settle: '1m', interval: '1h', timeout: '10m' }] }, /^gates\[0\]\.interval: 1h is longer than the timeout 10m/],
       [{ gates: [{ name: 'x', settle: 90 }] }, /^gates\[0\]\.settle: 90 has no unit/],
-      [{ gates: [{ name: 'x', settle: '1m' }, { name: 'x', settle: '2m' }] }, /^gates\[1\]\.name: "x" is used twice/],
-      [{ gates: [{ name: 'x', when: 'after-all', prometheus: { alertmanager: 'http://127.0.0.1:9093', noAlertsMatching: ['node="{node}"'] } }] }, /^gates\[0\]\.prometheus\.noAlertsMatching: names \{node\} or \{address\}, but a after-all gate has no node/],
+      [
+        {
+          gates: [
+            { name: 'x', settle: '1m' },
+            { name: 'x', settle: '2m' },
+          ],
+        },
+        /^gates\[1\]\.name: "x" is used twice/,
+      ],
+      [
+        { gates: [{ name: 'x', when: 'after-all', prometheus: { alertmanager: 'http://127.0.0.1:9093', noAlertsMatching: ['node="{node}"'] } }] },
+        /^gates\[0\]\.prometheus\.noAlertsMatching: names \{node\} or \{address\}, but a after-all gate has no node/,
+      ],
       [{ alertmanager: { silence: { matchers: ['a="b"'] } } }, /^alertmanager\.url: missing; add the Alertmanager base URL/],
       [{ alertmanager: { url: 'http://127.0.0.1:9093', silence: { matchers: ['alertname=~".*"'] } } }, /^alertmanager\.silence\.matchers: would match every alert/],
       [{ alertmanager: { url: 'http://127.0.0.1:9093', silence: { matchers: ['alertname'] } } }, /^alertmanager\.silence\.matchers\[0\]: "alertname" is not a matcher/],
@@ -214,9 +242,26 @@ describe('which gates each step waits on', () => {
       ],
     });
     const facts = {
-      gatheredAt: '2026-12-01T00:00:00Z', talosClientVersion: 'v1.9.4', kubernetesVersion: '1.32.0', podProblems: [], flux: null, velero: { available: false, detail: '' },
+      gatheredAt: '2026-12-01T00:00:00Z',
+      talosClientVersion: 'v1.9.4',
+      kubernetesVersion: '1.32.0',
+      podProblems: [],
+      flux: null,
+      velero: { available: false, detail: '' },
       etcd: { members: [], status: [], error: null },
-      nodes: cluster.nodes.map((n) => ({ address: n.address, role: n.role, talosVersion: 'v1.9.2', schematic: n.schematic, extensions: [], reachable: true, stage: 'running', kubernetesReady: true, kubeletVersion: '1.32.0', hostname: `h${n.address}`, unschedulable: false })),
+      nodes: cluster.nodes.map((n) => ({
+        address: n.address,
+        role: n.role,
+        talosVersion: 'v1.9.2',
+        schematic: n.schematic,
+        extensions: [],
+        reachable: true,
+        stage: 'running',
+        kubernetesReady: true,
+        kubeletVersion: '1.32.0',
+        hostname: `h${n.address}`,
+        unschedulable: false,
+      })),
     };
     const plan = buildPlan(spec, facts);
     const listed = plan.steps.map((s) => [s.id, s.gates?.before.join('+') ?? '', s.gates?.after.join('+') ?? '']);
@@ -233,4 +278,3 @@ describe('which gates each step waits on', () => {
     assert.equal(gatesForSteps(plan.steps, []).size, 0);
   });
 });
-

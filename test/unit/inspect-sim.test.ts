@@ -78,7 +78,10 @@ test('a healthy HA cluster: every fact read, only read-only commands run, no sec
   assert.equal(facts.etcd.error, null);
   assert.equal(facts.etcd.members.length, 3);
   assert.ok(facts.etcd.members.every((m) => /^[0-9a-f]{16}$/.test(m.id) && !m.learner));
-  assert.deepEqual(facts.etcd.status.map((s) => s.node), info.nodes.controlPlane);
+  assert.deepEqual(
+    facts.etcd.status.map((s) => s.node),
+    info.nodes.controlPlane,
+  );
   assert.ok(facts.etcd.status.every((s) => s.errors === '' && s.leaderId === facts.etcd.status[0]?.leaderId));
   assert.deepEqual(facts.podProblems, []);
   assert.ok(Array.isArray(facts.flux) && facts.flux.length > 0 && facts.flux.every((f) => f.ready));

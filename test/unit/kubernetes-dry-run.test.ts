@@ -46,14 +46,25 @@ describe('kubernetes dry run: the hop and its verdict', () => {
 
   it('removed items in use block, each named with its component and node', () => {
     const hop = k8s('1.35.0', '1.36.0');
-    const v = dryRunVerdict(plan([hop]), hop, clean({ removed: { admissionPlugins: [], featureGates: [{ node: CP, component: 'kube-apiserver', value: 'HonorPVReclaimPolicy' }], flags: [], apiResources: [{ resource: 'flowschemas.v1beta3.flowcontrol.apiserver.k8s.io', count: 2 }] } }));
+    const v = dryRunVerdict(
+      plan([hop]),
+      hop,
+      clean({
+        removed: {
+          admissionPlugins: [],
+          featureGates: [{ node: CP, component: 'kube-apiserver', value: 'HonorPVReclaimPolicy' }],
+          flags: [],
+          apiResources: [{ resource: 'flowschemas.v1beta3.flowcontrol.apiserver.k8s.io', count: 2 }],
+        },
+      }),
+    );
     assert.equal(v.verdict, 'blocker');
     assert.match(v.message, /feature gate HonorPVReclaimPolicy \(kube-apiserver on 172\.20\.0\.2\)/);
     assert.match(v.message, /2 object\(s\) of flowschemas/);
     assert.ok(v.fix);
   });
 
-  it('a Kubernetes too new for today\'s Talos is fine when the run upgrades Talos first, a blocker otherwise', () => {
+  it("a Kubernetes too new for today's Talos is fine when the run upgrades Talos first, a blocker otherwise", () => {
     const hop = k8s('1.35.0', '1.36.0');
     const incompatible = { node: CP, kubernetes: '1.36.0', talos: '1.12.6', direction: 'new' as const };
     assert.equal(dryRunVerdict(plan([talos, hop]), hop, clean({ incompatible })).verdict, 'ok');
@@ -83,7 +94,10 @@ describe('kubernetes dry run against what talosctl prints', () => {
     assert.equal(p.blocked, true);
     assert.equal(p.preflight.find((c) => c.id === 'kubernetes-dry-run')?.verdict, 'blocker');
     // Called twice above (the finding, then the plan): each time the same read-only command, nothing else.
-    assert.deepEqual(fake.calls().map((c) => c.args), [args, args]);
+    assert.deepEqual(
+      fake.calls().map((c) => c.args),
+      [args, args],
+    );
   });
 
   it('a clean dry run (talosctl 1.13 → 1.14 output) adds an ok verdict and leaves the plan unblocked', async () => {

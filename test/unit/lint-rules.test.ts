@@ -28,7 +28,10 @@ describe('lint rule: workflow code stays deterministic', () => {
 
   it('accepts type-only imports from @temporalio/worker', async () => {
     const result = await lint('type-only.ts');
-    assert.deepEqual(result.messages.map((m) => m.message), []);
+    assert.deepEqual(
+      result.messages.map((m) => m.message),
+      [],
+    );
   });
 });
 

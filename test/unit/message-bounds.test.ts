@@ -4,7 +4,19 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_AUDIT_NOTE_CHARS, MAX_PAYLOAD_BYTES, MAX_REFUSED_AUDIT_ENTRIES, appendAudit, checkApprove, checkControl, checkDecide, checkReject, checkRemediate, malformedNote, payloadExcerpt } from '../../src/workflows/message-checks';
+import {
+  MAX_AUDIT_NOTE_CHARS,
+  MAX_PAYLOAD_BYTES,
+  MAX_REFUSED_AUDIT_ENTRIES,
+  appendAudit,
+  checkApprove,
+  checkControl,
+  checkDecide,
+  checkReject,
+  checkRemediate,
+  malformedNote,
+  payloadExcerpt,
+} from '../../src/workflows/message-checks';
 import { type AuditEntry } from '../../src/workflows/messages';
 import { confirmSignal, findAuditEntry } from '../../src/client/answer-guard';
 
@@ -88,15 +100,24 @@ describe('the CLI confirms the signals it sends', () => {
 
   it('accepted: returns the entry; refused: says why; no answer: says it was sent and may still act', async () => {
     assert.equal((await confirmSignal(async () => progress([entry(true)]), 'lab', 'abort', 'ops', 0, 1_000)).accepted, true);
-    await assert.rejects(confirmSignal(async () => progress([entry(false, 'malformed payload: x')]), 'lab', 'abort', 'ops', 0, 1_000), /the upgrade of lab refused the abort: malformed payload: x/);
+    await assert.rejects(
+      confirmSignal(async () => progress([entry(false, 'malformed payload: x')]), 'lab', 'abort', 'ops', 0, 1_000),
+      /the upgrade of lab refused the abort: malformed payload: x/,
+    );
     let asked = 0;
     const silent = async () => {
       asked += 1;
       throw new Error('no worker answered the progress query');
     };
-    await assert.rejects(confirmSignal(silent, 'lab', 'abort', 'ops', 0, 500), /^UserError: abort sent, but the upgrade of lab did not confirm it within 1 s \(is a worker running\?\); it takes effect if a worker processes it later/);
+    await assert.rejects(
+      confirmSignal(silent, 'lab', 'abort', 'ops', 0, 500),
+      /^UserError: abort sent, but the upgrade of lab did not confirm it within 1 s \(is a worker running\?\); it takes effect if a worker processes it later/,
+    );
     assert.ok(asked >= 2, 'kept asking until the deadline');
     // An entry from before the signal was sent does not count.
-    await assert.rejects(confirmSignal(async () => progress([entry(true)]), 'lab', 'abort', 'ops', 1, 300), /did not confirm/);
+    await assert.rejects(
+      confirmSignal(async () => progress([entry(true)]), 'lab', 'abort', 'ops', 1, 300),
+      /did not confirm/,
+    );
   });
 });

@@ -211,7 +211,10 @@ describe('cancellation', () => {
     const { env: s, heartbeats } = env();
     const settling = run(s, settleNode, { ...base, timeoutMs: 30_000 });
     for (let i = 0; i < 200 && !details(heartbeats).some((h) => h.phase === 'waiting'); i++) await new Promise((r) => setTimeout(r, 25));
-    assert.ok(details(heartbeats).some((h) => h.phase === 'waiting' && h.fence === key), 'settleNode waits for the call');
+    assert.ok(
+      details(heartbeats).some((h) => h.phase === 'waiting' && h.fence === key),
+      'settleNode waits for the call',
+    );
     releasePause(sim.dir, 'installed');
     const settled = await settling;
     assert.equal(settled.waitedFor.length, 1);

@@ -56,7 +56,13 @@ describe('node steps on the legacy path (host 1.12)', () => {
     assert.ok(!sent[0]?.includes('--drain=false'), 'a 1.12 talosctl has no --drain flag');
 
     const back = await run(e, awaitNodeBack, {
-      ...base, bootIdBefore: installed.bootIdAtIssue, toVersion: 'v1.13.9', schematic: sim.schematic, oldVersion: 'v1.12.4', path: 'legacy', timeoutMs: 30_000,
+      ...base,
+      bootIdBefore: installed.bootIdAtIssue,
+      toVersion: 'v1.13.9',
+      schematic: sim.schematic,
+      oldVersion: 'v1.12.4',
+      path: 'legacy',
+      timeoutMs: 30_000,
     });
     assert.equal(back.version, 'v1.13.9');
     assert.notEqual(back.bootId, look.bootId);
@@ -107,7 +113,13 @@ describe('node steps on the lifecycle path (host 1.13.9, talosctl 1.13.9)', () =
     assert.deepEqual(rebooted, { bootIdAtIssue: look.bootId, reused: false });
     assert.deepEqual(calls(sim, 'reboot')[0], ['reboot', '--nodes', W1, '--wait=false']);
     const back = await run(e, awaitNodeBack, {
-      ...base, bootIdBefore: rebooted.bootIdAtIssue, toVersion: 'v1.14.0', schematic: sim.schematic, oldVersion: 'v1.13.9', path: 'lifecycle', timeoutMs: 30_000,
+      ...base,
+      bootIdBefore: rebooted.bootIdAtIssue,
+      toVersion: 'v1.14.0',
+      schematic: sim.schematic,
+      oldVersion: 'v1.13.9',
+      path: 'lifecycle',
+      timeoutMs: 30_000,
     });
     assert.equal(back.version, 'v1.14.0');
     assert.notEqual(back.bootId, look.bootId);
@@ -130,7 +142,13 @@ describe('node steps on the lifecycle-reboots path (host 1.13.9, talosctl 1.13.5
     assert.deepEqual(upgradeCalls(sim, W1)[0]?.slice(-2), ['--drain=false', '--wait=false']);
     assert.equal(calls(sim, 'reboot').length, 0);
     const back = await run(e, awaitNodeBack, {
-      ...base, bootIdBefore: installed.bootIdAtIssue, toVersion: 'v1.14.0', schematic: sim.schematic, oldVersion: 'v1.13.9', path: 'lifecycle-reboots', timeoutMs: 30_000,
+      ...base,
+      bootIdBefore: installed.bootIdAtIssue,
+      toVersion: 'v1.14.0',
+      schematic: sim.schematic,
+      oldVersion: 'v1.13.9',
+      path: 'lifecycle-reboots',
+      timeoutMs: 30_000,
     });
     assert.equal(back.version, 'v1.14.0');
   });

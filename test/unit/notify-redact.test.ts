@@ -41,10 +41,7 @@ describe('notification errors are redacted', () => {
   it('a URL from the worker environment whose endpoint echoes it', async () => {
     const url = `${server.base}/env-hook/q7Rsecret-env-token`;
     const warned: string[] = [];
-    const result = await sendNotifications(
-      { targets: [{ kind: 'webhook', urlEnv: 'HOOK_URL', events: ['step-failed'] }], event },
-      { env: { HOOK_URL: url }, warn: (m) => warned.push(m) },
-    );
+    const result = await sendNotifications({ targets: [{ kind: 'webhook', urlEnv: 'HOOK_URL', events: ['step-failed'] }], event }, { env: { HOOK_URL: url }, warn: (m) => warned.push(m) });
     const text = `${JSON.stringify(result)}\n${warned.join('\n')}`;
     assert.ok(!text.includes('q7Rsecret-env-token'), text);
     assert.equal(result.failed[0]?.target, 'webhook via $HOOK_URL');

@@ -197,10 +197,16 @@ describe('the docs and the dashboard name only metrics that exist', () => {
     const used = new Set(exprs.flatMap((e) => e.match(/talos_upgrade_[a-z_]+/g) ?? []));
     for (const m of used) assert.ok(known(m), `${m} exists`);
     for (const n of [METRICS.activitiesInFlight, METRICS.nodeSubstepSeconds, METRICS.humanWaitSeconds, METRICS.activityFailures, METRICS.waitingForHuman]) {
-      assert.ok([...used].some((m) => m.startsWith(n)), `the dashboard shows ${n}`);
+      assert.ok(
+        [...used].some((m) => m.startsWith(n)),
+        `the dashboard shows ${n}`,
+      );
     }
     for (const sdk of ['temporal_workflow_task_execution_latency_bucket', 'temporal_activity_execution_latency_bucket']) {
-      assert.ok(exprs.some((e) => e.includes(sdk)), `the dashboard shows ${sdk}`);
+      assert.ok(
+        exprs.some((e) => e.includes(sdk)),
+        `the dashboard shows ${sdk}`,
+      );
     }
   });
 });

@@ -51,11 +51,20 @@ const bad: [string, string][] = [
   ['READY that is not a condition status', fluxTable([HEADER, ['a', 'b', 'c', 'False', 'Yes', 'm']])],
   ['SUSPENDED that is not a bool', fluxTable([HEADER, ['a', 'b', 'c', 'maybe', 'True', 'm']])],
   ['binary junk', fluxTable([HEADER, ['a', 'b', 'c', 'False', 'True', 'm']]).slice(0, 70) + '\u0000\ufffd\u001b[2K{"\u0007'],
-  ['a header without READY', fluxTable([['NAMESPACE', 'NAME', 'MESSAGE', 'SUSPENDED'], ['a', 'b', 'm', 'False']])],
+  [
+    'a header without READY',
+    fluxTable([
+      ['NAMESPACE', 'NAME', 'MESSAGE', 'SUSPENDED'],
+      ['a', 'b', 'm', 'False'],
+    ]),
+  ],
 ];
 for (const [name, text] of bad) {
   test(`flux get rejects ${name}`, () => {
-    assert.throws(() => parseFluxGet(text, 'Kustomization'), (e: unknown) => e instanceof ParseError && /flux get kustomizations/.test(e.message));
+    assert.throws(
+      () => parseFluxGet(text, 'Kustomization'),
+      (e: unknown) => e instanceof ParseError && /flux get kustomizations/.test(e.message),
+    );
   });
 }
 
@@ -63,7 +72,8 @@ test('stderr: no objects, an unserved API (either form), unreachable', () => {
   assert.deepEqual(parseFluxError('✗ no Kustomization objects found in any namespace\n'), { kind: 'no-objects', groupVersion: null, message: 'no Kustomization objects found in any namespace' });
   assert.equal(parseFluxError('✗ no matches for kind "HelmRelease" in version "helm.toolkit.fluxcd.io/v2"\n')?.groupVersion, 'helm.toolkit.fluxcd.io/v2');
   assert.equal(
-    parseFluxError('✗ failed to get API group resources: unable to retrieve the complete list of server APIs: helm.toolkit.fluxcd.io/v2beta1: the server could not find the requested resource\n')?.groupVersion,
+    parseFluxError('✗ failed to get API group resources: unable to retrieve the complete list of server APIs: helm.toolkit.fluxcd.io/v2beta1: the server could not find the requested resource\n')
+      ?.groupVersion,
     'helm.toolkit.fluxcd.io/v2beta1',
   );
   assert.equal(parseFluxError('✗ context deadline exceeded\n')?.kind, 'other');

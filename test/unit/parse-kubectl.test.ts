@@ -24,10 +24,7 @@ function node(opts: { name: string; ip?: string; cp?: boolean; ready?: string | 
     spec: { podCIDR: '10.244.0.0/24', ...(opts.cordoned ? { unschedulable: true, taints: [{ key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' }] } : {}) },
     status: {
       addresses: [...(opts.ip ? [{ type: 'InternalIP', address: opts.ip }] : []), { type: 'Hostname', address: opts.name }],
-      conditions: [
-        { type: 'MemoryPressure', status: 'False' },
-        ...(opts.ready === null ? [] : [{ type: 'Ready', status: opts.ready ?? 'True', reason: 'KubeletReady' }]),
-      ],
+      conditions: [{ type: 'MemoryPressure', status: 'False' }, ...(opts.ready === null ? [] : [{ type: 'Ready', status: opts.ready ?? 'True', reason: 'KubeletReady' }])],
       nodeInfo: { kubeletVersion: opts.kubelet ?? 'v1.32.2', osImage: opts.os ?? 'Talos (v1.9.4)', containerRuntimeVersion: 'containerd://2.0.2' },
     },
   };
@@ -84,7 +81,10 @@ const badNodes: [string, string][] = [
 ];
 for (const [name, text] of badNodes) {
   test(`nodes: ${name} is a ParseError`, () => {
-    assert.throws(() => parseNodes(text), (e: unknown) => e instanceof ParseError && /kubectl get nodes/.test(e.message) && !e.message.includes('\n'));
+    assert.throws(
+      () => parseNodes(text),
+      (e: unknown) => e instanceof ParseError && /kubectl get nodes/.test(e.message) && !e.message.includes('\n'),
+    );
   });
 }
 
@@ -138,7 +138,10 @@ test('pods: a truncated list is refused and the message carries no pod content',
     (e: unknown) => e instanceof ParseError && /kubectl get pods/.test(e.message) && !e.message.includes('hunter2'),
   );
   assert.throws(() => parsePods('No resources found\n'), ParseError);
-  assert.throws(() => parsePods('hunter2 {"env": "hunter2"}'), (e: unknown) => e instanceof ParseError && !e.message.includes('hunter2'));
+  assert.throws(
+    () => parsePods('hunter2 {"env": "hunter2"}'),
+    (e: unknown) => e instanceof ParseError && !e.message.includes('hunter2'),
+  );
 });
 
 test('kubectl version -o json', () => {
@@ -165,7 +168,13 @@ test('kube-system uid: a Namespace with a UUID, nothing else', () => {
 });
 
 test('pdbs: counts or percentages as written, status counts default to 0 before the controller ran', () => {
-  const pdb = (name: string, spec: Record<string, unknown>, status?: Record<string, unknown>) => ({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name, namespace: 'apps' }, spec, ...(status ? { status } : {}) });
+  const pdb = (name: string, spec: Record<string, unknown>, status?: Record<string, unknown>) => ({
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: { name, namespace: 'apps' },
+    spec,
+    ...(status ? { status } : {}),
+  });
   assert.deepEqual(parsePdbs(list([pdb('a', { maxUnavailable: '25%' }, { disruptionsAllowed: 1, currentHealthy: 4, desiredHealthy: 3, expectedPods: 4 }), pdb('b', { minAvailable: 1 })])), [
     { namespace: 'apps', name: 'a', minAvailable: null, maxUnavailable: '25%', disruptionsAllowed: 1, currentHealthy: 4, desiredHealthy: 3, expectedPods: 4 },
     { namespace: 'apps', name: 'b', minAvailable: 1, maxUnavailable: null, disruptionsAllowed: 0, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0 },

@@ -55,7 +55,10 @@ test('talosctl version: several nodes in any order, one down (warning, exit 0)',
 test('talosctl version: every node down, aggregated and bare error forms', () => {
   const agg = parseTalosVersion(CLIENT, 'error getting version: 2 errors occurred:\n\t* 10.0.0.1: rpc error: code = Unavailable desc = x\n\t* 10.0.0.2: rpc error: code = Unavailable desc = y\n\n');
   assert.deepEqual(agg.nodes, []);
-  assert.deepEqual(agg.unreachable.map((u) => u.node), ['10.0.0.1', '10.0.0.2']);
+  assert.deepEqual(
+    agg.unreachable.map((u) => u.node),
+    ['10.0.0.1', '10.0.0.2'],
+  );
   assert.equal(agg.error, null);
   const bare = parseTalosVersion(CLIENT, 'error getting version: rpc error: code = Unavailable desc = connection refused\n');
   assert.deepEqual(bare.unreachable, []);
@@ -94,15 +97,16 @@ const badVersions: [string, string, string][] = [
 ];
 for (const [name, stdout, stderr] of badVersions) {
   test(`talosctl version rejects ${name}`, () => {
-    assert.throws(() => parseTalosVersion(stdout, stderr), (e: unknown) => e instanceof ParseError && /talosctl version/.test(e.message));
+    assert.throws(
+      () => parseTalosVersion(stdout, stderr),
+      (e: unknown) => e instanceof ParseError && /talosctl version/.test(e.message),
+    );
   });
 }
 
 test('parseNodeErrors reads go-multierror blocks', () => {
   assert.deepEqual(parseNodeErrors('', 'x'), []);
-  assert.deepEqual(parseNodeErrors('1 error occurred:\n\t* fd00::1: rpc error: code = Unavailable desc = down\n', 'x'), [
-    { node: 'fd00::1', error: 'rpc error: code = Unavailable desc = down' },
-  ]);
+  assert.deepEqual(parseNodeErrors('1 error occurred:\n\t* fd00::1: rpc error: code = Unavailable desc = down\n', 'x'), [{ node: 'fd00::1', error: 'rpc error: code = Unavailable desc = down' }]);
 });
 
 test('parseTalosErrors: a get error without its node (1.9-1.13) is not read as node "rpc error"', () => {
@@ -115,7 +119,10 @@ test('parseTalosErrors: a get error without its node (1.9-1.13) is not read as n
     { node: '10.0.0.3', error: 'rpc error: code = NotFound desc = z' },
   ]);
   const warn = parseTalosErrors('WARNING: 10.0.0.2: server version 1.12.5 is older than client version 1.13.9, 10.0.0.3: server version 1.12.5 is older than client version 1.13.9\n', 'x');
-  assert.deepEqual(warn.olderServers.map((o) => o.node), ['10.0.0.2', '10.0.0.3']);
+  assert.deepEqual(
+    warn.olderServers.map((o) => o.node),
+    ['10.0.0.2', '10.0.0.3'],
+  );
   assert.deepEqual(warn.other, []);
 });
 
@@ -192,7 +199,8 @@ test('etcd status: 1.11 columns (PROTOCOL, STORAGE) and an errors cell with spac
 });
 
 test('etcd status: rows separated by runs of spaces but not aligned still parse when complete', () => {
-  const text = 'NODE   MEMBER   DB SIZE   IN USE   LEADER   RAFT INDEX   RAFT TERM   RAFT APPLIED INDEX   LEARNER   ERRORS\n' +
+  const text =
+    'NODE   MEMBER   DB SIZE   IN USE   LEADER   RAFT INDEX   RAFT TERM   RAFT APPLIED INDEX   LEARNER   ERRORS\n' +
     '10.0.0.1   ecebb05b59a776f1   21 MB   6.0 MB (29.08%)   ecebb05b59a776f1   5   4   5   false\n';
   assert.equal(parseEtcdStatus(text)[0]?.memberId, 'ecebb05b59a776f1');
 });
@@ -223,8 +231,14 @@ function resource(node: string, type: string, id: string, spec: unknown): string
 }
 
 const EXTENSIONS =
-  resource('192.168.1.80', 'ExtensionStatuses.runtime.talos.dev', '0', { image: '000-qemu.sqsh', metadata: { name: 'qemu-guest-agent', version: '9.1.2', author: 'Markus Reiter', description: 'This system extension provides the QEMU Guest Agent {service}.' } }) +
-  resource('192.168.1.80', 'ExtensionStatuses.runtime.talos.dev', '1', { image: '001-iscsi.sqsh', metadata: { name: 'iscsi-tools', version: 'v0.1.6', author: 'Sidero Labs', description: 'a "quoted" \\ backslash } brace' } }) +
+  resource('192.168.1.80', 'ExtensionStatuses.runtime.talos.dev', '0', {
+    image: '000-qemu.sqsh',
+    metadata: { name: 'qemu-guest-agent', version: '9.1.2', author: 'Markus Reiter', description: 'This system extension provides the QEMU Guest Agent {service}.' },
+  }) +
+  resource('192.168.1.80', 'ExtensionStatuses.runtime.talos.dev', '1', {
+    image: '001-iscsi.sqsh',
+    metadata: { name: 'iscsi-tools', version: 'v0.1.6', author: 'Sidero Labs', description: 'a "quoted" \\ backslash } brace' },
+  }) +
   resource('192.168.1.80', 'ExtensionStatuses.runtime.talos.dev', '2', { image: '', metadata: { name: 'schematic', version: SCHEMATIC, author: 'Image Factory', description: '' } });
 
 test('get -o json: concatenated objects, braces and escapes inside strings', () => {
@@ -261,7 +275,10 @@ const badJson: [string, string][] = [
 ];
 for (const [name, text] of badJson) {
   test(`get -o json rejects ${name}`, () => {
-    assert.throws(() => parseTalosGetJson(text, 'talosctl get extensions'), (e: unknown) => e instanceof ParseError && /talosctl get extensions/.test(e.message));
+    assert.throws(
+      () => parseTalosGetJson(text, 'talosctl get extensions'),
+      (e: unknown) => e instanceof ParseError && /talosctl get extensions/.test(e.message),
+    );
   });
 }
 

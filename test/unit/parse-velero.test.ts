@@ -1,15 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ParseError } from '../../src/activities/parse/common';
-import {
-  VELERO_PHASES,
-  isInProgressPhase,
-  isSuccessfulPhase,
-  isTerminalPhase,
-  parseBackupCreateOutput,
-  parseBackupGet,
-  parseBackupList,
-} from '../../src/activities/parse/velero';
+import { VELERO_PHASES, isInProgressPhase, isSuccessfulPhase, isTerminalPhase, parseBackupCreateOutput, parseBackupGet, parseBackupList } from '../../src/activities/parse/velero';
 
 const created = (phase: string | null) =>
   'Backup request "pre-upgrade-20260211" submitted successfully.\n' +
@@ -24,13 +16,19 @@ test('backup create --wait: name and final phase, whatever the phase', () => {
   assert.deepEqual(parseBackupCreateOutput(created('PartiallyFailed')), { name: 'pre-upgrade-20260211', finalPhase: 'PartiallyFailed' });
   assert.deepEqual(parseBackupCreateOutput(created('Failed')), { name: 'pre-upgrade-20260211', finalPhase: 'Failed' });
   assert.deepEqual(parseBackupCreateOutput(created(null)), { name: 'pre-upgrade-20260211', finalPhase: null });
-  assert.deepEqual(parseBackupCreateOutput('Backup request "b1" submitted successfully.\nRun `velero backup describe b1` or `velero backup logs b1` for more details.\n'), { name: 'b1', finalPhase: null });
+  assert.deepEqual(parseBackupCreateOutput('Backup request "b1" submitted successfully.\nRun `velero backup describe b1` or `velero backup logs b1` for more details.\n'), {
+    name: 'b1',
+    finalPhase: null,
+  });
 });
 
 test('backup create: garbage or an unknown phase is refused', () => {
   assert.throws(() => parseBackupCreateOutput(''), ParseError);
   assert.throws(() => parseBackupCreateOutput('An error occurred: backups.velero.io "b1" already exists\n'), ParseError);
-  assert.throws(() => parseBackupCreateOutput(created('Splendid')), (e: unknown) => e instanceof ParseError && /velero backup create/.test(e.message));
+  assert.throws(
+    () => parseBackupCreateOutput(created('Splendid')),
+    (e: unknown) => e instanceof ParseError && /velero backup create/.test(e.message),
+  );
 });
 
 function backup(name: string, status: Record<string, unknown>, kind: string | undefined = 'Backup') {
@@ -83,12 +81,23 @@ test('backup get: garbage, truncation, wrong kinds and unknown phases are refuse
 });
 
 test('backup get -o json without a name: list, single-item shortcut, empty list', () => {
-  const two = JSON.stringify({ apiVersion: 'velero.io/v1', kind: 'BackupList', metadata: {}, items: [backup('a', { phase: 'Completed' }, undefined), backup('b', { phase: 'InProgress' }, undefined)] });
-  assert.deepEqual(parseBackupList(two).map((b) => [b.name, b.phase]), [
-    ['a', 'Completed'],
-    ['b', 'InProgress'],
-  ]);
-  assert.deepEqual(parseBackupList(JSON.stringify(backup('only', { phase: 'Completed' }))).map((b) => b.name), ['only']);
+  const two = JSON.stringify({
+    apiVersion: 'velero.io/v1',
+    kind: 'BackupList',
+    metadata: {},
+    items: [backup('a', { phase: 'Completed' }, undefined), backup('b', { phase: 'InProgress' }, undefined)],
+  });
+  assert.deepEqual(
+    parseBackupList(two).map((b) => [b.name, b.phase]),
+    [
+      ['a', 'Completed'],
+      ['b', 'InProgress'],
+    ],
+  );
+  assert.deepEqual(
+    parseBackupList(JSON.stringify(backup('only', { phase: 'Completed' }))).map((b) => b.name),
+    ['only'],
+  );
   assert.deepEqual(parseBackupList(JSON.stringify({ apiVersion: 'velero.io/v1', kind: 'BackupList', metadata: {}, items: [] })), []);
   assert.deepEqual(parseBackupList(JSON.stringify({ apiVersion: 'velero.io/v1', kind: 'BackupList', metadata: {}, items: null })), []);
   assert.throws(() => parseBackupList(JSON.stringify({ kind: 'RestoreList', items: [] })), ParseError);

@@ -135,15 +135,7 @@ describe('buildPlan: the runbook homelab', () => {
   const plan = buildPlan(makeSpec(), makeFacts());
 
   it('orders the steps: plan, backup, workers, control plane, Kubernetes, postflight', () => {
-    assert.deepEqual(ids(plan.steps), [
-      'plan',
-      'backup',
-      'talos:v1.9.4:192.168.1.80',
-      'talos:v1.9.4:192.168.1.81',
-      'talos:v1.9.4:192.168.1.70',
-      'kubernetes:1.32.2',
-      'postflight',
-    ]);
+    assert.deepEqual(ids(plan.steps), ['plan', 'backup', 'talos:v1.9.4:192.168.1.80', 'talos:v1.9.4:192.168.1.81', 'talos:v1.9.4:192.168.1.70', 'kubernetes:1.32.2', 'postflight']);
     assert.equal(plan.blocked, false);
     assert.deepEqual(plan.current, { talos: 'v1.9.2', kubernetes: '1.32.0' });
     assert.deepEqual(plan.target, { talos: 'v1.9.4', kubernetes: '1.32.2', schematic: OLD });
@@ -227,7 +219,10 @@ describe('buildPlan: approvals policies', () => {
     it(`${c.policy}${c.talos ? ` with a minor bump to ${c.talos}` : ''}`, () => {
       const spec = makeSpec({ ...HA, approvals: c.policy, talos: c.talos, kubernetes: c.talos ? null : '1.32.2' });
       const plan = buildPlan(spec, makeFacts({ ...HA, ...c.facts }));
-      assert.deepEqual(plan.steps.filter((s) => s.needsApproval).map((s) => s.id), c.approved);
+      assert.deepEqual(
+        plan.steps.filter((s) => s.needsApproval).map((s) => s.id),
+        c.approved,
+      );
       assert.ok(plan.steps.find((s) => s.id === 'backup')?.needsApproval === false);
       assert.ok(plan.steps.find((s) => s.id === 'postflight')?.needsApproval === false);
     });
@@ -236,14 +231,7 @@ describe('buildPlan: approvals policies', () => {
 
 describe('node order', () => {
   it('workers in spec order, then secondaries, then the primary', () => {
-    assert.deepEqual(upgradeOrder({ ...HA, primary: '192.168.1.70' }), [
-      '192.168.1.80',
-      '192.168.1.81',
-      '192.168.1.82',
-      '192.168.1.71',
-      '192.168.1.72',
-      '192.168.1.70',
-    ]);
+    assert.deepEqual(upgradeOrder({ ...HA, primary: '192.168.1.70' }), ['192.168.1.80', '192.168.1.81', '192.168.1.82', '192.168.1.71', '192.168.1.72', '192.168.1.70']);
   });
 
   it('puts an explicit primary last, wherever it is listed', () => {
@@ -326,22 +314,16 @@ describe('buildPlan: hops and nodes', () => {
     );
     assert.ok(plan.steps[0]?.needsApproval);
     assert.equal(plan.advice.filter((a) => a.kind === 'release-notes').length, 2, 'the patch hop is not a minor bump');
-    assert.equal(
-      plan.releaseData?.summary,
-      'release data from https://feeds.test/talos fetched 2026-11-30T08:00:00.000Z and https://feeds.test/kubernetes fetched 2026-11-30T08:00:00.000Z',
-    );
+    assert.equal(plan.releaseData?.summary, 'release data from https://feeds.test/talos fetched 2026-11-30T08:00:00.000Z and https://feeds.test/kubernetes fetched 2026-11-30T08:00:00.000Z');
   });
 
   it('a node already on the latest patch of the running minor gets no step for that hop', () => {
     const facts = makeFacts({ talos: 'v1.8.3', kubernetes: '1.31.2', node: { '192.168.1.81': { talosVersion: 'v1.8.4' } } });
     const plan = buildPlan(makeSpec({ talos: 'v1.9.5', kubernetes: null }), facts, { releaseData: FEED });
-    assert.deepEqual(ids(plan.steps).filter((id) => id.startsWith('talos:')), [
-      'talos:v1.8.4:192.168.1.80',
-      'talos:v1.8.4:192.168.1.70',
-      'talos:v1.9.5:192.168.1.80',
-      'talos:v1.9.5:192.168.1.81',
-      'talos:v1.9.5:192.168.1.70',
-    ]);
+    assert.deepEqual(
+      ids(plan.steps).filter((id) => id.startsWith('talos:')),
+      ['talos:v1.8.4:192.168.1.80', 'talos:v1.8.4:192.168.1.70', 'talos:v1.9.5:192.168.1.80', 'talos:v1.9.5:192.168.1.81', 'talos:v1.9.5:192.168.1.70'],
+    );
   });
 
   it('a cluster on the latest patch goes straight to the next minor', () => {
@@ -368,7 +350,10 @@ describe('buildPlan: hops and nodes', () => {
     const plan = buildPlan(makeSpec({ schematic: NEW, kubernetes: null }), makeFacts({ talos: 'v1.9.4' }));
     assert.deepEqual(plan.hops, [{ kind: 'talos', from: 'v1.9.4', to: 'v1.9.4', minorBump: false }]);
     const steps = talosSteps(plan.steps);
-    assert.deepEqual(steps.map((s) => s.node), ['192.168.1.80', '192.168.1.81', '192.168.1.70']);
+    assert.deepEqual(
+      steps.map((s) => s.node),
+      ['192.168.1.80', '192.168.1.81', '192.168.1.70'],
+    );
     for (const step of steps) {
       assert.equal(step.image, `factory.talos.dev/installer/${NEW}:v1.9.4`);
       assert.match(step.title, /to v1\.9\.4 with schematic ce4c980550dd/);
@@ -378,12 +363,18 @@ describe('buildPlan: hops and nodes', () => {
   it('skips a node already at the target version and schematic', () => {
     const facts = makeFacts({ talos: 'v1.9.4', node: { '192.168.1.81': { schematic: NEW } } });
     const plan = buildPlan(makeSpec({ schematic: NEW, kubernetes: null }), facts);
-    assert.deepEqual(talosSteps(plan.steps).map((s) => s.node), ['192.168.1.80', '192.168.1.70']);
+    assert.deepEqual(
+      talosSteps(plan.steps).map((s) => s.node),
+      ['192.168.1.80', '192.168.1.70'],
+    );
   });
 
   it('skips a node an interrupted run already upgraded', () => {
     const plan = buildPlan(makeSpec(), makeFacts({ node: { '192.168.1.80': { talosVersion: 'v1.9.4' } } }));
-    assert.deepEqual(talosSteps(plan.steps).map((s) => s.node), ['192.168.1.81', '192.168.1.70']);
+    assert.deepEqual(
+      talosSteps(plan.steps).map((s) => s.node),
+      ['192.168.1.81', '192.168.1.70'],
+    );
     assert.equal(plan.current.talos, 'v1.9.2');
   });
 
@@ -396,7 +387,10 @@ describe('buildPlan: hops and nodes', () => {
 
   it('refuses a node ahead of the target unless downgrades are allowed', () => {
     const facts = makeFacts({ node: { '192.168.1.70': { talosVersion: 'v1.9.5' } } });
-    assert.throws(() => buildPlan(makeSpec(), facts), (err: Error) => err instanceof PolicyError && /downgrade/.test(err.message));
+    assert.throws(
+      () => buildPlan(makeSpec(), facts),
+      (err: Error) => err instanceof PolicyError && /downgrade/.test(err.message),
+    );
     const plan = buildPlan(makeSpec(), facts, { allowDowngrade: true });
     assert.deepEqual(
       talosSteps(plan.steps).map((s) => `${s.node} ${s.fromVersion}→${s.toVersion}`),
@@ -603,9 +597,7 @@ describe('evaluatePreflight', () => {
     {
       name: 'a cluster node missing from the spec',
       facts: {
-        extraNodes: [
-          { ...makeFacts(HA).nodes[3]!, address: '192.168.1.83', hostname: 'talos-83' },
-        ],
+        extraNodes: [{ ...makeFacts(HA).nodes[3]!, address: '192.168.1.83', hostname: 'talos-83' }],
       },
       expect: [{ id: 'nodes-in-cluster', verdict: 'warning', fix: 'add 192.168.1.83 to nodes.workers' }],
     },
@@ -685,7 +677,10 @@ describe('evaluatePreflight', () => {
       workers: [],
       primary: '192.168.1.70',
     });
-    assert.deepEqual(problems(checks).map((c) => [c.id, c.verdict]), [['control-plane-count', 'warning']]);
+    assert.deepEqual(
+      problems(checks).map((c) => [c.id, c.verdict]),
+      [['control-plane-count', 'warning']],
+    );
   });
 
   it('Velero missing is fine when the spec disables it', () => {

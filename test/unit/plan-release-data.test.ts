@@ -67,11 +67,7 @@ describe('plan and releases check read the same release data', () => {
     withFeeds = path.join(tmp.dir, 'feeds.yaml');
     fs.writeFileSync(
       withFeeds,
-      spec([
-        'releases:',
-        `  talosFeed: ${server.base}/repos/siderolabs/talos/releases?per_page=100`,
-        `  kubernetesFeed: ${server.base}/repos/kubernetes/kubernetes/releases?per_page=100`,
-      ]),
+      spec(['releases:', `  talosFeed: ${server.base}/repos/siderolabs/talos/releases?per_page=100`, `  kubernetesFeed: ${server.base}/repos/kubernetes/kubernetes/releases?per_page=100`]),
     );
     withoutFeeds = path.join(tmp.dir, 'no-feeds.yaml');
     fs.writeFileSync(withoutFeeds, spec([]));
@@ -98,19 +94,29 @@ describe('plan and releases check read the same release data', () => {
     assert.equal(server.received.length, 0, 'plan never reads a feed itself');
   });
 
-  it('after releases check: plan, the planUpgrade activity and the check use the feed\'s newer patches and say so', async () => {
+  it("after releases check: plan, the planUpgrade activity and the check use the feed's newer patches and say so", async () => {
     useStateDir('state-fed');
     const check = await checkReleases(loadSpecFile(withFeeds).spec);
     assert.deepEqual(check.cacheWarnings, []);
     assert.equal(check.proposal?.talos, 'v1.8.7', 'the check proposes the newest patch of the running minor');
     assert.equal(check.proposal?.kubernetes, '1.31.9');
-    assert.deepEqual(check.plan?.hops.map((h) => h.to), ['v1.8.7', '1.31.9']);
+    assert.deepEqual(
+      check.plan?.hops.map((h) => h.to),
+      ['v1.8.7', '1.31.9'],
+    );
     assert.equal(check.releaseData.talos.feed, `${server.base}/repos/siderolabs/talos/releases?per_page=100`);
-    assert.match(check.releaseData.summary, /^release data from http:\/\/127\.0\.0\.1:\d+\/repos\/siderolabs\/talos\/releases\?per_page=100 fetched \d{4}-\d\d-\d\dT[\d:.]+Z and http:\/\/127\.0\.0\.1:\d+\/repos\/kubernetes\/kubernetes\/releases\?per_page=100 fetched /);
+    assert.match(
+      check.releaseData.summary,
+      /^release data from http:\/\/127\.0\.0\.1:\d+\/repos\/siderolabs\/talos\/releases\?per_page=100 fetched \d{4}-\d\d-\d\dT[\d:.]+Z and http:\/\/127\.0\.0\.1:\d+\/repos\/kubernetes\/kubernetes\/releases\?per_page=100 fetched /,
+    );
 
     const { plan } = await planFromSpecFile(withFeeds);
-    assert.deepEqual(plan.hops.map((h) => h.to), ['v1.8.7', 'v1.9.9', 'v1.10.2'], 'newest 1.8, newest 1.9, then the target');
-    assert.equal(plan.hops[0]?.to, check.proposal?.talos, 'the plan\'s first hop is what the check proposes');
+    assert.deepEqual(
+      plan.hops.map((h) => h.to),
+      ['v1.8.7', 'v1.9.9', 'v1.10.2'],
+      'newest 1.8, newest 1.9, then the target',
+    );
+    assert.equal(plan.hops[0]?.to, check.proposal?.talos, "the plan's first hop is what the check proposes");
     assert.deepEqual(plan.releaseData, check.releaseData, 'same feeds, same fetch times');
     assert.deepEqual(check.plan?.releaseData, check.releaseData);
 
@@ -120,7 +126,7 @@ describe('plan and releases check read the same release data', () => {
     assert.deepEqual(activity.plan.releaseData, plan.releaseData);
   });
 
-  it('on the screen: the CLI\'s releases check and plan print the same data line and the same newest 1.8', async () => {
+  it("on the screen: the CLI's releases check and plan print the same data line and the same newest 1.8", async () => {
     const state = useStateDir('state-cli');
     const env = { TALOS_UPGRADE_STATE_DIR: state, NO_COLOR: '1' };
     const check = await runCli(['releases', 'check', withFeeds], { env });

@@ -251,7 +251,10 @@ describe('durations', () => {
     it(`${JSON.stringify(text)} → ${ms}`, () => assert.equal(tryParseDuration(text), ms));
   }
   it('parseDuration throws one line for garbage', () => {
-    assert.throws(() => parseDuration('soon'), (err: Error) => !err.message.includes('\n') && /1h30m/.test(err.message));
+    assert.throws(
+      () => parseDuration('soon'),
+      (err: Error) => !err.message.includes('\n') && /1h30m/.test(err.message),
+    );
   });
   it('formatDuration round-trips', () => {
     for (const ms of [90_000, 300_000, 5_400_000, 3_600_000, 250, 60_500]) assert.equal(parseDuration(formatDuration(ms)), ms);
@@ -312,7 +315,10 @@ describe('loadSpecFile', () => {
       assert.equal(spec.tools.velero, 'velero');
       assert.equal(spec.tools.flux, 'flux');
       assert.equal(spec.allowDowngrade, false);
-      assert.ok(warnings.some((w) => w.startsWith('tools.talosctl:')), 'a missing tool path is a warning');
+      assert.ok(
+        warnings.some((w) => w.startsWith('tools.talosctl:')),
+        'a missing tool path is a warning',
+      );
       assert.ok(!JSON.stringify({ spec, warnings }).includes('secret'), 'file contents are never read');
     });
   });
@@ -403,7 +409,17 @@ describe('parseSpec: staying current (maintenance window, notifications, release
     assert.deepEqual(plain.notifications, []);
     assert.equal(plain.releases, undefined);
     const spec = parseSpecText(
-      ['cluster: lab', 'talosconfig: t', 'kubeconfig: k', 'nodes: { controlPlane: [192.168.1.70] }', 'talos: { version: v1.9.4 }', 'maintenanceWindow:', '  start: 22:30', '  duration: 90m', 'notifications:'].join('\n'),
+      [
+        'cluster: lab',
+        'talosconfig: t',
+        'kubeconfig: k',
+        'nodes: { controlPlane: [192.168.1.70] }',
+        'talos: { version: v1.9.4 }',
+        'maintenanceWindow:',
+        '  start: 22:30',
+        '  duration: 90m',
+        'notifications:',
+      ].join('\n'),
       'lab.yaml',
     );
     assert.deepEqual(spec.maintenanceWindow, { days: [0, 1, 2, 3, 4, 5, 6], startMinutes: 22 * 60 + 30, durationMs: 90 * 60_000, timeZone: 'UTC' });
@@ -422,7 +438,12 @@ describe('parseSpec: staying current (maintenance window, notifications, release
   });
 
   const cases: { name: string; input: unknown; path: string; mentions?: RegExp }[] = [
-    { name: 'a day that is not a day', input: windowSpec({ days: ['sat', 'funday'], start: '02:00', duration: '4h' }), path: 'maintenanceWindow.days[1]', mentions: /mon, tue, wed, thu, fri, sat or sun/ },
+    {
+      name: 'a day that is not a day',
+      input: windowSpec({ days: ['sat', 'funday'], start: '02:00', duration: '4h' }),
+      path: 'maintenanceWindow.days[1]',
+      mentions: /mon, tue, wed, thu, fri, sat or sun/,
+    },
     { name: 'no days at all', input: windowSpec({ days: [], start: '02:00', duration: '4h' }), path: 'maintenanceWindow.days', mentions: /at least|remove days/ },
     { name: 'a start hour past 23', input: windowSpec({ start: '25:00', duration: '4h' }), path: 'maintenanceWindow.start', mentions: /HH:MM/ },
     { name: 'a start with seconds', input: windowSpec({ start: '02:00:00', duration: '4h' }), path: 'maintenanceWindow.start' },
@@ -442,7 +463,12 @@ describe('parseSpec: staying current (maintenance window, notifications, release
     { name: 'an env name with a dash', input: notifySpec({ kind: 'slack', urlEnv: 'SLACK-HOOK' }), path: 'notifications[0].urlEnv' },
     { name: 'an unknown event', input: notifySpec({ kind: 'ntfy', urlEnv: 'NTFY_URL', events: ['approval'] }), path: 'notifications[0].events[0]', mentions: /approval-needed/ },
     { name: 'an empty event list', input: notifySpec({ kind: 'ntfy', urlEnv: 'NTFY_URL', events: [] }), path: 'notifications[0].events', mentions: /remove events/ },
-    { name: 'an unknown target key', input: notifySpec({ kind: 'ntfy', urlEnv: 'NTFY_URL', topic: 'x' }), path: 'notifications[0].topic', mentions: /allowed here: kind, url, urlEnv, urlFile, events/ },
+    {
+      name: 'an unknown target key',
+      input: notifySpec({ kind: 'ntfy', urlEnv: 'NTFY_URL', topic: 'x' }),
+      path: 'notifications[0].topic',
+      mentions: /allowed here: kind, url, urlEnv, urlFile, events/,
+    },
     { name: 'a target without kind', input: notifySpec({ urlEnv: 'NTFY_URL' }), path: 'notifications[0].kind', mentions: /missing; add the kind: webhook, ntfy or slack/ },
     { name: 'a feed that is not a URL', input: { ...baseSpec(), releases: { talosFeed: 'siderolabs/talos' } }, path: 'releases.talosFeed', mentions: /http/ },
     { name: 'an unknown feed key', input: { ...baseSpec(), releases: { talos: 'https://x.example' } }, path: 'releases.talos', mentions: /allowed here: talosFeed, kubernetesFeed/ },

@@ -1,17 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import {
-  PolicyError,
-  SUPPORT_MATRIX,
-  compareVersions,
-  installerAcceptsHost,
-  minorOf,
-  planHops,
-  talosRunsKubernetes,
-  type Hop,
-  type HopRequest,
-} from '../../src/plan';
+import { PolicyError, SUPPORT_MATRIX, compareVersions, installerAcceptsHost, minorOf, planHops, talosRunsKubernetes, type Hop, type HopRequest } from '../../src/plan';
 import { BUILT_IN_RELEASE_DATA, KNOWN_LATEST_PATCH, describeReleaseData, type ReleaseData } from '../../src/plan/release-data';
 
 /**
@@ -22,8 +12,19 @@ const FEED: ReleaseData = {
   latest: {
     talos: { '1.7': 'v1.7.7', '1.8': 'v1.8.4', '1.9': 'v1.9.5', '1.10': 'v1.10.7', '1.11': 'v1.11.5', '1.12': 'v1.12.2', '1.13': 'v1.13.0', '1.14': 'v1.14.0' },
     kubernetes: {
-      '1.25': '1.25.16', '1.26': '1.26.15', '1.27': '1.27.16', '1.28': '1.28.15', '1.29': '1.29.15', '1.30': '1.30.14', '1.31': '1.31.13',
-      '1.32': '1.32.9', '1.33': '1.33.5', '1.34': '1.34.1', '1.35': '1.35.0', '1.36': '1.36.0', '1.37': '1.37.0',
+      '1.25': '1.25.16',
+      '1.26': '1.26.15',
+      '1.27': '1.27.16',
+      '1.28': '1.28.15',
+      '1.29': '1.29.15',
+      '1.30': '1.30.14',
+      '1.31': '1.31.13',
+      '1.32': '1.32.9',
+      '1.33': '1.33.5',
+      '1.34': '1.34.1',
+      '1.35': '1.35.0',
+      '1.36': '1.36.0',
+      '1.37': '1.37.0',
     },
   },
   talos: { source: 'feed', feed: 'https://feeds.test/talos', fetchedAt: '2026-11-30T08:00:00.000Z', asOf: null },
@@ -58,7 +59,7 @@ describe('planHops: paths', () => {
     // The Talos upgrade guide: the latest patch of the current minor first, then of each minor in between.
     { name: 'Talos 1.8 → 1.10 goes through the latest 1.8, then the latest 1.9', req: request('v1.8.3', 'v1.10.2', '1.31.2', null), hops: ['T v1.8.4', 'T v1.9.5', 'T v1.10.2'] },
     { name: 'already on the latest patch of the current minor: straight to the next minor', req: request('v1.8.4', 'v1.9.2', '1.31.2', null), hops: ['T v1.9.2'] },
-    { name: 'a target that is the current minor\'s latest patch is one hop', req: request('v1.8.3', 'v1.8.4', '1.31.2', null), hops: ['T v1.8.4'] },
+    { name: "a target that is the current minor's latest patch is one hop", req: request('v1.8.3', 'v1.8.4', '1.31.2', null), hops: ['T v1.8.4'] },
     { name: 'a patch inside the current minor is one hop, even below its latest', req: request('v1.8.1', 'v1.8.3', '1.31.2', null), hops: ['T v1.8.3'] },
     { name: 'running a patch newer than the release data knows: no hop back to it', req: request('v1.8.6', 'v1.9.5', '1.31.2', null), hops: ['T v1.9.5'] },
     {
@@ -101,9 +102,7 @@ describe('planHops: paths', () => {
   });
 
   it('a schematic-only hop is not a minor bump', () => {
-    assert.deepEqual(planHops(request('v1.9.4', 'v1.9.4', '1.32.2', null, { schematicChange: true })).hops, [
-      { kind: 'talos', from: 'v1.9.4', to: 'v1.9.4', minorBump: false },
-    ]);
+    assert.deepEqual(planHops(request('v1.9.4', 'v1.9.4', '1.32.2', null, { schematicChange: true })).hops, [{ kind: 'talos', from: 'v1.9.4', to: 'v1.9.4', minorBump: false }]);
   });
 });
 
@@ -129,12 +128,14 @@ describe('planHops: refusals', () => {
     {
       name: 'Talos minor without support data: says which minors are known and what to do, not to edit a source file',
       req: request('v1.9.4', 'v1.20.0', '1.32.0', null),
-      reason: /^Talos 1\.20 is not in the support matrix of this version of talos-upgrade \(it knows Talos 1\.7 to 1\.14\); target Talos v1\.14 or older, or use a talos-upgrade release that knows Talos 1\.20$/,
+      reason:
+        /^Talos 1\.20 is not in the support matrix of this version of talos-upgrade \(it knows Talos 1\.7 to 1\.14\); target Talos v1\.14 or older, or use a talos-upgrade release that knows Talos 1\.20$/,
     },
     {
       name: 'Kubernetes minor without release data on the path: says which minors are known and what to do',
       req: request('v1.14.0', 'v1.14.0', '1.37.0', '1.39.0'),
-      reason: /^the path passes through Kubernetes 1\.38, a minor there is no release data for \(known: Kubernetes 1\.25 to 1\.37\); choose a target below Kubernetes 1\.38, or refresh the release data with talos-upgrade releases check$/,
+      reason:
+        /^the path passes through Kubernetes 1\.38, a minor there is no release data for \(known: Kubernetes 1\.25 to 1\.37\); choose a target below Kubernetes 1\.38, or refresh the release data with talos-upgrade releases check$/,
     },
     { name: 'major version change', req: request('v1.9.4', 'v2.0.1', '1.32.0', null), reason: /major version/ },
   ];
@@ -192,7 +193,7 @@ describe('planHops: release data', () => {
     assert.deepEqual(short(hops), [`T ${KNOWN_LATEST_PATCH.talos['1.8']}`, `T ${KNOWN_LATEST_PATCH.talos['1.9']}`, 'T v1.10.2']);
   });
 
-  it('a feed\'s newer patches replace the built-in ones, and nothing is said about them', () => {
+  it("a feed's newer patches replace the built-in ones, and nothing is said about them", () => {
     const newer: ReleaseData = { ...FEED, latest: { ...FEED.latest, talos: { ...FEED.latest.talos, '1.8': 'v1.8.9', '1.9': 'v1.9.11' } } };
     const { hops, advice } = planHops(request('v1.8.3', 'v1.10.2', '1.31.2', null, { releaseData: newer }));
     assert.deepEqual(short(hops), ['T v1.8.9', 'T v1.9.11', 'T v1.10.2']);
@@ -206,15 +207,15 @@ describe('planHops: release data', () => {
     assert.deepEqual(short(hops), [`T ${latest18}`, `T ${latest19}`, 'T v1.10.2']);
     const notes = advice.filter((a) => a.kind === 'info').map((a) => a.message);
     assert.equal(notes.length, 2, JSON.stringify(notes));
-    assert.match(notes[0] ?? '', new RegExp(`^Talos 1\\.8 is not in the release feed; the path uses ${latest18.replace(/\./g, '\\.')} from the built-in release data \\(as of \\d{4}-\\d\\d-\\d\\d\\)$`));
+    assert.match(
+      notes[0] ?? '',
+      new RegExp(`^Talos 1\\.8 is not in the release feed; the path uses ${latest18.replace(/\./g, '\\.')} from the built-in release data \\(as of \\d{4}-\\d\\d-\\d\\d\\)$`),
+    );
     assert.match(notes[1] ?? '', /^Talos 1\.9 is not in the release feed/);
   });
 
   it('says where the data came from, in one line', () => {
-    assert.equal(
-      describeReleaseData(FEED).summary,
-      'release data from https://feeds.test/talos fetched 2026-11-30T08:00:00.000Z and https://feeds.test/kubernetes fetched 2026-11-30T08:00:01.000Z',
-    );
+    assert.equal(describeReleaseData(FEED).summary, 'release data from https://feeds.test/talos fetched 2026-11-30T08:00:00.000Z and https://feeds.test/kubernetes fetched 2026-11-30T08:00:01.000Z');
     assert.match(describeReleaseData(BUILT_IN_RELEASE_DATA).summary, /^built-in release data \(offline fallback, as of \d{4}-\d\d-\d\d\)$/);
     const mixed = describeReleaseData({ ...FEED, kubernetes: BUILT_IN_RELEASE_DATA.kubernetes });
     assert.match(mixed.summary, /^Talos: release data from https:\/\/feeds\.test\/talos fetched 2026-11-30T08:00:00\.000Z; Kubernetes: built-in release data \(offline fallback, as of /);

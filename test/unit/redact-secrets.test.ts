@@ -26,7 +26,11 @@ function pemKey(): string {
 }
 function pemCert(): string {
   // Not a real certificate; the shape is what matters to the redactor.
-  return `-----BEGIN CERTIFICATE-----\n${crypto.randomBytes(96).toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`;
+  return `-----BEGIN CERTIFICATE-----\n${crypto
+    .randomBytes(96)
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n')}\n-----END CERTIFICATE-----\n`;
 }
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 
@@ -60,7 +64,9 @@ function writeConfigs(dir: string): Material {
   };
   fs.writeFileSync(
     m.talosconfig,
-    ['context: lab', 'contexts:', '  lab:', '    endpoints: [192.168.1.70]', `    ca: ${m.crtB64}`, `    crt: ${m.crtB64}`, `    key: ${m.keyB64}`, '  other:', `    key: ${b64(pemKey())}`, ''].join('\n'),
+    ['context: lab', 'contexts:', '  lab:', '    endpoints: [192.168.1.70]', `    ca: ${m.crtB64}`, `    crt: ${m.crtB64}`, `    key: ${m.keyB64}`, '  other:', `    key: ${b64(pemKey())}`, ''].join(
+      '\n',
+    ),
   );
   fs.writeFileSync(
     m.kubeconfig,
@@ -87,7 +93,16 @@ function writeConfigs(dir: string): Material {
   return m;
 }
 
-const allSecrets = (m: Material): string[] => [m.key, m.keyB64, m.token, m.clientKeyB64, m.password, m.execSecret, m.providerSecret, ...m.key.split('\n').filter((l) => l.length > 20 && !l.startsWith('-----'))];
+const allSecrets = (m: Material): string[] => [
+  m.key,
+  m.keyB64,
+  m.token,
+  m.clientKeyB64,
+  m.password,
+  m.execSecret,
+  m.providerSecret,
+  ...m.key.split('\n').filter((l) => l.length > 20 && !l.startsWith('-----')),
+];
 function assertClean(text: string, m: Material, what: string): void {
   for (const s of allSecrets(m)) assert.ok(!text.includes(s), `${what} leaks ${s.slice(0, 12)}...: ${text.slice(0, 300)}`);
 }
@@ -139,7 +154,10 @@ test('a private key cut at either end, or spread over streamed lines, leaves not
   const streamed = `before\n${key}after`.split('\n').map((l) => lines.line(l));
   assert.equal(streamed[0], 'before');
   assert.equal(streamed[streamed.length - 1], 'after');
-  assert.ok(streamed.every((l) => !l.includes(body)), streamed.join('|'));
+  assert.ok(
+    streamed.every((l) => !l.includes(body)),
+    streamed.join('|'),
+  );
 });
 
 test('configSecrets reads every key of the talosconfig and kubeconfig, caches per mtime, never reads a non-file', () => {
@@ -195,7 +213,12 @@ test('runTool redacts config secrets from stdout, stderr, streamed lines and err
   assert.ok(err.stderrTail.includes(REDACTED));
   assert.match(err.message, /exited 1: error: x509: cannot use key \[redacted\]/);
 
-  const ok = await runTool('talosctl', node, ['-e', `const k=/key: (\\S+)/.exec(require('fs').readFileSync(process.env.TALOSCONFIG,'utf8'))[1]; console.log(JSON.stringify({key: Buffer.from(k,'base64').toString()}))`], { env: toolEnv(m) });
+  const ok = await runTool(
+    'talosctl',
+    node,
+    ['-e', `const k=/key: (\\S+)/.exec(require('fs').readFileSync(process.env.TALOSCONFIG,'utf8'))[1]; console.log(JSON.stringify({key: Buffer.from(k,'base64').toString()}))`],
+    { env: toolEnv(m) },
+  );
   assertClean(ok.stdout, m, 'stdout');
   assert.equal((JSON.parse(ok.stdout) as { key: string }).key.trim(), REDACTED);
 });

@@ -16,8 +16,18 @@ const WORKERS = ['192.168.1.80', '192.168.1.81'];
 
 function node(address: string, hostname: string, role: 'controlplane' | 'worker', over: Partial<NodeFacts> = {}): NodeFacts {
   return {
-    address, role, talosVersion: 'v1.9.4', schematic: SCHEMATIC, extensions: [{ name: 'iscsi-tools', version: 'v0.1.6' }], reachable: true,
-    stage: 'running', kubernetesReady: true, kubeletVersion: '1.32.2', hostname, unschedulable: false, ...over,
+    address,
+    role,
+    talosVersion: 'v1.9.4',
+    schematic: SCHEMATIC,
+    extensions: [{ name: 'iscsi-tools', version: 'v0.1.6' }],
+    reachable: true,
+    stage: 'running',
+    kubernetesReady: true,
+    kubeletVersion: '1.32.2',
+    hostname,
+    unschedulable: false,
+    ...over,
   };
 }
 
@@ -27,8 +37,11 @@ function facts(over: Partial<ClusterFacts> = {}): ClusterFacts {
     gatheredAt: '2025-03-14T00:00:00Z',
     talosClientVersion: 'v1.9.4',
     nodes: [
-      node(CPS[0] ?? '', 'cp-1', 'controlplane'), node(CPS[1] ?? '', 'cp-2', 'controlplane'), node(CPS[2] ?? '', 'cp-3', 'controlplane'),
-      node(WORKERS[0] ?? '', 'worker-1', 'worker'), node(WORKERS[1] ?? '', 'worker-2', 'worker'),
+      node(CPS[0] ?? '', 'cp-1', 'controlplane'),
+      node(CPS[1] ?? '', 'cp-2', 'controlplane'),
+      node(CPS[2] ?? '', 'cp-3', 'controlplane'),
+      node(WORKERS[0] ?? '', 'worker-1', 'worker'),
+      node(WORKERS[1] ?? '', 'worker-2', 'worker'),
     ],
     kubernetesVersion: '1.32.2',
     etcd: {
@@ -45,8 +58,12 @@ function facts(over: Partial<ClusterFacts> = {}): ClusterFacts {
 
 const stale = { id: 'a1b2c3d4e5f60718', hostname: 'cp-old', peerUrls: ['https://192.168.1.69:2380'], learner: false };
 const spec = parseSpec({
-  cluster: 'lab', talosconfig: 't', kubeconfig: 'k', nodes: { controlPlane: CPS, workers: WORKERS },
-  talos: { version: 'v1.9.4', schematic: SCHEMATIC }, backup: { velero: { enabled: false } },
+  cluster: 'lab',
+  talosconfig: 't',
+  kubeconfig: 'k',
+  nodes: { controlPlane: CPS, workers: WORKERS },
+  talos: { version: 'v1.9.4', schematic: SCHEMATIC },
+  backup: { velero: { enabled: false } },
 });
 const base = { controlPlanes: CPS, primary: CPS[0] ?? '' };
 
@@ -93,8 +110,14 @@ describe('remediationsFor', () => {
     assert.equal(rest.length, 0);
     assert.ok(fix?.kind === 'force-delete-pods');
     assert.equal(fix.id, 'force-delete-pods:apps/web-7d9f-x2+1');
-    assert.deepEqual(fix.pods, [{ namespace: 'apps', name: 'web-7d9f-x2' }, { namespace: 'media', name: 'sonarr-0' }]);
-    const fixes = buildPlan(spec, f).preflight.filter((c) => c.id === 'pods' && /Terminating/.test(c.message)).map((c) => c.fix).sort();
+    assert.deepEqual(fix.pods, [
+      { namespace: 'apps', name: 'web-7d9f-x2' },
+      { namespace: 'media', name: 'sonarr-0' },
+    ]);
+    const fixes = buildPlan(spec, f)
+      .preflight.filter((c) => c.id === 'pods' && /Terminating/.test(c.message))
+      .map((c) => c.fix)
+      .sort();
     assert.deepEqual(fix.command.split(' && ').sort(), fixes);
   });
 
@@ -118,7 +141,10 @@ describe('remediationsFor', () => {
       },
     );
     const plan = buildPlan(spec, facts());
-    assert.deepEqual(remediationsForPlan(plan, f, { imageFactory: 'factory.talos.dev', upgradedNodes: [WORKERS[0] ?? ''] }).map((r) => r.id), ['reupgrade-schematic:192.168.1.80']);
+    assert.deepEqual(
+      remediationsForPlan(plan, f, { imageFactory: 'factory.talos.dev', upgradedNodes: [WORKERS[0] ?? ''] }).map((r) => r.id),
+      ['reupgrade-schematic:192.168.1.80'],
+    );
   });
 
   it('keeps --preserve for hosts older than 1.8, as the upgrade itself does', () => {

@@ -119,7 +119,13 @@ const approvalWait: WaitingFor = {
 describe('render primitives', () => {
   it('aligns columns by visible width, ignoring colour codes, and trims trailing blanks', () => {
     const c = styleFor(true);
-    const lines = table(['A', 'BB', 'C'], [[c.red('xxx'), 'y', ''], ['z', 'wwww', 'end']]);
+    const lines = table(
+      ['A', 'BB', 'C'],
+      [
+        [c.red('xxx'), 'y', ''],
+        ['z', 'wwww', 'end'],
+      ],
+    );
     assert.deepEqual(lines.map(stripAnsi), ['A    BB    C', 'xxx  y', 'z    wwww  end']);
   });
 
@@ -129,7 +135,6 @@ describe('render primitives', () => {
     assert.equal(formatElapsed(3_720_000), '1h02m');
     assert.equal(formatElapsed(-1), '');
   });
-
 });
 
 describe('what a human must do', () => {
@@ -150,10 +155,7 @@ describe('what a human must do', () => {
       'talos-upgrade decide lab --step talos:v1.9.4:192.168.1.71 --action rollback-all',
       'talos-upgrade decide lab --step talos:v1.9.4:192.168.1.71 --action abort',
     ]);
-    assert.deepEqual(cliCommandsFor({ ...approvalWait, kind: 'resume', step: 'preflight' }, 'lab'), [
-      'talos-upgrade resume lab',
-      'talos-upgrade abort lab --reason why',
-    ]);
+    assert.deepEqual(cliCommandsFor({ ...approvalWait, kind: 'resume', step: 'preflight' }, 'lab'), ['talos-upgrade resume lab', 'talos-upgrade abort lab --reason why']);
   });
 });
 
@@ -164,12 +166,16 @@ describe('plan view', () => {
     const text = renderPlan(plan, s, { specPath: 'lab.yaml' }).join('\n');
     const order = ['talos:v1.9.4:192.168.1.80', 'talos:v1.9.4:192.168.1.81', 'talos:v1.9.4:192.168.1.71', 'talos:v1.9.4:192.168.1.72', 'talos:v1.9.4:192.168.1.70', 'kubernetes:1.32.2'];
     const positions = order.map((id) => text.indexOf(`. ${id}`));
-    assert.ok(positions.every((p) => p > 0), `every step listed: ${positions.join(',')}`);
-    assert.deepEqual([...positions].sort((a, b) => a - b), positions, 'workers first, secondaries next, primary last, then Kubernetes');
     assert.ok(
-      text.includes(`runs: talosctl upgrade --nodes 192.168.1.71 --image factory.talos.dev/installer/${SCHEMATIC}:v1.9.4 --wait=false`),
-      'the exact talosctl upgrade command',
+      positions.every((p) => p > 0),
+      `every step listed: ${positions.join(',')}`,
     );
+    assert.deepEqual(
+      [...positions].sort((a, b) => a - b),
+      positions,
+      'workers first, secondaries next, primary last, then Kubernetes',
+    );
+    assert.ok(text.includes(`runs: talosctl upgrade --nodes 192.168.1.71 --image factory.talos.dev/installer/${SCHEMATIC}:v1.9.4 --wait=false`), 'the exact talosctl upgrade command');
     assert.ok(text.includes('runs: talosctl upgrade-k8s --to 1.32.2 --nodes 192.168.1.70'));
     assert.ok(text.includes('velero backup create pre-upgrade-lab-<date>-<run> --exclude-namespaces kube-system,kube-public,kube-node-lease --default-volumes-to-fs-backup --wait'));
     assert.ok(text.includes('talosctl etcd snapshot /x/backups/etcd-lab-<run>.snapshot --nodes 192.168.1.70'));
@@ -182,7 +188,12 @@ describe('plan view', () => {
   it('says a warning once when the spec and preflight both notice it', () => {
     const s = spec();
     const plan = buildPlan(s, facts());
-    plan.preflight.push({ id: 'control-plane-count', verdict: 'warning', message: '2 control planes is an even number; etcd tolerates no more failures than with 1', fix: 'run an odd number of control planes (1, 3 or 5)' });
+    plan.preflight.push({
+      id: 'control-plane-count',
+      verdict: 'warning',
+      message: '2 control planes is an even number; etcd tolerates no more failures than with 1',
+      fix: 'run an odd number of control planes (1, 3 or 5)',
+    });
     const warnings = [
       'nodes.controlPlane: 2 control planes is an even number; etcd tolerates no more failures than with 1, so use an odd number',
       'backup: both Velero and the etcd snapshot are disabled; nothing will be backed up before the upgrade',
@@ -238,7 +249,9 @@ describe('progress view', () => {
     running.substep = 'verify';
     running.waitingOn = 'talosctl health, then 192.168.1.80 on v1.9.4';
     running.activity = { type: 'verifyNode', attempt: 2, maximumAttempts: 3 };
-    const line = renderProgress(p, { now: Date.parse('2025-01-01T00:01:10.000Z') }).map(stripAnsi).find((l) => l.includes('192.168.1.80'));
+    const line = renderProgress(p, { now: Date.parse('2025-01-01T00:01:10.000Z') })
+      .map(stripAnsi)
+      .find((l) => l.includes('192.168.1.80'));
     assert.match(line ?? '', /verify \(try 2\/3\): waiting for talosctl health, then 192\.168\.1\.80 on v1\.9\.4/);
   });
 

@@ -134,7 +134,13 @@ describe('the record file', () => {
     const tmp = tempDir('record');
     try {
       const dir = path.join(tmp.dir, 'reports');
-      const record = buildRunRecord(input, 'default', history([{ workflowExecutionStartedEventAttributes: { identity: 'alice@laptop' } }, signaled('approve', 'bob@desk')]), null, new Date('2026-01-01T01:00:01Z'));
+      const record = buildRunRecord(
+        input,
+        'default',
+        history([{ workflowExecutionStartedEventAttributes: { identity: 'alice@laptop' } }, signaled('approve', 'bob@desk')]),
+        null,
+        new Date('2026-01-01T01:00:01Z'),
+      );
       const file = writeRecordFile(dir, record);
       assert.equal(file, path.join(dir, 'lab-6a1f0c1e-0000-4000-8000-000000000001.json'));
       assert.deepEqual(fs.readdirSync(dir), ['lab-6a1f0c1e-0000-4000-8000-000000000001.json']);

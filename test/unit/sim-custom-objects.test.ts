@@ -30,9 +30,15 @@ describe('custom objects in the kubectl twin', () => {
     assert.deepEqual([doc.apiVersion, doc.kind, doc.metadata.name, doc.metadata.namespace], ['ceph.rook.io/v1', 'CephCluster', 'rook-ceph', 'rook-ceph']);
     assert.deepEqual(doc.status, { ceph: { health: 'HEALTH_OK' }, phase: 'Ready', state: 'Created' });
     const listed = await execTwin(sim, 'kubectl', ['get', 'volume.v1beta2.longhorn.io', '-l', 'app=db', '-n', 'longhorn-system', '-o', 'json']);
-    const items = (JSON.parse(listed.stdout) as { kind: string; items: { metadata: { name: string }; status: { robustness: string } }[] });
+    const items = JSON.parse(listed.stdout) as { kind: string; items: { metadata: { name: string }; status: { robustness: string } }[] };
     assert.equal(items.kind, 'List');
-    assert.deepEqual(items.items.map((i) => [i.metadata.name, i.status.robustness]), [['pvc-a', 'healthy'], ['pvc-b', 'degraded']]);
+    assert.deepEqual(
+      items.items.map((i) => [i.metadata.name, i.status.robustness]),
+      [
+        ['pvc-a', 'healthy'],
+        ['pvc-b', 'degraded'],
+      ],
+    );
     const missing = await execTwin(sim, 'kubectl', ['get', 'cephcluster.v1.ceph.rook.io', 'nope', '-n', 'rook-ceph', '-o', 'json']);
     assert.equal(missing.exitCode, 1);
     assert.equal(missing.stderr.trim(), 'Error from server (NotFound): cephclusters.ceph.rook.io "nope" not found');

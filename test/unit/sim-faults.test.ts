@@ -40,7 +40,10 @@ const tested = new Set<FaultKind>();
 after(() => {
   // Guard: a new fault kind must come with a test here (unless this run was filtered by name).
   if (process.execArgv.some((a) => a.startsWith('--test-name-pattern') || a.startsWith('--test-skip-pattern'))) return;
-  assert.deepEqual(FAULT_KINDS.filter((k) => !tested.has(k)), []);
+  assert.deepEqual(
+    FAULT_KINDS.filter((k) => !tested.has(k)),
+    [],
+  );
 });
 
 function readyOf(stdout: string, name: string): string | undefined {
@@ -138,7 +141,10 @@ describe('cluster faults', () => {
     const health = await talosctl(sim, ['health', '-n', '192.168.1.70', '--wait-timeout', '300ms']);
     assert.equal(health.exitCode, 1);
     // EtcdControlPlaneNodesAssertion quotes every member IP, not only the extra one.
-    assert.match(health.stderr, /waiting for etcd members to be control plane nodes: etcd member ips \["192\.168\.1\.70" "192\.168\.1\.69"\] are not subset of control plane node ips \["192\.168\.1\.70"\]/);
+    assert.match(
+      health.stderr,
+      /waiting for etcd members to be control plane nodes: etcd member ips \["192\.168\.1\.70" "192\.168\.1\.69"\] are not subset of control plane node ips \["192\.168\.1\.70"\]/,
+    );
     const id = stale.split(/ +/)[1] ?? '';
     assert.equal((await talosctl(sim, ['etcd', 'remove-member', id, '-n', '192.168.1.70'])).exitCode, 0);
     assert.equal((await talosctl(sim, ['health', '-n', '192.168.1.70', '--wait-timeout', '10s'])).exitCode, 0);
@@ -194,11 +200,18 @@ describe('cluster faults', () => {
     assert.equal(held.length, 1);
     const r = await execTwin(sim, 'kubectl', ['drain', 'worker-1', '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=1s']);
     assert.equal(r.exitCode, 1);
-    assert.match(r.stderr, new RegExp(`^error when evicting pods/"${held[0]?.name}" -n "${held[0]?.namespace}" \\(will retry after 5s\\): Cannot evict pod as it would violate the pod's disruption budget\\.$`, 'm'));
+    assert.match(
+      r.stderr,
+      new RegExp(`^error when evicting pods/"${held[0]?.name}" -n "${held[0]?.namespace}" \\(will retry after 5s\\): Cannot evict pod as it would violate the pod's disruption budget\\.$`, 'm'),
+    );
     assert.match(r.stderr, /global timeout reached: 1s, continuing command\.\.\.$/m);
     let state = readSimState(sim.dir);
     assert.equal(nodeOf(sim, W1)?.unschedulable, true, 'the node stays cordoned');
-    assert.deepEqual(state.pods.filter((p) => p.node === 'worker-1' && p.ownerKind !== 'DaemonSet').map((p) => p.name), held.map((p) => p.name), 'only the held pod is left');
+    assert.deepEqual(
+      state.pods.filter((p) => p.node === 'worker-1' && p.ownerKind !== 'DaemonSet').map((p) => p.name),
+      held.map((p) => p.name),
+      'only the held pod is left',
+    );
     const forced = await execTwin(sim, 'kubectl', ['drain', 'worker-1', '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=30s', '--disable-eviction']);
     assert.equal(forced.exitCode, 0, forced.stderr);
     assert.match(forced.stdout, new RegExp(`^pod/${held[0]?.name} deleted$`, 'm'));
@@ -207,7 +220,7 @@ describe('cluster faults', () => {
     assert.deepEqual(state.pdbs, []);
   });
 
-  it('pdb-blocks-drain blocks talosctl ≥ 1.13\'s own drain too (one drain model): installed, cordoned, not rebooted', async () => {
+  it("pdb-blocks-drain blocks talosctl ≥ 1.13's own drain too (one drain model): installed, cordoned, not rebooted", async () => {
     const sim = await newSim({ talos: 'v1.13.0', kubernetes: '1.35.0', talosctlVersion: 'v1.13.9' });
     setFault(sim.dir, { kind: 'pdb-blocks-drain', node: W1 });
     const held = readSimState(sim.dir).pods.filter((p) => p.node === 'worker-1' && readSimState(sim.dir).pdbs?.some((b) => b.app === p.app && b.namespace === p.namespace));
@@ -221,7 +234,12 @@ describe('cluster faults', () => {
     assert.equal(node?.unschedulable, true, 'left cordoned');
     assert.equal(node?.staged?.talosVersion, 'v1.13.9', 'the installer already ran');
     assert.equal(node?.bootedAt, bootBefore, 'no reboot was sent');
-    assert.deepEqual(readSimState(sim.dir).pods.filter((p) => p.node === 'worker-1' && p.ownerKind !== 'DaemonSet').map((p) => p.name), held.map((p) => p.name));
+    assert.deepEqual(
+      readSimState(sim.dir)
+        .pods.filter((p) => p.node === 'worker-1' && p.ownerKind !== 'DaemonSet')
+        .map((p) => p.name),
+      held.map((p) => p.name),
+    );
   });
 
   it('k8s-upgrade-fails: upgrade-k8s fails midway — API server moved, not every kubelet', async () => {
@@ -275,7 +293,13 @@ describe('cluster faults', () => {
     assert.equal(ks.exitCode, 0);
     const rows = ks.stdout.split('\n').slice(1, -1);
     assert.equal(rows.length, 1);
-    assert.deepEqual(rows[0]?.split('\t').slice(1, 2).map((c) => c.trim()), ['apps']);
+    assert.deepEqual(
+      rows[0]
+        ?.split('\t')
+        .slice(1, 2)
+        .map((c) => c.trim()),
+      ['apps'],
+    );
     assert.match(rows[0] ?? '', /\tFalse\s*\tHealth check failed/);
     const hr = await execTwin(sim, 'flux', ['get', 'helmreleases', '-A', '--status-selector', 'ready=false']);
     assert.equal(hr.stdout.split('\n').slice(1, -1).length, 1);
@@ -355,7 +379,10 @@ describe('fault bookkeeping', () => {
     setFault(sim.dir, { kind: 'flux-not-ready' });
     assert.equal(readSimState(sim.dir).faults[0]?.node, W1);
     assert.equal(clearFaults(sim.dir, { node: 'worker-1' }), 1);
-    assert.deepEqual(readSimState(sim.dir).faults.map((f) => f.kind), ['flux-not-ready']);
+    assert.deepEqual(
+      readSimState(sim.dir).faults.map((f) => f.kind),
+      ['flux-not-ready'],
+    );
   });
 });
 
@@ -414,7 +441,10 @@ describe('talosctl ≥ 1.13 on a 1.13 host: the client-side sequence', () => {
     const bootBefore = (await talosctl(sim, ['read', '-n', W1, '/proc/sys/kernel/random/boot_id'])).stdout;
     const r = await talosctl(sim, ['upgrade', '-n', W1, '-i', IMAGE_113, '--drain-timeout', '1s']);
     assert.equal(r.exitCode, 1);
-    assert.match(r.stderr, new RegExp(`${host}: evicting pod databases/postgres-0\\nerror draining node "${host}": error when evicting pods/"postgres-0" -n "databases": global timeout reached: 1s\\n$`));
+    assert.match(
+      r.stderr,
+      new RegExp(`${host}: evicting pod databases/postgres-0\\nerror draining node "${host}": error when evicting pods/"postgres-0" -n "databases": global timeout reached: 1s\\n$`),
+    );
     assert.equal(nodeOf(sim, W1)?.talosVersion, 'v1.13.0');
     assert.equal(nodeOf(sim, W1)?.unschedulable, true);
     assert.equal(nodeOf(sim, W1)?.staged?.talosVersion, 'v1.13.9');
@@ -443,9 +473,16 @@ describe('talosctl ≥ 1.13 on a 1.13 host: the client-side sequence', () => {
     const cps = state.nodes.filter((n) => n.role === 'controlplane').map((n) => n.address);
     const st = await talosctl(sim, ['etcd', 'status', '-n', cps.join(',')]);
     assert.equal(st.exitCode, 0, st.stderr);
-    const leaderCol = st.stdout.trim().split('\n').slice(1).map((l) => l.split(/ {2,}/)[4]);
+    const leaderCol = st.stdout
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(/ {2,}/)[4]);
     const newId = state.etcd.members.find((m) => m.hostname === after)?.id;
-    assert.deepEqual(leaderCol, cps.map(() => newId));
+    assert.deepEqual(
+      leaderCol,
+      cps.map(() => newId),
+    );
     const w = await talosctl(sim, ['etcd', 'forfeit-leadership', '-n', '192.168.1.80']);
     assert.equal(w.exitCode, 1);
     assert.match(w.stderr, /code = Unimplemented desc = etcd forfeit leadership is only available on control plane nodes/);
@@ -487,7 +524,11 @@ describe('gate faults', () => {
     const sim = await newSim();
     setFault(sim.dir, { kind: 'alert-fires-during', node: W1 });
     const gauge = (address: string): string | undefined =>
-      renderMetrics(readSimState(sim.dir), Date.now()).split('\n').find((l) => l.startsWith('talos_sim_alert_fault{') && l.includes(`address="${address}"`))?.split(' ').pop();
+      renderMetrics(readSimState(sim.dir), Date.now())
+        .split('\n')
+        .find((l) => l.startsWith('talos_sim_alert_fault{') && l.includes(`address="${address}"`))
+        ?.split(' ')
+        .pop();
     assert.equal(gauge(W1), '0', 'calm until the node is disrupted');
     const hostname = nodeOf(sim, W1)?.hostname ?? '';
     assert.equal((await execTwin(sim, 'kubectl', ['cordon', hostname])).exitCode, 0);

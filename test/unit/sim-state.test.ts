@@ -9,20 +9,7 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Command } from 'commander';
 import { UserError } from '../../src/client/errors';
-import {
-  DEFAULT_SCHEMATIC,
-  execTwin,
-  fastForward,
-  initSim,
-  readInvocations,
-  readSimState,
-  releasePause,
-  setFault,
-  setPause,
-  simInfo,
-  upgradeCount,
-  waitForPause,
-} from '../../src/simulator';
+import { DEFAULT_SCHEMATIC, execTwin, fastForward, initSim, readInvocations, readSimState, releasePause, setFault, setPause, simInfo, upgradeCount, waitForPause } from '../../src/simulator';
 import type { InitSimOptions, SimInfo } from '../../src/simulator';
 import { registerSimCommands } from '../../src/simulator/cli';
 import { parseGoDuration, tabwrite, toYaml } from '../../src/simulator/format';
@@ -72,8 +59,8 @@ describe('initSim with given addresses', () => {
     { name: 'IPs keep cp-N / worker-N hostnames', addresses: { controlPlane: ['10.0.5.1'], workers: ['10.0.5.2'] }, hostnames: ['cp-1', 'worker-1'] },
     { name: 'a DNS name is its own hostname', addresses: { controlPlane: ['cp.lab'], workers: ['fd00::2', 'w.lab'] }, hostnames: ['cp.lab', 'worker-1', 'w.lab'] },
     { name: 'a duplicate address is refused', addresses: { controlPlane: ['10.0.5.1'], workers: ['10.0.5.1'] }, error: /"10\.0\.5\.1" would stand for both/ },
-    { name: 'a name that is another node\'s hostname is refused', addresses: { controlPlane: ['10.0.5.1'], workers: ['cp-1'] }, error: /"cp-1" would stand for both 10\.0\.5\.1 and cp-1/ },
-    { name: 'the stale-member fault\'s address is refused', addresses: { controlPlane: ['192.168.1.69'], workers: [] }, error: /taken by the stale-member fault/ },
+    { name: "a name that is another node's hostname is refused", addresses: { controlPlane: ['10.0.5.1'], workers: ['cp-1'] }, error: /"cp-1" would stand for both 10\.0\.5\.1 and cp-1/ },
+    { name: "the stale-member fault's address is refused", addresses: { controlPlane: ['192.168.1.69'], workers: [] }, error: /taken by the stale-member fault/ },
     { name: 'something that is not an address is refused', addresses: { controlPlane: ['a b'], workers: [] }, error: /must be an IP address or DNS name/ },
     { name: 'no control plane is refused', addresses: { controlPlane: [], workers: ['10.0.5.2'] }, error: /--control-planes/ },
   ];
@@ -86,7 +73,10 @@ describe('initSim with given addresses', () => {
       assert.deepEqual(sim.nodes.controlPlane, row.addresses.controlPlane);
       assert.deepEqual(sim.nodes.workers, row.addresses.workers);
       const state = readSimState(sim.dir);
-      assert.deepEqual(state.nodes.map((n) => n.hostname), row.hostnames);
+      assert.deepEqual(
+        state.nodes.map((n) => n.hostname),
+        row.hostnames,
+      );
       // A twin answers for a given address like for the default ones.
       const node = row.addresses.workers[0] ?? '';
       const out = await execTwin(sim, 'talosctl', ['version', '--nodes', node]);
@@ -239,10 +229,30 @@ describe('sim CLI', () => {
 
   it('init, fault, show, clear, log', async () => {
     const dir = path.join(root, 'cli1');
-    const init = await cli(['init', dir, '--control-planes', '3', '--workers', '1', '--talos', 'v1.9.2', '--kubernetes', '1.32.0', '--reboot-seconds', '0.5', '--flux', '--velero', '--extensions', 'qemu-guest-agent,tailscale:1.2.3']);
+    const init = await cli([
+      'init',
+      dir,
+      '--control-planes',
+      '3',
+      '--workers',
+      '1',
+      '--talos',
+      'v1.9.2',
+      '--kubernetes',
+      '1.32.0',
+      '--reboot-seconds',
+      '0.5',
+      '--flux',
+      '--velero',
+      '--extensions',
+      'qemu-guest-agent,tailscale:1.2.3',
+    ]);
     assert.equal(init.error, undefined);
     assert.match(init.out, /control planes: 192\.168\.1\.70, 192\.168\.1\.71, 192\.168\.1\.72/);
-    assert.deepEqual(readSimState(dir).nodes[0]?.extensions, [{ name: 'qemu-guest-agent', version: '9.1.2' }, { name: 'tailscale', version: '1.2.3' }]);
+    assert.deepEqual(readSimState(dir).nodes[0]?.extensions, [
+      { name: 'qemu-guest-agent', version: '9.1.2' },
+      { name: 'tailscale', version: '1.2.3' },
+    ]);
     assert.equal((await cli(['fault', dir, 'fallback', '--node', '192.168.1.80', '--times', '2'])).error, undefined);
     const show = await cli(['show', dir]);
     assert.match(show.out, /fallback +node 192\.168\.1\.80 +2 more time\(s\)/);
@@ -270,7 +280,13 @@ describe('sim CLI', () => {
       assert.ok(!r.error.message.includes('\n'), r.error.message);
     }
     await cli(['init', dir]);
-    for (const args of [['fault', dir, 'meteor'], ['fault', dir, 'hang'], ['fault', dir, 'fallback', '--node', 'nope'], ['fault', dir, 'fallback', '--times', '-1'], ['pause', dir, '--name', 'a b', '--tool', 'talosctl']]) {
+    for (const args of [
+      ['fault', dir, 'meteor'],
+      ['fault', dir, 'hang'],
+      ['fault', dir, 'fallback', '--node', 'nope'],
+      ['fault', dir, 'fallback', '--times', '-1'],
+      ['pause', dir, '--name', 'a b', '--tool', 'talosctl'],
+    ]) {
       const r = await cli(args);
       assert.ok(r.error instanceof UserError, `${args.join(' ')}: ${String(r.error)}`);
       assert.equal(r.error.exitCode, 2);

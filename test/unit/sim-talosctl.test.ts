@@ -70,7 +70,10 @@ describe('talosctl version', () => {
     assert.equal(lines[1], '\tTag:         v1.9.2');
     assert.equal(lines[3], '\tBuilt:       ');
     assert.equal(lines.filter((l) => l === 'Server:').length, 1);
-    assert.deepEqual(lines.filter((l) => l.startsWith('\tNODE:')), ['\tNODE:        192.168.1.70', '\tNODE:        192.168.1.80']);
+    assert.deepEqual(
+      lines.filter((l) => l.startsWith('\tNODE:')),
+      ['\tNODE:        192.168.1.70', '\tNODE:        192.168.1.80'],
+    );
     assert.equal(lines.filter((l) => l === '\tEnabled:     RBAC').length, 2);
   });
 
@@ -79,7 +82,10 @@ describe('talosctl version', () => {
     for (const args of [['-n', '192.168.1.70'], ['--nodes=192.168.1.70,192.168.1.71'], ['--nodes', '192.168.1.70', '--nodes', '192.168.1.71,192.168.1.72'], ['-n=192.168.1.80']]) {
       const r = await talosctl(sim, ['version', ...args]);
       assert.equal(r.exitCode, 0, `${args.join(' ')}: ${r.stderr}`);
-      const expected = args.join(',').split(',').filter((a) => /\d+\.\d+\.\d+\.\d+$/.test(a)).length;
+      const expected = args
+        .join(',')
+        .split(',')
+        .filter((a) => /\d+\.\d+\.\d+\.\d+$/.test(a)).length;
       assert.equal(r.stdout.split('\n').filter((l) => l.startsWith('\tNODE:')).length, expected, args.join(' '));
     }
   });
@@ -98,7 +104,10 @@ describe('talosctl version', () => {
     await rebootLong(sim, '192.168.1.80');
     const multi = await talosctl(sim, ['version', '--nodes', '192.168.1.70,192.168.1.80']);
     assert.equal(multi.exitCode, 0);
-    assert.match(multi.stderr, /^WARNING: 1 error occurred:\n\t\* 192\.168\.1\.80: rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial tcp 192\.168\.1\.80:50000: connect: connection refused"\n/);
+    assert.match(
+      multi.stderr,
+      /^WARNING: 1 error occurred:\n\t\* 192\.168\.1\.80: rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial tcp 192\.168\.1\.80:50000: connect: connection refused"\n/,
+    );
     assert.equal(multi.stdout.split('\n').filter((l) => l.startsWith('\tNODE:')).length, 1);
     // One node still goes through apid's fan-out: a one-item go-multierror naming it (contract: version-one-node-down-1.9-1.13).
     const single = await talosctl(sim, ['version', '--nodes', '192.168.1.80']);
@@ -265,7 +274,20 @@ describe('talosctl etcd', () => {
     assert.match(row[3] ?? '', /^\d+\.\d MB \(\d+\.\d\d%\)$/);
     const modern = await newSim({ talos: 'v1.11.3', kubernetes: '1.34.0' });
     const r2 = await talosctl(modern, ['etcd', 'status', '-n', '192.168.1.70']);
-    assert.deepEqual((r2.stdout.split('\n')[0] ?? '').split(/ {2,}/), ['NODE', 'MEMBER', 'DB SIZE', 'IN USE', 'LEADER', 'RAFT INDEX', 'RAFT TERM', 'RAFT APPLIED INDEX', 'LEARNER', 'PROTOCOL', 'STORAGE', 'ERRORS']);
+    assert.deepEqual((r2.stdout.split('\n')[0] ?? '').split(/ {2,}/), [
+      'NODE',
+      'MEMBER',
+      'DB SIZE',
+      'IN USE',
+      'LEADER',
+      'RAFT INDEX',
+      'RAFT TERM',
+      'RAFT APPLIED INDEX',
+      'LEARNER',
+      'PROTOCOL',
+      'STORAGE',
+      'ERRORS',
+    ]);
   });
 
   it('etcd on a worker fails', async () => {
@@ -316,7 +338,10 @@ describe('talosctl get', () => {
     for (const o of objects) assert.deepEqual(Object.keys(o), ['metadata', 'node', 'spec']);
     const schematic = objects.find((o) => o.node === '192.168.1.81' && o.spec.metadata.name === 'schematic');
     assert.equal(schematic?.spec.metadata.version, DEFAULT_SCHEMATIC);
-    assert.deepEqual(objects.filter((o) => o.node === '192.168.1.80').map((o) => o.metadata.id), [0, 1, 2]);
+    assert.deepEqual(
+      objects.filter((o) => o.node === '192.168.1.80').map((o) => o.metadata.id),
+      [0, 1, 2],
+    );
     assert.match(r.stdout, /"version": "\\u003e= v1\.9\.0"/);
   });
 
@@ -337,7 +362,10 @@ describe('talosctl get', () => {
     assert.deepEqual(ms[0]?.spec, { stage: 'running', status: { ready: true, unmetConditions: [] } });
     assert.equal(ms[0]?.metadata.id, 'machine');
     const members = parseConcatenated((await talosctl(sim, ['get', 'members', '-n', '192.168.1.70', '-o', 'json'])).stdout);
-    assert.deepEqual(members.map((m) => m.spec.hostname), ['cp-1', 'cp-2', 'cp-3', 'worker-1', 'worker-2']);
+    assert.deepEqual(
+      members.map((m) => m.spec.hostname),
+      ['cp-1', 'cp-2', 'cp-3', 'worker-1', 'worker-2'],
+    );
     const unknown = await talosctl(sim, ['get', 'frobs', '-n', '192.168.1.70']);
     assert.equal(unknown.exitCode, 1);
   });
@@ -389,7 +417,10 @@ describe('talosctl upgrade', () => {
     assert.equal(r.exitCode, 0, r.stderr);
     assert.equal(r.stdout, '');
     const lines = r.stderr.trimEnd().split('\n');
-    assert.ok(lines.every((l) => l.startsWith('"192.168.1.81": ')), r.stderr);
+    assert.ok(
+      lines.every((l) => l.startsWith('"192.168.1.81": ')),
+      r.stderr,
+    );
     for (const expected of ['waiting for actor ID', 'sequence: upgrade action: START', 'unavailable, retrying...', 'post check passed']) {
       assert.ok(lines.includes(`"192.168.1.81": ${expected}`), expected);
     }
@@ -402,7 +433,10 @@ describe('talosctl upgrade', () => {
     const r = await talosctl(sim, ['upgrade', '-n', '192.168.1.80', '-i', image('v1.9.2', OTHER_SCHEMATIC)]);
     assert.equal(r.exitCode, 0, r.stderr);
     const exts = parseConcatenated((await talosctl(sim, ['get', 'extensions', '-n', '192.168.1.80', '-o', 'json'])).stdout);
-    assert.deepEqual(exts.map((e) => `${e.spec.metadata.name}=${e.spec.metadata.version}`), ['qemu-guest-agent=9.1.2', 'tailscale=1.78.1', `schematic=${OTHER_SCHEMATIC}`]);
+    assert.deepEqual(
+      exts.map((e) => `${e.spec.metadata.name}=${e.spec.metadata.version}`),
+      ['qemu-guest-agent=9.1.2', 'tailscale=1.78.1', `schematic=${OTHER_SCHEMATIC}`],
+    );
   });
 
   it('a host too old for the installer is refused after the acknowledgement; Kubernetes is checked only by 1.9/1.10 installers', async () => {

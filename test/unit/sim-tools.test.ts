@@ -40,7 +40,10 @@ describe('kubectl', () => {
     assert.equal(cp.metadata.name, 'cp-1');
     assert.equal(cp.metadata.labels['node-role.kubernetes.io/control-plane'], '');
     assert.equal(w.metadata.labels['node-role.kubernetes.io/control-plane'], undefined);
-    assert.deepEqual(cp.status.addresses.find((a: { type: string }) => a.type === 'InternalIP'), { address: '192.168.1.70', type: 'InternalIP' });
+    assert.deepEqual(
+      cp.status.addresses.find((a: { type: string }) => a.type === 'InternalIP'),
+      { address: '192.168.1.70', type: 'InternalIP' },
+    );
     assert.equal(cp.status.conditions.find((c: { type: string }) => c.type === 'Ready').status, 'True');
     assert.equal(cp.status.nodeInfo.kubeletVersion, 'v1.32.0');
     assert.equal(cp.status.nodeInfo.osImage, 'Talos (v1.9.2)');
@@ -68,7 +71,10 @@ describe('kubectl', () => {
     // The real kubectl logs one klog line per failed discovery attempt first (test/contract/kubectl/get-nodes-unreachable).
     const lines = r.stderr.trimEnd().split('\n');
     assert.equal(lines.length, 6);
-    assert.match(lines[0] ?? '', /^E\d{4} [\d:.]+ +\d+ memcache\.go:265\] "Unhandled Error" err="couldn't get current server API group list: Get \\"https:\/\/192\.168\.1\.70:6443\/api\?timeout=32s\\": dial tcp 192\.168\.1\.70:6443: connect: connection refused"$/);
+    assert.match(
+      lines[0] ?? '',
+      /^E\d{4} [\d:.]+ +\d+ memcache\.go:265\] "Unhandled Error" err="couldn't get current server API group list: Get \\"https:\/\/192\.168\.1\.70:6443\/api\?timeout=32s\\": dial tcp 192\.168\.1\.70:6443: connect: connection refused"$/,
+    );
     assert.equal(lines[5], 'The connection to the server 192.168.1.70:6443 was refused - did you specify the right host or port?');
     fastForward(sim.dir, 60_000);
     assert.equal((await kubectl(sim, ['get', 'nodes', '-o', 'json'])).exitCode, 0);
@@ -111,7 +117,10 @@ describe('kubectl', () => {
     const missing = await kubectl(sim, ['delete', 'pod', pod.name, '-n', 'apps', '--grace-period=0', '--force']);
     assert.equal(missing.exitCode, 1);
     // The warning comes first: kubectl prints it while validating the flags (test/contract/kubectl/delete-pod-not-found).
-    assert.equal(missing.stderr, `Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated. The resource may continue to run on the cluster indefinitely.\nError from server (NotFound): pods "${pod.name}" not found\n`);
+    assert.equal(
+      missing.stderr,
+      `Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated. The resource may continue to run on the cluster indefinitely.\nError from server (NotFound): pods "${pod.name}" not found\n`,
+    );
   });
 
   it('version -o json has client and server versions', async () => {
@@ -212,12 +221,15 @@ describe('velero', () => {
 });
 
 describe('flux', () => {
-  it('get kustomizations -A: padded columns, each cell followed by a tab (the header\'s last one by a space)', async () => {
+  it("get kustomizations -A: padded columns, each cell followed by a tab (the header's last one by a space)", async () => {
     const sim = await newSim();
     const r = await flux(sim, ['get', 'kustomizations', '-A']);
     assert.equal(r.exitCode, 0, r.stderr);
     const lines = r.stdout.split('\n').slice(0, -1);
-    assert.deepEqual(lines[0]?.split('\t').map((c) => c.trim()), ['NAMESPACE', 'NAME', 'REVISION', 'SUSPENDED', 'READY', 'MESSAGE']);
+    assert.deepEqual(
+      lines[0]?.split('\t').map((c) => c.trim()),
+      ['NAMESPACE', 'NAME', 'REVISION', 'SUSPENDED', 'READY', 'MESSAGE'],
+    );
     assert.equal(lines.length, 4);
     assert.ok(lines[0]?.endsWith(' '));
     for (const line of lines.slice(1)) assert.ok(line.endsWith('\t'));

@@ -119,7 +119,12 @@ describe('node addresses compare in canonical form', () => {
     ];
     for (const [a, b] of same) assert.ok(sameAddress(a, b), `${a} = ${b}`);
     assert.equal(canonicalAddress('2001:DB8:0:0:1:0:0:1'), '2001:db8::1:0:0:1');
-    for (const [a, b] of [['192.168.1.70', '192.168.1.7'], ['fd00::1', 'fd00::10'], ['cp1.example.net', 'cp1.example.org'], ['::1', '::']]) {
+    for (const [a, b] of [
+      ['192.168.1.70', '192.168.1.7'],
+      ['fd00::1', 'fd00::10'],
+      ['cp1.example.net', 'cp1.example.org'],
+      ['::1', '::'],
+    ]) {
       assert.ok(!sameAddress(a!, b!), `${a} ≠ ${b}`);
     }
   });
@@ -140,6 +145,13 @@ describe('node addresses compare in canonical form', () => {
     const spec = parseSpec(base({ nodes: { controlPlane: ['fd00::1', 'fd00::2', 'fd00::3'], primary: 'FD00:0:0:0:0:0:0:2', workers: [] } }));
     assert.equal(spec.nodes?.primary, 'fd00::2');
     const order = orderNodes({ controlPlanes: ['fd00::1', 'fd00::2'], workers: ['cp9.lan'], primary: 'FD00::2' });
-    assert.deepEqual(order.map((n) => [n.address, n.primary]), [['cp9.lan', false], ['fd00::1', false], ['FD00::2', true]]);
+    assert.deepEqual(
+      order.map((n) => [n.address, n.primary]),
+      [
+        ['cp9.lan', false],
+        ['fd00::1', false],
+        ['FD00::2', true],
+      ],
+    );
   });
 });

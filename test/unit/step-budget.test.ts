@@ -46,14 +46,14 @@ describe('a node step keeps to its one budget', () => {
     assert.ok(waits.ready >= 0 && waits.health > 0, `both waits ran: ${JSON.stringify(waits)}`);
     assert.ok(waits.ready < 3 * MINUTE, `the Ready wait (${waits.ready} ms) is not the uncordon's own 5 minutes`);
     assert.ok(spent <= 5 * MINUTE + 30_000, `the step took ${spent / 1000} s of its 300 s budget (each fake read adds a second)`);
-    assert.ok(waits.deadline - startedAt <= 5 * MINUTE + 30_000, 'verify is handed the step\'s end, so a retry waits only what is left');
+    assert.ok(waits.deadline - startedAt <= 5 * MINUTE + 30_000, "verify is handed the step's end, so a retry waits only what is left");
     const w = run.progress.waiting;
     assert.match(w?.question ?? '', /NotReady/);
     receiveAnswer(run, 'decide', { step: w?.step ?? '', action: 'abort', attempt: 1, by: 'ops' }, 'decide');
     assert.equal((await done).outcome, 'aborted');
   });
 
-  it('a Ready node: the uncordon may wait the budget less verify\'s share; verify gets what the uncordon did not use', async () => {
+  it("a Ready node: the uncordon may wait the budget less verify's share; verify gets what the uncordon did not use", async () => {
     const cluster = fakeCluster(1, 1);
     const seen: Record<string, number> = {};
     cluster.hooks.uncordonNode = (call) => {

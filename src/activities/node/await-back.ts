@@ -22,6 +22,7 @@ import type { ClusterAccess } from '../types';
 import { pollMs, talos } from './common';
 import { describeLook, lookAt } from './look';
 import type { AwaitBackInput, AwaitBackResult, NodeLook, UpgradePath } from './types';
+import { dmesgArgs } from '../../plan/commands';
 
 /** On the legacy path, the kernel log is read every this many polls while the boot stays the same. */
 const DMESG_EVERY_POLLS = 3;
@@ -53,8 +54,8 @@ function prior(details: unknown): Progress | null {
 }
 
 /** The installer's refusal in the node's kernel log, if the last upgrade sequence of this boot failed. */
-export async function legacyRefusal(access: ClusterAccess, node: string, signal?: AbortSignal): Promise<string | null> {
-  const r = await talos(access, ['dmesg', '--nodes', node], { okExitCodes: [0, 1], maxOutputBytes: 4 * 1024 * 1024, ...(signal ? { signal } : {}) });
+async function legacyRefusal(access: ClusterAccess, node: string, signal?: AbortSignal): Promise<string | null> {
+  const r = await talos(access, dmesgArgs(node), { okExitCodes: [0, 1], maxOutputBytes: 4 * 1024 * 1024, ...(signal ? { signal } : {}) });
   if (r.exitCode !== 0) return null;
   const facts = findUpgradeFailure(parseDmesg(r.stdout).filter((l) => l.node === node || l.node === ''));
   if (!facts.failed) return null;
@@ -92,14 +93,15 @@ export async function waitForBoot(w: BootWait): Promise<NodeLook> {
         const confirmed = again.reachable && again.stage === 'running' && again.bootId === look.bootId && again.version === look.version;
         const fellBack = look.version === w.oldVersion;
         // Not confirmed: the node is mid-boot; the next poll looks again.
-        if (confirmed) throw ApplicationFailure.nonRetryable(
-          `${w.node} booted again (boot ${look.bootId?.slice(0, 8) ?? '?'}) on ${running(look)} instead of ${w.toVersion} after ${w.what}` +
-            (fellBack ? ': its A/B boot fell back to the previous image' : '') +
-            // Not found in Talos' code, but if a node rebooted after its installer refused, it would look the same.
-            (fellBack && w.path === 'legacy' ? ' (or its installer refused after the acknowledgement and the node was rebooted: that boot\'s kernel log is gone)' : '') +
-            `; inspect it (talosctl dmesg --nodes ${w.node}) before retrying`,
-          ErrorTypes.bootFallback,
-        );
+        if (confirmed)
+          throw ApplicationFailure.nonRetryable(
+            `${w.node} booted again (boot ${look.bootId?.slice(0, 8) ?? '?'}) on ${running(look)} instead of ${w.toVersion} after ${w.what}` +
+              (fellBack ? ': its A/B boot fell back to the previous image' : '') +
+              // Not found in Talos' code, but if a node rebooted after its installer refused, it would look the same.
+              (fellBack && w.path === 'legacy' ? " (or its installer refused after the acknowledgement and the node was rebooted: that boot's kernel log is gone)" : '') +
+              `; inspect it (talosctl dmesg --nodes ${w.node}) before retrying`,
+            ErrorTypes.bootFallback,
+          );
       }
     }
     const sameBoot = look.reachable && !newBoot && (look.stage === 'running' || look.stage === 'rebooting');

@@ -2,7 +2,6 @@
  * What the node step activities share: the tool environment, the polling cadence, the boot id read,
  * the Kubernetes Node lookup, and an abortable sleep that heartbeats.
  */
-import { Context } from '@temporalio/activity';
 import { runTool, ToolError, type RunOptions } from '../exec';
 import { findKubeNode, KUBECTL_LIST_MAX_BYTES } from '../inspect';
 import { parseNodes, type KubeNodeFacts } from '../parse/kubectl';
@@ -11,9 +10,9 @@ import { parseBootId } from '../parse/talosctl-upgrade';
 import { toolEnv } from '../tool-env';
 import type { ClusterAccess } from '../types';
 import type { NodeStepInput } from './types';
-import { bootIdArgs } from '../../plan/commands';
+import { bootIdArgs, kubectlGetNodesArgs } from '../../plan/commands';
 
-export const DEFAULT_POLL_MS = 2_000;
+const DEFAULT_POLL_MS = 2_000;
 
 export function pollMs(input: Pick<NodeStepInput, 'tuning'>): number {
   const ms = input.tuning?.pollIntervalMs ?? DEFAULT_POLL_MS;
@@ -39,20 +38,21 @@ export async function readBootId(access: ClusterAccess, node: string, signal?: A
   if (r.exitCode === 0) return parseBootId(r.stdout);
   if (CONNECTIVITY.test(r.stderr)) return null;
   const why = r.stderr.trim().split('\n').pop() ?? `exit ${r.exitCode}`;
-  throw new ToolError({ tool: 'talosctl', args, exitCode: r.exitCode, stderrTail: r.stderr.slice(-4096), kind: 'exit', message: `talosctl ${args.join(' ')} exited ${r.exitCode}: ${why}`, durationMs: r.durationMs });
+  throw new ToolError({
+    tool: 'talosctl',
+    args,
+    exitCode: r.exitCode,
+    stderrTail: r.stderr.slice(-4096),
+    kind: 'exit',
+    message: `talosctl ${args.join(' ')} exited ${r.exitCode}: ${why}`,
+    durationMs: r.durationMs,
+  });
 }
 
 /** The node as Kubernetes lists it (found by name, hostname or address); null when the API does not answer. */
 export async function readKubeNode(access: ClusterAccess, node: string, signal?: AbortSignal): Promise<{ answered: boolean; node: KubeNodeFacts | null }> {
-  const r = await kubectl(access, ['get', 'nodes', '-o', 'json'], { okExitCodes: [0, 1], maxOutputBytes: KUBECTL_LIST_MAX_BYTES, ...(signal ? { signal } : {}) });
+  const r = await kubectl(access, kubectlGetNodesArgs(), { okExitCodes: [0, 1], maxOutputBytes: KUBECTL_LIST_MAX_BYTES, ...(signal ? { signal } : {}) });
   // A 403/500 prints an empty List and exits 1 (test/contract/kubectl/get-nodes-403): only the code says it failed.
   if (r.exitCode !== 0) return { answered: false, node: null };
   return { answered: true, node: findKubeNode(parseNodes(r.stdout), node) ?? null };
-}
-
-/** Sleeps `ms`, heartbeating `details`; a cancel ends the sleep with the SDK's CancelledFailure. */
-export async function pause(ms: number, details?: unknown): Promise<void> {
-  const ctx = Context.current();
-  ctx.heartbeat(details);
-  await ctx.sleep(ms);
 }

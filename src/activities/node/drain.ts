@@ -15,14 +15,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { lastMeaningfulLine } from '../exec';
+import { lastMeaningfulLine } from '../tool-messages';
 import { typed } from '../failures';
 import { parseDrain, parsePdbs, type DrainFacts, type PdbFacts } from '../parse/kubectl';
 import { ErrorTypes } from '../types';
 import { kubectl, readKubeNode } from './common';
 import { fenceDir, fenceKey, writeJsonAtomic } from './fence/store';
 import type { DrainInput, DrainResult, DrainStall } from './types';
-import { drainArgs } from '../../plan/commands';
+import { drainArgs, kubectlGetPdbsArgs } from '../../plan/commands';
 
 /** A node cordoned by someone else: the step does not drain (or later uncordon) it. */
 export const NODE_CORDONED_ELSEWHERE = 'NodeCordonedElsewhere';
@@ -62,7 +62,7 @@ function readNote(file: string, kubeName: string): CordonNote | null {
 }
 
 /** The pods that would not leave, each with the budget that holds it when that is unambiguous. */
-export function stallOf(facts: DrainFacts, pdbs: PdbFacts[] | null, cordonedByUs: boolean): DrainStall {
+function stallOf(facts: DrainFacts, pdbs: PdbFacts[] | null, cordonedByUs: boolean): DrainStall {
   const refused = new Map(facts.refused.map((r) => [`${r.namespace}/${r.pod}`, r]));
   const keys = new Set(refused.keys());
   for (const name of facts.pending) {
@@ -75,7 +75,7 @@ export function stallOf(facts: DrainFacts, pdbs: PdbFacts[] | null, cordonedByUs
     const r = refused.get(key);
     const holding = (pdbs ?? []).filter((b) => b.namespace === namespace && b.disruptionsAllowed === 0);
     const pdb = r && holding.length === 1 ? (holding[0]?.name ?? null) : null;
-    const message = r?.message ?? (facts.error ?? 'still on the node when the drain timed out');
+    const message = r?.message ?? facts.error ?? 'still on the node when the drain timed out';
     return { namespace, pod, pdb, message: holding.length > 1 && r ? `${message} (budgets allowing no disruption here: ${holding.map((b) => b.name).join(', ')})` : message };
   });
   return { cordonedByUs, blocking };
@@ -131,7 +131,7 @@ export async function drainNode(input: DrainInput): Promise<DrainResult> {
     const facts = parseDrain(r.stdout, r.stderr);
     if (r.exitCode === 0 && facts.drained) return { cordonedByUs: true, removed: [...facts.evicted, ...facts.deleted].sort() };
     if (facts.timedOut || facts.pending.length > 0 || facts.refused.length > 0) {
-      const pdbRead = await kubectl(input.access, ['get', 'pdb', '-A', '-o', 'json'], { signal, okExitCodes: [0, 1] });
+      const pdbRead = await kubectl(input.access, kubectlGetPdbsArgs(), { signal, okExitCodes: [0, 1] });
       const pdbs = pdbRead.exitCode === 0 ? parsePdbs(pdbRead.stdout) : null;
       const stall = stallOf(facts, pdbs, true);
       const names = stall.blocking.map((b) => `${b.namespace}/${b.pod}${b.pdb ? ` (held by PodDisruptionBudget ${b.pdb})` : ''}`).join(', ');

@@ -18,7 +18,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ToolName } from '../exec';
+import type { ToolName } from '../argument-safety';
 import { ErrorTypes } from '../types';
 import { envOf } from './common';
 import { awaitRecord, FenceOutcomeLost, FenceStillRunning, runFenced, type FencedRunOptions } from './fence/call';
@@ -31,15 +31,15 @@ const MOVING_STAGES = new Set(['upgrading', 'rebooting', 'booting', 'shutting do
 /** Upper bound of the wait for an earlier attempt on another machine to notice its lost heartbeats. */
 const MAX_FOREIGN_WAIT_MS = 10 * 60_000;
 
-export interface CallContext {
+interface CallContext {
   /** The boot id read right before the call: what the await compares against. */
   bootIdAtIssue: string | null;
   [k: string]: unknown;
 }
 
-export type Interpretation<T> = { kind: 'done'; result: T } | { kind: 'failed'; error: unknown } | { kind: 'uncertain'; why: string };
+type Interpretation<T> = { kind: 'done'; result: T } | { kind: 'failed'; error: unknown } | { kind: 'uncertain'; why: string };
 
-export interface Prepared {
+interface Prepared {
   tool: ToolName;
   args: string[];
   timeoutMs: number;
@@ -89,7 +89,7 @@ function fail(err: unknown): never {
 }
 
 /** Did a call that reboots the node land, judged from the node itself? */
-export function landedOnNode(look: NodeLook, bootIdRef: string | null): boolean {
+function landedOnNode(look: NodeLook, bootIdRef: string | null): boolean {
   if (!look.reachable) return true;
   if (look.stage !== null && MOVING_STAGES.has(look.stage)) return true;
   return bootIdRef !== null && look.bootId !== null && look.bootId !== bootIdRef;

@@ -6,17 +6,17 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { lastMeaningfulLine } from '../exec';
+import { lastMeaningfulLine } from '../tool-messages';
 import { typed } from '../failures';
 import { parseEtcdStatusAnswer } from '../parse/talosctl';
 import { ErrorTypes } from '../types';
 import { talos } from './common';
 import type { ForfeitInput, ForfeitResult } from './types';
-import { forfeitArgs } from '../../plan/commands';
+import { forfeitArgs, etcdStatusArgs } from '../../plan/commands';
 
 async function wasLeader(input: ForfeitInput, signal: AbortSignal): Promise<boolean | null> {
   try {
-    const r = await talos(input.access, ['etcd', 'status', '--nodes', input.node], { signal, okExitCodes: [0, 1] });
+    const r = await talos(input.access, etcdStatusArgs([input.node]), { signal, okExitCodes: [0, 1] });
     const row = parseEtcdStatusAnswer(r.stdout, r.stderr).rows.find((x) => x.node === input.node);
     return row ? row.memberId === row.leaderId : null;
   } catch {

@@ -9,7 +9,7 @@
  * Pure: used by installOnNode and rollbackNode (reinstall).
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { lastMeaningfulLine } from '../exec';
+import { lastMeaningfulLine } from '../tool-messages';
 import { isRefusal } from '../failures';
 import { ParseError } from '../parse/common';
 import { parseUpgradeSequence, type UpgradeSequenceFacts } from '../parse/talosctl-upgrade';
@@ -31,7 +31,7 @@ function hasAck(stdout: string, node: string): boolean {
 }
 
 /** The installer's own reason, from the `<node>: <chunk>` lines before its exit code. */
-export function installerReason(stderr: string, node: string): string {
+function installerReason(stderr: string, node: string): string {
   const prefix = `${node}: `;
   const lines: string[] = [];
   for (const raw of stderr.split('\n')) {

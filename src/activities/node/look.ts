@@ -5,7 +5,7 @@
  * finds nodes the spec names by DNS name). A node that does not answer is an observation, not an error.
  */
 import { Context } from '@temporalio/activity';
-import { assertSafeAddress } from '../exec';
+import { assertSafeAddress } from '../argument-safety';
 import { typed } from '../failures';
 import { observeNode } from '../node-observer';
 import type { ClusterAccess } from '../types';

@@ -12,7 +12,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { lastMeaningfulLine } from '../exec';
+import { lastMeaningfulLine } from '../tool-messages';
 import { typed } from '../failures';
 import { withHeartbeats } from '../heartbeat';
 import { parseUpgradeSequence } from '../parse/talosctl-upgrade';
@@ -23,7 +23,7 @@ import { prePullArgs } from '../../plan/commands';
 
 const PULL_TIMEOUT_MS = 60 * 60_000;
 
-export const LEGACY_NO_PULL =
+const LEGACY_NO_PULL =
   'not pre-pulled: on a host before Talos 1.13 the upgrade pulls the installer into the system containerd itself, ' +
   'before it acknowledges, and `talosctl image pull` would fill the CRI containerd, which the upgrade does not use';
 

@@ -10,7 +10,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { lastMeaningfulLine } from '../exec';
+import { lastMeaningfulLine } from '../tool-messages';
 import { typed } from '../failures';
 import { ErrorTypes } from '../types';
 import { runFencedStep } from './fenced-step';
@@ -47,7 +47,8 @@ export async function rebootNode(input: RebootInput): Promise<RebootResult> {
       interpret({ outcome, stderr, context, reused }) {
         if (outcome.spawnError !== null) return { kind: 'failed', error: ApplicationFailure.nonRetryable(`talosctl could not be started: ${outcome.spawnError}`, ErrorTypes.toolMissing) };
         if (outcome.exitCode === 0) return { kind: 'done', result: { bootIdAtIssue: context.bootIdAtIssue, reused } };
-        if (outcome.exitCode === null || outcome.stoppedBy !== null) return { kind: 'uncertain', why: `talosctl reboot ended without an exit code (${outcome.stoppedBy ?? outcome.signal ?? 'killed'})` };
+        if (outcome.exitCode === null || outcome.stoppedBy !== null)
+          return { kind: 'uncertain', why: `talosctl reboot ended without an exit code (${outcome.stoppedBy ?? outcome.signal ?? 'killed'})` };
         return { kind: 'failed', error: ApplicationFailure.retryable(lastMeaningfulLine(stderr) || `talosctl reboot exited ${outcome.exitCode}`, ErrorTypes.toolFailed) };
       },
       landed(context) {

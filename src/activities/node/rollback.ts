@@ -11,7 +11,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { lastMeaningfulLine } from '../exec';
+import { lastMeaningfulLine } from '../tool-messages';
 import { typed } from '../failures';
 import { ErrorTypes, type RollbackNodeInput, type RollbackNodeResult } from '../types';
 import { pollMs } from './common';
@@ -48,7 +48,13 @@ export async function rollbackNode(input: RollbackNodeInput & { stepId?: string 
       look = await lookAt(input.access, input.node, signal, { kube: false, probeFirst: !look.reachable });
     }
     const first = look;
-    const stepInput = { access: input.access, node: input.node, stepId, ...(input.stepAttempt !== undefined ? { stepAttempt: input.stepAttempt } : {}), ...(input.tuning ? { tuning: input.tuning } : {}) };
+    const stepInput = {
+      access: input.access,
+      node: input.node,
+      stepId,
+      ...(input.stepAttempt !== undefined ? { stepAttempt: input.stepAttempt } : {}),
+      ...(input.tuning ? { tuning: input.tuning } : {}),
+    };
     const issued = await runFencedStep<Issued | { skipped: true }>({
       input: stepInput,
       action: 'rollback',
@@ -85,7 +91,10 @@ export async function rollbackNode(input: RollbackNodeInput & { stepId?: string 
         };
       },
       interpret({ outcome, stdout, stderr, context }) {
-        const done = { kind: 'done' as const, result: { bootIdAtIssue: context.bootIdAtIssue, before: (context.before as string | null) ?? null, path: (context.path as UpgradePath | undefined) ?? null } };
+        const done = {
+          kind: 'done' as const,
+          result: { bootIdAtIssue: context.bootIdAtIssue, before: (context.before as string | null) ?? null, path: (context.path as UpgradePath | undefined) ?? null },
+        };
         if (input.method === 'ab-rollback') {
           if (outcome.exitCode === 0) return done;
           if (outcome.exitCode === null || outcome.stoppedBy !== null) return { kind: 'uncertain', why: 'talosctl rollback ended without an exit code' };

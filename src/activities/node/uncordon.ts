@@ -6,7 +6,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { lastMeaningfulLine } from '../exec';
+import { lastMeaningfulLine } from '../tool-messages';
 import { typed } from '../failures';
 import { ErrorTypes } from '../types';
 import { kubectl, pollMs, readKubeNode } from './common';
@@ -28,7 +28,8 @@ export async function uncordonNode(input: UncordonInput): Promise<UncordonResult
     }
     const r = await kubectl(input.access, uncordonArgs(input.kubeName), { signal, okExitCodes: [0, 1] });
     // A refused PATCH prints `error: unable to uncordon node …` and still exits 0 (test/contract/kubectl/cordon-403).
-    if (r.exitCode !== 0 || /^error: /m.test(r.stderr)) throw ApplicationFailure.retryable(`kubectl uncordon ${input.kubeName} failed: ${lastMeaningfulLine(r.stderr, r.stdout)}`, ErrorTypes.toolFailed);
+    if (r.exitCode !== 0 || /^error: /m.test(r.stderr))
+      throw ApplicationFailure.retryable(`kubectl uncordon ${input.kubeName} failed: ${lastMeaningfulLine(r.stderr, r.stdout)}`, ErrorTypes.toolFailed);
     if (new RegExp(`^node/${input.kubeName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} already uncordoned$`, 'm').test(r.stdout)) return { uncordoned: false };
     return { uncordoned: true };
   });

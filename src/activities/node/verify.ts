@@ -6,7 +6,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { healthArgs } from '../../plan/commands';
+import { healthArgs, kubectlGetNodesArgs } from '../../plan/commands';
 import { runTool } from '../exec';
 import { typed } from '../failures';
 import { withHeartbeats } from '../heartbeat';
@@ -38,7 +38,11 @@ export function healthFailure(outcome: HealthOutcome, runner: string, waitTimeou
       : `Kubernetes still reports ${list(outcome.notReady)} NotReady after ${waitTimeout}`;
   }
   if (outcome.failedCheck !== null) {
-    const why = (outcome.reason ?? '').split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+    const why = (outcome.reason ?? '')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .join(' ');
     const end = outcome.kind === 'timeout' ? `did not pass within ${waitTimeout}${spent}` : `failed (${outcome.error ?? 'no final error'})`;
     return `check "${outcome.failedCheck}" ${end}${why && why !== '...' ? `: ${why}` : ''}`;
   }
@@ -68,7 +72,7 @@ export async function verifyNode(input: VerifyNodeInput): Promise<VerifyNodeResu
     // Both reads after health passed, at once (they are independent); each is waited for.
     const [look, listing] = await Promise.allSettled([
       observeNode(input.access, input.node, ctx.cancellationSignal),
-      runTool('kubectl', input.access.tools.kubectl, ['get', 'nodes', '-o', 'json'], { env, signal: ctx.cancellationSignal, timeoutMs: 60_000, maxOutputBytes: KUBECTL_LIST_MAX_BYTES }),
+      runTool('kubectl', input.access.tools.kubectl, kubectlGetNodesArgs(), { env, signal: ctx.cancellationSignal, timeoutMs: 60_000, maxOutputBytes: KUBECTL_LIST_MAX_BYTES }),
     ]);
     if (look.status === 'rejected') throw look.reason;
     const seen = look.value;

@@ -92,12 +92,7 @@ const HEADER_TOKEN = /^[A-Z][A-Z0-9 ._%()/-]*$/;
  *
  * `required` columns must be present; `mayBeEmptyAtEnd` lists trailing columns a row may omit.
  */
-export function parseSpaceTable(
-  text: string,
-  command: string,
-  required: readonly string[],
-  mayBeEmptyAtEnd: readonly string[] = [],
-): Table {
+export function parseSpaceTable(text: string, command: string, required: readonly string[], mayBeEmptyAtEnd: readonly string[] = []): Table {
   assertText(text, command);
   const lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
   const firstIdx = lines.findIndex((l) => l.trim().length > 0);
@@ -127,14 +122,7 @@ export function parseSpaceTable(
   return { headers, rows };
 }
 
-function splitRow(
-  raw: string,
-  lineNo: number,
-  headers: string[],
-  starts: number[],
-  mayBeEmptyAtEnd: readonly string[],
-  command: string,
-): Record<string, string> {
+function splitRow(raw: string, lineNo: number, headers: string[], starts: number[], mayBeEmptyAtEnd: readonly string[], command: string): Record<string, string> {
   const aligned = starts.every((start, k) => {
     if (k === 0) return raw.slice(0, start).trim().length === 0;
     // Past the end of the row (trailing empty cells) or a boundary at a space: lined up.

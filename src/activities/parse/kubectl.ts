@@ -117,9 +117,7 @@ export function parsePods(json: string): PodProblem[] {
       ...(Array.isArray(status['initContainerStatuses']) ? status['initContainerStatuses'] : []),
       ...(Array.isArray(status['containerStatuses']) ? status['containerStatuses'] : []),
     ].filter(isObject);
-    const waitingReasons = statuses
-      .map((cs) => optionalString(obj(obj(cs['state'])['waiting'])['reason']))
-      .filter((r): r is string => r !== null);
+    const waitingReasons = statuses.map((cs) => optionalString(obj(obj(cs['state'])['waiting'])['reason'])).filter((r): r is string => r !== null);
     const badWaiting = waitingReasons.find((r) => !BENIGN_WAITING.has(r));
     const healthyPhase = phase === 'Running' || phase === 'Succeeded';
     if (!terminating && healthyPhase && badWaiting === undefined) continue;

@@ -22,8 +22,7 @@ export interface KmsgLine {
   message: string;
 }
 
-const LINE =
-  /^(.*?): (kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|local[0-7]): +(emerg|alert|crit|err|warning|notice|info|debug): \[([^\]]*)\]: (.*)$/;
+const LINE = /^(.*?): (kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|local[0-7]): +(emerg|alert|crit|err|warning|notice|info|debug): \[([^\]]*)\]: (.*)$/;
 
 export function parseDmesg(stdout: string): KmsgLine[] {
   assertText(stdout, 'talosctl dmesg');
@@ -65,7 +64,10 @@ export function findUpgradeFailure(lines: readonly KmsgLine[]): UpgradeFailureFa
   let installerError: string | null = null;
   for (const m of messages.slice(start + 1, failed)) {
     if (m.startsWith('[talos]')) continue;
-    const text = m.replace(GO_LOG_TIME, '').replace(/^Error: /, '').trim();
+    const text = m
+      .replace(GO_LOG_TIME, '')
+      .replace(/^Error: /, '')
+      .trim();
     if (text !== '' && ERRORISH.test(text)) installerError = text;
   }
   return { failed: true, sequenceError, installerError };

@@ -84,7 +84,17 @@ const DRAIN_STATES: Record<string, DrainState> = {
 export function parseUpgradeSequence(stderr: string): UpgradeSequenceFacts {
   assertText(stderr, 'talosctl upgrade');
   const facts: UpgradeSequenceFacts = {
-    fellBackToLegacy: false, pulled: [], installerExit: [], installed: [], drain: [], evicting: [], evicted: [], failedEvictions: [], tracker: [], error: null, failedStep: null,
+    fellBackToLegacy: false,
+    pulled: [],
+    installerExit: [],
+    installed: [],
+    drain: [],
+    evicting: [],
+    evicted: [],
+    failedEvictions: [],
+    tracker: [],
+    error: null,
+    failedStep: null,
   };
   const setDrain = (node: string, state: DrainState): void => {
     const row = facts.drain.find((d) => d.node === node);
@@ -155,8 +165,15 @@ export interface UpgradeK8sFacts {
 export function parseUpgradeK8s(stdout: string, stderr: string): UpgradeK8sFacts {
   assertText(stdout, 'talosctl upgrade-k8s');
   const facts: UpgradeK8sFacts = {
-    detectedFrom: null, compatible: [], componentsUpdated: [], nodesUpdated: [], dryRunSkips: 0, unsupportedPath: null, incompatible: null,
-    removed: { admissionPlugins: [], featureGates: [], flags: [], apiResources: [] }, error: null,
+    detectedFrom: null,
+    compatible: [],
+    componentsUpdated: [],
+    nodesUpdated: [],
+    dryRunSkips: 0,
+    unsupportedPath: null,
+    incompatible: null,
+    removed: { admissionPlugins: [], featureGates: [], flags: [], apiResources: [] },
+    error: null,
   };
   for (const line of stdout.split('\n')) {
     let x: RegExpExecArray | null;

@@ -45,9 +45,17 @@ function readTalosconfig(ctx: TwinContext, p: ParsedArgs): TalosConfig {
   }
   const list = (key: string): string[] => {
     const block = new RegExp(`^(\\s*)${key}:\\s*\\n((?:\\1\\s+- .*\\n?)+)`, 'm').exec(text);
-    if (block) return (block[2] ?? '').split('\n').map((l) => l.trim().replace(/^- /, '').trim()).filter((l) => l !== '');
+    if (block)
+      return (block[2] ?? '')
+        .split('\n')
+        .map((l) => l.trim().replace(/^- /, '').trim())
+        .filter((l) => l !== '');
     const flow = new RegExp(`^\\s*${key}:\\s*\\[(.*)\\]`, 'm').exec(text);
-    if (flow) return (flow[1] ?? '').split(',').map((s) => s.trim().replace(/^["']|["']$/g, '')).filter((s) => s !== '');
+    if (flow)
+      return (flow[1] ?? '')
+        .split(',')
+        .map((s) => s.trim().replace(/^["']|["']$/g, ''))
+        .filter((s) => s !== '');
     return [];
   };
   return { nodes: list('nodes'), endpoints: list('endpoints') };
@@ -150,7 +158,11 @@ export function goJson(value: unknown): string {
   const sort = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(sort);
     if (v !== null && typeof v === 'object') {
-      return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]));
+      return Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
+      );
     }
     return v;
   };

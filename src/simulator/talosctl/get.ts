@@ -53,7 +53,13 @@ const RESOURCE_TYPES: ResourceType[] = [
       // appends its virtual schematic extension last.
       const exts: { image: string; metadata: Record<string, unknown> }[] = node.extensions.map((e, i) => ({
         image: `${i}.sqsh`,
-        metadata: { name: e.name, version: e.version, author: 'Sidero Labs', description: EXTENSION_DESCRIPTIONS[e.name] ?? `This system extension provides ${e.name}.`, compatibility: { talos: { version: '>= v1.9.0' } } },
+        metadata: {
+          name: e.name,
+          version: e.version,
+          author: 'Sidero Labs',
+          description: EXTENSION_DESCRIPTIONS[e.name] ?? `This system extension provides ${e.name}.`,
+          compatibility: { talos: { version: '>= v1.9.0' } },
+        },
       }));
       if (node.schematic !== null) {
         exts.push({
@@ -109,9 +115,17 @@ const RESOURCE_TYPES: ResourceType[] = [
 ];
 
 const TYPE_ALIASES: Record<string, string> = {
-  extensions: 'ExtensionStatus', extension: 'ExtensionStatus', extensionstatus: 'ExtensionStatus', extensionstatuses: 'ExtensionStatus', 'extensionstatuses.runtime.talos.dev': 'ExtensionStatus',
-  machinestatus: 'MachineStatus', machinestatuses: 'MachineStatus', 'machinestatuses.runtime.talos.dev': 'MachineStatus',
-  members: 'Member', member: 'Member', 'members.cluster.talos.dev': 'Member',
+  extensions: 'ExtensionStatus',
+  extension: 'ExtensionStatus',
+  extensionstatus: 'ExtensionStatus',
+  extensionstatuses: 'ExtensionStatus',
+  'extensionstatuses.runtime.talos.dev': 'ExtensionStatus',
+  machinestatus: 'MachineStatus',
+  machinestatuses: 'MachineStatus',
+  'machinestatuses.runtime.talos.dev': 'MachineStatus',
+  members: 'Member',
+  member: 'Member',
+  'members.cluster.talos.dev': 'Member',
 };
 
 /** The YAML round trip of output/json.go: a plain scalar that reads as an integer becomes a number. */

@@ -45,7 +45,9 @@ const HEALTH_CHECKS: [string, Check][] = [
   [
     'etcd members to be control plane nodes',
     (s, sc) => {
-      const cpIps = scopeNodes(s, sc).filter((n) => n.role === 'controlplane').map((n) => n.address);
+      const cpIps = scopeNodes(s, sc)
+        .filter((n) => n.role === 'controlplane')
+        .map((n) => n.address);
       const memberIps = s.etcd.members.map((m) => /\/\/\[?([^\]/]+?)\]?:\d+/.exec(m.peerUrls[0] ?? '')?.[1] ?? m.hostname);
       if (memberIps.some((ip) => !cpIps.includes(ip))) return `etcd member ips ${listQ(memberIps)} are not subset of control plane node ips ${listQ(cpIps)}`;
       return null;
@@ -60,7 +62,9 @@ const HEALTH_CHECKS: [string, Check][] = [
     (s, sc) => {
       const bad = scopeNodes(s, sc).find((n) => n.broken && n.role === 'controlplane');
       return bad
-        ? goMultiError([`${bad.address}: service "kubelet" not in expected state "Running": current state [Failed] Failed: Error running Containerd(kubelet), going to restart forever: task "kubelet" failed: exit code 255`]).trim()
+        ? goMultiError([
+            `${bad.address}: service "kubelet" not in expected state "Running": current state [Failed] Failed: Error running Containerd(kubelet), going to restart forever: task "kubelet" failed: exit code 255`,
+          ]).trim()
         : null;
     },
   ],
@@ -74,7 +78,10 @@ const HEALTH_CHECKS: [string, Check][] = [
         const stage = n.stage;
         byStage.set(stage, [...(byStage.get(stage) ?? []), n.address].sort());
       }
-      return `nodes are not running: ${[...byStage.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([stage, ips]) => `${stage}: [${ips.join(' ')}]`).join(', ')}`;
+      return `nodes are not running: ${[...byStage.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([stage, ips]) => `${stage}: [${ips.join(' ')}]`)
+        .join(', ')}`;
     },
   ],
   ['all k8s nodes to report', (s) => apiError(s, '/api/v1/nodes')],
@@ -103,8 +110,7 @@ const HEALTH_CHECKS: [string, Check][] = [
 ];
 
 /** Up to Talos 1.12 each check also gave up on its own (PollingCondition's timeout). */
-const checkTimeoutMs = (server: string, title: string): number | null =>
-  compareMinor(minorOf(server), '1.13') >= 0 ? null : title === 'all k8s nodes to report ready' ? 10 * 60_000 : 5 * 60_000;
+const checkTimeoutMs = (server: string, title: string): number | null => (compareMinor(minorOf(server), '1.13') >= 0 ? null : title === 'all k8s nodes to report ready' ? 10 * 60_000 : 5 * 60_000);
 
 /** netip.ParseAddr's refusal of a name that is not an IP literal (health takes IPs only). */
 function parseAddrError(value: string): string | null {

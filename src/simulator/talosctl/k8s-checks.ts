@@ -34,31 +34,96 @@ const CHECKS: Record<string, PathChecks> = {
   '1.26->1.27': {
     controllerManagerFlags: ['enable-taint-manager', 'pod-eviction-timeout'],
     kubeletFlags: ['container-runtime', 'master-service-namespace'],
-    featureGates: ['ExpandCSIVolumes', 'ExpandInUsePersistentVolumes', 'ExpandPersistentVolumes', 'ControllerManagerLeaderMigration', 'CSIMigration', 'CSIInlineVolume', 'EphemeralContainers', 'LocalStorageCapacityIsolation', 'NetworkPolicyEndPort', 'StatefulSetMinReadySeconds', 'IdentifyPodOS', 'DaemonSetUpdateSurge'],
+    featureGates: [
+      'ExpandCSIVolumes',
+      'ExpandInUsePersistentVolumes',
+      'ExpandPersistentVolumes',
+      'ControllerManagerLeaderMigration',
+      'CSIMigration',
+      'CSIInlineVolume',
+      'EphemeralContainers',
+      'LocalStorageCapacityIsolation',
+      'NetworkPolicyEndPort',
+      'StatefulSetMinReadySeconds',
+      'IdentifyPodOS',
+      'DaemonSetUpdateSurge',
+    ],
   },
   '1.27->1.28': {
-    featureGates: ['AdvancedAuditing', 'DelegateFSGroupToCSIDriver', 'DevicePlugins', 'DisableAcceleratorUsageMetrics', 'EndpointSliceTerminatingCondition', 'CSIStorageCapacity', 'CSIMigrationGCE', 'KubeletCredentialProviders', 'MixedProtocolLBService', 'ServiceInternalTrafficPolicy', 'ServiceIPStaticSubrange', 'WindowsHostProcessContainers'],
+    featureGates: [
+      'AdvancedAuditing',
+      'DelegateFSGroupToCSIDriver',
+      'DevicePlugins',
+      'DisableAcceleratorUsageMetrics',
+      'EndpointSliceTerminatingCondition',
+      'CSIStorageCapacity',
+      'CSIMigrationGCE',
+      'KubeletCredentialProviders',
+      'MixedProtocolLBService',
+      'ServiceInternalTrafficPolicy',
+      'ServiceIPStaticSubrange',
+      'WindowsHostProcessContainers',
+    ],
   },
   '1.28->1.29': { apiResources: ['clustercidrs.v1alpha1.networking.k8s.io'] },
   '1.29->1.30': {
-    featureGates: ['ExpandedDNSConfig', 'ExperimentalHostUserNamespaceDefaultingGate', 'IPTablesOwnershipCleanup', 'KubeletPodResources', 'KubeletPodResourcesGetAllocatable', 'MinimizeIPTablesRestore', 'ProxyTerminatingEndpoints', 'RemoveSelfLink'],
+    featureGates: [
+      'ExpandedDNSConfig',
+      'ExperimentalHostUserNamespaceDefaultingGate',
+      'IPTablesOwnershipCleanup',
+      'KubeletPodResources',
+      'KubeletPodResourcesGetAllocatable',
+      'MinimizeIPTablesRestore',
+      'ProxyTerminatingEndpoints',
+      'RemoveSelfLink',
+    ],
     admissionPlugins: ['SecurityContextDeny'],
   },
   '1.30->1.31': {
-    featureGates: ['APIPriorityAndFairness', 'CSINodeExpandSecret', 'ConsistentHTTPGetHandlers', 'DefaultHostNetworkHostPortsInPodTemplates', 'ServiceNodePortStaticSubrange', 'SkipReadOnlyValidationGCE'],
+    featureGates: [
+      'APIPriorityAndFairness',
+      'CSINodeExpandSecret',
+      'ConsistentHTTPGetHandlers',
+      'DefaultHostNetworkHostPortsInPodTemplates',
+      'ServiceNodePortStaticSubrange',
+      'SkipReadOnlyValidationGCE',
+    ],
     kubeletFlags: ['keep-terminated-pod-volumes', 'iptables-masquerade-bit', 'iptables-drop-bit'],
     controllerManagerFlags: ['volume-host-cidr-denylist', 'volume-host-allow-local-loopback', 'horizontal-pod-autoscaler-upscale-delay', 'horizontal-pod-autoscaler-downscale-delay'],
   },
   '1.31->1.32': {
     featureGates: [
-      'AllowServiceLBStatusOnNonLB', 'CloudDualStackNodeIPs', 'DRAControlPlaneController', 'HPAContainerMetrics', 'KMSv2', 'KMSv2KDF', 'LegacyServiceAccountTokenCleanUp',
-      'MinDomainsInPodTopologySpread', 'NewVolumeManagerReconstruction', 'NodeOutOfServiceVolumeDetach', 'ServerSideApply', 'ServerSideFieldValidation', 'StableLoadBalancerNodeSet',
-      'ValidatingAdmissionPolicy', 'ZeroLimitedNominalConcurrencyShares',
+      'AllowServiceLBStatusOnNonLB',
+      'CloudDualStackNodeIPs',
+      'DRAControlPlaneController',
+      'HPAContainerMetrics',
+      'KMSv2',
+      'KMSv2KDF',
+      'LegacyServiceAccountTokenCleanUp',
+      'MinDomainsInPodTopologySpread',
+      'NewVolumeManagerReconstruction',
+      'NodeOutOfServiceVolumeDetach',
+      'ServerSideApply',
+      'ServerSideFieldValidation',
+      'StableLoadBalancerNodeSet',
+      'ValidatingAdmissionPolicy',
+      'ZeroLimitedNominalConcurrencyShares',
     ],
     apiResources: ['podschedulingcontexts.v1alpha3.resource.k8s.io'],
   },
   '1.32->1.33': {
-    featureGates: ['AppArmor', 'AppArmorFields', 'CPUManager', 'DisableCloudProviders', 'DisableKubeletCloudCredentialProviders', 'JobPodFailurePolicy', 'KubeProxyDrainingTerminatingNodes', 'PDBUnhealthyPodEvictionPolicy', 'PersistentVolumeLastPhaseTransitionTime', 'VolumeCapacityPriority'],
+    featureGates: [
+      'AppArmor',
+      'AppArmorFields',
+      'CPUManager',
+      'DisableCloudProviders',
+      'DisableKubeletCloudCredentialProviders',
+      'JobPodFailurePolicy',
+      'KubeProxyDrainingTerminatingNodes',
+      'PDBUnhealthyPodEvictionPolicy',
+      'PersistentVolumeLastPhaseTransitionTime',
+      'VolumeCapacityPriority',
+    ],
     apiServerFlags: ['cloud-config'],
   },
   '1.33->1.34': { featureGates: ['DevicePluginCDIDevices', 'LegacySidecarContainers', 'PodDisruptionConditions'], kubeletFlags: ['cloud-config'] },
@@ -68,9 +133,24 @@ const CHECKS: Record<string, PathChecks> = {
     featureGates: ['AnyVolumeDataSource', 'DeclarativeValidationTakeover', 'GangScheduling', 'PreventStaticPodAPIReferences', 'WorkloadAwarePreemption'],
     apiResources: ['workloads.v1alpha2.scheduling.k8s.io', 'podgroups.v1alpha2.scheduling.k8s.io'],
     kubeletFlags: [
-      'application-metrics-count-limit', 'boot-id-file', 'container-hints', 'containerd', 'containerd-namespace', 'enable-load-reader', 'event-storage-age-limit', 'event-storage-event-limit',
-      'global-housekeeping-interval', 'log-cadvisor-usage', 'machine-id-file', 'storage-driver-user', 'storage-driver-password', 'storage-driver-host', 'storage-driver-db',
-      'storage-driver-table', 'storage-driver-secure', 'storage-driver-buffer-duration',
+      'application-metrics-count-limit',
+      'boot-id-file',
+      'container-hints',
+      'containerd',
+      'containerd-namespace',
+      'enable-load-reader',
+      'event-storage-age-limit',
+      'event-storage-event-limit',
+      'global-housekeeping-interval',
+      'log-cadvisor-usage',
+      'machine-id-file',
+      'storage-driver-user',
+      'storage-driver-password',
+      'storage-driver-host',
+      'storage-driver-db',
+      'storage-driver-table',
+      'storage-driver-secure',
+      'storage-driver-buffer-duration',
     ],
   },
 };
@@ -99,7 +179,10 @@ function flags(out: RemovedItem[], node: string, component: string, args: string
 function gates(out: RemovedItem[], node: string, component: string, args: string[], removed: string[] | undefined): void {
   const first = args.find((a) => a.startsWith('--feature-gates'));
   if (first === undefined) return;
-  const names = first.replace(/^--feature-gates=/, '').split(',').map((g) => g.split('=')[0]);
+  const names = first
+    .replace(/^--feature-gates=/, '')
+    .split(',')
+    .map((g) => g.split('=')[0]);
   for (const gate of removed ?? []) if (names.includes(gate)) out.push({ node, component, value: gate });
 }
 
@@ -154,6 +237,10 @@ export function removedItemsError(r: RemovedItems): string {
   if (r.admissionPlugins.length > 0) out += table('NODE\tCOMPONENT\tREMOVED ADMISSION PLUGIN', items(r.admissionPlugins));
   if (r.featureGates.length > 0) out += table('NODE\tCOMPONENT\tREMOVED FEATURE GATE', items(r.featureGates));
   if (r.flags.length > 0) out += table('NODE\tCOMPONENT\tREMOVED FLAG', items(r.flags));
-  if (r.apiResources.length > 0) out += table('REMOVED RESOURCE\tCOUNT\t', r.apiResources.map((a) => `${a.resource}\t${a.count}\t`));
+  if (r.apiResources.length > 0)
+    out += table(
+      'REMOVED RESOURCE\tCOUNT\t',
+      r.apiResources.map((a) => `${a.resource}\t${a.count}\t`),
+    );
   return out;
 }

@@ -58,8 +58,12 @@ const KINDS: Kind[] = [
 ];
 
 const ALIASES: Record<string, string> = {
-  platformmetadata: 'PlatformMetadata', platformmetadatas: 'PlatformMetadata', 'platformmetadatas.talos.dev': 'PlatformMetadata',
-  securitystate: 'SecurityState', securitystates: 'SecurityState', 'securitystates.talos.dev': 'SecurityState',
+  platformmetadata: 'PlatformMetadata',
+  platformmetadatas: 'PlatformMetadata',
+  'platformmetadatas.talos.dev': 'PlatformMetadata',
+  securitystate: 'SecurityState',
+  securitystates: 'SecurityState',
+  'securitystates.talos.dev': 'SecurityState',
 };
 
 export const isPlatformType = (type: string): boolean => ALIASES[type.toLowerCase()] !== undefined;
@@ -90,7 +94,10 @@ export async function runGetPlatform(ctx: TwinContext, p: ParsedArgs, rest: stri
   }
   if (output === 'json') for (const r of out) ctx.io.out(toJson(r));
   else if (output === 'yaml') ctx.io.out(out.map((r) => toYaml(r)).join('---\n'));
-  else ctx.io.out(tabwrite([['NODE', 'NAMESPACE', 'TYPE', 'ID', 'VERSION', ...kind.columns].join('\t'), ...out.map((r) => [r.node, 'runtime', kind.short, kind.id, '1', ...kind.cells(r.spec)].join('\t'))]));
+  else
+    ctx.io.out(
+      tabwrite([['NODE', 'NAMESPACE', 'TYPE', 'ID', 'VERSION', ...kind.columns].join('\t'), ...out.map((r) => [r.node, 'runtime', kind.short, kind.id, '1', ...kind.cells(r.spec)].join('\t'))]),
+    );
   if (errors.length > 0) {
     const detail = target.nodes.length === 1 ? (errors[0]?.err ?? '') : multiError(errors).trimEnd();
     throw new ToolExit(1, `error getting resources: ${detail}`);

@@ -29,7 +29,10 @@ const SEMVER = /^\d+\.\d+\.\d+$/;
 /** DetectLowestVersion: the lowest image tag of the kube-apiserver/controller-manager/scheduler/proxy pods. */
 function lowestVersion(state: SimState): string {
   const apps = new Set(['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy']);
-  const tags = state.pods.filter((p) => apps.has(p.app)).map((p) => bare(p.image.split('@')[0]?.split(':')[1] ?? '')).filter((v) => SEMVER.test(v));
+  const tags = state.pods
+    .filter((p) => apps.has(p.app))
+    .map((p) => bare(p.image.split('@')[0]?.split(':')[1] ?? ''))
+    .filter((v) => SEMVER.test(v));
   const num = (v: string): number[] => v.split('.').map(Number);
   const lower = (a: string, b: string): boolean => {
     const [x, y] = [num(a), num(b)];
@@ -102,7 +105,10 @@ export async function runUpgradeK8s(ctx: TwinContext, p: ParsedArgs): Promise<nu
   const from = fromFlag !== undefined ? bare(fromFlag) : plan.lowest;
   const to = bare(flagString(p, 'to') ?? plan.defaultTo);
   if (fromFlag === undefined) say(`automatically detected the lowest Kubernetes version ${from}`);
-  for (const [which, v] of [['from', from], ['to', to]] as const) {
+  for (const [which, v] of [
+    ['from', from],
+    ['to', to],
+  ] as const) {
     if (!SEMVER.test(v)) throw new ToolExit(1, `error creating upgrade path error parsing ${which} version: Invalid character(s) found in major number "${v}"`);
   }
   const [fMaj, fMin] = from.split('.').map(Number) as [number, number];

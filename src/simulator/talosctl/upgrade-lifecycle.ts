@@ -38,7 +38,14 @@ export function pendingFor(ctx: TwinContext, state: Parameters<typeof takeFault>
   };
   if (takeFault(state, 'fallback', node.address)) {
     ctx.firedFaults.push('fallback');
-    return { ...normal, talosVersion: node.talosVersion, schematic: node.schematic, active: node.boot.active, previousVersion: node.boot.previousVersion, previousSchematic: node.boot.previousSchematic };
+    return {
+      ...normal,
+      talosVersion: node.talosVersion,
+      schematic: node.schematic,
+      active: node.boot.active,
+      previousVersion: node.boot.previousVersion,
+      previousSchematic: node.boot.previousSchematic,
+    };
   }
   let pending = normal;
   if (takeFault(state, 'wrong-schematic', node.address)) {

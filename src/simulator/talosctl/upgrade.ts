@@ -38,7 +38,9 @@ function checkFlagsForVersion(p: ParsedArgs, client: string): void {
 /** Go's time.Now().String(): nanoseconds and the monotonic clock reading. */
 function goNow(epochMs: number): string {
   const base = goTime(epochMs).replace(/(\.\d{3}) /, (_, ms: string) => `${ms}${String(epochMs % 1000).padStart(3, '0')}417 `);
-  return `${base} m=+0.${String(100_000_000 + (epochMs % 900_000_000)).padStart(9, '0').slice(-9)}`;
+  return `${base} m=+0.${String(100_000_000 + (epochMs % 900_000_000))
+    .padStart(9, '0')
+    .slice(-9)}`;
 }
 
 export async function runUpgrade(ctx: TwinContext, p: ParsedArgs): Promise<number> {

@@ -16,7 +16,14 @@ import type { TwinContext } from '../runtime';
 import { endpointError, goMultiError, multiplexed, nodeErrors, nodeOf, resolveTarget } from './common';
 
 const GO_VERSION: Record<string, string> = {
-  '1.7': 'go1.22.5', '1.8': 'go1.22.9', '1.9': 'go1.23.4', '1.10': 'go1.24.1', '1.11': 'go1.24.5', '1.12': 'go1.25.1', '1.13': 'go1.25.4', '1.14': 'go1.26.0',
+  '1.7': 'go1.22.5',
+  '1.8': 'go1.22.9',
+  '1.9': 'go1.23.4',
+  '1.10': 'go1.24.1',
+  '1.11': 'go1.24.5',
+  '1.12': 'go1.25.1',
+  '1.13': 'go1.25.4',
+  '1.14': 'go1.26.0',
 };
 
 function versionBlock(tag: string, node?: string): string {

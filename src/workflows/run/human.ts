@@ -88,13 +88,19 @@ async function applyFix(run: UpgradeRun, answer: RemediateAnswer): Promise<void>
   if (!fix) return;
   run.judged(answer, run.audit({ signal: answer.via, by: answer.by, step, accepted: true, note: fix.id }));
   try {
-    const detail = fix.kind === 'reupgrade-schematic' ? await reupgradeAsNodeStep(run, fix) : (await run.ports.acts.applyRemediation({ access: run.access(), remediation: fix, tuning: run.tuning }, { summary: fix.title })).detail;
+    const detail =
+      fix.kind === 'reupgrade-schematic'
+        ? await reupgradeAsNodeStep(run, fix)
+        : (await run.ports.acts.applyRemediation({ access: run.access(), remediation: fix, tuning: run.tuning }, { summary: fix.title })).detail;
     run.audit({ signal: 'remediation', by: answer.by, step, accepted: true, note: detail });
   } catch (err) {
     if (run.ports.isCancellation(err)) throw err;
     run.audit({ signal: 'remediation', by: answer.by, step, accepted: false, note: `${fix.id} failed: ${failureMessage(err)}` });
   }
-  offer(run, run.offered.filter((r) => r.id !== fix.id));
+  offer(
+    run,
+    run.offered.filter((r) => r.id !== fix.id),
+  );
 }
 
 const offeredIds = (run: UpgradeRun): string[] => run.offered.map((r) => r.id);
@@ -215,8 +221,7 @@ function choicesFor(err: unknown): { actions: DecisionAction[]; question: string
   if (failureType(err) === ErrorTypes.drainStalled) {
     return {
       actions: ['retry', 'evict-by-delete', 'skip', 'abort', 'rollback-all'],
-      question:
-        'Wait longer (retry the drain), evict-by-delete (delete the held pods despite their disruption budget), skip this node (it is uncordoned, nothing installed), or abort?',
+      question: 'Wait longer (retry the drain), evict-by-delete (delete the held pods despite their disruption budget), skip this node (it is uncordoned, nothing installed), or abort?',
     };
   }
   return { actions: ['retry', 'skip', 'rollback-all', 'abort'], question: 'Retry, skip, roll back everything, or abort?' };
@@ -344,7 +349,10 @@ export async function awaitGateDecision(run: UpgradeRun, row: StepProgress, gate
     signal: 'decide',
     payload: payload('retry'),
     // The override's reason is left empty: pasted unchanged it is refused, so a reason is always someone's own words.
-    alternatives: [{ signal: 'decide', payload: payload('override', { reason: '' }) }, { signal: 'decide', payload: payload('abort') }],
+    alternatives: [
+      { signal: 'decide', payload: payload('override', { reason: '' }) },
+      { signal: 'decide', payload: payload('abort') },
+    ],
   });
   let chosen: GateAnswer = { action: 'abort', by: 'abort', reason: '' };
   for (;;) {

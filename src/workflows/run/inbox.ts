@@ -47,9 +47,7 @@ const MAX_HELD = 50;
 
 /** What the run waits for at a wait point; answers are judged against it. */
 export type Wait =
-  | { kind: 'approval'; step: string }
-  | { kind: 'decision'; step: string; attempt: number; fixes: readonly string[]; actions: readonly DecisionAction[] }
-  | { kind: 'resume'; fixes: readonly string[] };
+  { kind: 'approval'; step: string } | { kind: 'decision'; step: string; attempt: number; fixes: readonly string[]; actions: readonly DecisionAction[] } | { kind: 'resume'; fixes: readonly string[] };
 
 /** Why `answer` does not fit `wait`, or null when it does. */
 export function misfit(answer: Answer, wait: Wait): string | null {

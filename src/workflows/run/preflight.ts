@@ -15,10 +15,7 @@ import type { UpgradeRun } from './upgrade-run';
 async function holdClusterLock(run: UpgradeRun, clusterId: string | null): Promise<void> {
   if (run.clusterLock !== null || clusterId === null) return;
   if (!(await run.ports.acquireClusterLock(clusterId))) {
-    throw new StopRun(
-      'failed',
-      `another upgrade of this cluster is running (kube-system uid ${clusterId}, maybe under another spec name): nothing was changed; \`talos-upgrade list\` shows it`,
-    );
+    throw new StopRun('failed', `another upgrade of this cluster is running (kube-system uid ${clusterId}, maybe under another spec name): nothing was changed; \`talos-upgrade list\` shows it`);
   }
   run.clusterLock = clusterId;
 }

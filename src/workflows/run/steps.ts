@@ -64,7 +64,5 @@ export async function runPostflight(run: UpgradeRun, row: StepProgress): Promise
   );
   run.facts = result.facts;
   if (result.problems.length > 0) throw ApplicationFailure.nonRetryable(result.problems.join('; '), ErrorTypes.verificationFailed);
-  row.message = skipped.length
-    ? `all nodes on target except ${skipped.join(', ')} (skipped, left on their version); Ready, etcd healthy`
-    : 'all nodes on target, Ready, etcd healthy';
+  row.message = skipped.length ? `all nodes on target except ${skipped.join(', ')} (skipped, left on their version); Ready, etcd healthy` : 'all nodes on target, Ready, etcd healthy';
 }

@@ -280,7 +280,14 @@ export class UpgradeRun {
     return report;
   }
 
-  notify(event: { kind: 'approval-needed' | 'step-failed' | 'upgrade-ended'; title: string; message: string; step?: string; signal?: { name: string; payload: Record<string, unknown> }; cli?: string }): void {
+  notify(event: {
+    kind: 'approval-needed' | 'step-failed' | 'upgrade-ended';
+    title: string;
+    message: string;
+    step?: string;
+    signal?: { name: string; payload: Record<string, unknown> };
+    cli?: string;
+  }): void {
     if (!this.spec.notifications?.length) return;
     const full = { ...event, cluster: this.spec.cluster, workflowId: this.ports.info.workflowId };
     this.notifications.push(this.ports.acts.notify({ targets: this.spec.notifications, event: full }, { summary: `notify: ${event.title}` }).catch(() => undefined));

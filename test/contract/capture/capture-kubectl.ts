@@ -28,7 +28,10 @@ async function main(argv: string[]): Promise<void> {
     }
     const bin = await ensureKubectl(s.capturedWith ?? KUBECTL_PINNED);
     const r = await captureKubectl(bin, s.setup, s.command);
-    for (const [ext, text] of [['stdout', r.stdout], ['stderr', r.stderr]] as const) {
+    for (const [ext, text] of [
+      ['stdout', r.stdout],
+      ['stderr', r.stderr],
+    ] as const) {
       const file = path.join(dir, `${s.id}.${ext}`);
       if (text === '') fs.rmSync(file, { force: true });
       else fs.writeFileSync(file, text);

@@ -2,13 +2,7 @@
  * Parsers and twin states for the upgrade/reboot/rollback/upgrade-k8s/forfeit/image-pull/boot-id/platform
  * cases under test/contract/talosctl/ (docs/talos-upgrade-flow.md). Merged into REGISTRIES.talosctl.
  */
-import {
-  parseBootId,
-  parseSecurityState,
-  parseUpgradeAckTable,
-  parseUpgradeK8s,
-  parseUpgradeSequence,
-} from '../../../src/activities/parse/talosctl-upgrade';
+import { parseBootId, parseSecurityState, parseUpgradeAckTable, parseUpgradeK8s, parseUpgradeSequence } from '../../../src/activities/parse/talosctl-upgrade';
 import { findUpgradeFailure, parseDmesg } from '../../../src/activities/parse/talosctl-dmesg';
 import { execTwin, mutateSimState, setFault } from '../../../src/simulator';
 import type { FaultSpec } from '../../../src/simulator';

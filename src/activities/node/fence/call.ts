@@ -6,27 +6,15 @@
  */
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { assertSafeToolCall, describeCommand, type ToolName } from '../../exec';
+import { assertSafeToolCall, type ToolName } from '../../argument-safety';
+import { describeCommand } from '../../tool-messages';
 import { LineRedactor, redact, usableSecrets } from '../../redact';
 import { toolSecrets } from '../../tool-env';
 import { fenceHooks } from './hooks';
 import { isAlive, procId } from './proc';
 import type { RunnerOrders } from './runner';
 import { RUNNER_EXIT } from './runner';
-import {
-  fenceDir,
-  fenceKey,
-  newNonce,
-  readClaim,
-  readRecord,
-  recordPath,
-  tryClaim,
-  writeCancelNote,
-  writeJsonAtomic,
-  type FenceIdentity,
-  type FenceOutcomeRecord,
-  type FenceRecord,
-} from './store';
+import { fenceDir, fenceKey, newNonce, readClaim, readRecord, recordPath, tryClaim, writeCancelNote, writeJsonAtomic, type FenceIdentity, type FenceOutcomeRecord, type FenceRecord } from './store';
 import { Tail } from './tail';
 
 export interface FencedCallSpec {
@@ -67,7 +55,10 @@ export interface FenceResult {
 
 /** The runner ended without leaving an outcome: nobody knows whether the call landed. */
 export class FenceOutcomeLost extends Error {
-  constructor(readonly key: string, message: string) {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'FenceOutcomeLost';
   }
@@ -77,7 +68,7 @@ const TAIL_BYTES = 16 * 1024;
 const WORKER_OUTPUT_BYTES = 1024 * 1024;
 const KILL_GRACE_MS = 3_000;
 
-export function runnerPath(): string {
+function runnerPath(): string {
   return path.join(__dirname, 'runner.js');
 }
 
@@ -132,7 +123,10 @@ export async function runFenced(spec: FencedCallSpec, opts: FencedRunOptions): P
     key,
     nonce: newNonce(),
     ...spec.id,
-    command: describeCommand(spec.tool, spec.args.map((a) => redact(a, secrets))),
+    command: describeCommand(
+      spec.tool,
+      spec.args.map((a) => redact(a, secrets)),
+    ),
     startedAt: new Date().toISOString(),
     worker: procId(process.pid),
     context: spec.context,
@@ -245,7 +239,10 @@ export interface AwaitOptions {
 
 /** Still running somewhere: the caller must not decide anything about the node yet. */
 export class FenceStillRunning extends Error {
-  constructor(readonly key: string, message: string) {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'FenceStillRunning';
   }

@@ -37,7 +37,7 @@ function readStat(pid: number): { startTime: string; state: string } | null {
 let hostBootId: string | null | undefined;
 
 /** This machine's boot id (read once: it cannot change while this process lives). */
-export function machineBootId(): string | null {
+function machineBootId(): string | null {
   if (hostBootId === undefined) {
     try {
       hostBootId = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || null;

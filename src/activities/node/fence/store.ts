@@ -70,7 +70,7 @@ export interface FenceRecord extends FenceIdentity {
   outcome: FenceOutcomeRecord | null;
 }
 
-export function stateDir(): string {
+function stateDir(): string {
   const own = process.env[STATE_DIR_ENV];
   if (own) return path.resolve(own);
   const xdg = process.env.XDG_STATE_HOME;
@@ -150,13 +150,13 @@ export function fenceKey(workflowId: string, stepId: string, action: FenceAction
 }
 
 /** Every key of a step (for settleNode): the same prefix, any action. */
-export function stepPrefix(workflowId: string, stepId: string): string {
+function stepPrefix(workflowId: string, stepId: string): string {
   return `${slug(workflowId, 60)}.${slug(stepId, 60)}.`;
 }
 
 export const recordPath = (dir: string, key: string): string => path.join(dir, `${key}.json`);
-export const claimPath = (dir: string, key: string, nonce: string): string => path.join(dir, `${key}.${nonce}.claim`);
-export const cancelPath = (dir: string, key: string, nonce: string): string => path.join(dir, `${key}.${nonce}.cancel`);
+const claimPath = (dir: string, key: string, nonce: string): string => path.join(dir, `${key}.${nonce}.claim`);
+const cancelPath = (dir: string, key: string, nonce: string): string => path.join(dir, `${key}.${nonce}.cancel`);
 
 /** Writes `value` as JSON through a temporary file and a rename: readers see the old file or the new one. */
 export function writeJsonAtomic(file: string, value: unknown): void {
@@ -165,7 +165,7 @@ export function writeJsonAtomic(file: string, value: unknown): void {
   fs.renameSync(tmp, file);
 }
 
-export function readRecordFile(file: string): FenceRecord | null {
+function readRecordFile(file: string): FenceRecord | null {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
