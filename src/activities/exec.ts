@@ -80,6 +80,14 @@ export class ToolError extends Error {
   }
 }
 
+/**
+ * The ToolError for a call run with a non-zero exit allowed, once its caller has judged that exit a
+ * failure after all (exit 1 carries answers too, e.g. a node that is down): shaped as runTool's own.
+ */
+export function exitFailure(tool: RunnableName, args: string[], result: RunResult, message: string): ToolError {
+  return new ToolError({ tool, args, exitCode: result.exitCode, stderrTail: result.stderr.slice(-STDERR_TAIL_CHARS), kind: 'exit', message, durationMs: result.durationMs });
+}
+
 // ------------------------------------------------------------------ process groups
 
 const livingGroups = new Set<number>();

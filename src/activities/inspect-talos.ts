@@ -11,7 +11,7 @@
  */
 import type { ClusterFacts, EtcdStatusFacts } from '../plan/types';
 import { describeCommand, lastMeaningfulLine } from './tool-messages';
-import { ToolError, type RunOptions, type RunResult } from './exec';
+import { exitFailure, ToolError, type RunOptions, type RunResult } from './exec';
 import { ParseError } from './parse/common';
 import {
   CONNECTIVITY,
@@ -36,15 +36,7 @@ const GET_CONCURRENCY = 4;
 
 /** The ToolError runTool would have thrown, for a call run with exit 1 allowed. */
 function failure(args: string[], result: RunResult, why?: string): ToolError {
-  return new ToolError({
-    tool: 'talosctl',
-    args,
-    exitCode: result.exitCode,
-    stderrTail: result.stderr.slice(-4096),
-    kind: 'exit',
-    message: `${describeCommand('talosctl', args)} exited ${result.exitCode}: ${why ?? (lastMeaningfulLine(result.stderr, result.stdout) || '(no output)')}`,
-    durationMs: result.durationMs,
-  });
+  return exitFailure('talosctl', args, result, `${describeCommand('talosctl', args)} exited ${result.exitCode}: ${why ?? (lastMeaningfulLine(result.stderr, result.stdout) || '(no output)')}`);
 }
 
 /** True when every error text says the node (or the endpoint in front of it) did not answer. */

@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 import type { ClusterFacts, FluxObjectFacts, FluxUnreadableFacts, NodeFacts, NodeRole, PdbFacts, ToolPaths } from '../plan/types';
 import { assertSafeAddress, type ToolName } from './argument-safety';
 import { describeCommand, lastMeaningfulLine } from './tool-messages';
-import { runTool, ToolError, type RunOptions, type RunResult } from './exec';
+import { exitFailure, runTool, ToolError, type RunOptions, type RunResult } from './exec';
 import { readFluxGet } from './parse/flux';
 import { parseKubectlVersion, parseNamespaceUid, parseNodes, parsePdbs, parsePods, type KubeNodeFacts } from './parse/kubectl';
 import { readEtcdWith, readTalosDetails, readTalosVersions, type TalosNodeDetail } from './inspect-talos';
@@ -75,15 +75,7 @@ function makeRunner(access: ToolAccess, ctx: InspectContext): Run {
 
 /** The ToolError the runner would have thrown, for a call run with extra ok exit codes. */
 function toolFailure(tool: ToolName, args: string[], result: RunResult): ToolError {
-  return new ToolError({
-    tool,
-    args,
-    exitCode: result.exitCode,
-    stderrTail: result.stderr.slice(-4096),
-    kind: 'exit',
-    message: `${describeCommand(tool, args)} exited ${result.exitCode}: ${lastMeaningfulLine(result.stderr, result.stdout) || '(no output)'}`,
-    durationMs: result.durationMs,
-  });
+  return exitFailure(tool, args, result, `${describeCommand(tool, args)} exited ${result.exitCode}: ${lastMeaningfulLine(result.stderr, result.stdout) || '(no output)'}`);
 }
 
 // ------------------------------------------------------------------ talosctl (inspect-talos.ts)

@@ -4,7 +4,7 @@
  * error. Every call names the one node, so each answer and each failure is that node's; the forms
  * (1.9–1.13 and 1.14 alike) are held in test/contract/talosctl/.
  */
-import { runTool, ToolError, type RunResult } from './exec';
+import { exitFailure, runTool, type RunResult } from './exec';
 import { CONNECTIVITY, parseExtensions, parseMachineStatus, parseTalosErrors, parseTalosGetAnswer, parseTalosVersion } from './parse/talosctl';
 import { toolEnv } from './tool-env';
 import type { ClusterAccess } from './types';
@@ -30,15 +30,7 @@ function unreachable(detail: string): NodeObservation {
 function failedCall(args: string[], result: RunResult, texts: string[]): NodeObservation {
   if (texts.length > 0 && texts.every((t) => CONNECTIVITY.test(t))) return unreachable((texts[0] ?? '').split('\n')[0] ?? '');
   const why = texts[0]?.split('\n')[0] ?? `exit ${result.exitCode}`;
-  throw new ToolError({
-    tool: 'talosctl',
-    args,
-    exitCode: result.exitCode,
-    stderrTail: result.stderr.slice(-4096),
-    kind: 'exit',
-    message: `talosctl ${args.join(' ')} exited ${result.exitCode}: ${why}`,
-    durationMs: result.durationMs,
-  });
+  throw exitFailure('talosctl', args, result, `talosctl ${args.join(' ')} exited ${result.exitCode}: ${why}`);
 }
 
 function errorTexts(stderr: string, command: string): string[] {

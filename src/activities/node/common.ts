@@ -2,7 +2,7 @@
  * What the node step activities share: the tool environment, the polling cadence, the boot id read,
  * the Kubernetes Node lookup, and an abortable sleep that heartbeats.
  */
-import { runTool, ToolError, type RunOptions } from '../exec';
+import { exitFailure, runTool, type RunOptions } from '../exec';
 import { findKubeNode, KUBECTL_LIST_MAX_BYTES } from '../inspect';
 import { parseNodes, type KubeNodeFacts } from '../parse/kubectl';
 import { CONNECTIVITY } from '../parse/talosctl';
@@ -38,15 +38,7 @@ export async function readBootId(access: ClusterAccess, node: string, signal?: A
   if (r.exitCode === 0) return parseBootId(r.stdout);
   if (CONNECTIVITY.test(r.stderr)) return null;
   const why = r.stderr.trim().split('\n').pop() ?? `exit ${r.exitCode}`;
-  throw new ToolError({
-    tool: 'talosctl',
-    args,
-    exitCode: r.exitCode,
-    stderrTail: r.stderr.slice(-4096),
-    kind: 'exit',
-    message: `talosctl ${args.join(' ')} exited ${r.exitCode}: ${why}`,
-    durationMs: r.durationMs,
-  });
+  throw exitFailure('talosctl', args, r, `talosctl ${args.join(' ')} exited ${r.exitCode}: ${why}`);
 }
 
 /** The node as Kubernetes lists it (found by name, hostname or address); null when the API does not answer. */
