@@ -89,8 +89,9 @@ export default tseslint.config(
   },
   {
     // Layering (docs/architecture.md): no import cycles in the product; the twin stands apart from the
-    // operator CLI; plan rendering shows the plan's own argument vectors (src/plan/commands.ts) and
-    // never reaches into the activities that run them.
+    // operator CLI, and so does src/runtime; activities take only types from the workflow code;
+    // src/contract imports nothing of the product but itself; plan rendering shows the plan's own
+    // argument vectors (src/plan/commands.ts) and never reaches into the activities that run them.
     files: ['src/**/*.ts', 'test/fixtures/lint/layers/**/*.ts'],
     plugins: { 'import-x': importX },
     settings: { ...importX.flatConfigs.typescript.settings, 'import-x/resolver': undefined, 'import-x/resolver-next': [createTypeScriptImportResolver()] },
@@ -101,7 +102,53 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/client', '**/client/*'], message: 'The twin may not import the operator CLI (src/client); share through src/ instead.' }] },
+        { patterns: [{ group: ['**/client', '**/client/*'], message: 'The twin may not import the operator CLI (src/client); share through src/contract instead.' }] },
+      ],
+    },
+  },
+  {
+    // Running Temporal and the worker is below the operator CLI: the CLI starts a worker, never the other way.
+    // Relative paths only, so the SDK's own @temporalio/client stays allowed.
+    files: ['src/runtime/**/*.ts', 'test/fixtures/lint/layers/runtime/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^\\.\\.?/(.*/)?client(/|$)', message: 'src/runtime may not import the operator CLI (src/client); share through src/contract instead.' }] },
+      ],
+    },
+  },
+  {
+    // Activities and workflow code share values only through src/contract; the workflow's payload types stay importable.
+    files: ['src/activities/**/*.ts', 'test/fixtures/lint/layers/activities/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/workflows', '**/workflows/*', '**/workflows/**'],
+              allowTypeImports: true,
+              message: 'Activities may import only types from the workflow code (src/workflows); shared values live in src/contract.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // What every layer shares, workflow code included: it imports only itself and sandbox-safe packages.
+    files: ['src/contract/**/*.ts', 'test/fixtures/lint/layers/contract/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!\\./|zod$|@temporalio/common$|@temporalio/workflow$)',
+              message: 'src/contract imports only itself, zod, @temporalio/common and @temporalio/workflow: every layer imports it, the workflow sandbox included.',
+            },
+          ],
+        },
       ],
     },
   },

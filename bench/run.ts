@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { bundlePath, prebuiltBundle, workflowsEntry } from '../src/workflow-bundle';
+import { bundlePath, prebuiltBundle, workflowsEntry } from '../src/runtime/workflow-bundle';
 import { measureTwinLatency, type TwinLatency } from './twin-latency';
 import type { BenchContext } from './context';
 import { runFleet, fleetCases, type FleetSection } from './fleet';

@@ -6,8 +6,8 @@
  * BENCH_STICKY_TIMEOUT_MS (only for the resume experiment that lowers stickyQueueScheduleToStartTimeout).
  */
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { createUpgradeWorker } from '../src/worker';
-import { prebuiltBundle } from '../src/workflow-bundle';
+import { createUpgradeWorker } from '../src/runtime/worker';
+import { prebuiltBundle } from '../src/runtime/workflow-bundle';
 
 /** The bench hands every worker of a run the same bundle, whatever happens to dist/ meanwhile. */
 function bundleOption(): { workflowBundle: { codePath: string }; workflowsPath: undefined } | undefined {

@@ -12,7 +12,8 @@ import { withHeartbeats } from './heartbeat';
 import { parseEtcdSnapshot } from './parse/talosctl';
 import { isTerminalPhase, parseBackupCreateOutput, parseBackupGet, parseVeleroError } from './parse/velero';
 import { toolEnv } from './tool-env';
-import { ErrorTypes, type EtcdSnapshotInput, type EtcdSnapshotResult, type VeleroBackupInput, type VeleroBackupResult } from './types';
+import { ErrorTypes } from '../contract/error-types';
+import { type EtcdSnapshotInput, type EtcdSnapshotResult, type VeleroBackupInput, type VeleroBackupResult } from './types';
 import { veleroBackupGetArgs, veleroBackupCreateArgs, etcdSnapshotArgs } from '../plan/commands';
 
 const BACKUP_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;

@@ -7,7 +7,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterFacts } from '../plan/types';
 import { typed } from './failures';
 import { inspectCluster as inspect, readEtcd } from './inspect';
-import { ErrorTypes, type EtcdGateInput, type EtcdGateResult, type InspectInput, type PostflightInput, type PostflightResult } from './types';
+import { ErrorTypes } from '../contract/error-types';
+import { type EtcdGateInput, type EtcdGateResult, type InspectInput, type PostflightInput, type PostflightResult } from './types';
 
 export async function inspectCluster(input: InspectInput): Promise<ClusterFacts> {
   return typed(async () => {

@@ -9,7 +9,7 @@ import { ToolError } from './exec';
 import { UnsafeArgumentError } from './argument-safety';
 import { ParseError } from './parse/common';
 import { redactDeep, redactKnown, knownSecrets } from './redact';
-import { ErrorTypes } from './types';
+import { ErrorTypes } from '../contract/error-types';
 
 /**
  * `failure` with its message, details and cause redacted. A new ApplicationFailure: the old one's stack

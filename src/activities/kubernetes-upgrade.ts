@@ -10,7 +10,8 @@ import { isRefusal, typed } from './failures';
 import { KUBECTL_LIST_MAX_BYTES } from './inspect';
 import { parseKubectlVersion, parseNodes } from './parse/kubectl';
 import { toolEnv } from './tool-env';
-import { ErrorTypes, type ClusterAccess, type UpgradeKubernetesInput, type UpgradeKubernetesResult } from './types';
+import { ErrorTypes } from '../contract/error-types';
+import { type ClusterAccess, type UpgradeKubernetesInput, type UpgradeKubernetesResult } from './types';
 
 const plain = (v: string | null | undefined): string | null => (v ? v.replace(/^v/, '') : null);
 

@@ -16,7 +16,7 @@ import { PolicyError } from '../plan/versions';
 import { inspectCluster } from './checks';
 import { withKubernetesDryRun } from './kubernetes-dry-run';
 import { releaseDataForPlan } from './release-cache';
-import { ErrorTypes } from './types';
+import { ErrorTypes } from '../contract/error-types';
 
 export interface PlanUpgradeInput {
   spec: UpgradeSpec;

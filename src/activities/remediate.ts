@@ -15,7 +15,8 @@ import { parsePods } from './parse/kubectl';
 import { parseEtcdMembers, parseEtcdRemoveMember } from './parse/talosctl';
 import type { ApplyRemediationInput, ApplyRemediationResult } from './release-types';
 import { toolEnv } from './tool-env';
-import { ErrorTypes, type ClusterAccess } from './types';
+import { ErrorTypes } from '../contract/error-types';
+import { type ClusterAccess } from './types';
 import { etcdMembersArgs, etcdRemoveMemberArgs, kubectlGetPodsArgs, forceDeletePodArgs } from '../plan/commands';
 
 const REMEDIATION_FAILED = 'RemediationFailed';

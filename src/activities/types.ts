@@ -144,8 +144,6 @@ export interface PostflightResult {
   problems: string[];
 }
 
-export { ErrorTypes } from '../workflows/error-types';
-
 export interface UpgradeActivities {
   inspectCluster(input: InspectInput): Promise<ClusterFacts>;
   createVeleroBackup(input: VeleroBackupInput): Promise<VeleroBackupResult>;

@@ -9,7 +9,8 @@ import { temporal } from '@temporalio/proto';
 import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { auditText } from '../workflows/message-checks';
 import { type AuditEntry, type UpgradeProgress } from '../workflows/messages';
-import { ExitCode, UserError } from './errors';
+import { UserError } from '../contract/user-error';
+import { ExitCode } from '../contract/exit-codes';
 
 /**
  * A live worker re-polls at least every ~70 s (the long-poll timeout); the server keeps listing a

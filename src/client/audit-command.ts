@@ -15,7 +15,7 @@ import { IDENTITY_NOTE, attribute, messageSenders, type AttributedEntry } from '
 import type { RunRecordInput, RunRecordResult } from '../activities/run-record';
 import { reportDir } from '../paths';
 import type { AuditEntry, ClusterUpgradeInput, UpgradeProgress } from '../workflows/messages';
-import { UserError } from './errors';
+import { UserError } from '../contract/user-error';
 import { table } from './render';
 import type { ClientContext, FoundUpgrade } from './upgrade-client';
 

@@ -1,8 +1,8 @@
 import { Command, CommanderError } from 'commander';
-import { UserError } from './errors';
+import { UserError } from '../contract/user-error';
 import { setUiUrlFlag } from './web-ui';
 import { registerServerCommand } from './server-command';
-import { runWorkerCommand } from '../worker';
+import { runWorkerCommand } from '../runtime/worker';
 import { DEFAULT_WORKER_METRICS_PORT, METRICS_PORT_ENV, metricsPort } from '../observability/runtime';
 import { registerSimCommands } from '../simulator/cli';
 import { registerPlanCommand } from './plan-command';
@@ -11,6 +11,7 @@ import { registerRehearseCommand } from './rehearse';
 import { registerReleasesCommands } from './releases-command';
 import { REPORT_DIR_ENV } from '../paths';
 import { registerCodecServerCommand } from './codec-command';
+import { ExitCode } from '../contract/exit-codes';
 
 /** Builds the whole command tree; each area registers its own subcommands. */
 export function buildProgram(): Command {
@@ -74,13 +75,13 @@ export async function main(argv: string[]): Promise<void> {
     if (/binary\/encrypted/.test(message)) {
       // A payload the codec encrypted, read by a client without the key (src/codec/).
       process.stderr.write("talos-upgrade: this run's payloads are encrypted; set TALOS_UPGRADE_CODEC_KEY or TALOS_UPGRADE_CODEC_KEY_FILE to the key the worker uses\n");
-      process.exitCode = 1;
+      process.exitCode = ExitCode.failure;
       return;
     }
     process.stderr.write(`talos-upgrade: ${message.split('\n')[0]}\n`);
     if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     else process.stderr.write('(run again with --debug for details)\n');
-    process.exitCode = 1;
+    process.exitCode = ExitCode.failure;
   }
 }
 

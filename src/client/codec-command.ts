@@ -7,11 +7,12 @@ import type { Command } from 'commander';
 import { codecFromEnv } from '../codec/data-converter';
 import { DEFAULT_UI_ORIGINS, startCodecServer } from '../codec/codec-server';
 import { CODEC_KEY_ENV, CODEC_KEY_FILE_ENV } from '../codec/key';
-import { UserError } from './errors';
+import { UserError } from '../contract/user-error';
+import { ExitCode } from '../contract/exit-codes';
 
 function parsePort(value: string): number {
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UserError(`--port must be a port number (1-65535), got "${value}"`, 2);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UserError(`--port must be a port number (1-65535), got "${value}"`, ExitCode.badSpec);
   return port;
 }
 
@@ -20,9 +21,9 @@ function parseOrigin(value: string, previous: string[] = []): string[] {
   try {
     origin = new URL(value).origin;
   } catch {
-    throw new UserError(`--ui-origin must be the Web UI's origin, e.g. http://127.0.0.1:8233 or https://cloud.temporal.io; got "${value}"`, 2);
+    throw new UserError(`--ui-origin must be the Web UI's origin, e.g. http://127.0.0.1:8233 or https://cloud.temporal.io; got "${value}"`, ExitCode.badSpec);
   }
-  if (origin === 'null') throw new UserError(`--ui-origin must be an http(s) origin; got "${value}"`, 2);
+  if (origin === 'null') throw new UserError(`--ui-origin must be an http(s) origin; got "${value}"`, ExitCode.badSpec);
   return [...previous, origin];
 }
 
@@ -34,7 +35,7 @@ export function registerCodecServerCommand(program: Command): void {
     .option('--ui-origin <origin>', `a Web UI origin allowed to call it (repeatable; default ${DEFAULT_UI_ORIGINS.join(' and ')})`, parseOrigin)
     .action(async (opts: { port: string; uiOrigin?: string[] }) => {
       const codec = codecFromEnv();
-      if (!codec) throw new UserError(`no codec key: set ${CODEC_KEY_ENV} (openssl rand -base64 32) or ${CODEC_KEY_FILE_ENV}, the same the worker uses`, 2);
+      if (!codec) throw new UserError(`no codec key: set ${CODEC_KEY_ENV} (openssl rand -base64 32) or ${CODEC_KEY_FILE_ENV}, the same the worker uses`, ExitCode.badSpec);
       const origins = opts.uiOrigin?.length ? opts.uiOrigin : [...DEFAULT_UI_ORIGINS];
       const server = await startCodecServer({ codec, port: parsePort(opts.port), origins }).catch((err: NodeJS.ErrnoException) => {
         throw new UserError(err.code === 'EADDRINUSE' ? `port ${opts.port} on 127.0.0.1 is taken; choose another --port` : `cannot listen on 127.0.0.1:${opts.port}: ${err.message}`);

@@ -8,7 +8,7 @@ import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } f
 import { ApplicationFailure } from '@temporalio/common';
 import { approveStepUpdate, decideStepUpdate, remediateStepUpdate, rejectStepUpdate, type AuditEntry, type DecisionAction, type UpgradeProgress, type WaitingFor } from '../workflows/messages';
 import { assertWorkerPolling } from './answer-guard';
-import { UserError } from './errors';
+import { UserError } from '../contract/user-error';
 import { UPDATE_TIMEOUT_MS, type ClientContext, isDeadline, type FoundUpgrade, readSnapshot } from './upgrade-client';
 
 // ---------------------------------------------------------------- human answers

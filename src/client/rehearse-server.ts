@@ -7,10 +7,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection } from '@temporalio/worker';
-import { devServerArgs, freePort, waitForServer } from '../dev-server';
-import { ensureTemporalCli } from '../temporal-cli';
+import { devServerArgs, freePort, waitForServer } from '../runtime/dev-server';
+import { ensureTemporalCli } from '../runtime/temporal-cli';
 import { installRuntime as installSdkRuntime, type InstalledRuntime, type MetricsPort } from '../observability/runtime';
-import { connectClient, connectNative, connectTarget, ensureSearchAttributes, isTemporalServer, type ConnectTarget } from './connection';
+import { connectClient, connectNative, connectTarget, ensureSearchAttributes, isTemporalServer, type ConnectTarget } from '../runtime/connection';
 import { removeServerRecord, writeServerRecord } from './web-ui';
 
 // ---------------------------------------------------------------- Temporal

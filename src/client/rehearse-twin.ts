@@ -5,7 +5,8 @@
 import * as path from 'node:path';
 import type { UpgradeSpec } from '../plan/types';
 import { SimOptionError, initSim, readInvocations, type SimInfo } from '../simulator';
-import { ExitCode, UserError } from './errors';
+import { UserError } from '../contract/user-error';
+import { ExitCode } from '../contract/exit-codes';
 
 // ---------------------------------------------------------------- the twin
 

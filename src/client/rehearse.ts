@@ -15,16 +15,17 @@ import type { Command } from 'commander';
 import { CLUSTER_NAME, SpecError, parseSpec, parseSpecText } from '../plan/spec';
 import type { UpgradeSpec } from '../plan/types';
 import { FAULT_SYNTAX, FaultSpecError, faultHelpLines, parseFaultArg, setFault, type FaultSpec } from '../simulator';
-import { createUpgradeWorker } from '../worker';
+import { createUpgradeWorker } from '../runtime/worker';
 import { METRICS_PORT_ENV, metricsPort, type InstalledRuntime } from '../observability/runtime';
 import { DECISION_ACTIONS, type DecisionAction } from '../workflows/messages';
-import { ExitCode, UserError } from './errors';
+import { UserError } from '../contract/user-error';
+import { ExitCode } from '../contract/exit-codes';
 import { styleFor, type Style } from './render';
 import { workflowLink } from './web-ui';
 import { REHEARSAL_TASK_QUEUE_PREFIX, startUpgrade } from './start-upgrade';
 import { readSpecText } from './spec-file';
 import { answerer, terminalAsk } from './rehearse-answers';
-import { EXIT_INTERRUPTED, findUpgrade, localUser, readSnapshot, type ClientContext } from './upgrade-client';
+import { findUpgrade, localUser, readSnapshot, type ClientContext } from './upgrade-client';
 import { watchUpgrade, type Snapshot, type WatchResult } from './watch';
 import { REPORT_DIR_ENV, reportDir } from '../paths';
 import { type Server, settlesWithin, embeddedServer, sharedServer, serverMode, installRuntime } from './rehearse-server';
@@ -133,7 +134,7 @@ function onInterrupt(stop: AbortController): () => void {
     interrupts += 1;
     if (interrupts > 1) {
       process.stderr.write('talos-upgrade: interrupted twice; exiting now\n');
-      process.exit(EXIT_INTERRUPTED);
+      process.exit(ExitCode.interrupted);
     }
     process.stderr.write('\nstopping the rehearsal (Ctrl-C again to quit at once)...\n');
     stop.abort();
@@ -262,7 +263,7 @@ async function runRehearsal(specPath: string | undefined, o: RehearseOptions, de
       workerError = err;
       stop.abort();
     });
-    if (stop.signal.aborted) return EXIT_INTERRUPTED;
+    if (stop.signal.aborted) return ExitCode.interrupted;
 
     handle = await startUpgrade(server.client, spec, { taskQueue, startedBy: localUser(), tuning: { pollIntervalMs: 200 } });
     const ctx: ClientContext = { client: server.client, connection: server.connection, namespace: server.namespace, address: server.address };
@@ -292,7 +293,7 @@ async function runRehearsal(specPath: string | undefined, o: RehearseOptions, de
       timeoutMs,
     });
     if (workerError) throw workerError instanceof Error ? workerError : new Error('the worker stopped unexpectedly');
-    if (result.kind === 'interrupted') return EXIT_INTERRUPTED;
+    if (result.kind === 'interrupted') return ExitCode.interrupted;
     if (result.kind === 'timeout') {
       write(color.red(`the rehearsal did not finish within ${Math.round(timeoutMs / 1000)}s; stopping it (raise --timeout)`));
       return ExitCode.failure;

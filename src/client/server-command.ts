@@ -1,13 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { ensureTemporalCli } from '../temporal-cli';
-import { portIsFree, startDevServer } from '../dev-server';
+import { ensureTemporalCli } from '../runtime/temporal-cli';
+import { portIsFree, startDevServer } from '../runtime/dev-server';
 import { stateDir } from '../paths';
-import { ensureSearchAttributes, isTemporalServer, connectClient } from './connection';
-import { UserError } from './errors';
+import { ensureSearchAttributes, isTemporalServer, connectClient } from '../runtime/connection';
+import { UserError } from '../contract/user-error';
 import { localServerRecord, removeServerRecord, webUiBase, writeServerRecord } from './web-ui';
 import { DEFAULT_RETENTION_MS, MAX_RETENTION_MS, MIN_RETENTION_MS, ensureRetention, formatRetention, parseRetention } from './retention';
+import { ExitCode } from '../contract/exit-codes';
 
 interface ServerOptions {
   port: string;
@@ -49,7 +50,7 @@ function processAlive(pid: number): boolean {
 
 function parsePort(value: string, flag: string): number {
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UserError(`${flag} must be a port number (1-65535), got "${value}"`, 2);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UserError(`${flag} must be a port number (1-65535), got "${value}"`, ExitCode.badSpec);
   return port;
 }
 
@@ -71,7 +72,10 @@ function retentionOption(value: string | undefined): { ms: number; exact: boolea
   if (value === undefined) return { ms: DEFAULT_RETENTION_MS, exact: false };
   const ms = parseRetention(value);
   if (ms === null) {
-    throw new UserError(`--retention must be days and/or hours from ${formatRetention(MIN_RETENTION_MS)} to ${formatRetention(MAX_RETENTION_MS)}, e.g. 30d, 90d or 720h; got "${value}"`, 2);
+    throw new UserError(
+      `--retention must be days and/or hours from ${formatRetention(MIN_RETENTION_MS)} to ${formatRetention(MAX_RETENTION_MS)}, e.g. 30d, 90d or 720h; got "${value}"`,
+      ExitCode.badSpec,
+    );
   }
   return { ms, exact: true };
 }

@@ -7,9 +7,10 @@ import { formatDuration } from '../plan/duration';
 import { mergeTuning } from '../plan/tuning';
 import type { UpgradeSpec } from '../plan/types';
 import type { ClusterUpgradeInput, UpgradeReport } from '../workflows/messages';
-import { TASK_QUEUE, TalosCluster, UpgradePhase, workflowIdFor } from '../workflows/search-attributes';
+import { TalosCluster, UpgradePhase } from '../contract/search-attributes';
+import { TASK_QUEUE, workflowIdFor } from '../contract/workflow-ids';
 import { readClusterIdentity, runningUpgradeOf } from './cluster-identity';
-import { UserError } from './errors';
+import { UserError } from '../contract/user-error';
 
 /** `rehearse` runs its worker on a task queue of its own named so: how `list` tells rehearsals apart. */
 export const REHEARSAL_TASK_QUEUE_PREFIX = 'talos-upgrade-rehearse-';

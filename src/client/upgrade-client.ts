@@ -7,14 +7,12 @@ import { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { SpecError } from '../plan/spec';
 import { progressQuery, type UpgradeProgress, type UpgradeReport } from '../workflows/messages';
-import { TalosCluster, workflowIdFor } from '../workflows/search-attributes';
-import { connectClient } from './connection';
-import { UserError } from './errors';
+import { TalosCluster } from '../contract/search-attributes';
+import { workflowIdFor } from '../contract/workflow-ids';
+import { connectClient } from '../runtime/connection';
+import { UserError } from '../contract/user-error';
 import { type Snapshot } from './watch';
-
-/** Exit code of `watch` (and `start --watch`) when it stopped because a human is needed. */
-export const EXIT_WAITING = 4;
-export const EXIT_INTERRUPTED = 130;
+import { ExitCode } from '../contract/exit-codes';
 
 const QUERY_TIMEOUT_MS = 15_000;
 export const CLOSED_QUERY_TIMEOUT_MS = 3_000;
@@ -52,7 +50,7 @@ function firstLine(err: unknown): string {
 
 /** A spec problem is exit 2 with its one-line message. */
 export function specUserError(err: unknown): never {
-  if (err instanceof SpecError) throw new UserError(err.message, 2);
+  if (err instanceof SpecError) throw new UserError(err.message, ExitCode.badSpec);
   throw err;
 }
 

@@ -11,14 +11,15 @@ import { checkControl } from '../workflows/message-checks';
 import { abortPreview, runPolicy } from './abort-preview';
 import { registerAuditCommand, reportsHint } from './audit-command';
 import { assertPayload, assertWorkerPolling, confirmSignal } from './answer-guard';
-import { UserError } from './errors';
+import { UserError } from '../contract/user-error';
 import { renderList } from './render';
 import { noLinkText, workflowLink } from './web-ui';
 import { loadSpecFile } from './spec-file';
 import { startUpgrade } from './start-upgrade';
-import { EXIT_WAITING, localUser, withClient, specUserError, findUpgrade, resolveCluster, readSnapshot } from './upgrade-client';
+import { localUser, withClient, specUserError, findUpgrade, resolveCluster, readSnapshot } from './upgrade-client';
 import { approveStep, rejectStep, decideStep, remediateStep, confirm, onTerminal, waitingStep } from './human-answers';
 import { type WatchFlags, follow, statusJson, printStatus, listUpgrades } from './upgrade-queries';
+import { ExitCode } from '../contract/exit-codes';
 
 // ---------------------------------------------------------------- registration
 
@@ -45,7 +46,7 @@ export function tuningFlags(opts: { pollInterval?: string; heartbeatTimeout?: st
   const one = (key: TuningKey, flag: string, text: string | undefined): number | undefined => {
     if (text === undefined) return undefined;
     const problem = tuningProblem(key, text);
-    if (problem) throw new UserError(`${flag}: ${problem}`, 2);
+    if (problem) throw new UserError(`${flag}: ${problem}`, ExitCode.badSpec);
     return tuningMs(text);
   };
   const pollIntervalMs = one('pollInterval', '--poll-interval', opts.pollInterval);
@@ -55,7 +56,7 @@ export function tuningFlags(opts: { pollInterval?: string; heartbeatTimeout?: st
 
 function parseLimit(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new UserError(`--limit must be a whole number from 1 to 1000, got "${value}"`, 2);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new UserError(`--limit must be a whole number from 1 to 1000, got "${value}"`, ExitCode.badSpec);
   return n;
 }
 
@@ -111,7 +112,7 @@ function registerReadCommands(program: Command): void {
 
   program
     .command('watch')
-    .description(`follow an upgrade live until it ends or a human is needed (exit 0 completed, 1 ended otherwise, ${EXIT_WAITING} a human is needed)`)
+    .description(`follow an upgrade live until it ends or a human is needed (exit 0 completed, 1 ended otherwise, ${ExitCode.waiting} a human is needed)`)
     .argument('[cluster]', 'cluster name (optional when exactly one upgrade is running)')
     .option('--follow', 'keep following while a human is needed (until the upgrade ends)')
     .option('--json', 'print the progress JSON, one line per change')
@@ -189,9 +190,9 @@ function registerDecisionCommands(program: Command): void {
       .option('--reason <text>', 'why (audit log); required for override, which a gate that did not pass in time offers'),
   ).action(async (cluster: string, opts: { action: string; step?: string; by: string; reason?: string }) => {
     if (!(DECISION_ACTIONS as readonly string[]).includes(opts.action)) {
-      throw new UserError(`--action must be one of ${DECISION_ACTIONS.join(', ')}, got "${opts.action}"`, 2);
+      throw new UserError(`--action must be one of ${DECISION_ACTIONS.join(', ')}, got "${opts.action}"`, ExitCode.badSpec);
     }
-    if (opts.action === 'override' && !opts.reason?.trim()) throw new UserError('--action override needs --reason "<why it is safe to go on>" (it goes to the audit log)', 2);
+    if (opts.action === 'override' && !opts.reason?.trim()) throw new UserError('--action override needs --reason "<why it is safe to go on>" (it goes to the audit log)', ExitCode.badSpec);
     const action = opts.action as DecisionAction;
     await withClient(async (ctx) => {
       const found = await findUpgrade(ctx, cluster);

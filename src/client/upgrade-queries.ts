@@ -3,28 +3,29 @@
  * (one snapshot, as text or JSON) and list (the cluster's runs with their outcomes).
  */
 import { type UpgradeProgress, type UpgradeReport } from '../workflows/messages';
-import { TalosCluster, UpgradePhase } from '../workflows/search-attributes';
+import { TalosCluster, UpgradePhase } from '../contract/search-attributes';
 import type { AttributedEntry } from '../activities/audit-identity';
 import { readAudit, renderAuditEntries } from './audit-command';
-import { UserError } from './errors';
+import { UserError } from '../contract/user-error';
 import { renderProgress, renderReport, renderWaiting, styleFor, type ListRow } from './render';
 import { noLinkText, workflowLink } from './web-ui';
 import { isRehearsalTaskQueue } from './start-upgrade';
 import { watchUpgrade, type WatchResult } from './watch';
-import { EXIT_WAITING, EXIT_INTERRUPTED, CLOSED_QUERY_TIMEOUT_MS, type ClientContext, type FoundUpgrade, BASE_QUERY, readSnapshot } from './upgrade-client';
+import { CLOSED_QUERY_TIMEOUT_MS, type ClientContext, type FoundUpgrade, BASE_QUERY, readSnapshot } from './upgrade-client';
+import { ExitCode } from '../contract/exit-codes';
 
 // ---------------------------------------------------------------- watching
 
 function watchExitCode(result: WatchResult): number {
   switch (result.kind) {
     case 'ended':
-      return result.snapshot.report?.outcome === 'completed' ? 0 : 1;
+      return result.snapshot.report?.outcome === 'completed' ? ExitCode.ok : ExitCode.failure;
     case 'waiting':
-      return EXIT_WAITING;
+      return ExitCode.waiting;
     case 'interrupted':
-      return EXIT_INTERRUPTED;
+      return ExitCode.interrupted;
     case 'timeout':
-      return 1;
+      return ExitCode.failure;
   }
 }
 
@@ -37,7 +38,7 @@ export interface WatchFlags {
 function pollInterval(flag: string | undefined): number {
   if (flag === undefined) return 1_000;
   const ms = Number(flag);
-  if (!Number.isFinite(ms) || ms < 100 || ms > 60_000) throw new UserError(`--interval must be milliseconds from 100 to 60000, got "${flag}"`, 2);
+  if (!Number.isFinite(ms) || ms < 100 || ms > 60_000) throw new UserError(`--interval must be milliseconds from 100 to 60000, got "${flag}"`, ExitCode.badSpec);
   return ms;
 }
 

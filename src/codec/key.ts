@@ -6,6 +6,7 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import { ExitCode } from '../contract/exit-codes';
 
 export const CODEC_KEY_ENV = 'TALOS_UPGRADE_CODEC_KEY';
 export const CODEC_KEY_FILE_ENV = 'TALOS_UPGRADE_CODEC_KEY_FILE';
@@ -14,7 +15,7 @@ const MAX_KEY_FILE_BYTES = 4096;
 
 /** A codec key that cannot be used: one line naming where it came from and how to fix it (exit 2). */
 export class CodecKeyError extends Error {
-  readonly exitCode = 2;
+  readonly exitCode = ExitCode.badSpec;
   constructor(message: string) {
     super(message);
     this.name = 'CodecKeyError';

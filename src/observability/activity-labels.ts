@@ -9,7 +9,7 @@
  */
 import { CancelledFailure } from '@temporalio/common';
 import { errorType, labelValue } from '../workflows/run/metrics';
-import { workflowIdFor } from '../workflows/search-attributes';
+import { workflowIdFor } from '../contract/workflow-ids';
 
 export interface ActivityShape {
   /** The plan step kind it serves: plan, backup, talos, kubernetes, postflight; or what else it is. */

@@ -11,7 +11,8 @@
  */
 import { DefaultLogger, type LogEntry, type LogLevel } from '@temporalio/worker';
 import { redactKnown } from '../activities/redact';
-import { ExitCode, UserError } from '../client/errors';
+import { UserError } from '../contract/user-error';
+import { ExitCode } from '../contract/exit-codes';
 
 const LOG_FORMAT_ENV = 'TALOS_UPGRADE_LOG_FORMAT';
 export type LogFormat = 'text' | 'json';

@@ -14,7 +14,8 @@
  */
 import { IllegalStateError, type Logger } from '@temporalio/common';
 import { Runtime, type RuntimeOptions, type TelemetryOptions } from '@temporalio/worker';
-import { ExitCode, UserError } from '../client/errors';
+import { UserError } from '../contract/user-error';
+import { ExitCode } from '../contract/exit-codes';
 import { METRICS, RUN_BUCKETS, STEP_BUCKETS, WAIT_BUCKETS } from '../workflows/run/metrics';
 
 export const METRICS_PORT_ENV = 'TALOS_UPGRADE_METRICS_PORT';

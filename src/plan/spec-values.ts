@@ -5,10 +5,11 @@
 import { z } from 'zod';
 import { tryParseDuration } from './duration';
 import type { NotificationEventKind } from './types';
+import { ExitCode } from '../contract/exit-codes';
 
 /** A bad spec. `message` is one line: `<path>: <what is wrong>; <how to fix it>`. Exit code 2 (DESIGN §6). */
 export class SpecError extends Error {
-  readonly exitCode = 2;
+  readonly exitCode = ExitCode.badSpec;
   /** Dotted path in the spec, e.g. `nodes.workers[1]`; empty for the document as a whole. */
   readonly path: string;
   readonly problem: string;

@@ -11,10 +11,11 @@
 import { SUPPORT_MATRIX, compareMinor, installerAcceptsHost, minorOf, talosRunsKubernetes, talosSupport } from './matrix';
 import { BUILT_IN_RELEASE_DATA, knownMinors, latestPatchOf, type ReleaseData, type ReleaseKind } from './release-data';
 import type { Advice, Hop } from './types';
+import { ExitCode } from '../contract/exit-codes';
 
 /** No acceptable path, or a request the policy refuses. One line saying why and what to do. Exit code 2. */
 export class PolicyError extends Error {
-  readonly exitCode = 2;
+  readonly exitCode = ExitCode.badSpec;
   constructor(message: string) {
     super(message.replace(/\s*[\r\n]+\s*/g, ' ').trim());
     this.name = 'PolicyError';

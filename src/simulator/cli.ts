@@ -3,7 +3,8 @@
  * Bad arguments become one UserError line with exit code 2.
  */
 import type { Command } from 'commander';
-import { ExitCode, UserError } from '../user-error';
+import { UserError } from '../contract/user-error';
+import { ExitCode } from '../contract/exit-codes';
 import { FAULT_KINDS, TOOL_FAULTS, TOOL_NAMES } from './types';
 import type { FaultKind, ToolName } from './types';
 import { FAULT_SYNTAX, FaultSpecError, faultHelpLines, isFaultKind, readFaultArg, type FaultSpec } from './faults';

@@ -24,7 +24,7 @@ import {
 } from './messages';
 import { receiveAnswer, receiveControl, validateAnswer, verdictOf, type AnswerKind } from './run/handlers';
 import { UpgradeRun } from './run/upgrade-run';
-import { TalosCluster, UpgradePhase } from './search-attributes';
+import { TalosCluster, UpgradePhase } from '../contract/search-attributes';
 import { temporalPorts } from './temporal-ports';
 
 function registerHandlers(run: UpgradeRun): void {

@@ -16,7 +16,8 @@ import { DEFAULT_RELEASE_FEEDS, currentVersions, proposeRelease, releaseDataFrom
 import type { UpgradePlan, UpgradeSpec } from '../plan/types';
 import { mergeTuning } from '../plan/tuning';
 import type { ClusterUpgradeInput } from './messages';
-import { TalosCluster, UpgradePhase, workflowIdFor } from './search-attributes';
+import { TalosCluster, UpgradePhase } from '../contract/search-attributes';
+import { workflowIdFor } from '../contract/workflow-ids';
 
 export const RELEASE_WATCH_WORKFLOW_TYPE = 'releaseWatch';
 

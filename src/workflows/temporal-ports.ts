@@ -25,11 +25,12 @@ import { WorkflowExecutionAlreadyStartedError, type Duration } from '@temporalio
 import type { Activities } from '../activities';
 import type { NodeStepActivities } from '../activities/node/types';
 import { untilWindowOpens } from './maintenance-window';
-import { NON_RETRYABLE } from './error-types';
+import { NON_RETRYABLE } from '../contract/error-types';
 import type { ClusterUpgradeInput } from './messages';
 import type { BudgetCall, Call, RunActivities, RunPorts } from './run/ports';
 import { clusterLock } from './cluster-lock';
-import { TalosClusterId, UpgradePhase, lockIdFor } from './search-attributes';
+import { TalosClusterId, UpgradePhase } from '../contract/search-attributes';
+import { lockIdFor } from '../contract/workflow-ids';
 
 const MINUTE = 60_000;
 

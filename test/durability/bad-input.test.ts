@@ -32,7 +32,7 @@ import {
   type UpgradeReport,
 } from '../../src/workflows/messages';
 import { MAX_REFUSED_AUDIT_ENTRIES } from '../../src/workflows/message-checks';
-import { workflowIdFor } from '../../src/workflows/search-attributes';
+import { workflowIdFor } from '../../src/contract/workflow-ids';
 import { eventually, startTestServer, startTestWorker, tempDir, type RunningWorker } from '../helpers/temporal-env';
 import { progressOf, simFixture, start, waitingOn } from '../helpers/upgrade-fixture';
 import { openSuite } from './results';

@@ -7,7 +7,7 @@
  * applies signals first (before the workflow asks) and judged it differently: a nondeterminism
  * error. Answers are now held in an inbox and judged where the run waits
  * (src/workflows/run/inbox.ts), so both orders give the same history. The worker here runs with the
- * product's setting (the SDK's default cache, WORKFLOW_CACHE_SIZE in src/worker.ts); the history it
+ * product's setting (the SDK's default cache, WORKFLOW_CACHE_SIZE in src/runtime/worker.ts); the history it
  * writes is then replayed from scratch. `npm run repro:query-race-cached` runs it with an explicit
  * cache of 1000 (the setting that used to fail) and stays green.
  */

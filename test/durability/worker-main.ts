@@ -11,8 +11,8 @@ import * as fs from 'node:fs';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { fenceHooks } from '../../src/activities/node/fence/hooks';
 import { createActivities } from '../../src/activities';
-import { createUpgradeWorker, WORKFLOW_CACHE_SIZE } from '../../src/worker';
-import { workflowsEntry } from '../../src/workflow-bundle';
+import { createUpgradeWorker, WORKFLOW_CACHE_SIZE } from '../../src/runtime/worker';
+import { workflowsEntry } from '../../src/runtime/workflow-bundle';
 
 /** Holds the worker still at a fence seam once, so the test can kill it at that exact point. */
 function armFenceHold(): void {

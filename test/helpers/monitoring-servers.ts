@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import execa from 'execa';
-import { freePort } from '../../src/dev-server';
+import { freePort } from '../../src/runtime/dev-server';
 
 export interface Started {
   url: string;

@@ -7,9 +7,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
-import { ensureTemporalCli } from '../../src/temporal-cli';
-import { SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
-import { createUpgradeWorker, type UpgradeWorkerOptions } from '../../src/worker';
+import { ensureTemporalCli } from '../../src/runtime/temporal-cli';
+import { SEARCH_ATTRIBUTES } from '../../src/contract/search-attributes';
+import { createUpgradeWorker, type UpgradeWorkerOptions } from '../../src/runtime/worker';
 
 // Fence records of node-changing calls (src/activities/node/fence/) go to a directory of this test
 // process, inherited by the workers it starts, never to the user's ~/.local/state.
@@ -111,4 +111,4 @@ export async function eventually<T>(check: () => Promise<T | undefined | null | 
   throw new Error(`condition not met within ${timeoutMs} ms${detail}`);
 }
 
-export { freePort } from '../../src/dev-server';
+export { freePort } from '../../src/runtime/dev-server';

@@ -3,7 +3,7 @@
  * Env: TEMPORAL_ADDRESS, TEST_TASK_QUEUE.
  */
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { createUpgradeWorker } from '../../src/worker';
+import { createUpgradeWorker } from '../../src/runtime/worker';
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });

@@ -12,7 +12,7 @@ import execa from 'execa';
 import type { StatusJson } from '../../src/client/upgrade-queries';
 import type { UpgradePlan } from '../../src/plan/types';
 import { initSim, readInvocations, type SimInfo } from '../../src/simulator';
-import { TASK_QUEUE } from '../../src/workflows/search-attributes';
+import { TASK_QUEUE } from '../../src/contract/workflow-ids';
 import { cliEntry, runCli } from '../helpers/cli';
 import { eventually, freePort, type RunningWorker, startTestServer, startTestWorker, tempDir } from '../helpers/temporal-env';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { selfTest, finishSelfTest, selfTestState } from '../../src/workflows/self-test';
-import { TalosCluster } from '../../src/workflows/search-attributes';
+import { TalosCluster } from '../../src/contract/search-attributes';
 import { eventually, freePort, startTestServer, startTestWorker, tempDir } from '../helpers/temporal-env';
 
 describe('foundation: real dev server + real worker', () => {

@@ -14,7 +14,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import execa from 'execa';
 import { setFault } from '../../src/simulator';
 import { abortSignal, approveSignal, decideSignal, rejectSignal, type UpgradeReport } from '../../src/workflows/messages';
-import { TASK_QUEUE } from '../../src/workflows/search-attributes';
+import { TASK_QUEUE } from '../../src/contract/workflow-ids';
 import { lineMatching } from '../helpers/child-lines';
 import { cliEntry } from '../helpers/cli';
 import { scrape, samples, total, type Sample } from '../helpers/prometheus';

@@ -13,7 +13,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { initSim, readInvocations, type SimInfo } from '../../src/simulator';
 import { progressQuery } from '../../src/workflows/messages';
 import type { ReleaseWatchInput, ReleaseWatchResult } from '../../src/workflows/release-watch';
-import { TASK_QUEUE } from '../../src/workflows/search-attributes';
+import { TASK_QUEUE } from '../../src/contract/workflow-ids';
 import { runCli } from '../helpers/cli';
 import { githubRelease, serveJson, startHttpServer, type TestHttpServer } from '../helpers/http-receiver';
 import { eventually, startTestServer, startTestWorker, tempDir, type RunningWorker } from '../helpers/temporal-env';

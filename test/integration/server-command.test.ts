@@ -5,7 +5,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import execa from 'execa';
-import { connectClient } from '../../src/client/connection';
+import { connectClient } from '../../src/runtime/connection';
 import { initSim } from '../../src/simulator';
 import { cliEntry, runCli } from '../helpers/cli';
 import { eventually, freePort, tempDir } from '../helpers/temporal-env';
@@ -106,7 +106,7 @@ describe('Temporal CLI provisioning', () => {
     const tmp = tempDir('nocli');
     try {
       const tools = path.join(tmp.dir, 'tools');
-      const result = await execa(process.execPath, [path.join(path.dirname(cliEntry()), '..', 'temporal-cli.js')], {
+      const result = await execa(process.execPath, [path.join(path.dirname(cliEntry()), '..', 'runtime', 'temporal-cli.js')], {
         env: { PATH: '/nonexistent', HOME: tmp.dir, TALOS_UPGRADE_TOOLS_DIR: tools, TALOS_UPGRADE_PYTHON: path.join(tmp.dir, 'no-python3') },
         extendEnv: false,
         reject: false,

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import execa from 'execa';
-import { connectClient } from '../../src/client/connection';
+import { connectClient } from '../../src/runtime/connection';
 import { startUpgrade } from '../../src/client/start-upgrade';
 import { parseSpec } from '../../src/plan/spec';
 import { initSim } from '../../src/simulator';

@@ -9,7 +9,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { readInvocations, readSimState, setFault, clearFaults, upgradeCount } from '../../src/simulator';
 import { abortSignal, approveSignal, approveStepUpdate, decideStepUpdate, pauseSignal, rejectStepUpdate, resumeSignal, type UpgradeReport } from '../../src/workflows/messages';
-import { UserError } from '../../src/client/errors';
+import { UserError } from '../../src/contract/user-error';
 import { historyText } from '../helpers/history-text';
 import { eventually, startTestServer, startTestWorker, tempDir, type RunningWorker } from '../helpers/temporal-env';
 import { progressOf, simFixture, start, waitingOn, type SimFixture, type UpgradeHandle } from '../helpers/upgrade-fixture';

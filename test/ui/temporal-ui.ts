@@ -20,7 +20,7 @@ export const UI_TIMEOUT = 20_000;
 export const REPO_ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..');
 export const ARTIFACTS_DIR = path.join(REPO_ROOT, 'test-results', 'web-ui');
 
-export { freePort } from '../../src/dev-server';
+export { freePort } from '../../src/runtime/dev-server';
 
 /** Fails (never skips) when the browser is missing: this test is part of the acceptance. */
 export function requireChromium(): string {

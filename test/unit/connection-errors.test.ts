@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { unreachable } from '../../src/client/connection';
+import { unreachable } from '../../src/runtime/connection';
 
 /** What the SDK's two connections really throw when nothing listens (captured from @temporalio 1.24). */
 const NATIVE_REFUSED = 'tonic::transport::Error(Transport, ConnectError(ConnectError("tcp connect error", 127.0.0.1:42765, Os { code: 111, kind: ConnectionRefused, message: "Connection refused" })))';

@@ -12,7 +12,7 @@ import { after, describe, it } from 'node:test';
 import { runCommandGate } from '../../src/activities/gates/command';
 import { queryPrometheusGate, samplesOf } from '../../src/activities/gates/prometheus';
 import { initSim, type SimInfo } from '../../src/simulator';
-import { freePort } from '../../src/dev-server';
+import { freePort } from '../../src/runtime/dev-server';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gate-acts-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));

@@ -50,6 +50,28 @@ describe('lint rule: the layers stay apart', () => {
     assert.match(hits[0]?.message ?? '', /twin may not import the operator CLI/);
   });
 
+  it('rejects src/runtime importing the operator CLI, not the SDK client', async () => {
+    const result = await lint('runtime/imports-client.ts', 'layers');
+    const hits = ruleHits(result, '@typescript-eslint/no-restricted-imports');
+    assert.equal(hits.length, 1, JSON.stringify(result.messages));
+    assert.match(hits[0]?.message ?? '', /src\/runtime may not import the operator CLI/);
+  });
+
+  it('rejects an activity importing a workflow value, not a workflow type', async () => {
+    const result = await lint('activities/imports-workflows.ts', 'layers');
+    const hits = ruleHits(result, '@typescript-eslint/no-restricted-imports');
+    assert.equal(hits.length, 1, JSON.stringify(result.messages));
+    assert.equal(hits[0]?.line, 4);
+    assert.match(hits[0]?.message ?? '', /Activities may import only types from the workflow code/);
+  });
+
+  it('rejects src/contract importing another layer, not zod or @temporalio/common', async () => {
+    const result = await lint('contract/imports-plan.ts', 'layers');
+    const hits = ruleHits(result, '@typescript-eslint/no-restricted-imports');
+    assert.equal(hits.length, 1, JSON.stringify(result.messages));
+    assert.match(hits[0]?.message ?? '', /src\/contract imports only itself/);
+  });
+
   it('rejects plan rendering that imports an activity', async () => {
     const result = await lint('client/render-activities.ts', 'layers');
     const hits = ruleHits(result, '@typescript-eslint/no-restricted-imports');

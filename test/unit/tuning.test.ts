@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { tuningFlags } from '../../src/client/upgrade-commands';
-import { UserError } from '../../src/client/errors';
+import { UserError } from '../../src/contract/user-error';
 import { upgradeInput } from '../../src/client/start-upgrade';
 import { parseSpec, SpecError } from '../../src/plan/spec';
 import { mergeTuning, tuningProblem } from '../../src/plan/tuning';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Context } from '@temporalio/activity';
 import { rememberSecrets } from '../../src/activities/redact';
-import { ActionLogInterceptor, describeAction } from '../../src/worker-action-log';
+import { ActionLogInterceptor, describeAction } from '../../src/runtime/worker-action-log';
 
 interface Line {
   level: 'info' | 'warn';

@@ -17,7 +17,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { typed } from '../failures';
 import { findUpgradeFailure, parseDmesg } from '../parse/talosctl-dmesg';
-import { ErrorTypes } from '../types';
+import { ErrorTypes } from '../../contract/error-types';
 import type { ClusterAccess } from '../types';
 import { pollMs, talos } from './common';
 import { describeLook, lookAt } from './look';

@@ -18,7 +18,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { lastMeaningfulLine } from '../tool-messages';
 import { typed } from '../failures';
 import { parseDrain, parsePdbs, type DrainFacts, type PdbFacts } from '../parse/kubectl';
-import { ErrorTypes } from '../types';
+import { ErrorTypes } from '../../contract/error-types';
 import { kubectl, readKubeNode } from './common';
 import { fenceDir, fenceKey, writeJsonAtomic } from './fence/store';
 import type { DrainInput, DrainResult, DrainStall } from './types';

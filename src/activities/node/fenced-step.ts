@@ -19,7 +19,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ToolName } from '../argument-safety';
-import { ErrorTypes } from '../types';
+import { ErrorTypes } from '../../contract/error-types';
 import { envOf } from './common';
 import { awaitRecord, FenceOutcomeLost, FenceStillRunning, runFenced, type FencedRunOptions } from './fence/call';
 import { consumedHistory, consumeRecord, fenceDir, fenceKey, fenceStepId, readRecord, type FenceAction, type FenceIdentity, type FenceOutcomeRecord } from './fence/store';

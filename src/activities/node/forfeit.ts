@@ -9,7 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { lastMeaningfulLine } from '../tool-messages';
 import { typed } from '../failures';
 import { parseEtcdStatusAnswer } from '../parse/talosctl';
-import { ErrorTypes } from '../types';
+import { ErrorTypes } from '../../contract/error-types';
 import { talos } from './common';
 import type { ForfeitInput, ForfeitResult } from './types';
 import { forfeitArgs, etcdStatusArgs } from '../../plan/commands';

@@ -13,7 +13,7 @@ import { lastMeaningfulLine } from '../tool-messages';
 import { isRefusal } from '../failures';
 import { ParseError } from '../parse/common';
 import { parseUpgradeSequence, type UpgradeSequenceFacts } from '../parse/talosctl-upgrade';
-import { ErrorTypes } from '../types';
+import { ErrorTypes } from '../../contract/error-types';
 import type { FenceOutcomeRecord } from './fence/store';
 
 export type InstallVerdict =

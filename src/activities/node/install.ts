@@ -18,7 +18,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { typed } from '../failures';
 import { parseTalosVersion } from '../parse/talosctl';
-import { ErrorTypes } from '../types';
+import { ErrorTypes } from '../../contract/error-types';
 import { talos } from './common';
 import { runFencedStep } from './fenced-step';
 import { installFailure, judgeInstall } from './install-outcome';

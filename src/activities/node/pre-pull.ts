@@ -16,7 +16,7 @@ import { lastMeaningfulLine } from '../tool-messages';
 import { typed } from '../failures';
 import { withHeartbeats } from '../heartbeat';
 import { parseUpgradeSequence } from '../parse/talosctl-upgrade';
-import { ErrorTypes } from '../types';
+import { ErrorTypes } from '../../contract/error-types';
 import { talos } from './common';
 import type { PrePullInput, PrePullResult } from './types';
 import { prePullArgs } from '../../plan/commands';

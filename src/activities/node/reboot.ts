@@ -12,7 +12,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { lastMeaningfulLine } from '../tool-messages';
 import { typed } from '../failures';
-import { ErrorTypes } from '../types';
+import { ErrorTypes } from '../../contract/error-types';
 import { runFencedStep } from './fenced-step';
 import { describeLook, lookAt } from './look';
 import type { RebootInput, RebootResult } from './types';

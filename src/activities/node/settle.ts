@@ -10,7 +10,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { typed } from '../failures';
-import { ErrorTypes } from '../types';
+import { ErrorTypes } from '../../contract/error-types';
 import { pollMs } from './common';
 import { awaitRecord, FenceStillRunning } from './fence/call';
 import { consumeRecord, fenceDir, fenceStepId, hasCancelNote, stepRecords } from './fence/store';

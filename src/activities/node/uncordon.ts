@@ -8,7 +8,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { lastMeaningfulLine } from '../tool-messages';
 import { typed } from '../failures';
-import { ErrorTypes } from '../types';
+import { ErrorTypes } from '../../contract/error-types';
 import { kubectl, pollMs, readKubeNode } from './common';
 import type { UncordonInput, UncordonResult } from './types';
 import { uncordonArgs } from '../../plan/commands';

@@ -15,7 +15,8 @@ import { observeNode } from '../node-observer';
 import { parseNodes } from '../parse/kubectl';
 import { parseHealthOutput, type HealthOutcome } from '../parse/talosctl';
 import { toolEnv } from '../tool-env';
-import { ErrorTypes, type VerifyNodeInput, type VerifyNodeResult } from '../types';
+import { ErrorTypes } from '../../contract/error-types';
+import { type VerifyNodeInput, type VerifyNodeResult } from '../types';
 
 /** The shortest health wait: one look, even when the step's budget is spent. */
 const MIN_HEALTH_MS = 10_000;

@@ -7,7 +7,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { findRemediation } from '../../plan/remediation';
-import { ErrorTypes } from '../error-types';
+import { ErrorTypes } from '../../contract/error-types';
 import { checkApprove, checkControl, checkDecide, checkReject, checkRemediate, malformedNote } from '../message-checks';
 import { type AuditEntry, type MessageRef, type WaitingFor } from '../messages';
 import { misfit, type Answer } from './inbox';

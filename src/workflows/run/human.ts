@@ -6,7 +6,7 @@
 import type { PlanStep, TalosStep } from '../../plan/types';
 import { findRemediation, type Remediation, type ReupgradeSchematic } from '../../plan/remediation';
 import type { DecisionAction, StepProgress, WaitingFor } from '../messages';
-import { ErrorTypes } from '../error-types';
+import { ErrorTypes } from '../../contract/error-types';
 import { failureMessage, failureType } from './failures';
 import { misfit, type Answer, type RemediateAnswer, type Wait } from './inbox';
 import { waitEnded, waitStarted } from './metrics';

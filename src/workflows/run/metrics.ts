@@ -7,7 +7,7 @@
  * workflow (unit tests drive an UpgradeRun in plain Node) every recorder does nothing.
  *
  * Lives with the workflow code (not src/observability/) so the workflow lint rules apply to it and a
- * change to it makes the prebuilt bundle stale (src/workflow-bundle.ts watches src/workflows/).
+ * change to it makes the prebuilt bundle stale (src/runtime/workflow-bundle.ts watches src/workflows/).
  * Attributes stay low-cardinality: cluster, kinds, sub-steps, outcomes, error types; `node` only on
  * the node-step counter, where it is bounded by the cluster's size.
  */

@@ -4,7 +4,7 @@
  * the operator (with the fixes on offer) and is made again after resume: a new recorded plan.
  */
 import type { UpgradePlan } from '../../plan/types';
-import { ErrorTypes } from '../error-types';
+import { ErrorTypes } from '../../contract/error-types';
 import { failureMessage, failureType } from './failures';
 import { rowFor } from './rows';
 import { blocked } from './human';

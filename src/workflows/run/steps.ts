@@ -1,7 +1,7 @@
 /** The backup, Kubernetes and postflight steps: one activity each, with what it found recorded. */
 import { ApplicationFailure } from '@temporalio/common';
 import type { BackupStep, KubernetesStep } from '../../plan/types';
-import { ErrorTypes } from '../error-types';
+import { ErrorTypes } from '../../contract/error-types';
 import type { StepProgress } from '../messages';
 import type { UpgradeRun } from './upgrade-run';
 

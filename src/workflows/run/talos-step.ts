@@ -13,7 +13,7 @@ import type { NodeLook } from '../../activities/node/types';
 import { formatDuration } from '../../plan/duration';
 import { installerImage } from '../../plan/installer';
 import type { TalosStep } from '../../plan/types';
-import { ErrorTypes } from '../error-types';
+import { ErrorTypes } from '../../contract/error-types';
 import type { StepProgress } from '../messages';
 import { nodeStepEnded, substepBegins } from './metrics';
 import { uncordonOwn } from './saga';

@@ -8,7 +8,7 @@
 import type { Context } from '@temporalio/activity';
 import type { Next } from '@temporalio/common';
 import type { ActivityExecuteInput, ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
-import { redactKnown } from './activities/redact';
+import { redactKnown } from '../activities/redact';
 
 type Input = Record<string, unknown>;
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);

@@ -3,18 +3,18 @@
  */
 import type { Duration } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities, type ActivityDeps } from './activities';
-import { connectClient, connectNative, connectTarget, ensureSearchAttributes, type ConnectTarget } from './client/connection';
-import { UserError } from './client/errors';
-import { withObservability } from './observability/activity-interceptor';
-import { lineLogger, logFormat } from './observability/log-format';
-import { DEFAULT_WORKER_METRICS_PORT, installRuntime, type MetricsPort } from './observability/runtime';
+import { createActivities, type ActivityDeps } from '../activities';
+import { connectClient, connectNative, connectTarget, ensureSearchAttributes, type ConnectTarget } from './connection';
+import { UserError } from '../contract/user-error';
+import { withObservability } from '../observability/activity-interceptor';
+import { lineLogger, logFormat } from '../observability/log-format';
+import { DEFAULT_WORKER_METRICS_PORT, installRuntime, type MetricsPort } from '../observability/runtime';
 import { checkOpenRuns, refusal } from './replay-gate';
-import { TASK_QUEUE } from './workflows/search-attributes';
+import { TASK_QUEUE } from '../contract/workflow-ids';
 import { prebuiltBundle, workflowsEntry } from './workflow-bundle';
 import { actionLogInterceptors } from './worker-action-log';
-import { reportDir } from './paths';
-import { dataConverterFromEnv } from './codec/data-converter';
+import { reportDir } from '../paths';
+import { dataConverterFromEnv } from '../codec/data-converter';
 
 /**
  * The SDK's default workflow cache (undefined = sized from the worker's memory). Runs no longer
@@ -67,7 +67,7 @@ export interface WorkerCommandOptions {
   reportDir?: string;
 }
 
-/** Search attributes, then the replay gate (src/replay-gate.ts): both before the worker polls. */
+/** Search attributes, then the replay gate (src/runtime/replay-gate.ts): both before the worker polls. */
 async function preflightWorker(target: ConnectTarget, opts: WorkerCommandOptions): Promise<void> {
   const { client, connection } = await connectClient(target);
   try {

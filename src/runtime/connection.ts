@@ -8,8 +8,8 @@ import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
 import { dataConverterFromEnv } from '../codec/data-converter';
-import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
-import { UserError } from './errors';
+import { SEARCH_ATTRIBUTES } from '../contract/search-attributes';
+import { UserError } from '../contract/user-error';
 
 const DEFAULT_ADDRESS = '127.0.0.1:7233';
 

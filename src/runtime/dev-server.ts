@@ -8,8 +8,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { isTemporalServer } from './client/connection';
-import { SEARCH_ATTRIBUTES } from './workflows/search-attributes';
+import { isTemporalServer } from './connection';
+import { SEARCH_ATTRIBUTES } from '../contract/search-attributes';
 
 export interface DevServerOptions {
   cli: string;

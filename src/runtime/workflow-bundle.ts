@@ -5,9 +5,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { ExitCode } from '../contract/exit-codes';
 
-export const workflowsEntry = (): string => path.join(__dirname, 'workflows', 'index.js');
-export const bundlePath = (): string => path.join(__dirname, '..', 'workflow-bundle.js');
+export const workflowsEntry = (): string => path.join(__dirname, '..', 'workflows', 'index.js');
+export const bundlePath = (): string => path.join(__dirname, '..', '..', 'workflow-bundle.js');
 
 export async function writeWorkflowBundle(): Promise<string> {
   const { code } = await bundleWorkflowCode({ workflowsPath: workflowsEntry(), logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error } });
@@ -28,13 +29,13 @@ function newestJs(dir: string): number {
 
 /**
  * The prebuilt bundle when it is newer than the workflow code (src/workflows/** and the pure
- * src/plan/** it imports), else undefined (the worker then bundles itself).
+ * src/plan/** and src/contract/** it imports), else undefined (the worker then bundles itself).
  */
 export function prebuiltBundle(): string | undefined {
   try {
     const bundled = fs.statSync(bundlePath()).mtimeMs;
     const workflows = path.dirname(workflowsEntry());
-    const newest = Math.max(newestJs(workflows), newestJs(path.join(workflows, '..', 'plan')));
+    const newest = Math.max(newestJs(workflows), newestJs(path.join(workflows, '..', 'plan')), newestJs(path.join(workflows, '..', 'contract')));
     return bundled >= newest ? bundlePath() : undefined;
   } catch {
     return undefined;
@@ -46,6 +47,6 @@ if (require.main === module) {
     .then((file) => process.stdout.write(`workflow bundle: ${path.relative(process.cwd(), file)}\n`))
     .catch((err: unknown) => {
       process.stderr.write(`${String(err)}\n`);
-      process.exitCode = 1;
+      process.exitCode = ExitCode.failure;
     });
 }

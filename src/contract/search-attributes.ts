@@ -6,8 +6,3 @@ export const UpgradePhase = defineSearchAttributeKey('UpgradePhase', SearchAttri
 /** The cluster's own identity (kube-system namespace uid): one upgrade per cluster whatever a spec calls it. */
 export const TalosClusterId = defineSearchAttributeKey('TalosClusterId', SearchAttributeType.KEYWORD);
 export const SEARCH_ATTRIBUTES = [TalosCluster, UpgradePhase, TalosClusterId];
-
-export const TASK_QUEUE = 'talos-upgrade';
-export const workflowIdFor = (cluster: string): string => `talos-upgrade-${cluster}`;
-/** The lock a run holds for its cluster's life (a child workflow; see cluster-lock.ts). */
-export const lockIdFor = (clusterId: string): string => `talos-upgrade-lock-${clusterId}`;
