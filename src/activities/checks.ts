@@ -4,6 +4,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { quorumProblems } from '../plan/etcd-rules';
 import type { ClusterFacts } from '../plan/types';
 import { typed } from './failures';
 import { inspectCluster as inspect, readEtcd } from './inspect';
@@ -20,61 +21,15 @@ export async function inspectCluster(input: InspectInput): Promise<ClusterFacts>
   });
 }
 
-/**
- * etcd's own status errors (StatusResponse.Errors, joined by ", " in talosctl's ERRORS column):
- * "etcdserver: no leader", and the cluster's alarms as AlarmMember text, `memberID:<decimal> alarm:NOSPACE`.
- * Every member reports every alarm, so alarms are returned once per member id.
- */
-function readEtcdErrors(text: string): { alarms: { memberId: string; alarm: string }[]; noLeader: boolean; other: string[] } {
-  const alarms: { memberId: string; alarm: string }[] = [];
-  const other: string[] = [];
-  let noLeader = false;
-  for (const m of text.matchAll(/memberID:(\d+) alarm:([A-Z]+)/g)) {
-    alarms.push({
-      memberId: BigInt(m[1] ?? '0')
-        .toString(16)
-        .padStart(16, '0'),
-      alarm: m[2] ?? '',
-    });
-  }
-  const rest = text.replace(/memberID:\d+ alarm:[A-Z]+\s*/g, '');
-  for (const part of rest
-    .split(', ')
-    .map((x) => x.trim())
-    .filter((x) => x !== '' && x !== ',')) {
-    if (part === 'etcdserver: no leader') noLeader = true;
-    else other.push(part);
-  }
-  return { alarms, noLeader, other };
-}
-
-/** etcd is safe to lose one control plane: every member healthy, one per control plane, no learners. */
-export function etcdProblems(etcd: ClusterFacts['etcd'], controlPlanes: string[]): string[] {
-  if (etcd.error) return [`etcd could not be read: ${etcd.error}`];
-  const problems: string[] = [];
-  if (etcd.members.length !== controlPlanes.length) {
-    problems.push(`etcd has ${etcd.members.length} members for ${controlPlanes.length} control planes (a stale member? see talosctl etcd members)`);
-  }
-  const learners = etcd.members.filter((m) => m.learner);
-  if (learners.length) problems.push(`etcd learners present: ${learners.map((m) => m.hostname || m.id).join(', ')}`);
-  const alarms = new Map<string, string>();
-  for (const s of etcd.status) {
-    if (!s.errors.trim()) continue;
-    const e = readEtcdErrors(s.errors);
-    for (const a of e.alarms) alarms.set(`${a.alarm} ${a.memberId}`, `etcd alarm ${a.alarm} raised by member ${a.memberId}`);
-    if (e.noLeader) problems.push(`etcd on ${s.node} has no leader (quorum lost?)`);
-    if (e.other.length) problems.push(`etcd on ${s.node} reports: ${e.other.join(', ')}`);
-  }
-  problems.push(...alarms.values());
-  if (etcd.status.length < controlPlanes.length) problems.push(`only ${etcd.status.length} of ${controlPlanes.length} etcd members answered`);
-  return problems;
-}
-
 export async function checkEtcdQuorum(input: EtcdGateInput): Promise<EtcdGateResult> {
   return typed(async () => {
     const ctx = Context.current();
     const etcd = await readEtcd({ talosconfig: input.access.talosconfig, kubeconfig: input.access.kubeconfig, tools: input.access.tools }, input.controlPlanes, { signal: ctx.cancellationSignal });
-    const problems = etcdProblems(etcd, input.controlPlanes);
+    // The control planes' hostnames are not read here: members are matched by address, peer URL and status.
+    const problems = quorumProblems(
+      etcd,
+      input.controlPlanes.map((address) => ({ address })),
+    );
     // Retryable: etcd often needs a few seconds to settle after the previous control plane rebooted.
     if (problems.length) throw ApplicationFailure.retryable(`etcd quorum gate: ${problems.join('; ')}`, ErrorTypes.etcdUnhealthy);
     return { members: etcd.members };
@@ -96,7 +51,7 @@ export async function postflight(input: PostflightInput): Promise<PostflightResu
       problems.push(`${n.address} kubelet ${n.kubeletVersion ?? '?'}, not ${input.kubernetesVersion}`);
     }
   }
-  const controlPlanes = facts.nodes.filter((n) => n.role === 'controlplane').map((n) => n.address);
-  problems.push(...etcdProblems(facts.etcd, controlPlanes));
+  const controlPlanes = facts.nodes.filter((n) => n.role === 'controlplane').map((n) => ({ address: n.address, hostname: n.hostname }));
+  problems.push(...quorumProblems(facts.etcd, controlPlanes));
   return { facts, problems };
 }

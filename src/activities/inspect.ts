@@ -51,7 +51,8 @@ export const KUBECTL_LIST_MAX_BYTES = 64 * 1024 * 1024;
 
 export type Run = (tool: ToolName, args: string[], extra?: Partial<RunOptions>) => Promise<RunResult>;
 
-function makeRunner(access: ToolAccess, ctx: InspectContext): Run {
+/** How inspection runs its tools (heartbeats while a tool is quiet); also drives readFlux / probeVelero alone. */
+export function toolRunner(access: ToolAccess, ctx: InspectContext = {}): Run {
   const env = toolEnv(access);
   return async (tool, args, extra = {}) => {
     const beat = ctx.heartbeat;
@@ -83,7 +84,7 @@ function toolFailure(tool: ToolName, args: string[], result: RunResult): ToolErr
 /** etcd membership and per-member status, asked of the given control planes (the first that answers lists members). */
 export async function readEtcd(access: ToolAccess, controlPlanes: string[], ctx: InspectContext = {}): Promise<ClusterFacts['etcd']> {
   controlPlanes.forEach(assertSafeAddress);
-  return readEtcdWith(makeRunner(access, ctx), controlPlanes, new Map());
+  return readEtcdWith(toolRunner(access, ctx), controlPlanes, new Map());
 }
 
 // ------------------------------------------------------------------ kubernetes, flux, velero
@@ -194,11 +195,6 @@ export async function probeVelero(run: Run): Promise<ClusterFacts['velero']> {
   return { available: true, detail: `velero answers; ${backups.length} backup${backups.length === 1 ? '' : 's'} found` };
 }
 
-/** The runner inspectCluster uses, for driving readFlux / probeVelero alone (tests, tools). */
-export function toolRunner(access: ToolAccess, ctx: InspectContext = {}): Run {
-  return makeRunner(access, ctx);
-}
-
 // ------------------------------------------------------------------ assembling node facts
 
 interface NodeSources {
@@ -249,7 +245,7 @@ function discoverNodes(kube: KubeNodeFacts[]): { controlPlane: string[]; workers
 
 /** Everything preflight needs, read-only. */
 export async function inspectCluster(input: InspectClusterInput, ctx: InspectContext = {}): Promise<ClusterFacts> {
-  const run = makeRunner(input, ctx);
+  const run = toolRunner(input, ctx);
   const kube = await readKubeNodes(run);
   const layout = input.nodes ?? discoverNodes(kube);
   const controlPlanes = [...new Set(layout.controlPlane)];
@@ -323,31 +319,4 @@ async function readClusterId(run: Run): Promise<string | null> {
   } catch {
     return null;
   }
-}
-
-/**
- * One node's state, for polling during its upgrade: Talos version, schematic and stage when it
- * answers, and its Kubernetes Ready/kubelet when the API server does (it may be the node rebooting).
- * Role comes from `role`, else the spec's node lists, else the Kubernetes label.
- */
-export async function readNodeState(input: ToolAccess & { nodes?: { controlPlane: string[]; workers: string[] } | null; role?: NodeRole }, node: string, ctx: InspectContext = {}): Promise<NodeFacts> {
-  assertSafeAddress(node);
-  const run = makeRunner(input, ctx);
-  const reach = await readTalosVersions(run, [node]);
-  const details = reach.versions.has(node) ? await readTalosDetails(run, [node]) : new Map<string, TalosNodeDetail>();
-
-  let kube: KubeNodeFacts | undefined;
-  const k = await run('kubectl', kubectlGetNodesArgs(), { okExitCodes: [0, 1], maxOutputBytes: KUBECTL_LIST_MAX_BYTES });
-  // While a single control plane reboots the API server is away too: that is "unknown", not an error.
-  if (k.exitCode === 0) kube = findKubeNode(parseNodes(k.stdout), node);
-
-  const role: NodeRole = input.role ?? (input.nodes?.controlPlane.includes(node) ? 'controlplane' : input.nodes?.workers.includes(node) ? 'worker' : kube?.controlPlane ? 'controlplane' : 'worker');
-  return nodeFacts({
-    address: node,
-    role,
-    version: reach.versions.get(node) ?? null,
-    down: reach.down.get(node) ?? null,
-    detail: details.get(node),
-    kube,
-  });
 }

@@ -115,10 +115,5 @@ export function writeCachedFeed(feed: FetchedFeed, env: NodeJS.ProcessEnv = proc
  * to the built-in table for its kind). `plan` on the CLI and the planUpgrade activity both call this.
  */
 export function releaseDataForPlan(feeds: ReleaseFeeds, env: NodeJS.ProcessEnv = process.env): ReleaseData {
-  const cache = readCache(releaseCachePath(env));
-  const cached = (url: string): FetchedFeed | null => {
-    const entry = cache.feeds[url];
-    return entry ? { url, fetchedAt: entry.fetchedAt, releases: entry.releases } : null;
-  };
-  return releaseDataFromFeeds({ talos: cached(feeds.talosFeed), kubernetes: cached(feeds.kubernetesFeed) });
+  return releaseDataFromFeeds({ talos: readCachedFeed(feeds.talosFeed, env), kubernetes: readCachedFeed(feeds.kubernetesFeed, env) });
 }

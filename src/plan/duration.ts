@@ -19,15 +19,6 @@ export function tryParseDuration(text: string): number | null {
   return Number(h ?? 0) * UNIT_MS.h + Number(min ?? 0) * UNIT_MS.m + Number(s ?? 0) * UNIT_MS.s + Number(ms ?? 0) * UNIT_MS.ms;
 }
 
-/** Milliseconds for `text`; throws a one-line Error saying how to write it. */
-export function parseDuration(text: string): number {
-  const ms = tryParseDuration(text);
-  if (ms === null) {
-    throw new Error(`${JSON.stringify(text)} is not a duration; write it like 90s, 5m or 1h30m`);
-  }
-  return ms;
-}
-
 /** The shortest spec-style string for `ms`: 300000 → `5m`, 5400000 → `1h30m`, 1500 → `1s500ms`. */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms <= 0) return '0s';

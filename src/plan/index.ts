@@ -8,5 +8,5 @@ export * from './node-order';
 export * from './step-ids';
 export * from './preflight';
 export { PREFLIGHT_CHECK_IDS } from './preflight-common';
-export { peerUrlHost } from './preflight-etcd';
+export { peerUrlHost } from './etcd-rules';
 export * from './build-plan';

@@ -10,9 +10,9 @@
 import { installerImage } from './build-plan';
 import { compareMinor, minorOf } from './matrix';
 import { sameAddress } from './node-order';
-import { peerUrlHost } from './preflight-etcd';
+import { staleEtcdMembers } from './etcd-rules';
 import { parseVersion, talosTag } from './versions';
-import type { ClusterFacts, EtcdMemberFacts, NodeFacts, NodeRole, UpgradePlan } from './types';
+import type { ClusterFacts, NodeFacts, NodeRole, UpgradePlan } from './types';
 import { etcdRemoveMemberArgs, forceDeletePodArgs } from './commands';
 
 export interface EtcdRemoveMember {
@@ -81,16 +81,6 @@ function factsFor(facts: ClusterFacts, address: string): NodeFacts | undefined {
   return facts.nodes.find((n) => sameAddress(n.address, address));
 }
 
-/** Whether an etcd member belongs to one of the control planes (by hostname, address or peer URL). */
-function memberIsControlPlane(member: EtcdMemberFacts, controlPlanes: readonly string[], facts: ClusterFacts): boolean {
-  return controlPlanes.some((address) => {
-    const hostname = factsFor(facts, address)?.hostname;
-    if (sameAddress(member.hostname, address)) return true;
-    if (hostname && sameAddress(member.hostname, hostname)) return true;
-    return member.peerUrls.some((url) => sameAddress(peerUrlHost(url), address));
-  });
-}
-
 function etcdRemoveMemberCommand(memberId: string, node: string): string {
   return ['talosctl', ...etcdRemoveMemberArgs(memberId, node)].join(' ');
 }
@@ -113,7 +103,10 @@ function short(id: string | null): string {
 function staleMemberFixes(input: RemediationInput): EtcdRemoveMember[] {
   const { facts } = input;
   if (facts.etcd.error !== null || facts.etcd.members.length === 0) return [];
-  const stale = facts.etcd.members.filter((m) => !memberIsControlPlane(m, input.controlPlanes, facts));
+  const stale = staleEtcdMembers(
+    facts.etcd,
+    input.controlPlanes.map((address) => ({ address, hostname: factsFor(facts, address)?.hostname ?? null })),
+  );
   // Never shrink etcd to nothing: some member must be a control plane we can talk to.
   if (stale.length === 0 || stale.length >= facts.etcd.members.length) return [];
   const healthy = (address: string): boolean => {

@@ -1,5 +1,5 @@
 /**
- * The kubectl side of inspectCluster (and readNodeState, kubernetesVersions) driven by fake tools
+ * The kubectl side of inspectCluster (and kubernetesVersions) driven by fake tools
  * that replay what the real kubectl printed (test/contract/kubectl/): a 60-node list past the 1 MiB
  * default output cap, nodes named by DNS name, a 403 whose stdout is an empty List. talosctl answers
  * inline (a minimal healthy cluster), flux and velero are off.
@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ToolError } from '../../src/activities/exec';
-import { inspectCluster, readNodeState, type InspectClusterInput } from '../../src/activities/inspect';
+import { inspectCluster, type InspectClusterInput } from '../../src/activities/inspect';
 import { kubernetesVersions } from '../../src/activities/kubernetes-upgrade';
 import { fakeTools, type FakeRule } from '../helpers/fake-tool';
 import { loadCases } from '../helpers/contract';
@@ -132,15 +132,20 @@ describe('inspectCluster replays the real kubectl', () => {
   it('a spec of FQDNs finds nodes registered under their short hostnames', async () => {
     const cps = ['cp-1.lab.example'];
     const workers = ['worker-1.lab.example', 'worker-2.lab.example'];
-    // readNodeState asks talosctl about the one node.
-    const { access } = setup([...kubectlRules('get-nodes-ok'), ...talosRules(cps, workers), ...talosRules(['worker-2.lab.example'], [])]);
+    const { access } = setup([...kubectlRules('get-nodes-ok'), ...talosRules(cps, workers)]);
     const facts = await inspectCluster(input(access, { controlPlane: cps, workers }));
     assert.deepEqual(
       facts.nodes.map((n) => n.hostname),
       ['cp-1', 'worker-1', 'worker-2'],
     );
-    const one = await readNodeState({ ...access, nodes: { controlPlane: cps, workers } }, 'worker-2.lab.example');
-    assert.deepEqual([one.hostname, one.kubernetesReady, one.role], ['worker-2', true, 'worker']);
+    assert.deepEqual(
+      facts.nodes.map((n) => [n.kubernetesReady, n.role]),
+      [
+        [true, 'controlplane'],
+        [true, 'worker'],
+        [true, 'worker'],
+      ],
+    );
   });
 
   it('a 403 (an empty List on stdout, exit 1) is a failure, never "no nodes"', async () => {
@@ -151,9 +156,6 @@ describe('inspectCluster replays the real kubectl', () => {
       assert.match(err.message, /Error from server \(Forbidden\): nodes is forbidden/);
       return true;
     });
-    // Polling one node: the API's refusal leaves Kubernetes facts unknown, Talos facts still read.
-    const one = await readNodeState({ ...access, nodes: { controlPlane: ['192.168.1.70'], workers: [] } }, '192.168.1.70');
-    assert.deepEqual([one.talosVersion, one.kubernetesReady, one.hostname], ['v1.13.0', null, null]);
   });
 
   it('an API server that cannot be reached stops inspection with the connection error', async () => {

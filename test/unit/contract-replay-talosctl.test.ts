@@ -9,10 +9,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { etcdProblems } from '../../src/activities/checks';
 import { inspectCluster, readEtcd } from '../../src/activities/inspect';
 import { observeNode } from '../../src/activities/node-observer';
 import { healthArgs } from '../../src/plan/commands';
+import { quorumProblems } from '../../src/plan/etcd-rules';
 import { healthFailure } from '../../src/activities/node/verify';
 import { parseHealthOutput } from '../../src/activities/parse/talosctl';
 import { contractDir } from '../helpers/contract';
@@ -22,6 +22,12 @@ const root = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-talosctl-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
 
 const CP = ['172.20.0.2', '172.20.0.3', '172.20.0.4'];
+/** The quorum gate's problems: it knows the control planes by address only. */
+const etcdProblems = (etcd: Parameters<typeof quorumProblems>[0], controlPlanes: string[]): string[] =>
+  quorumProblems(
+    etcd,
+    controlPlanes.map((address) => ({ address })),
+  );
 const W1 = '172.20.0.5';
 const SCHEMATIC = '376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba';
 let count = 0;
@@ -167,6 +173,8 @@ describe('readEtcd replays talosctl', () => {
       problems.some((p) => /4 members for 3 control planes/.test(p)),
       problems.join('\n'),
     );
+    // The member no control plane answers for is named.
+    assert.ok(problems.includes('etcd member 08537a2bd8d160a6 (cp-old) matches no control plane; it is stale'), problems.join('\n'));
     // Every member reports the cluster's alarm; it is one problem, with the member id in hex.
     assert.deepEqual(
       problems.filter((p) => p.includes('alarm')),

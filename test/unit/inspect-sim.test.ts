@@ -1,5 +1,5 @@
 /**
- * inspectCluster / readNodeState / readEtcd against the simulator's tool twins: real processes,
+ * inspectCluster / readEtcd against the simulator's tool twins: real processes,
  * real runner, output in the real tools' formats.
  */
 import { after, before, test } from 'node:test';
@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ToolError } from '../../src/activities/exec';
-import { inspectCluster, readEtcd, readNodeState, type InspectClusterInput } from '../../src/activities/inspect';
+import { inspectCluster, readEtcd, type InspectClusterInput } from '../../src/activities/inspect';
 import { ParseError } from '../../src/activities/parse/common';
 import { initSim, mutateSimState, readInvocations, setFault, type InitSimOptions, type SimInfo } from '../../src/simulator';
 
@@ -224,35 +224,12 @@ test('a hanging tool times out, and cancellation stops the inspection', async ()
   );
 });
 
-test('readNodeState follows one node; readEtcd reads membership and health', async () => {
+test('readEtcd reads membership and health', async () => {
   const info = await sim();
-  const [cp1] = info.nodes.controlPlane;
-  const [w1] = info.nodes.workers;
-  assert.ok(cp1 && w1);
   const access = { talosconfig: info.talosconfig, kubeconfig: info.kubeconfig, tools: info.tools };
-
-  const up = await readNodeState({ ...access, nodes: { controlPlane: info.nodes.controlPlane, workers: info.nodes.workers } }, w1);
-  assert.equal(up.reachable, true);
-  assert.equal(up.role, 'worker');
-  assert.equal(up.talosVersion, 'v1.9.2');
-  assert.equal(up.schematic, info.schematic);
-  assert.equal(up.stage, 'running');
-  assert.equal(up.kubernetesReady, true);
-  assert.equal(up.kubeletVersion, '1.32.0');
-
-  const cp = await readNodeState(access, cp1);
-  assert.equal(cp.role, 'controlplane', 'role from the Kubernetes label');
-
-  takeDown(info, w1);
-  const down = await readNodeState(access, w1);
-  assert.equal(down.reachable, false);
-  assert.equal(down.talosVersion, null);
-  assert.equal(down.kubernetesReady, false);
-
   const etcd = await readEtcd(access, info.nodes.controlPlane);
   assert.equal(etcd.error, null);
   assert.equal(etcd.members.length, 3);
   assert.equal(etcd.status.length, 3);
-
-  await assert.rejects(readNodeState(access, '192.168.1.80;reboot'), /refusing node address/);
+  await assert.rejects(readEtcd(access, ['192.168.1.70;reboot']), /refusing node address/);
 });

@@ -3,11 +3,10 @@ import assert from 'node:assert/strict';
 import { ParseError } from '../../src/activities/parse/common';
 import {
   parseEtcdMembers,
-  parseEtcdStatus,
+  parseEtcdStatusAnswer,
   parseExtensions,
   parseHealthOutput,
   parseMachineStatus,
-  parseNodeErrors,
   parseTalosErrors,
   parseTalosGetJson,
   parseTalosVersion,
@@ -104,9 +103,11 @@ for (const [name, stdout, stderr] of badVersions) {
   });
 }
 
-test('parseNodeErrors reads go-multierror blocks', () => {
-  assert.deepEqual(parseNodeErrors('', 'x'), []);
-  assert.deepEqual(parseNodeErrors('1 error occurred:\n\t* fd00::1: rpc error: code = Unavailable desc = down\n', 'x'), [{ node: 'fd00::1', error: 'rpc error: code = Unavailable desc = down' }]);
+test('parseTalosErrors reads go-multierror blocks', () => {
+  assert.deepEqual(parseTalosErrors('', 'x').nodes, []);
+  assert.deepEqual(parseTalosErrors('1 error occurred:\n\t* fd00::1: rpc error: code = Unavailable desc = down\n', 'x').nodes, [
+    { node: 'fd00::1', error: 'rpc error: code = Unavailable desc = down' },
+  ]);
 });
 
 test('parseTalosErrors: a get error without its node (1.9-1.13) is not read as node "rpc error"', () => {
@@ -159,6 +160,9 @@ test('etcd members: columns in another order are read by name', () => {
   ]);
   assert.deepEqual(parseEtcdMembers(text), [{ node: '10.0.0.1', id: 'ecebb05b59a776f1', hostname: 'cp1', peerUrls: ['https://10.0.0.1:2380'], clientUrls: [], learner: false }]);
 });
+
+/** The rows of a whole `etcd status` answer with nothing on stderr, as readEtcd and forfeitLeadership read it. */
+const parseEtcdStatus = (stdout: string): ReturnType<typeof parseEtcdStatusAnswer>['rows'] => parseEtcdStatusAnswer(stdout, '').rows;
 
 const STATUS_19 =
   'NODE           MEMBER             DB SIZE   IN USE            LEADER             RAFT INDEX   RAFT TERM   RAFT APPLIED INDEX   LEARNER   ERRORS\n' +

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ParseError } from '../../src/activities/parse/common';
-import { VELERO_PHASES, isInProgressPhase, isSuccessfulPhase, isTerminalPhase, parseBackupCreateOutput, parseBackupGet, parseBackupList } from '../../src/activities/parse/velero';
+import { VELERO_PHASES, isTerminalPhase, parseBackupCreateOutput, parseBackupGet, parseBackupList } from '../../src/activities/parse/velero';
 
 const created = (phase: string | null) =>
   'Backup request "pre-upgrade-20260211" submitted successfully.\n' +
@@ -103,12 +103,8 @@ test('backup get -o json without a name: list, single-item shortcut, empty list'
   assert.throws(() => parseBackupList(JSON.stringify({ kind: 'RestoreList', items: [] })), ParseError);
 });
 
-test('phase helpers split every phase into exactly one of in-progress or terminal', () => {
-  for (const phase of VELERO_PHASES) {
-    assert.notEqual(isTerminalPhase(phase), isInProgressPhase(phase), phase);
-  }
-  assert.deepEqual(VELERO_PHASES.filter(isSuccessfulPhase), ['Completed']);
-  assert.equal(isTerminalPhase('PartiallyFailed'), true);
+test('a backup ends in exactly the terminal phases; every other phase is waited on', () => {
+  assert.deepEqual(VELERO_PHASES.filter(isTerminalPhase), ['FailedValidation', 'Completed', 'PartiallyFailed', 'Failed', 'Deleting']);
   assert.equal(isTerminalPhase('FinalizingPartiallyFailed'), false);
-  assert.equal(isInProgressPhase('WaitingForPluginOperations'), true);
+  assert.equal(isTerminalPhase('WaitingForPluginOperations'), false);
 });

@@ -561,7 +561,11 @@ describe('evaluatePreflight', () => {
     },
     {
       name: 'etcd status errors',
-      facts: { etcd: { status: [{ node: '192.168.1.71', memberId: memberId('192.168.1.71'), leaderId: memberId('192.168.1.70'), errors: 'NOSPACE' }] } },
+      facts: {
+        etcd: {
+          status: HA.controlPlanes.map((a) => ({ node: a, memberId: memberId(a), leaderId: memberId('192.168.1.70'), errors: a === '192.168.1.71' ? 'NOSPACE' : '' })),
+        },
+      },
       expect: [{ id: 'etcd-errors', verdict: 'blocker', fix: 'talosctl etcd status --nodes 192.168.1.71' }],
     },
     {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { SpecError, formatDuration, parseDuration, parseSpec, parseSpecText, specWarnings, tryParseDuration } from '../../src/plan';
+import { SpecError, formatDuration, parseSpec, parseSpecText, specWarnings, tryParseDuration } from '../../src/plan';
 import { loadSpecFile } from '../../src/client/spec-file';
 import { inspectTarget } from '../../src/plan/inspect-target';
 
@@ -250,14 +250,8 @@ describe('durations', () => {
   for (const [text, ms] of table) {
     it(`${JSON.stringify(text)} → ${ms}`, () => assert.equal(tryParseDuration(text), ms));
   }
-  it('parseDuration throws one line for garbage', () => {
-    assert.throws(
-      () => parseDuration('soon'),
-      (err: Error) => !err.message.includes('\n') && /1h30m/.test(err.message),
-    );
-  });
   it('formatDuration round-trips', () => {
-    for (const ms of [90_000, 300_000, 5_400_000, 3_600_000, 250, 60_500]) assert.equal(parseDuration(formatDuration(ms)), ms);
+    for (const ms of [90_000, 300_000, 5_400_000, 3_600_000, 250, 60_500]) assert.equal(tryParseDuration(formatDuration(ms)), ms);
     assert.equal(formatDuration(5_400_000), '1h30m');
     assert.equal(formatDuration(90_000), '1m30s');
     assert.equal(formatDuration(0), '0s');

@@ -138,11 +138,6 @@ function addBullet(out: TalosErrors, text: string): Appendable {
   return { append: (l) => (entry.error += `\n${l}`) };
 }
 
-/** go-multierror form only: the node errors of `N errors occurred` blocks (kept for callers of the old name). */
-export function parseNodeErrors(stderr: string, command: string): NodeError[] {
-  return parseTalosErrors(stderr, command).nodes;
-}
-
 /** stderr texts that mean "the node (or the endpoint in front of it) did not answer". */
 export const CONNECTIVITY =
   /code = Unavailable|code = DeadlineExceeded|connection refused|connection reset|no route to host|i\/o timeout|network is unreachable|host is down|unexpected EOF|context deadline exceeded|error while dialing|transport is closing/i;

@@ -82,19 +82,12 @@ function statusOf(table: Table, command: string): EtcdStatusRow[] {
 }
 
 const STATUS_REQUIRED = ['NODE', 'MEMBER', 'LEADER', 'LEARNER', 'ERRORS'];
-/** ERRORS is the last column and empty on a healthy member; STORAGE may be empty from an old server. */
-const STATUS_MAY_BE_EMPTY = ['ERRORS', 'STORAGE', 'PROTOCOL'];
-
 /**
  * `talosctl etcd status`: NODE MEMBER DB SIZE IN USE LEADER RAFT INDEX RAFT TERM RAFT APPLIED INDEX
- * LEARNER [PROTOCOL STORAGE] ERRORS, the bracketed pair printed by clients from 1.11 on.
+ * LEARNER [PROTOCOL STORAGE] ERRORS, the bracketed pair printed by clients from 1.11 on. ERRORS is the
+ * last column and empty on a healthy member; STORAGE may be empty from an old server.
  */
-export function parseEtcdStatus(stdout: string): EtcdStatusRow[] {
-  const command = 'talosctl etcd status';
-  const table = parseSpaceTable(stdout, command, STATUS_REQUIRED, STATUS_MAY_BE_EMPTY);
-  if (table.rows.length === 0) throw new ParseError(command, 'no status rows');
-  return statusOf(table, command);
-}
+const STATUS_MAY_BE_EMPTY = ['ERRORS', 'STORAGE', 'PROTOCOL'];
 
 export interface EtcdAnswer<Row> {
   rows: Row[];

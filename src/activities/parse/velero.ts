@@ -24,19 +24,7 @@ export const VELERO_PHASES = [
 
 export type VeleroBackupPhase = (typeof VELERO_PHASES)[number];
 
-/** Phases a backup still moves on from. */
-const VELERO_IN_PROGRESS_PHASES: readonly VeleroBackupPhase[] = [
-  'New',
-  'Queued',
-  'ReadyToStart',
-  'InProgress',
-  'WaitingForPluginOperations',
-  'WaitingForPluginOperationsPartiallyFailed',
-  'Finalizing',
-  'FinalizingPartiallyFailed',
-];
-
-/** Phases a backup ends in (Deleting: it is going away, it will never complete). */
+/** Phases a backup ends in (Deleting: it is going away, it will never complete); every other phase still moves on. */
 const VELERO_TERMINAL_PHASES: readonly VeleroBackupPhase[] = ['FailedValidation', 'Completed', 'PartiallyFailed', 'Failed', 'Deleting'];
 
 function isVeleroPhase(value: string): value is VeleroBackupPhase {
@@ -45,15 +33,6 @@ function isVeleroPhase(value: string): value is VeleroBackupPhase {
 
 export function isTerminalPhase(phase: VeleroBackupPhase): boolean {
   return VELERO_TERMINAL_PHASES.includes(phase);
-}
-
-export function isInProgressPhase(phase: VeleroBackupPhase): boolean {
-  return VELERO_IN_PROGRESS_PHASES.includes(phase);
-}
-
-/** Only Completed is a backup one can restore everything from. */
-export function isSuccessfulPhase(phase: VeleroBackupPhase): boolean {
-  return phase === 'Completed';
 }
 
 export interface BackupCreateOutcome {
