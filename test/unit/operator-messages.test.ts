@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
-import { ErrorTypes } from '../../src/workflows/error-types';
+import { ErrorTypes } from '../../src/contract/error-types';
 import { receiveControl } from '../../src/workflows/run/handlers';
 import { fakeCluster, specFor, startFakeRun } from '../helpers/fake-run';
 
