@@ -7,6 +7,7 @@
 import { Context } from '@temporalio/activity';
 import { assertSafeAddress } from '../argument-safety';
 import { typed } from '../failures';
+import { withHeartbeats } from '../heartbeat';
 import { observeNode } from '../node-observer';
 import type { ClusterAccess } from '../types';
 import { readBootId, readKubeNode } from './common';
@@ -45,8 +46,17 @@ export async function lookAt(access: ClusterAccess, node: string, signal?: Abort
   };
 }
 
+/**
+ * Heartbeats while it looks: a read that hangs (a wedged apid, a stalled API server) then ends in the
+ * runner's own timeout, which names the command, instead of a bare "activity Heartbeat timeout".
+ */
 export async function lookAtNode(input: NodeStepInput): Promise<NodeLook> {
-  return typed(() => lookAt(input.access, input.node, Context.current().cancellationSignal));
+  return typed(() =>
+    withHeartbeats(
+      () => lookAt(input.access, input.node, Context.current().cancellationSignal),
+      () => ({ phase: 'looking', node: input.node }),
+    ),
+  );
 }
 
 /** "version (stage), boot abcd1234" for messages and heartbeats. */

@@ -71,10 +71,13 @@ export async function verifyNode(input: VerifyNodeInput): Promise<VerifyNodeResu
       throw ApplicationFailure.retryable(message, ErrorTypes.verificationFailed);
     }
     // Both reads after health passed, at once (they are independent); each is waited for.
-    const [look, listing] = await Promise.allSettled([
-      observeNode(input.access, input.node, ctx.cancellationSignal),
-      runTool('kubectl', input.access.tools.kubectl, kubectlGetNodesArgs(), { env, signal: ctx.cancellationSignal, timeoutMs: 60_000, maxOutputBytes: KUBECTL_LIST_MAX_BYTES }),
-    ]);
+    // Heartbeating, like the health check: a read that hangs ends in the runner's timeout, which names it.
+    const [look, listing] = await withHeartbeats(() =>
+      Promise.allSettled([
+        observeNode(input.access, input.node, ctx.cancellationSignal),
+        runTool('kubectl', input.access.tools.kubectl, kubectlGetNodesArgs(), { env, signal: ctx.cancellationSignal, timeoutMs: 60_000, maxOutputBytes: KUBECTL_LIST_MAX_BYTES }),
+      ]),
+    );
     if (look.status === 'rejected') throw look.reason;
     const seen = look.value;
     if (!seen.reachable || seen.version !== input.toVersion) {
