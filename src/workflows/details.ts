@@ -22,9 +22,9 @@ const STATUS_ICON: Record<StepProgress['status'], string> = {
 };
 
 const NBSP = '\u00a0';
-// The UI's table has no cell padding, so adjacent cells run together ("02:24:5602:24:58"); a
-// trailing no-break space survives Markdown's cell trimming and keeps them apart.
-const PAD = NBSP.repeat(2);
+// The UI's table has no cell padding, so adjacent cells run together ("v1.9.41m5s"); a trailing
+// no-break space survives Markdown's cell trimming and keeps them apart.
+const PAD = NBSP;
 
 /** Free text (tool errors, notes): no Markdown or HTML from it; kubectl's `<none>` would vanish as a tag. */
 function text(value: string | null | undefined): string {
@@ -49,6 +49,16 @@ function took(s: StepProgress): string {
   return ms < 1000 ? '<1s' : formatDuration(Math.round(ms / 1000) * 1000);
 }
 
+/**
+ * One time column, not "started" and "took": the Web UI shows current details in a pane about 540 px
+ * wide (at a 1400 px window), and six columns did not fit it. A finished step says how long it took,
+ * a running one since when (UTC, like every time on this page).
+ */
+function when(s: StepProgress): string {
+  if (s.endedAt) return took(s);
+  return s.startedAt ? `since${NBSP}${shortTime(s.startedAt)}` : '';
+}
+
 function versions(s: StepProgress): string {
   if (!s.before && !s.after && !s.target) return '';
   // No-break spaces: "v1.9.2 → v1.9.4" wraps badly in a narrow column.
@@ -58,7 +68,7 @@ function versions(s: StepProgress): string {
 function stepRow(s: StepProgress, waitingStep: string | null): string {
   const waiting = s.id === waitingStep;
   const status = `${waiting ? `**${s.status}**` : s.status}${s.message ? `: ${text(s.message.slice(0, 120))}` : ''}`;
-  const cells = [STATUS_ICON[s.status], code(s.id, true), status, versions(s), shortTime(s.startedAt), text(took(s))];
+  const cells = [STATUS_ICON[s.status], code(s.id, true), status, versions(s), text(when(s))];
   return `| ${cells.map((c) => `${c}${PAD}`).join(' | ')} |`;
 }
 
@@ -123,8 +133,8 @@ export function renderDetails(p: UpgradeProgress): string {
     lines.push('');
   }
   if (p.steps.length > 0) {
-    lines.push('| | step | status | versions | started | took |');
-    lines.push('|---|---|---|---|---|---|');
+    lines.push('| | step | status | versions | time |');
+    lines.push('|---|---|---|---|---|');
     for (const s of p.steps) lines.push(stepRow(s, p.waiting?.step ?? null));
     lines.push('');
   }

@@ -81,11 +81,13 @@ describe('current details Markdown', () => {
     assert.equal(rows.length, 4, 'header, separator and two steps');
     const [done, waiting] = rows.slice(2);
     // No-break spaces keep "v1.9.2 → v1.9.4" on one line and pad the cells apart in the UI.
-    assert.match(
-      done!,
-      /^\| ✔\u00a0\u00a0 \| `talos:v1\.9\.4:192\.168\.1\.80`\u00a0\u00a0 \| succeeded\u00a0\u00a0 \| v1\.9\.2\u00a0→\u00a0v1\.9\.4\u00a0\u00a0 \| 10:01:00\u00a0\u00a0 \| 1m5s\u00a0\u00a0 \|$/,
-    );
+    assert.match(done!, /^\| ✔\u00a0 \| `talos:v1\.9\.4:192\.168\.1\.80`\u00a0 \| succeeded\u00a0 \| v1\.9\.2\u00a0→\u00a0v1\.9\.4\u00a0 \| 1m5s\u00a0 \|$/);
     assert.match(waiting!, /☛.*`talos:v1\.9\.4:192\.168\.1\.71`.*\*\*awaiting-approval\*\*/);
+    // A step under way says since when, in the same column a finished one says how long it took.
+    const running = lines(renderDetails({ ...progress(), steps: [step('talos:v1.9.4:192.168.1.71', { status: 'running', startedAt: '2026-01-01T10:03:07.000Z' })] })).filter((l) =>
+      l.startsWith('|'),
+    )[2];
+    assert.match(running!, /\| since\u00a010:03:07\u00a0 \|$/);
   });
 
   it('lists backups and the audit log as Markdown lists (a blank line after their heading)', () => {
@@ -103,7 +105,7 @@ describe('current details Markdown', () => {
     );
     const row = lines(md).find((l) => l.includes('192.168.1.80'))!;
     assert.ok(row.includes('failed: kubectl: node \\<none\\> \\| not\\_ready \\*now\\* second line'), row);
-    assert.equal(row.split(/(?<!\\)\|/).length, 8, 'still six cells');
+    assert.equal(row.split(/(?<!\\)\|/).length, 7, 'still five cells');
     assert.doesNotMatch(md, /Waiting for you/);
   });
 

@@ -14,7 +14,7 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** Every wait in the UI is bounded by this (ms); the dev server answers in well under a second. */
-export const UI_TIMEOUT = 20_000;
+export const UI_TIMEOUT = 60_000;
 
 /** The repository root, from dist/test/ui/ (compiled) or test/ui/ (source). */
 export const REPO_ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..');

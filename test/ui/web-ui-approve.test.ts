@@ -18,6 +18,8 @@ import { eventually, startTestServer, startTestWorker, tempDir, type RunningWork
 import { progressOf, simFixture, start, waitingOn, type SimFixture, type UpgradeHandle } from '../helpers/upgrade-fixture';
 import {
   REPO_ROOT,
+  UI_TIMEOUT,
+  currentDetails,
   currentDetailsText,
   freePort,
   launchUi,
@@ -114,6 +116,27 @@ describe('approving from the Temporal Web UI (chromium + playwright-core)', () =
     const staticDetails = await page.frameLocator('iframe#user-metadata-details').locator('main').innerText();
     assert.match(staticDetails, /approvals: control-plane, on failure: rollback-node/);
 
+    // On a 1400 px wide window (a laptop) the step table fits its pane: nothing cut at the right.
+    await page.setViewportSize({ width: 1400, height: 1500 });
+    try {
+      const fit = await eventually(async () => {
+        const frame = await page.locator('iframe#user-metadata-current-details').boundingBox();
+        const inner = await currentDetails(page)
+          .locator('table')
+          .first()
+          .evaluate((t: { getBoundingClientRect(): { right: number }; scrollWidth: number; ownerDocument: { documentElement: { clientWidth: number } } }) => ({
+            tableRight: t.getBoundingClientRect().right,
+            tableWidth: t.scrollWidth,
+            frameWidth: t.ownerDocument.documentElement.clientWidth,
+          }));
+        return frame ? { frameRight: frame.x + frame.width, ...inner } : undefined;
+      }, UI_TIMEOUT);
+      assert.ok(fit.frameRight <= 1400 + 1, `the details pane ends inside a 1400 px window (right edge at ${Math.round(fit.frameRight)} px)`);
+      assert.ok(fit.tableRight <= fit.frameWidth + 1, `the step table fits the details pane at 1400 px: ${JSON.stringify(fit)}`);
+    } finally {
+      await page.setViewportSize({ width: 1600, height: 1500 });
+    }
+
     await saveScreenshot(page, '01-waiting-for-approval.png');
     if (process.env.UPDATE_DOCS_SCREENSHOT === '1') {
       await screenshotWorkflowPanel(page, path.join(REPO_ROOT, 'docs', 'web-ui-approve.png'));
@@ -136,7 +159,7 @@ describe('approving from the Temporal Web UI (chromium + playwright-core)', () =
     const p: UpgradeProgress = await eventually(async () => {
       const q = await progressOf(handle);
       return q.audit.length > auditBefore ? q : undefined;
-    }, 20_000);
+    }, UI_TIMEOUT);
     const entry = p.audit.at(-1)!;
     assert.deepEqual({ signal: entry.signal, by: entry.by, step: entry.step, accepted: entry.accepted }, { signal: 'approve', by: 'web-ui-mallory', step: wrong.id, accepted: false });
     assert.match(entry.note, /not waiting for approval/);
@@ -170,7 +193,7 @@ describe('approving from the Temporal Web UI (chromium + playwright-core)', () =
     assert.deepEqual(sent.sentJson, { step: gate, by: 'your-name' }, 'the UI sent the JSON pasted from the details');
 
     // The signal reached the workflow and opened the gate (audited as accepted) ...
-    const audited = await eventually(async () => (await progressOf(handle)).audit.slice(auditBefore).find((a) => a.signal === 'approve'), 20_000);
+    const audited = await eventually(async () => (await progressOf(handle)).audit.slice(auditBefore).find((a) => a.signal === 'approve'), UI_TIMEOUT);
     assert.deepEqual({ by: audited.by, step: audited.step, accepted: audited.accepted, note: audited.note }, { by: 'your-name', step: gate, accepted: true, note: '' });
     // ... and the workflow moved on: the node upgraded, the next gate open.
     const p = await eventually(async () => {
