@@ -8,7 +8,7 @@ import { abortPreview, runPolicy } from '../abort-preview';
 import { assertPayload, assertWorkerPolling, confirmSignal } from '../answer-guard';
 import { UserError } from '../errors';
 import { withClient, findUpgrade, readSnapshot } from '../upgrade-client';
-import { confirm, onTerminal } from '../human-answers';
+import { confirm, onTerminal } from '../prompt';
 
 export type ControlName = 'pause' | 'resume' | 'abort';
 
