@@ -3,12 +3,12 @@
  * step id is refused at once by the workflow's validator); the step they answer, when not named,
  * is the one the run waits on.
  */
-import * as readline from 'node:readline';
 import { WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { approveStepUpdate, decideStepUpdate, remediateStepUpdate, rejectStepUpdate, type AuditEntry, type DecisionAction, type UpgradeProgress, type WaitingFor } from '../workflows/messages';
 import { assertWorkerPolling } from './answer-guard';
 import { UserError } from '../contract/user-error';
+import { confirm, onTerminal } from './prompt';
 import { UPDATE_TIMEOUT_MS, type ClientContext, isDeadline, type FoundUpgrade, readSnapshot } from './upgrade-client';
 
 // ---------------------------------------------------------------- human answers
@@ -48,22 +48,6 @@ export async function decideStep(ctx: ClientContext, found: FoundUpgrade, step: 
 export async function remediateStep(ctx: ClientContext, found: FoundUpgrade, id: string, by: string): Promise<AuditEntry> {
   return sendUpdate(ctx, found, 'remediate', () => found.handle.executeUpdate(remediateStepUpdate, { args: [{ id, by }] }));
 }
-
-/** Asks a yes/no question on the terminal; anything but y/yes is no. */
-export async function confirm(question: string): Promise<boolean> {
-  const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
-  try {
-    const answer = await new Promise<string>((resolve) => {
-      rl.on('SIGINT', () => resolve(''));
-      rl.question(question, resolve);
-    });
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    rl.close();
-  }
-}
-
-export const onTerminal = (): boolean => process.stdin.isTTY === true && process.stdout.isTTY === true;
 
 function notWaitingFor(kind: WaitingFor['kind'], cluster: string, p: UpgradeProgress | null, status: string): UserError {
   if (!p) return new UserError(`the upgrade of ${cluster} has ended (${status}); there is nothing to answer`);

@@ -3,46 +3,15 @@
  * after a failure, apply an offered fix, resume or abort a blocked preflight or a pause); with --yes
  * it approves gates and aborts what needs a human; otherwise it leaves the question to someone else.
  */
-import * as readline from 'node:readline';
 import { abortSignal, resumeSignal, type DecisionAction, type RemediationOffer, type UpgradeProgress, type WaitingFor } from '../workflows/messages';
 import { approveStep, decideStep, rejectStep, remediateStep } from './human-answers';
 import { readSnapshot, type ClientContext, type FoundUpgrade } from './upgrade-client';
 import type { WaitingAnswer } from './watch';
+import type { Ask } from './prompt';
 
 const PROMPT_ATTEMPTS = 20;
 /** After a fix is requested while a step awaits a decision: how long to wait for the offer to change. */
 const FIX_SETTLE_MS = 120_000;
-
-/** Asks one question; resolves '' when `cancel` fires first (the wait was answered elsewhere). */
-export type Ask = (question: string, cancel: AbortSignal) => Promise<string>;
-
-export function terminalAsk(onInterrupt: () => void): Ask {
-  return (question, cancel) =>
-    new Promise<string>((resolve) => {
-      const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
-      let done = false;
-      const finish = (answer: string): void => {
-        if (done) return;
-        done = true;
-        cancel.removeEventListener('abort', onCancel);
-        rl.close();
-        resolve(answer);
-      };
-      function onCancel(): void {
-        process.stdout.write('\n');
-        finish('');
-      }
-      cancel.addEventListener('abort', onCancel, { once: true });
-      rl.on('SIGINT', () => {
-        process.stdout.write('\n');
-        onInterrupt();
-        finish('');
-      });
-      rl.on('close', () => finish(''));
-      rl.question(question, finish);
-      if (cancel.aborted) onCancel();
-    });
-}
 
 /** A question and the answers it takes (several spellings may map to one choice). */
 export interface Prompt<T> {

@@ -11,12 +11,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { type Worker } from '@temporalio/worker';
-import type { Command } from 'commander';
 import { CLUSTER_NAME, SpecError, parseSpec, parseSpecText } from '../plan/spec';
 import type { UpgradeSpec } from '../plan/types';
-import { FAULT_SYNTAX, FaultSpecError, faultHelpLines, parseFaultArg, setFault, type FaultSpec } from '../simulator';
+import { FaultSpecError, parseFaultArg, setFault, type FaultSpec } from '../simulator';
 import { createUpgradeWorker } from '../runtime/worker';
-import { METRICS_PORT_ENV, metricsPort, type InstalledRuntime } from '../observability/runtime';
+import { metricsPort, type InstalledRuntime } from '../observability/runtime';
 import { DECISION_ACTIONS, type DecisionAction } from '../workflows/messages';
 import { UserError } from '../contract/user-error';
 import { ExitCode } from '../contract/exit-codes';
@@ -24,15 +23,16 @@ import { styleFor, type Style } from './render';
 import { workflowLink } from './web-ui';
 import { REHEARSAL_TASK_QUEUE_PREFIX, startUpgrade } from './start-upgrade';
 import { readSpecText } from './spec-file';
-import { answerer, terminalAsk } from './rehearse-answers';
+import { answerer } from './rehearse-answers';
+import { terminalAsk } from './prompt';
 import { findUpgrade, localUser, readSnapshot, type ClientContext } from './upgrade-client';
 import { watchUpgrade, type Snapshot, type WatchResult } from './watch';
-import { REPORT_DIR_ENV, reportDir } from '../paths';
+import { reportDir } from '../paths';
 import { type Server, settlesWithin, embeddedServer, sharedServer, serverMode, installRuntime } from './rehearse-server';
 import { type Twin, buildTwin, summarizeTwin } from './rehearse-twin';
 
-const DEFAULT_FROM = { talos: 'v1.9.2', kubernetes: '1.32.0' } as const;
-const DEFAULT_REBOOT_SECONDS = 2;
+export const DEFAULT_FROM = { talos: 'v1.9.2', kubernetes: '1.32.0' } as const;
+export const DEFAULT_REBOOT_SECONDS = 2;
 /** Progress poll cadence: a rehearsal is short and local, so it can be snappy. */
 const POLL_MS = 300;
 
@@ -92,7 +92,7 @@ function parseSeconds(flag: string, raw: string | undefined, fallback: number, m
 
 // ---------------------------------------------------------------- the run
 
-interface RehearseOptions {
+export interface RehearseOptions {
   yes?: boolean;
   fault?: string[];
   rebootSeconds?: string;
@@ -208,7 +208,7 @@ function finishRehearsal(write: (line: string) => void, color: Style, f: { twin:
   return blocked ? ExitCode.preflightBlocked : ExitCode.failure;
 }
 
-async function runRehearsal(specPath: string | undefined, o: RehearseOptions, debug: boolean): Promise<number> {
+export async function runRehearsal(specPath: string | undefined, o: RehearseOptions, debug: boolean): Promise<number> {
   const write = (line: string): void => void process.stdout.write(`${line}\n`);
   const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
   const live = process.stdout.isTTY === true;
@@ -312,29 +312,4 @@ async function runRehearsal(specPath: string | undefined, o: RehearseOptions, de
     await server?.close().catch(() => undefined);
     removeTmp();
   }
-}
-
-export function registerRehearseCommand(program: Command): void {
-  program
-    .command('rehearse')
-    .description('run the whole upgrade against a simulated copy of the cluster: twin + Temporal + worker + start + watch (exit 0 only when it completed)')
-    .argument('[spec]', 'spec file (default: a built-in cluster of 3 control planes and 2 workers)')
-    .option('--yes', 'approve every gate (plan, control planes, Kubernetes) without asking')
-    .option(`--fault <${FAULT_SYNTAX},...>`, 'inject failures into the twin (repeatable; the faults are listed below)', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--reboot-seconds <s>', `how long a simulated node is away while it upgrades (default ${DEFAULT_REBOOT_SECONDS})`)
-    .option('--sim-dir <dir>', 'build the twin in this directory and keep it for inspection')
-    .option('--keep', 'keep the temporary twin directory')
-    .option('--from-talos <version>', `Talos version the twin runs now (default ${DEFAULT_FROM.talos})`)
-    .option('--from-kubernetes <version>', `Kubernetes version the twin runs now (default ${DEFAULT_FROM.kubernetes})`)
-    .option('--talosctl-version <version>', 'the talosctl you will upgrade with, as the twin reports it (default: --from-talos); its version decides the install flags and what upgrade-k8s accepts')
-    .option('--decide <action>', `answer a failed step with this (${DECISION_ACTIONS.join('|')}) instead of asking`)
-    .option('--embedded', 'always start a private, throwaway Temporal dev server, even when one is running')
-    .option('--timeout <s>', 'give up after this many seconds (default 1800)')
-    .option('--metrics-port <port>', `serve Prometheus metrics on 127.0.0.1:<port>/metrics while it runs (env ${METRICS_PORT_ENV}; default off)`)
-    .option('--report-dir <dir>', `write the run record (report and audit log, JSON) here (env ${REPORT_DIR_ENV}; default reports/ in the state directory)`)
-    .addHelpText('after', `\nFaults (--fault ${FAULT_SYNTAX}; several: comma-separated or repeated):\n${faultHelpLines().join('\n')}\n`)
-    .action(async (specPath: string | undefined, opts: RehearseOptions, cmd: Command) => {
-      const debug = cmd.optsWithGlobals<{ debug?: boolean }>().debug === true;
-      process.exitCode = await runRehearsal(specPath, opts, debug);
-    });
 }

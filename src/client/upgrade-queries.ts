@@ -5,7 +5,7 @@
 import { type UpgradeProgress, type UpgradeReport } from '../workflows/messages';
 import { TalosCluster, UpgradePhase } from '../contract/search-attributes';
 import type { AttributedEntry } from '../activities/audit-identity';
-import { readAudit, renderAuditEntries } from './audit-command';
+import { readAudit, renderAuditEntries } from './audit-view';
 import { UserError } from '../contract/user-error';
 import { renderProgress, renderReport, renderWaiting, styleFor, type ListRow } from './render';
 import { noLinkText, workflowLink } from './web-ui';

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import execa from 'execa';
 import { Client, Connection } from '@temporalio/client';
 import type { RunRecord } from '../../src/activities/run-record';
-import type { AuditView } from '../../src/client/audit-command';
+import type { AuditView } from '../../src/client/audit-view';
 import { readRetention } from '../../src/client/retention';
 import type { StatusJson } from '../../src/client/upgrade-queries';
 import { initSim } from '../../src/simulator';

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { planUpgrade, type PlanUpgradeResult } from '../../src/activities/plan-upgrade';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { checkReleases } from '../../src/client/releases-command';
+import { checkReleases } from '../../src/client/releases';
 import { readInvocations } from '../../src/simulator';
 import { approveStepUpdate, type UpgradeReport } from '../../src/workflows/messages';
 import { replayHistory } from '../durability/harness';

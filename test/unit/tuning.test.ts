@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { tuningFlags } from '../../src/client/upgrade-commands';
+import { tuningFlags } from '../../src/client/commands/start';
 import { UserError } from '../../src/contract/user-error';
 import { upgradeInput } from '../../src/client/start-upgrade';
 import { parseSpec, SpecError } from '../../src/plan/spec';

@@ -1,5 +1,5 @@
 /**
- * `talos-upgrade releases check|watch|unwatch`: the runbook's "Staying Current" habits.
+ * What `talos-upgrade releases check|watch|unwatch` (src/client/commands/releases-*.ts) run: the runbook's "Staying Current" habits.
  *
  * - `check <spec>` runs one release check now, locally (no server, no worker): the same feed reader,
  *   cadence policy, inspection and plan builder as the scheduled `releaseWatch` workflow.
@@ -8,7 +8,6 @@
  */
 import * as fs from 'node:fs';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
-import type { Command } from 'commander';
 import { ToolError } from '../activities/exec';
 import { inspectCluster } from '../activities/inspect';
 import { sendNotifications } from '../activities/notify';
@@ -20,9 +19,9 @@ import { inspectTarget } from '../plan/inspect-target';
 import { tryParseDuration, formatDuration } from '../plan/duration';
 import { CLUSTER_NAME, SpecError, parseSpecText } from '../plan/spec';
 import { describeReleaseData } from '../plan/release-data';
-import type { ClusterFacts, PlanReleaseData, UpgradePlan, UpgradeSpec } from '../plan/types';
+import type { ClusterFacts, PlanReleaseData, UpgradeSpec } from '../plan/types';
 import { describeWindow } from '../plan/window';
-import { RELEASE_WATCH_WORKFLOW_TYPE, planSummary, proposalHeadline, proposalMessage, releaseWatchScheduleId, type ReleaseWatchInput, type ReleaseWatchResult } from '../workflows/release-watch';
+import { RELEASE_WATCH_WORKFLOW_TYPE, proposalHeadline, proposalMessage, releaseWatchScheduleId, type ReleaseWatchInput, type ReleaseWatchResult } from '../workflows/release-watch';
 import { TalosCluster } from '../contract/search-attributes';
 import { TASK_QUEUE } from '../contract/workflow-ids';
 import { connectClient } from '../runtime/connection';
@@ -30,16 +29,12 @@ import { UserError } from '../contract/user-error';
 import { ExitCode } from '../contract/exit-codes';
 import { renderPlan } from './render-plan';
 import { styleFor } from './render';
-import { workflowLink } from './web-ui';
-
-const uiSuffix = (url: string | null): string => (url ? `: ${url}` : '');
 import { loadSpecFile, readSpecText } from './spec-file';
-import { startUpgrade } from './start-upgrade';
 
 const MIN_EVERY_MS = 60_000;
 const MAX_EVERY_MS = 31 * 24 * 3_600_000;
 
-function loadSpec(specPath: string): { spec: UpgradeSpec; warnings: string[] } {
+export function loadSpec(specPath: string): { spec: UpgradeSpec; warnings: string[] } {
   try {
     return loadSpecFile(specPath);
   } catch (err) {
@@ -136,7 +131,7 @@ async function notifyProposal(spec: UpgradeSpec, result: ReleaseWatchResult, spe
   });
 }
 
-function renderCheck(result: Omit<CheckResult, 'facts'>, spec: UpgradeSpec, specPath: string, warnings: string[]): string[] {
+export function renderCheck(result: Omit<CheckResult, 'facts'>, spec: UpgradeSpec, specPath: string, warnings: string[]): string[] {
   const c = styleFor(process.stdout.isTTY === true && !process.env.NO_COLOR);
   const out: string[] = [];
   const proposal = result.proposal;
@@ -173,7 +168,7 @@ function renderCheck(result: Omit<CheckResult, 'facts'>, spec: UpgradeSpec, spec
 // ---------------------------------------------------------------- watch / unwatch
 
 /** `24h`, `90m`, `7d` → ms; one-line UserError otherwise. */
-function parseEvery(text: string): number {
+export function parseEvery(text: string): number {
   const days = /^(\d+)d$/.exec(text.trim());
   const ms = days ? Number(days[1]) * 24 * 3_600_000 : tryParseDuration(text);
   if (ms === null || !Number.isFinite(ms)) throw new UserError(`--every ${JSON.stringify(text)} is not an interval; write it like 24h, 12h or 7d`, ExitCode.badSpec);
@@ -217,7 +212,7 @@ function scheduleAction(spec: UpgradeSpec, opts: WatchOptions): ScheduleOptionsS
 }
 
 /** Creates the release-watch schedule, or updates it when it exists (new spec, interval or auto-start). */
-async function watchReleases(client: Client, spec: UpgradeSpec, opts: WatchOptions): Promise<WatchOutcome> {
+export async function watchReleases(client: Client, spec: UpgradeSpec, opts: WatchOptions): Promise<WatchOutcome> {
   const scheduleId = releaseWatchScheduleId(spec.cluster);
   const action = scheduleAction(spec, opts);
   const note = `talos-upgrade releases watch${opts.specPath ? ` ${opts.specPath}` : ''} --every ${formatDuration(opts.everyMs)}${opts.autoStart ? ' --auto-start' : ''}`;
@@ -241,7 +236,7 @@ async function watchReleases(client: Client, spec: UpgradeSpec, opts: WatchOptio
 }
 
 /** Deletes the schedule; false when there was none. */
-async function unwatchReleases(client: Client, cluster: string): Promise<boolean> {
+export async function unwatchReleases(client: Client, cluster: string): Promise<boolean> {
   try {
     await client.schedule.getHandle(releaseWatchScheduleId(cluster)).delete();
     return true;
@@ -252,7 +247,7 @@ async function unwatchReleases(client: Client, cluster: string): Promise<boolean
 }
 
 /** `unwatch` takes a spec file or a bare cluster name. */
-function clusterOf(arg: string): string {
+export function clusterOf(arg: string): string {
   if (fs.existsSync(arg) && fs.statSync(arg).isFile()) {
     try {
       return parseSpecText(readSpecText(arg), arg).cluster;
@@ -265,83 +260,11 @@ function clusterOf(arg: string): string {
   throw new UserError(`${JSON.stringify(arg)} is neither a spec file nor a cluster name; pass the spec file or the cluster name`, ExitCode.badSpec);
 }
 
-async function withClient<T>(fn: (client: Client, namespace: string, address: string) => Promise<T>): Promise<T> {
+export async function withClient<T>(fn: (client: Client, namespace: string, address: string) => Promise<T>): Promise<T> {
   const { client, connection, target } = await connectClient();
   try {
     return await fn(client, target.namespace, target.address);
   } finally {
     await connection.close();
   }
-}
-
-// ---------------------------------------------------------------- registration
-
-export function registerReleasesCommands(program: Command): void {
-  const releases = program.command('releases').description('staying current: propose Talos/Kubernetes releases by the runbook cadence, once or on a schedule');
-
-  releases
-    .command('check')
-    .description('check the release feeds now and print the proposal and its plan (locally; no server needed)')
-    .argument('<spec>', 'spec file (YAML or JSON)')
-    .option('--json', 'print the result as JSON')
-    .option('--notify', "send the release-proposed notification to the spec's targets")
-    .option('--start', 'start the upgrade to the proposed versions (needs a server and worker; approvals apply)')
-    .action(async (specPath: string, opts: { json?: boolean; notify?: boolean; start?: boolean }) => {
-      const { spec, warnings } = loadSpec(specPath);
-      const { facts: _facts, ...result } = await checkReleases(spec, { notify: opts.notify === true, specPath });
-      for (const warning of result.cacheWarnings) process.stderr.write(`warning: ${warning}; \`talos-upgrade plan\` will not see these releases\n`);
-      const proposal = result.proposal;
-      if (opts.start && proposal && (proposal.talos !== null || proposal.kubernetes !== null)) {
-        if (!result.plan) throw new UserError(`nothing started: no plan for ${proposalHeadline(proposal)} (${result.planError ?? 'unknown reason'})`, ExitCode.badSpec);
-        if (result.plan.blocked)
-          throw new UserError(`nothing started: preflight found blockers for ${proposalHeadline(proposal)}; see \`talos-upgrade releases check ${specPath}\``, ExitCode.preflightBlocked);
-        await withClient(async (client, namespace, address) => {
-          const handle = await startUpgrade(client, specForProposal(spec, proposal), { startedBy: 'releases check --start' });
-          result.upgrade = {
-            workflowId: handle.workflowId,
-            started: true,
-            alreadyRunning: false,
-            reason: `started ${handle.workflowId} (${planSummary(result.plan as UpgradePlan)})${uiSuffix(workflowLink(address, namespace, handle.workflowId))}`,
-          };
-        });
-      }
-      if (opts.json) {
-        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-        for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
-      } else process.stdout.write(`${renderCheck(result, spec, specPath, warnings).join('\n')}\n`);
-      process.exitCode = ExitCode.ok;
-    });
-
-  releases
-    .command('watch')
-    .description('create or update the Temporal Schedule that checks for releases (and optionally starts the upgrade)')
-    .argument('<spec>', 'spec file (YAML or JSON)')
-    .option('--every <interval>', 'how often to check, e.g. 24h or 7d', '24h')
-    .option('--auto-start', 'start the upgrade when a release is proposed and preflight passes (approvals still apply)')
-    .action(async (specPath: string, opts: { every: string; autoStart?: boolean }) => {
-      const everyMs = parseEvery(opts.every);
-      const { spec, warnings } = loadSpec(specPath);
-      for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
-      await withClient(async (client) => {
-        const outcome = await watchReleases(client, spec, { everyMs, autoStart: opts.autoStart === true, specPath });
-        const next = outcome.nextRun ? `; next check ${outcome.nextRun.toISOString()}` : '';
-        process.stdout.write(
-          `${outcome.created ? 'created' : 'updated'} schedule ${outcome.scheduleId}: checks every ${formatDuration(everyMs)}` +
-            `${opts.autoStart ? ' and starts the upgrade when a release is proposed' : ''}${next}\n` +
-            `run it now: temporal schedule trigger --schedule-id ${outcome.scheduleId}; stop it: talos-upgrade releases unwatch ${spec.cluster}\n`,
-        );
-      });
-    });
-
-  releases
-    .command('unwatch')
-    .description('delete the release-watch schedule of a cluster')
-    .argument('<spec|cluster>', 'spec file or cluster name')
-    .action(async (arg: string) => {
-      const cluster = clusterOf(arg);
-      await withClient(async (client) => {
-        const deleted = await unwatchReleases(client, cluster);
-        process.stdout.write(deleted ? `deleted schedule ${releaseWatchScheduleId(cluster)}\n` : `no release watch for ${cluster}; nothing to delete\n`);
-      });
-    });
 }

@@ -3,22 +3,21 @@
  * tools, build the same plan the workflow will build, and print it with its preflight verdicts.
  * Exit 0 can proceed, 2 bad spec or no upgrade path, 3 preflight blockers (DESIGN §6).
  */
-import type { Command } from 'commander';
-import { inspectCluster } from '../activities/inspect';
-import { withKubernetesDryRun } from '../activities/kubernetes-dry-run';
-import { ToolError } from '../activities/exec';
-import { releaseDataForPlan } from '../activities/release-cache';
-import { buildPlan } from '../plan/build-plan';
-import { DEFAULT_RELEASE_FEEDS } from '../plan/cadence';
-import { inspectTarget } from '../plan/inspect-target';
-import { SpecError } from '../plan/spec';
-import type { ClusterFacts, UpgradePlan, UpgradeSpec } from '../plan/types';
-import { PolicyError } from '../plan/versions';
-import { UserError } from '../contract/user-error';
-import { ExitCode } from '../contract/exit-codes';
-import { renderPlan } from './render-plan';
-import { styleFor } from './render';
-import { loadSpecFile } from './spec-file';
+import { inspectCluster } from '../../activities/inspect';
+import { withKubernetesDryRun } from '../../activities/kubernetes-dry-run';
+import { ToolError } from '../../activities/exec';
+import { releaseDataForPlan } from '../../activities/release-cache';
+import { buildPlan } from '../../plan/build-plan';
+import { DEFAULT_RELEASE_FEEDS } from '../../plan/cadence';
+import { inspectTarget } from '../../plan/inspect-target';
+import { SpecError } from '../../plan/spec';
+import type { ClusterFacts, UpgradePlan, UpgradeSpec } from '../../plan/types';
+import { PolicyError } from '../../plan/versions';
+import { UserError } from '../../contract/user-error';
+import { ExitCode } from '../../contract/exit-codes';
+import { renderPlan } from '../render-plan';
+import { styleFor } from '../render';
+import { loadSpecFile } from '../spec-file';
 
 export interface PlanResult {
   spec: UpgradeSpec;
@@ -79,22 +78,20 @@ export function withReleaseDataLine(lines: string[], plan: UpgradePlan): string[
   return out;
 }
 
-export function registerPlanCommand(program: Command): void {
-  program
-    .command('plan')
-    .description('validate a spec, inspect the cluster read-only, and print the plan and preflight verdicts (exit 0 ok, 2 bad spec/no path, 3 blockers)')
-    .argument('<spec>', 'spec file (YAML or JSON)')
-    .option('--json', 'print the plan as JSON (steps in execution order, same ids as the workflow)')
-    .option('--allow-downgrade', 'allow a target older than what runs')
-    .action(async (specPath: string, opts: { json?: boolean; allowDowngrade?: boolean }) => {
-      const { spec, warnings, plan } = await planFromSpecFile(specPath, opts);
-      if (opts.json) {
-        process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
-        for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
-      } else {
-        const color = styleFor(process.stdout.isTTY === true && !process.env.NO_COLOR);
-        process.stdout.write(`${withReleaseDataLine(renderPlan(plan, spec, { specPath, warnings, color }), plan).join('\n')}\n`);
-      }
-      process.exitCode = plan.blocked ? ExitCode.preflightBlocked : ExitCode.ok;
-    });
+export interface PlanOptions {
+  json?: boolean;
+  allowDowngrade?: boolean;
+}
+
+/** `plan <spec>`: exit 0 can proceed, 3 preflight blockers (a bad spec or no path throws, exit 2). */
+export async function planCommand(specPath: string, opts: PlanOptions): Promise<number> {
+  const { spec, warnings, plan } = await planFromSpecFile(specPath, opts);
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
+    for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+  } else {
+    const color = styleFor(process.stdout.isTTY === true && !process.env.NO_COLOR);
+    process.stdout.write(`${withReleaseDataLine(renderPlan(plan, spec, { specPath, warnings, color }), plan).join('\n')}\n`);
+  }
+  return plan.blocked ? ExitCode.preflightBlocked : ExitCode.ok;
 }

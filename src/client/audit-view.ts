@@ -1,5 +1,5 @@
 /**
- * `talos-upgrade audit <cluster>`, and the audit part of `status`: every human answer the run
+ * The audit view of `talos-upgrade audit <cluster>` (src/client/commands/audit.ts), and the audit part of `status`: every human answer the run
  * recorded, the name the sender typed (`by`) next to the client identity the Temporal server recorded
  * with the message (src/activities/audit-identity.ts says what that identity proves, and what not).
  *
@@ -7,7 +7,6 @@
  * once it ended, the audit log it handed to its run record, which is in its history (no worker
  * needed). The identities come from the same history.
  */
-import type { Command } from 'commander';
 import type { WorkflowHandle } from '@temporalio/client';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import type { temporal } from '@temporalio/proto';
@@ -113,7 +112,7 @@ export function renderAuditEntries(entries: readonly AttributedEntry[]): string[
   );
 }
 
-function renderAudit(view: AuditView): string[] {
+export function renderAudit(view: AuditView): string[] {
   const started = `started by ${view.started.by ?? 'unknown'} (identity ${view.started.identity === null ? 'unknown' : view.started.identity || '(none sent)'})`;
   const lines = [`audit log of ${view.cluster} (workflow ${view.workflowId}, run ${view.runId}); ${started}`, ...renderAuditEntries(view.entries), '', `  ${view.note}`];
   if (view.record?.path) lines.push(`  run record (on the worker's machine): ${view.record.path}`);
@@ -124,24 +123,4 @@ function renderAudit(view: AuditView): string[] {
 /** `list`'s footer: where records of ended runs are, on a worker running on this machine. */
 export function reportsHint(env: NodeJS.ProcessEnv = process.env): string {
   return `reports of ended runs (one JSON per run, <cluster>-<runId>.json, kept after Temporal's retention): ${reportDir(env)} on the worker's machine (worker --report-dir or TALOS_UPGRADE_REPORT_DIR moves them); talos-upgrade audit <cluster> shows who answered`;
-}
-
-export function registerAuditCommand(
-  program: Command,
-  withClient: <T>(fn: (ctx: ClientContext) => Promise<T>) => Promise<T>,
-  find: (ctx: ClientContext, cluster: string) => Promise<FoundUpgrade>,
-  progressOf: (ctx: ClientContext, found: FoundUpgrade) => Promise<UpgradeProgress | null>,
-): void {
-  program
-    .command('audit')
-    .description('who answered what: every approval, decision, pause, resume and abort of the latest run, the typed name next to the client identity the server recorded')
-    .argument('<cluster>', 'cluster name')
-    .option('--json', 'print the audit view as JSON')
-    .action(async (cluster: string, opts: { json?: boolean }) => {
-      await withClient(async (ctx) => {
-        const found = await find(ctx, cluster);
-        const view = await readAudit(ctx, found, null, () => progressOf(ctx, found));
-        process.stdout.write(opts.json ? `${JSON.stringify(view, null, 2)}\n` : `${renderAudit(view).join('\n')}\n`);
-      });
-    });
 }

@@ -1,16 +1,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Command } from 'commander';
-import { ensureTemporalCli } from '../runtime/temporal-cli';
-import { portIsFree, startDevServer } from '../runtime/dev-server';
-import { stateDir } from '../paths';
-import { ensureSearchAttributes, isTemporalServer, connectClient } from '../runtime/connection';
-import { UserError } from '../contract/user-error';
-import { localServerRecord, removeServerRecord, webUiBase, writeServerRecord } from './web-ui';
-import { DEFAULT_RETENTION_MS, MAX_RETENTION_MS, MIN_RETENTION_MS, ensureRetention, formatRetention, parseRetention } from './retention';
-import { ExitCode } from '../contract/exit-codes';
+import { ensureTemporalCli } from '../../runtime/temporal-cli';
+import { portIsFree, startDevServer } from '../../runtime/dev-server';
+import { stateDir } from '../../paths';
+import { ensureSearchAttributes, isTemporalServer, connectClient } from '../../runtime/connection';
+import { UserError } from '../../contract/user-error';
+import { ExitCode } from '../../contract/exit-codes';
+import { localServerRecord, removeServerRecord, webUiBase, writeServerRecord } from '../web-ui';
+import { DEFAULT_RETENTION_MS, MAX_RETENTION_MS, MIN_RETENTION_MS, ensureRetention, formatRetention, parseRetention } from '../retention';
 
-interface ServerOptions {
+export interface ServerOptions {
   port: string;
   uiPort: string;
   db?: string;
@@ -20,7 +19,7 @@ interface ServerOptions {
 }
 
 /** The namespace whose retention `server` sets: the dev server's `default`, which the worker and CLI use. */
-const NAMESPACE = 'default';
+export const NAMESPACE = 'default';
 
 interface PidFile {
   pid: number;
@@ -144,18 +143,8 @@ async function runServer(opts: ServerOptions): Promise<void> {
   removeServerRecord(port);
 }
 
-export function registerServerCommand(program: Command): void {
-  program
-    .command('server')
-    .description('start (or reuse) the local Temporal dev server: SQLite persistence, Web UI, 127.0.0.1 only')
-    .option('--port <port>', 'gRPC port', '7233')
-    .option('--ui-port <port>', 'Web UI port', '8233')
-    .option('--db <file>', 'SQLite file (default: $XDG_STATE_HOME/talos-upgrade/temporal.db)')
-    .option('--detach', 'run in the background and write a pid file')
-    .option('--stop', 'stop the server started with --detach')
-    .option(
-      '--retention <days>',
-      `how long closed upgrades stay listed and readable (namespace ${NAMESPACE}), e.g. 90d; default: at least ${formatRetention(DEFAULT_RETENTION_MS)} (a longer one is kept)`,
-    )
-    .action(async (opts: ServerOptions) => runServer(opts));
+/** `server`: start (or reuse, or with --stop end) the local Temporal dev server. */
+export async function serverCommand(opts: ServerOptions): Promise<number> {
+  await runServer(opts);
+  return 0;
 }
