@@ -1,4 +1,4 @@
-/** `talos-upgrade worker`: run the worker (src/worker.ts), after its replay check of every open run. */
+/** `talos-upgrade worker`: run the worker (src/runtime/worker.ts), after its replay check of every open run. */
 import { DEFAULT_WORKER_METRICS_PORT, metricsPort } from '../../observability/runtime';
 import { runWorkerCommand } from '../../runtime/worker';
 
