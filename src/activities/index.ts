@@ -5,7 +5,6 @@ import { nodeStepActivities } from './node';
 import type { NodeStepActivities } from './node/types';
 import { rollbackNode } from './node/rollback';
 import { verifyNode } from './node/verify';
-import { selfTestActivities } from './self-test';
 import type { UpgradeActivities } from './types';
 import { fetchReleases } from './releases';
 import { notify } from './notify';
@@ -27,13 +26,11 @@ export function createActivities(
 ): UpgradeActivities &
   NodeStepActivities &
   ReleaseActivities &
-  GateActivities &
-  typeof selfTestActivities & { planUpgrade: typeof planUpgrade; assessFailure: typeof assessFailure; writeRunRecord: ReturnType<typeof runRecordActivity> } {
+  GateActivities & { planUpgrade: typeof planUpgrade; assessFailure: typeof assessFailure; writeRunRecord: ReturnType<typeof runRecordActivity> } {
   // Whatever an activity throws is redacted before the SDK records it in history or logs it.
   return withRedactedFailures({
     planUpgrade,
     assessFailure,
-    ...selfTestActivities,
     inspectCluster,
     createVeleroBackup,
     takeEtcdSnapshot,

@@ -45,7 +45,6 @@ const SHAPES: Record<string, ActivityShape> = {
   notify: { stepKind: 'notify', substep: 'notify', action: 'send notifications' },
   fetchReleases: { stepKind: 'releases', substep: 'releases', action: 'fetch release data' },
   writeRunRecord: { stepKind: 'record', substep: 'record', action: 'write the run record' },
-  echo: { stepKind: 'self-test', substep: 'echo', action: 'self-test echo' },
 };
 
 export function activityShape(activityType: string): ActivityShape {

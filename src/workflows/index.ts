@@ -1,5 +1,4 @@
 // Everything the worker registers; the bundle is built from this file.
 export { clusterUpgrade } from './cluster-upgrade';
 export { clusterLock } from './cluster-lock';
-export { selfTest } from './self-test';
 export { releaseWatch } from './release-watch';

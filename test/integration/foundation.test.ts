@@ -1,9 +1,34 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { selfTest, finishSelfTest, selfTestState } from '../../src/workflows/self-test';
+import { Worker } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { selfTest, finishSelfTest, selfTestState } from '../workflows/self-test';
+import { selfTestActivities } from '../workflows/self-test-activities';
 import { TalosCluster } from '../../src/contract/search-attributes';
-import { eventually, freePort, startTestServer, startTestWorker, tempDir } from '../helpers/temporal-env';
+import { eventually, freePort, startTestServer, tempDir } from '../helpers/temporal-env';
+
+/**
+ * A worker for the test-only selfTest workflow (the product's worker registers only the product's
+ * workflows): it proves the plumbing (server, SDK, search attributes, restarts) without a cluster.
+ */
+async function startSelfTestWorker(env: TestWorkflowEnvironment, taskQueue: string): Promise<{ stop(): Promise<void> }> {
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    workflowsPath: path.join(__dirname, '..', 'workflows', 'self-test.js'),
+    activities: selfTestActivities,
+    shutdownGraceTime: '2s',
+  });
+  const done = worker.run();
+  return {
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    },
+  };
+}
 
 describe('foundation: real dev server + real worker', () => {
   const tmp = tempDir('foundation');
@@ -12,7 +37,7 @@ describe('foundation: real dev server + real worker', () => {
   it('a worker connects, runs a workflow and its activity, with search attributes registered', async () => {
     const env = await startTestServer();
     try {
-      const worker = await startTestWorker(env, { taskQueue: 'foundation-1' });
+      const worker = await startSelfTestWorker(env, 'foundation-1');
       try {
         const handle = await env.client.workflow.start(selfTest, {
           taskQueue: 'foundation-1',
@@ -43,7 +68,7 @@ describe('foundation: real dev server + real worker', () => {
     const first = await startTestServer({ dbFilename: db, port });
     let workflowId: string;
     try {
-      const worker = await startTestWorker(first, { taskQueue: 'foundation-2' });
+      const worker = await startSelfTestWorker(first, 'foundation-2');
       try {
         const handle = await first.client.workflow.start(selfTest, { taskQueue: 'foundation-2', workflowId: 'self-test-restart', args: ['durable'] });
         workflowId = handle.workflowId;
@@ -57,7 +82,7 @@ describe('foundation: real dev server + real worker', () => {
 
     const second = await startTestServer({ dbFilename: db, port });
     try {
-      const worker = await startTestWorker(second, { taskQueue: 'foundation-2' });
+      const worker = await startSelfTestWorker(second, 'foundation-2');
       try {
         const handle = second.client.workflow.getHandle(workflowId);
         assert.equal((await handle.describe()).status.name, 'RUNNING');

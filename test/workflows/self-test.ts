@@ -1,5 +1,5 @@
 import { condition, defineQuery, defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
-import type { SelfTestActivities } from '../activities/self-test';
+import type { SelfTestActivities } from './self-test-activities';
 
 export const finishSelfTest = defineSignal<[{ by?: string }]>('finish');
 export const selfTestState = defineQuery<{ echoed: string; finished: boolean }>('state');
