@@ -174,6 +174,34 @@ describe('forfeitLeadership', () => {
   });
 });
 
+describe('a read that hangs', () => {
+  // Before lookAtNode and awaitNodeBack heartbeated while they looked, a hung `talosctl version`
+  // outlived any heartbeat timeout under the runner's 60 s: "activity Heartbeat timeout", no command named.
+  for (const [name, step] of [
+    ['lookAtNode', 'look'],
+    ['awaitNodeBack', 'await'],
+  ] as const) {
+    it(`${name} heartbeats while talosctl version hangs, and a cancel stops the call`, async () => {
+      const { sim } = await twin(tmp.dir, { talos: 'v1.12.4', kubernetes: '1.35.0' });
+      const { env: e, heartbeats } = env();
+      const look = await run(e, lookAtNode, stepInput(sim));
+      const before = heartbeats.length;
+      setFault(sim.dir, { kind: 'hang', tool: 'talosctl', match: 'version', node: W1 });
+      const pending = rejection(() =>
+        step === 'look'
+          ? run(e, lookAtNode, stepInput(sim))
+          : run(e, awaitNodeBack, { ...stepInput(sim), bootIdBefore: look.bootId, toVersion: 'v1.13.9', schematic: sim.schematic, oldVersion: 'v1.12.4', path: 'legacy', timeoutMs: 60_000 }),
+      );
+      // Bounded: 40 waits of 250 ms for two heartbeats sent while the call hangs (one every 2 s).
+      for (let i = 0; i < 40 && heartbeats.length - before < 2; i++) await new Promise((r) => setTimeout(r, 250));
+      e.cancel();
+      const err = await pending;
+      assert.ok(heartbeats.length - before >= 2, `heartbeats while the read hung: ${heartbeats.length - before}`);
+      assert.ok(err instanceof CancelledFailure, String(err));
+    });
+  }
+});
+
 describe('cancellation', () => {
   it('before the point of no return (legacy, still before the ACK): the call is killed and nothing lands', async () => {
     const { sim } = await twin(tmp.dir, { talos: 'v1.12.4', kubernetes: '1.35.0' });

@@ -21,6 +21,7 @@ import { ErrorTypes } from '../../contract/error-types';
 import type { ClusterAccess } from '../types';
 import { pollMs, talos } from './common';
 import { describeLook, lookAt } from './look';
+import { withHeartbeats } from '../heartbeat';
 import type { AwaitBackInput, AwaitBackResult, NodeLook, UpgradePath } from './types';
 import { dmesgArgs } from '../../plan/commands';
 
@@ -73,7 +74,12 @@ export async function waitForBoot(w: BootWait): Promise<NodeLook> {
   let polls = 0;
   let down = false;
   for (;;) {
-    const look = await lookAt(w.access, w.node, ctx.cancellationSignal, { kube: false, probeFirst: down });
+    // Heartbeating with the same progress while it looks: a rebooting node can leave a call hanging until
+    // the runner's 60 s timeout, as long as the heartbeat timeout itself.
+    const look = await withHeartbeats(
+      () => lookAt(w.access, w.node, ctx.cancellationSignal, { kube: false, probeFirst: down }),
+      () => ({ ...progress }),
+    );
     down = !look.reachable;
     progress.sawDown ||= down || look.stage === 'rebooting' || look.stage === 'booting';
     progress.last = describeLook(look);
@@ -88,7 +94,10 @@ export async function waitForBoot(w: BootWait): Promise<NodeLook> {
         // One look is several calls made at once: a reboot between them can pair the old version (read
         // just before) with the new boot id and stage (read just after). A fallback is a verdict a
         // human must answer, so it stands only when a second look sees the same boot on that version.
-        const again = await lookAt(w.access, w.node, ctx.cancellationSignal, { kube: false });
+        const again = await withHeartbeats(
+          () => lookAt(w.access, w.node, ctx.cancellationSignal, { kube: false }),
+          () => ({ ...progress }),
+        );
         if (again.reachable && again.stage === 'running' && again.version === w.toVersion) return again;
         const confirmed = again.reachable && again.stage === 'running' && again.bootId === look.bootId && again.version === look.version;
         const fellBack = look.version === w.oldVersion;

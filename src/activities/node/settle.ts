@@ -15,6 +15,7 @@ import { pollMs } from './common';
 import { awaitRecord, FenceStillRunning } from './fence/call';
 import { consumeRecord, fenceDir, fenceStepId, hasCancelNote, stepRecords } from './fence/store';
 import { lookAt } from './look';
+import { withHeartbeats } from '../heartbeat';
 import type { NodeLook, SettleInput, SettleResult } from './types';
 
 function stable(a: NodeLook | null, b: NodeLook): boolean {
@@ -51,7 +52,10 @@ export async function settleNode(input: SettleInput): Promise<SettleResult> {
     let previous: NodeLook | null = null;
     let down = false;
     for (;;) {
-      const look = await lookAt(input.access, input.node, signal, { probeFirst: down });
+      const look = await withHeartbeats(
+        () => lookAt(input.access, input.node, signal, { probeFirst: down }),
+        () => ({ phase: 'settling', looking: true }),
+      );
       down = !look.reachable;
       if (stable(previous, look) || Date.now() >= deadline) return { ...look, waitedFor };
       previous = look;
