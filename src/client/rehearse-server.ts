@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection } from '@temporalio/worker';
-import { devServerArgs, freePort, waitForServer } from '../runtime/dev-server';
+import { devServerArgs, freePort, serverLogFrom, waitForServer } from '../runtime/dev-server';
 import { ensureTemporalCli } from '../runtime/temporal-cli';
 import { installRuntime as installSdkRuntime, type InstalledRuntime, type MetricsPort } from '../observability/runtime';
 import { connectClient, connectNative, connectTarget, ensureSearchAttributes, isTemporalServer, type ConnectTarget } from '../runtime/connection';
@@ -61,7 +61,8 @@ const WATCHDOG = 'exec 3<&0; "$0" "$@" </dev/null & pid=$!; (read _ignored <&3; 
 export async function embeddedServer(dir: string): Promise<Server> {
   const cli = await ensureTemporalCli();
   const port = await freePort();
-  const log = fs.openSync(path.join(dir, 'temporal-server.log'), 'a');
+  const serverLog = serverLogFrom(path.join(dir, 'temporal-server.log'));
+  const log = fs.openSync(serverLog.file, 'a');
   const args = devServerArgs({ cli, port, uiPort: port + 1000, db: path.join(dir, 'temporal.db'), headless: true });
   const child = spawn('/bin/sh', ['-c', WATCHDOG, cli, ...args], { detached: true, stdio: ['pipe', log, log] });
   fs.closeSync(log);
@@ -81,7 +82,7 @@ export async function embeddedServer(dir: string): Promise<Server> {
     }
   };
   try {
-    await waitForServer(port, 60_000, child);
+    await waitForServer(port, 60_000, child, serverLog);
     // So that `status` from another terminal knows this server has no Web UI (and links none).
     if (child.pid !== undefined) writeServerRecord({ pid: child.pid, port, uiUrl: null });
     return await connectServer({ address: `127.0.0.1:${port}`, namespace: 'default' }, true, stopServer);
