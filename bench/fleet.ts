@@ -50,6 +50,8 @@ export interface FleetResult extends FleetCase {
 
 export interface FleetSection {
   cases: FleetResult[];
+  /** Fleets that did not finish (a run handed a failure to a human, or an error), with why. */
+  failed?: { clusters: number; message: string }[];
 }
 
 export function fleetCases(quick: boolean): FleetCase[] {
@@ -109,13 +111,22 @@ async function fleetRun(ctx: BenchContext, tag: string, clusters: BenchCluster[]
 
 export async function runFleet(ctx: BenchContext, cases: FleetCase[]): Promise<FleetSection> {
   const results: FleetResult[] = [];
+  const failed: { clusters: number; message: string }[] = [];
   for (const c of cases) {
     const tag = `${c.clusters}x${NODES_PER_CLUSTER}-r${c.rebootSeconds}`;
     const alone = await fleetRun(ctx, `${tag}-alone`, [await benchCluster(ctx.dir, `alone-${tag}`, NODES_PER_CLUSTER, c.rebootSeconds)]);
     ctx.log(`fleet ${tag}: one cluster alone ${(alone.wallMs / 1000).toFixed(1)} s, worker ${alone.workerPeakRssMiB} MiB`);
     const clusters: BenchCluster[] = [];
     for (let i = 0; i < c.clusters; i++) clusters.push(await benchCluster(ctx.dir, `fleet-${tag}-c${i + 1}`, NODES_PER_CLUSTER, c.rebootSeconds));
-    const fleet = await fleetRun(ctx, tag, clusters);
+    let fleet: FleetRun;
+    try {
+      fleet = await fleetRun(ctx, tag, clusters);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      failed.push({ clusters: c.clusters, message });
+      ctx.log(`fleet ${tag}: ${c.clusters} clusters did not finish: ${message}`);
+      continue;
+    }
     const result: FleetResult = { ...c, nodesPerCluster: NODES_PER_CLUSTER, pollIntervalMs: ctx.tuning.pollIntervalMs, alone, fleet, ratio: round(fleet.wallMs / alone.wallMs, 2) };
     results.push(result);
     ctx.log(
@@ -124,5 +135,5 @@ export async function runFleet(ctx: BenchContext, cases: FleetCase[]): Promise<F
         `retried activities ${fleet.retriedActivities}, gap parts p95 ${JSON.stringify(fleet.gapPartsMs)}`,
     );
   }
-  return { cases: results };
+  return failed.length > 0 ? { cases: results, failed } : { cases: results };
 }

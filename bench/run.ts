@@ -50,6 +50,8 @@ export interface BenchResults {
   fleet?: FleetSection;
   resume?: ResumeSection;
   workerCpu?: WorkerCpuSection;
+  /** Sections that failed, with why (the others' figures stand). */
+  failures?: { section: string; message: string }[];
 }
 
 interface Args {
@@ -178,9 +180,20 @@ async function main(argv: string[]): Promise<void> {
       if (args.only.has('history')) {
         results.history = results.overhead ? summarizeHistory(results.overhead.cases) : await runHistoryOnly(ctx);
       }
-      if (args.only.has('fleet')) results.fleet = await runFleet(ctx, fleetCases(args.quick));
-      if (args.only.has('resume')) results.resume = await runResume(ctx, resumeCases(args.quick));
-      if (args.only.has('cpu')) results.workerCpu = await runWorkerCpu(ctx);
+      // A section that fails is reported and the next one runs: one stuck benchmark does not take the
+      // figures of the others with it.
+      const section = async (name: string, run: () => Promise<void>): Promise<void> => {
+        try {
+          await run();
+        } catch (err) {
+          const message = err instanceof Error ? err.message : String(err);
+          results.failures = [...(results.failures ?? []), { section: name, message }];
+          log(`${name} failed: ${message}`);
+        }
+      };
+      if (args.only.has('fleet')) await section('fleet', async () => void (results.fleet = await runFleet(ctx, fleetCases(args.quick))));
+      if (args.only.has('resume')) await section('resume', async () => void (results.resume = await runResume(ctx, resumeCases(args.quick))));
+      if (args.only.has('cpu')) await section('cpu', async () => void (results.workerCpu = await runWorkerCpu(ctx)));
     } finally {
       await env.teardown();
       if (args.keep) log(`kept ${dir}`);

@@ -1,6 +1,7 @@
 /** The printed report: one table per benchmark, each followed by its goal and whether it was reached. */
 import type { BenchResults } from './run';
 import { median } from './stats';
+import { GOAL_REBOOT_SECONDS, REALISTIC_REBOOT_SECONDS } from './overhead';
 import { resumeBound } from './resume';
 import { GAP_PARTS } from './timeline';
 
@@ -82,14 +83,22 @@ export function renderTable(r: BenchResults): string {
       "worker CPU/task: the worker process's own CPU over the run ÷ its workflow tasks (count in brackets); an upper bound, the same",
       'process runs the activities too (section 6 measures a task alone)',
     );
-    const realistic = Math.max(...cases.map((c) => c.rebootSeconds));
-    const atReal = cases.filter((c) => c.rebootSeconds === realistic && c.pollIntervalMs === tuned);
-    const worst = Math.max(...atReal.map((c) => c.ratio));
-    const gapP95 = Math.max(...atReal.map((c) => c.gapWorkflowMs.p95));
-    out.push(goal('ratio ≤ 1.10 at 5 s reboots', realistic === 5 ? worst <= 1.1 : null, `worst ${worst.toFixed(2)} at ${realistic} s reboots`));
-    if (realistic !== 5) out.push(`(quick mode reboots take ${realistic} s; worst ratio there ${worst.toFixed(2)})`);
-    else if (r.mode === 'quick') out.push(`(quick mode: 5 s reboots on ${atReal.map((c) => c.nodes).join(', ')} nodes only; the full run has 3, 10 and 50)`);
-    out.push(goal('per-node gap p95 ≤ 1 s', gapP95 <= 1000, `worst p95 ${ms(gapP95)} at ${realistic} s reboots (the loop: ${ms(Math.max(...atReal.map((c) => c.gapShellMs.p95)))})`));
+    // The goal is judged at 5 s reboots; without such a case (--reboots), at the longest reboot run.
+    const goalCases = cases.filter((c) => c.rebootSeconds === GOAL_REBOOT_SECONDS && c.pollIntervalMs === tuned);
+    const judged = goalCases.length > 0 ? GOAL_REBOOT_SECONDS : Math.max(...cases.map((c) => c.rebootSeconds));
+    const atGoal = goalCases.length > 0 ? goalCases : cases.filter((c) => c.rebootSeconds === judged && c.pollIntervalMs === tuned);
+    const worst = Math.max(...atGoal.map((c) => c.ratio));
+    const gapP95 = Math.max(...atGoal.map((c) => c.gapWorkflowMs.p95));
+    out.push(goal(`ratio ≤ 1.10 at ${GOAL_REBOOT_SECONDS} s reboots`, goalCases.length > 0 ? worst <= 1.1 : null, `worst ${worst.toFixed(2)} at ${judged} s reboots`));
+    if (goalCases.length === 0) out.push(`(no ${GOAL_REBOOT_SECONDS} s-reboot case in this run; worst ratio at ${judged} s reboots ${worst.toFixed(2)})`);
+    else if (r.mode === 'quick') out.push(`(quick mode: ${GOAL_REBOOT_SECONDS} s reboots on ${atGoal.map((c) => c.nodes).join(', ')} nodes only; the full run has 3, 10 and 50)`);
+    for (const c of cases.filter((x) => x.rebootSeconds === REALISTIC_REBOOT_SECONDS && x.pollIntervalMs === tuned)) {
+      out.push(
+        `at ${REALISTIC_REBOOT_SECONDS} s reboots (${c.nodes} nodes): ratio ${c.ratio.toFixed(2)}, ${ms(c.extraPerNodeMs)} extra per node, fixed parts included: ` +
+          'the same orchestration cost weighs less as reboots lengthen',
+      );
+    }
+    out.push(goal('per-node gap p95 ≤ 1 s', gapP95 <= 1000, `worst p95 ${ms(gapP95)} at ${judged} s reboots (the loop: ${ms(Math.max(...atGoal.map((c) => c.gapShellMs.p95)))})`));
     const fixed = cases.flatMap((c) => (c.fixedMs ? [c.fixedMs] : []));
     if (fixed.length > 0) {
       const med = (k: keyof (typeof fixed)[number]): string => s(median(fixed.map((f) => f[k])));
@@ -126,7 +135,16 @@ export function renderTable(r: BenchResults): string {
     const big = r.fleet.cases.find((c) => c.clusters === 50);
     const largest = r.fleet.cases[r.fleet.cases.length - 1];
     const mb = (x: number): number => Math.round(x * 1.048576);
-    out.push(goal('50 clusters on one worker ≤ 400 MB RSS', big ? mb(big.fleet.workerPeakRssMiB) <= 400 : null, big ? `${mb(big.fleet.workerPeakRssMiB)} MB peak` : ''));
+    const failed = r.fleet.failed ?? [];
+    for (const f of failed) out.push(`fleet of ${f.clusters} clusters did not finish: ${f.message}`);
+    const bigFailed = failed.some((f) => f.clusters === 50);
+    out.push(
+      goal(
+        '50 clusters on one worker ≤ 400 MB RSS',
+        big ? mb(big.fleet.workerPeakRssMiB) <= 400 : bigFailed ? false : null,
+        big ? `${mb(big.fleet.workerPeakRssMiB)} MB peak` : 'the fleet of 50 did not finish',
+      ),
+    );
     if (!big && largest) out.push(`(quick mode: ${largest.clusters} clusters peaked at ${mib(largest.fleet.workerPeakRssMiB)})`);
     if (largest)
       out.push(
@@ -216,6 +234,8 @@ export function renderTable(r: BenchResults): string {
       '',
     );
   }
+
+  for (const f of r.failures ?? []) out.push(`section ${f.section} failed: ${f.message}`);
 
   return `${out.join('\n')}\n`;
 }

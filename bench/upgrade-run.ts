@@ -30,7 +30,7 @@ export interface StartedRun {
  * server shows the workflow idle (no pending activity, no new event since the last look); a gate
  * is the only thing that looks like that for long.
  */
-function autoApprove(handle: WorkflowHandle, everyMs: number): { stop: () => void; count: () => number } {
+function autoApprove(handle: WorkflowHandle, everyMs: number, onStuck: (why: string) => void): { stop: () => void; count: () => number } {
   let stopped = false;
   let approvals = 0;
   let lastLength = -1;
@@ -46,6 +46,11 @@ function autoApprove(handle: WorkflowHandle, everyMs: number): { stop: () => voi
         if (p.waiting?.kind === 'approval') {
           await handle.executeUpdate(approveStepUpdate, { args: [{ step: p.waiting.step, by: 'bench', comment: 'approved automatically by npm run bench' }] });
           approvals += 1;
+        } else if (p.waiting || p.phase === 'blocked') {
+          // A failure handed to a human (or a blocked preflight) is not a figure: the run would wait
+          // for an answer the bench does not give, and the bench with it, for ever.
+          onStuck(`${p.phase}: ${p.waiting?.question ?? 'blocked by preflight'}`);
+          return;
         }
       }
     } catch {
@@ -66,10 +71,14 @@ function autoApprove(handle: WorkflowHandle, everyMs: number): { stop: () => voi
 export async function startRun(client: Client, c: BenchCluster, taskQueue: string, tuning: Tuning, approveEveryMs = 2_000): Promise<StartedRun> {
   const startedAt = Date.now();
   const handle = await startUpgrade(client, c.spec, { taskQueue, startedBy: 'bench', tuning });
-  const approver = autoApprove(handle, approveEveryMs);
+  let stuck: (why: string) => void = () => undefined;
+  const stuckRun = new Promise<never>((_, reject) => {
+    stuck = (why) => reject(new Error(`talos-upgrade on ${c.spec.cluster} (${handle.workflowId}) waits for a human the bench is not: ${why}`));
+  });
+  const approver = autoApprove(handle, approveEveryMs, (why) => stuck(why));
   const done = (async (): Promise<WorkflowRun> => {
     try {
-      const report = await handle.result();
+      const report = await Promise.race([handle.result(), stuckRun]);
       const wallMs = Date.now() - startedAt;
       if (report.outcome !== 'completed') throw new Error(`talos-upgrade on ${c.spec.cluster} ended ${report.outcome}: ${report.message}`);
       const runId = (await handle.describe()).runId;
