@@ -58,14 +58,14 @@ export interface SimInfo {
   imageFactory: string;
 }
 
-/** The compiled twin entry (`dist/src/simulator/twin.js`); initSim runs a copy of it from `<dir>/.twin`. */
-function twinEntry(): string {
-  return path.join(__dirname, 'twin.js');
+/** The twin bundle (`npm run build`: esbuild over twin-entry.ts) and its loader; initSim runs copies of them from `<dir>/.twin`. */
+function twinBundle(): string {
+  return path.join(__dirname, 'twin-bundle.js');
 }
 
 const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** tsc ends every emitted file with this line; a file without it is still being written. */
+/** tsc and esbuild end every emitted file with this line; a file without it is still being written. */
 const COMPLETE = /\/\/# sourceMappingURL=\S+\s*$/;
 
 function readComplete(file: string): string {
@@ -78,30 +78,33 @@ function readComplete(file: string): string {
 }
 
 /**
- * Copies the twin's compiled modules (this directory and the support matrix) into `<dir>/.twin`,
- * so a rebuild of dist/ while the cluster is in use cannot hand a twin a half-written module.
+ * The first compiled module (`.js` under `roots`, or a root that is a file) newer than `bundle`: dist/
+ * was rebuilt by tsc alone, and the bundle would run old code.
+ */
+export function moduleNewerThan(bundle: string, roots: string[]): string | undefined {
+  const bundleMtimeMs = fs.statSync(bundle).mtimeMs;
+  const modules = (file: string): string[] =>
+    fs.statSync(file).isDirectory() ? fs.readdirSync(file).flatMap((name) => modules(path.join(file, name))) : file.endsWith('.js') && file !== bundle ? [file] : [];
+  return roots.flatMap(modules).find((f) => fs.statSync(f).mtimeMs > bundleMtimeMs);
+}
+
+/**
+ * Copies the twin bundle and its loader into `<dir>/.twin` (as twin.js and run.js), so a rebuild of
+ * dist/ while the cluster is in use cannot hand a twin a half-written file. Returns the loader's path.
  */
 function snapshotTwin(dir: string): string {
+  const bundle = twinBundle();
+  if (!fs.existsSync(bundle)) throw new Error(`twin bundle ${bundle} is missing; run \`npm run build\` first`);
+  const stale = moduleNewerThan(bundle, [__dirname, path.join(__dirname, '..', 'plan', 'matrix.js')]);
+  if (stale !== undefined) throw new Error(`twin bundle ${bundle} is older than ${stale}; run \`npm run build\` (tsc alone does not rebuild the bundle)`);
   const dest = path.join(dir, '.twin');
   fs.rmSync(dest, { recursive: true, force: true });
-  fs.mkdirSync(path.join(dest, 'simulator'), { recursive: true });
-  fs.mkdirSync(path.join(dest, 'plan'), { recursive: true });
-  // The copy must stay CommonJS even inside a "type": "module" project.
+  fs.mkdirSync(dest, { recursive: true });
+  // The copies must stay CommonJS even inside a "type": "module" project.
   fs.writeFileSync(path.join(dest, 'package.json'), '{ "type": "commonjs" }\n');
-  // The twin's modules, subdirectories included (one module per talosctl command lives in talosctl/).
-  const copyModules = (from: string, to: string): void => {
-    for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
-      if (entry.isDirectory()) {
-        fs.mkdirSync(path.join(to, entry.name), { recursive: true });
-        copyModules(path.join(from, entry.name), path.join(to, entry.name));
-      } else if (entry.name.endsWith('.js')) {
-        fs.writeFileSync(path.join(to, entry.name), readComplete(path.join(from, entry.name)));
-      }
-    }
-  };
-  copyModules(__dirname, path.join(dest, 'simulator'));
-  fs.writeFileSync(path.join(dest, 'plan', 'matrix.js'), readComplete(path.join(__dirname, '..', 'plan', 'matrix.js')));
-  return path.join(dest, 'simulator', 'twin.js');
+  fs.writeFileSync(path.join(dest, 'twin.js'), readComplete(bundle));
+  fs.writeFileSync(path.join(dest, 'run.js'), readComplete(path.join(__dirname, 'twin-loader.js')));
+  return path.join(dest, 'run.js');
 }
 
 function twinScript(dir: string, tool: string, entry: string): string {
@@ -196,7 +199,6 @@ export async function initSim(dir: string, opts: InitSimOptions = {}): Promise<S
   if (fs.existsSync(statePath(abs)) && !opts.force) {
     throw new SimOptionError(`${abs} already holds a simulated cluster; pick another directory or pass --force to replace it`);
   }
-  if (!fs.existsSync(twinEntry())) throw new Error(`twin entry ${twinEntry()} is missing; run \`npx tsc -p .\` first`);
   const state = buildInitialState(opts);
   fs.mkdirSync(path.join(abs, 'bin'), { recursive: true });
   for (const stale of ['state.lock', 'pause']) fs.rmSync(path.join(abs, stale), { recursive: true, force: true });

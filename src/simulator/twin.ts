@@ -1,6 +1,6 @@
 /**
- * Entry point of the tool twins: `node twin.js <talosctl|kubectl|velero|flux> args...` with
- * TALOS_SIM_DIR naming the simulated cluster. `<dir>/bin/<tool>` scripts call this.
+ * The tool twins: `main(<talosctl|kubectl|velero|flux>, args...)` with TALOS_SIM_DIR naming the
+ * simulated cluster. `<dir>/bin/<tool>` scripts run it from a bundle (twin-entry.ts, twin-loader.ts).
  *
  * It runs thousands of times per rehearsal, so it imports only Node built-ins, this package's
  * small modules and the support matrix (no zod, commander or Temporal), and reads the state
@@ -24,9 +24,8 @@ import { TOOL_FAULTS, TOOL_NAMES } from './types';
 import type { Invocation, SimFault, SimPause, SimState, ToolName } from './types';
 import { velero } from './velero';
 
-export { SIM_DIR_ENV };
 /** The `hang` fault sleeps this long unless killed first. */
-export const HANG_MS = 60 * 60 * 1000;
+const HANG_MS = 60 * 60 * 1000;
 
 const TOOLS: Record<ToolName, (ctx: TwinContext) => Promise<number>> = { talosctl, kubectl, velero, flux };
 
@@ -46,7 +45,7 @@ class TwinIo implements Io {
 }
 
 /** Truncated mid-line with binary junk appended, as a crashed or corrupted tool would leave it. */
-export function garble(text: string): string {
+function garble(text: string): string {
   const keep = text.slice(0, Math.max(1, Math.floor(text.length * 0.6)));
   return `${keep}\u0000\ufffd\u001b[2K{"\u0007`;
 }
@@ -63,7 +62,7 @@ function targets(state: SimState, tool: ToolName, args: string[]): string[] {
   return names.map(toAddress).filter((a): a is string => a !== undefined);
 }
 
-export async function runTwin(tool: ToolName, args: string[], dir: string): Promise<number> {
+async function runTwin(tool: ToolName, args: string[], dir: string): Promise<number> {
   const started = Date.now();
   const io = new TwinIo();
   const ctx: TwinContext = { dir, tool, args, env: process.env, cwd: process.cwd(), io, faults: [], accepted: [], firedFaults: [] };
@@ -139,7 +138,7 @@ export async function runTwin(tool: ToolName, args: string[], dir: string): Prom
   return exit;
 }
 
-async function main(argv: string[]): Promise<void> {
+export async function main(argv: string[]): Promise<void> {
   process.stdout.on('error', () => undefined);
   process.stderr.on('error', () => undefined);
   const [tool, ...args] = argv;
@@ -155,8 +154,4 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   process.exitCode = await runTwin(tool as ToolName, args, dir);
-}
-
-if (require.main === module) {
-  void main(process.argv.slice(2));
 }

@@ -9,7 +9,21 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Command } from 'commander';
 import { UserError } from '../../src/contract/user-error';
-import { DEFAULT_SCHEMATIC, execTwin, fastForward, initSim, readInvocations, readSimState, releasePause, setFault, setPause, simInfo, upgradeCount, waitForPause } from '../../src/simulator';
+import {
+  DEFAULT_SCHEMATIC,
+  execTwin,
+  fastForward,
+  initSim,
+  moduleNewerThan,
+  readInvocations,
+  readSimState,
+  releasePause,
+  setFault,
+  setPause,
+  simInfo,
+  upgradeCount,
+  waitForPause,
+} from '../../src/simulator';
 import type { InitSimOptions, SimInfo } from '../../src/simulator';
 import { registerSimCommands } from '../../src/simulator/cli';
 import { parseGoDuration, tabwrite, toYaml } from '../../src/simulator/format';
@@ -23,7 +37,7 @@ const newSim = (opts: InitSimOptions = {}): Promise<SimInfo> =>
 const IMAGE = `factory.talos.dev/installer/${DEFAULT_SCHEMATIC}:v1.9.4`;
 
 describe('initSim', () => {
-  it('writes state, executable twins pointing at node and twin.js, and dummy configs with a secret', async () => {
+  it('writes state, executable twins pointing at node and the twin loader, and dummy configs with a secret', async () => {
     const sim = await newSim({ controlPlanes: 3, workers: 2 });
     assert.deepEqual([...sim.nodes.controlPlane], ['192.168.1.70', '192.168.1.71', '192.168.1.72']);
     assert.deepEqual(sim.nodes.workers, ['192.168.1.80', '192.168.1.81']);
@@ -37,7 +51,7 @@ describe('initSim', () => {
       const script = fs.readFileSync(file, 'utf8');
       assert.ok(script.startsWith('#!/bin/sh\n'));
       assert.ok(script.includes(`'${process.execPath}'`));
-      assert.ok(script.includes(`'${path.join(sim.dir, '.twin', 'simulator', 'twin.js')}' ${tool} "$@"`), script);
+      assert.ok(script.includes(`'${path.join(sim.dir, '.twin', 'run.js')}' ${tool} "$@"`), script);
     }
     assert.match(sim.secret, /^sim-secret-[0-9a-f]{24}$/);
     assert.ok(fs.readFileSync(sim.talosconfig, 'utf8').includes(sim.secret));
@@ -51,6 +65,48 @@ describe('initSim', () => {
     await assert.rejects(newSim({ controlPlanes: 0 }), /--control-planes/);
     await assert.rejects(newSim({ schematic: 'xyz' }), /64 lowercase hex/);
     await assert.rejects(newSim({ rebootSeconds: -1 }), /--reboot-seconds/);
+  });
+});
+
+describe('the twin bundle', () => {
+  it('runs from the bundle copied into .twin, writes its code cache on the first call and answers the same from it', async () => {
+    const sim = await newSim();
+    const cache = path.join(sim.dir, '.twin', 'twin.js.cache');
+    assert.ok(fs.existsSync(path.join(sim.dir, '.twin', 'twin.js')));
+    assert.equal(fs.existsSync(cache), false, 'no cache before the first call');
+    const first = await execTwin(sim, 'talosctl', ['version', '--nodes', sim.nodes.primary]);
+    assert.equal(first.exitCode, 0, first.stderr);
+    assert.ok(fs.statSync(cache).size > 0, 'the first call wrote the cache');
+    const cachedAt = fs.statSync(cache).mtimeMs;
+    const second = await execTwin(sim, 'talosctl', ['version', '--nodes', sim.nodes.primary]);
+    assert.equal(second.stdout, first.stdout);
+    assert.equal(fs.statSync(cache).mtimeMs, cachedAt, 'a matching cache is used, not rewritten');
+    // A cache V8 rejects (here: garbage) is replaced, and the call still answers.
+    fs.writeFileSync(cache, 'not a code cache');
+    const third = await execTwin(sim, 'talosctl', ['version', '--nodes', sim.nodes.primary]);
+    assert.equal(third.stdout, first.stdout);
+    assert.notEqual(fs.readFileSync(cache, 'utf8'), 'not a code cache');
+    assert.deepEqual(
+      readInvocations(sim.dir).map((i) => i.exit),
+      [0, 0, 0],
+    );
+  });
+
+  it('names the compiled module that is newer than the bundle (dist rebuilt by tsc alone)', () => {
+    const dir = fs.mkdtempSync(path.join(root, 'bundle-'));
+    const bundle = path.join(dir, 'twin-bundle.js');
+    const module = path.join(dir, 'sub', 'kubectl.js');
+    fs.mkdirSync(path.dirname(module));
+    fs.writeFileSync(module, '');
+    fs.writeFileSync(path.join(dir, 'notes.txt'), '');
+    fs.writeFileSync(bundle, '');
+    const t = Date.now() / 1000;
+    fs.utimesSync(module, t - 60, t - 60);
+    fs.utimesSync(path.join(dir, 'notes.txt'), t + 60, t + 60);
+    fs.utimesSync(bundle, t, t);
+    assert.equal(moduleNewerThan(bundle, [dir]), undefined, 'older modules and non-modules are fine');
+    fs.utimesSync(module, t + 60, t + 60);
+    assert.equal(moduleNewerThan(bundle, [dir]), module);
   });
 });
 
