@@ -241,6 +241,17 @@ function discoverNodes(kube: KubeNodeFacts[]): { controlPlane: string[]; workers
   return { controlPlane, workers };
 }
 
+/**
+ * Waits for every chain, then gives their values, or throws the rejection of the first failed chain in
+ * argument order: the error a reader sees does not depend on which call lost a race, and no call is
+ * left running once the activity has failed.
+ */
+async function settledInOrder<T extends unknown[]>(...chains: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(chains);
+  for (const s of settled) if (s.status === 'rejected') throw s.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as T;
+}
+
 // ------------------------------------------------------------------ public entry points
 
 /** Everything preflight needs, read-only. */
@@ -262,16 +273,22 @@ export async function inspectCluster(input: InspectClusterInput, ctx: InspectCon
 
   // Ask etcd through control planes that answer first.
   const cpOrder = [...controlPlanes.filter((n) => !down.has(n)), ...controlPlanes.filter((n) => down.has(n))];
-  const etcd = await readEtcdWith(run, cpOrder, down);
+  // What is left depends only on what was read above: one chain of calls per tool, the chains at once.
+  // On a real cluster every call is a round trip to a node or the API server, and seven in a row were
+  // most of a preflight. Within a chain a tool's calls keep the order they always had.
+  const [etcd, kubeReads, flux, velero] = await settledInOrder(
+    readEtcdWith(run, cpOrder, down),
+    (async () => {
+      const pods = await run('kubectl', kubectlGetPodsArgs(), { maxOutputBytes: KUBECTL_LIST_MAX_BYTES });
+      const podProblems = parsePods(pods.stdout);
+      const kubernetesVersion = await readKubernetesVersion(run, kube);
+      return { podProblems, kubernetesVersion, pdbs: await readPdbs(run), clusterId: await readClusterId(run) };
+    })(),
+    input.fluxEnabled === false ? Promise.resolve({ objects: null, unreadable: [] }) : readFlux(run),
+    input.veleroEnabled ? probeVelero(run) : Promise.resolve({ available: false, detail: 'Velero backups are disabled in the spec' }),
+  );
   etcd.status.sort((a, b) => controlPlanes.indexOf(a.node) - controlPlanes.indexOf(b.node));
-
-  const pods = await run('kubectl', kubectlGetPodsArgs(), { maxOutputBytes: KUBECTL_LIST_MAX_BYTES });
-  const podProblems = parsePods(pods.stdout);
-  const kubernetesVersion = await readKubernetesVersion(run, kube);
-  const flux = input.fluxEnabled === false ? { objects: null, unreadable: [] } : await readFlux(run);
-  const velero = input.veleroEnabled ? await probeVelero(run) : { available: false, detail: 'Velero backups are disabled in the spec' };
-  const pdbs = await readPdbs(run);
-  const clusterId = await readClusterId(run);
+  const { podProblems, kubernetesVersion, pdbs, clusterId } = kubeReads;
 
   const nodes = all.map((address) =>
     nodeFacts({
