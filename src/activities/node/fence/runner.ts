@@ -32,6 +32,13 @@ export interface RunnerOrders {
   tailBytes: number;
 }
 
+/** Resolves when `p` does or after `ms`, whichever comes first, and leaves no timer behind. */
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
 /** Exit codes of the runner itself (the tool's own code is in the record). */
 export const RUNNER_EXIT = { ok: 0, badOrders: 70, notClaimed: 75 } as const;
 
@@ -131,6 +138,8 @@ async function main(): Promise<number> {
     err.push(b);
     toWorkerErr(b);
   });
+  // From the start: pipes often reach EOF before 'exit', and a later listener would wait out DRAIN_MS.
+  const drained = Promise.all([closed(child.stdout), closed(child.stderr)]);
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
     child.once('error', (e: NodeJS.ErrnoException) => {
       spawnError = `${e.code ?? 'error'}: ${e.message}`;
@@ -148,7 +157,7 @@ async function main(): Promise<number> {
   }
   const { code, signal } = await exited;
   if (timer) clearTimeout(timer);
-  await Promise.race([Promise.all([closed(child.stdout), closed(child.stderr)]), new Promise((r) => setTimeout(r, DRAIN_MS))]);
+  await within(drained, DRAIN_MS);
   if (forceTimer) clearTimeout(forceTimer);
   const outcome: FenceOutcomeRecord = {
     exitCode: code,
