@@ -75,3 +75,31 @@ export async function observeNode(access: ClusterAccess, node: string, signal?: 
   const machine = parseMachineStatus(parseTalosGetAnswer(status.value.stdout, status.value.stderr, 'talosctl get machinestatus').resources);
   return { reachable: true, version: answer.tag, schematic: extensions.schematic, stage: machine.stage, ready: machine.ready, detail: null };
 }
+
+export interface StageObservation {
+  reachable: boolean;
+  stage: string | null;
+  ready: boolean | null;
+}
+
+/**
+ * The boot stage alone (`talosctl get machinestatus`): one process instead of a look's three. For a
+ * node that answers again on its new boot and is still in stage booting, where the stage is the one
+ * thing left to change (await-back.ts); the verdict still comes from a full look.
+ */
+export async function observeStage(access: ClusterAccess, node: string, signal?: AbortSignal): Promise<StageObservation> {
+  const args = talosGetArgs('machinestatus', node);
+  const r = await runTool('talosctl', access.tools.talosctl, args, {
+    env: toolEnv(access),
+    ...(signal ? { signal } : {}),
+    timeoutMs: 60_000,
+    okExitCodes: [0, 1],
+    maxOutputBytes: TALOS_JSON_MAX_BYTES,
+  });
+  if (r.exitCode !== 0) {
+    const seen = failedCall(args, r, errorTexts(r.stderr, 'talosctl get machinestatus'));
+    return { reachable: seen.reachable, stage: null, ready: null };
+  }
+  const machine = parseMachineStatus(parseTalosGetAnswer(r.stdout, r.stderr, 'talosctl get machinestatus').resources);
+  return { reachable: true, stage: machine.stage, ready: machine.ready };
+}

@@ -12,6 +12,8 @@
  *   machine_status.go) without rebooting (nothing in Server.Upgrade's goroutine reboots); both
  *   `rebooting` and `running` on the unchanged boot are checked.
  * A node already on the target when nothing changed boot (the step found it there) is done as well.
+ * Once the node answers on its new boot in stage booting, only the stage is read, at a quicker pace
+ * (untilBooted), so the step goes on within a fraction of the poll interval of the node turning running.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -21,6 +23,7 @@ import { ErrorTypes } from '../../contract/error-types';
 import type { ClusterAccess } from '../types';
 import { pollMs, talos } from './common';
 import { describeLook, lookAt } from './look';
+import { observeStage } from '../node-observer';
 import { withHeartbeats } from '../heartbeat';
 import type { AwaitBackInput, AwaitBackResult, NodeLook, UpgradePath } from './types';
 import { dmesgArgs } from '../../plan/commands';
@@ -65,6 +68,29 @@ async function legacyRefusal(access: ClusterAccess, node: string, signal?: Abort
 
 function running(look: NodeLook): string {
   return `${look.version ?? 'an unknown version'}${look.schematic ? ` (schematic ${look.schematic.slice(0, 12)}…)` : ''}`;
+}
+
+/**
+ * The stage probe's pace: a quarter of the poll interval, between 100 ms and 1 s. One small read per
+ * pace, only while the node is booting: light even on a long poll interval.
+ */
+export const stageProbeMs = (pollMs: number): number => Math.min(1_000, Math.max(100, Math.round(pollMs / 4)));
+
+/**
+ * The node answers on its new boot but machined is still running the boot sequence: the stage is the
+ * one thing left to change, and the step's next move waits on it. Ask for the stage alone, at a
+ * quicker pace than full looks, until it leaves `booting` (or the node stops answering, or time runs
+ * out); the caller then takes a full look and judges as before. The shell loop's tracker learns of
+ * RUNNING from the node's event stream as it happens (cmd/talosctl/pkg/talos/action/node.go
+ * handleEvents); a full look per poll interval would add up to that interval to every node.
+ */
+async function untilBooted(w: BootWait, ctx: Context, deadline: number, beat: () => Progress): Promise<void> {
+  for (;;) {
+    await ctx.sleep(Math.min(stageProbeMs(w.pollMs), Math.max(1, deadline - Date.now())));
+    const seen = await withHeartbeats(() => observeStage(w.access, w.node, ctx.cancellationSignal), beat);
+    ctx.heartbeat(beat());
+    if (!seen.reachable || seen.stage !== 'booting' || Date.now() >= deadline) return;
+  }
 }
 
 export async function waitForBoot(w: BootWait): Promise<NodeLook> {
@@ -127,6 +153,10 @@ export async function waitForBoot(w: BootWait): Promise<NodeLook> {
       }
     }
     ctx.heartbeat({ ...progress });
+    if (look.reachable && newBoot && look.stage === 'booting' && Date.now() < deadline) {
+      await untilBooted(w, ctx, deadline, () => ({ ...progress }));
+      continue;
+    }
     if (Date.now() >= deadline) {
       const waited = Math.round(w.timeoutMs / 1000);
       const what = newBoot
