@@ -124,7 +124,7 @@ export function activityTimes(history: History): ActivityTimes[] {
  * Where the time between "node i healthy" and "node i+1 upgrade accepted" goes, per node pair, along
  * the node-step activities of src/workflows/run/talos-step.ts (the bench's v1.9 nodes take the legacy
  * path: the install call reboots the node itself, so no rebootNode runs):
- *   detect    node healthy → awaitNodeBack completed (poll interval + one look at the new boot),
+ *   detect    node healthy → awaitNodeBack completed (the poll that finds it answering, the rest of its boot read by stage probes, a full look),
  *   uncordon  → uncordonNode completed (a workflow task, kubectl Ready check and uncordon),
  *   verify    → verifyNode completed (a workflow task, talosctl health, a look, kubectl),
  *   next      → next node's lookAtNode started (a workflow task: the step ends, the next begins),
