@@ -34,6 +34,27 @@ async function until(what: string, ok: () => boolean, limitMs = 30_000): Promise
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** A twin whose W1 answers in stage booting until the test says otherwise: the end is a condition, not a clock. */
+async function bootingTwin(): Promise<SimInfo> {
+  const { sim } = await twin(tmp.dir, { talos: 'v1.13.9', kubernetes: '1.35.0' });
+  mutateSimState(sim.dir, (s) => {
+    const n = s.nodes.find((x) => x.address === W1);
+    if (n) markBooting(n, Date.now() + 3_600_000);
+  });
+  return sim;
+}
+
+/** awaitNodeBack's input for W1 after an upgrade to the version it already runs, on a boot other than its current one. */
+const waitInput = (sim: SimInfo, pollMs: number, timeoutMs: number) => ({
+  ...stepInput(sim, W1, pollMs),
+  bootIdBefore: 'a-boot-before-the-upgrade',
+  toVersion: 'v1.13.9',
+  schematic: sim.schematic,
+  oldVersion: 'v1.12.4',
+  path: 'lifecycle' as const,
+  timeoutMs,
+});
+
 describe('awaitNodeBack while the node is booting', () => {
   it('the stage probe pace is a quarter of the poll interval, at least 100 ms', () => {
     assert.equal(stageProbeMs(2_000), 500);
@@ -43,23 +64,10 @@ describe('awaitNodeBack while the node is booting', () => {
   });
 
   it('reads the stage alone until the boot sequence ends, then judges by a full look', async () => {
-    const { sim } = await twin(tmp.dir, { talos: 'v1.13.9', kubernetes: '1.35.0' });
-    // Booting until the test says otherwise: the end is a condition, not a clock.
-    mutateSimState(sim.dir, (s) => {
-      const n = s.nodes.find((x) => x.address === W1);
-      if (n) markBooting(n, Date.now() + 3_600_000);
-    });
+    const sim = await bootingTwin();
     const { env: e, heartbeats } = env();
     // A poll interval far longer than the test: a second full look within it can only come from the probe ending.
-    const input = {
-      ...stepInput(sim, W1, 60_000),
-      bootIdBefore: 'a-boot-before-the-upgrade',
-      toVersion: 'v1.13.9',
-      schematic: sim.schematic,
-      oldVersion: 'v1.12.4',
-      path: 'lifecycle' as const,
-      timeoutMs: 300_000,
-    };
+    const input = waitInput(sim, 60_000, 300_000);
     const waiting = run(e, awaitNodeBack, input);
     await until('two lone stage reads after the first look', () => w1Calls(sim).filter(isStageRead).length >= 3);
     const before = w1Calls(sim).length;
@@ -97,21 +105,9 @@ describe('awaitNodeBack while the node is booting', () => {
   });
 
   it('a node that stays booting past the wait is a NodeUpgradeTimeout saying where it stopped', async () => {
-    const { sim } = await twin(tmp.dir, { talos: 'v1.13.9', kubernetes: '1.35.0' });
-    mutateSimState(sim.dir, (s) => {
-      const n = s.nodes.find((x) => x.address === W1);
-      if (n) markBooting(n, Date.now() + 3_600_000);
-    });
+    const sim = await bootingTwin();
     const { env: e } = env();
-    const input = {
-      ...stepInput(sim, W1, 400),
-      bootIdBefore: 'a-boot-before-the-upgrade',
-      toVersion: 'v1.13.9',
-      schematic: sim.schematic,
-      oldVersion: 'v1.12.4',
-      path: 'lifecycle' as const,
-      timeoutMs: 1_500,
-    };
+    const input = waitInput(sim, 400, 1_500);
     await assert.rejects(
       () => run(e, awaitNodeBack, input),
       (err: Error & { type?: string }) => {
