@@ -38,6 +38,13 @@ function errorTexts(stderr: string, command: string): string[] {
   return [...e.nodes.map((x) => x.error), ...e.other];
 }
 
+/** One read of one node; exit 1 (the node did not answer, or an error text) is for the caller to judge. */
+function read(access: ClusterAccess, args: string[], signal?: AbortSignal): Promise<RunResult> {
+  return runTool('talosctl', access.tools.talosctl, args, { env: toolEnv(access), ...(signal ? { signal } : {}), timeoutMs: 60_000, okExitCodes: [0, 1], maxOutputBytes: TALOS_JSON_MAX_BYTES });
+}
+
+const machineStatusOf = (r: RunResult) => parseMachineStatus(parseTalosGetAnswer(r.stdout, r.stderr, 'talosctl get machinestatus').resources);
+
 /**
  * The three reads run at once: they are independent, and a look sits on the critical path between
  * two nodes several times (before issuing, detecting the node back, verification), so it costs one
@@ -45,9 +52,7 @@ function errorTexts(stderr: string, command: string): string[] {
  * first: a poll of a rebooting node then costs one process, not three, which matters for a fleet.
  */
 export async function observeNode(access: ClusterAccess, node: string, signal?: AbortSignal, opts: { probeFirst?: boolean } = {}): Promise<NodeObservation> {
-  const env = toolEnv(access);
-  const talosctl = access.tools.talosctl;
-  const call = (args: string[]) => runTool('talosctl', talosctl, args, { env, ...(signal ? { signal } : {}), timeoutMs: 60_000, okExitCodes: [0, 1], maxOutputBytes: TALOS_JSON_MAX_BYTES });
+  const call = (args: string[]) => read(access, args, signal);
   const details = (): Array<ReturnType<typeof call>> => [call(talosGetArgs('extensions', node)), call(talosGetArgs('machinestatus', node))];
   const versionArgs = talosVersionArgs([node]);
   // allSettled, not all: every process is waited for, none is left running behind a first failure.
@@ -72,14 +77,13 @@ export async function observeNode(access: ClusterAccess, node: string, signal?: 
     if (r.exitCode !== 0) return failedCall(talosGetArgs(type, node), r, errorTexts(r.stderr, `talosctl get ${type}`));
   }
   const extensions = parseExtensions(parseTalosGetAnswer(ext.value.stdout, ext.value.stderr, 'talosctl get extensions').resources);
-  const machine = parseMachineStatus(parseTalosGetAnswer(status.value.stdout, status.value.stderr, 'talosctl get machinestatus').resources);
+  const machine = machineStatusOf(status.value);
   return { reachable: true, version: answer.tag, schematic: extensions.schematic, stage: machine.stage, ready: machine.ready, detail: null };
 }
 
 export interface StageObservation {
   reachable: boolean;
   stage: string | null;
-  ready: boolean | null;
 }
 
 /**
@@ -89,17 +93,7 @@ export interface StageObservation {
  */
 export async function observeStage(access: ClusterAccess, node: string, signal?: AbortSignal): Promise<StageObservation> {
   const args = talosGetArgs('machinestatus', node);
-  const r = await runTool('talosctl', access.tools.talosctl, args, {
-    env: toolEnv(access),
-    ...(signal ? { signal } : {}),
-    timeoutMs: 60_000,
-    okExitCodes: [0, 1],
-    maxOutputBytes: TALOS_JSON_MAX_BYTES,
-  });
-  if (r.exitCode !== 0) {
-    const seen = failedCall(args, r, errorTexts(r.stderr, 'talosctl get machinestatus'));
-    return { reachable: seen.reachable, stage: null, ready: null };
-  }
-  const machine = parseMachineStatus(parseTalosGetAnswer(r.stdout, r.stderr, 'talosctl get machinestatus').resources);
-  return { reachable: true, stage: machine.stage, ready: machine.ready };
+  const r = await read(access, args, signal);
+  if (r.exitCode !== 0) return { reachable: failedCall(args, r, errorTexts(r.stderr, 'talosctl get machinestatus')).reachable, stage: null };
+  return { reachable: true, stage: machineStatusOf(r).stage };
 }

@@ -11,6 +11,7 @@ import { stageProbeMs } from '../../src/activities/node/await-back';
 import { markBooting, mutateSimState, readInvocations } from '../../src/simulator';
 import type { SimInfo } from '../../src/simulator';
 import { ErrorTypes } from '../../src/contract/error-types';
+import { eventually } from '../helpers/temporal-env';
 import { env, run, scratch, stepInput, twin, W1 } from '../helpers/node-steps';
 
 const tmp = scratch('await-booting');
@@ -23,16 +24,6 @@ const w1Calls = (sim: SimInfo): string[][] =>
     .map((i) => i.args);
 
 const isStageRead = (args: string[]): boolean => args[0] === 'get' && args[1] === 'machinestatus';
-
-/** Waits (bounded in count and time) until `ok` holds; throws naming what was awaited. */
-async function until(what: string, ok: () => boolean, limitMs = 30_000): Promise<void> {
-  const end = Date.now() + limitMs;
-  for (let i = 0; i < 3_000 && Date.now() < end; i++) {
-    if (ok()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** A twin whose W1 answers in stage booting until the test says otherwise: the end is a condition, not a clock. */
 async function bootingTwin(): Promise<SimInfo> {
@@ -69,7 +60,8 @@ describe('awaitNodeBack while the node is booting', () => {
     // A poll interval far longer than the test: a second full look within it can only come from the probe ending.
     const input = waitInput(sim, 60_000, 300_000);
     const waiting = run(e, awaitNodeBack, input);
-    await until('two lone stage reads after the first look', () => w1Calls(sim).filter(isStageRead).length >= 3);
+    // Two lone stage reads after the first look's own.
+    await eventually(async () => w1Calls(sim).filter(isStageRead).length >= 3, 30_000, 20);
     const before = w1Calls(sim).length;
     // Boot done: the next settle turns the node running.
     mutateSimState(sim.dir, (s) => {
