@@ -3,6 +3,7 @@
  * Inputs carry file PATHS (talosconfig, kubeconfig), never their contents.
  */
 import type { ClusterFacts, EtcdMemberFacts, ToolPaths } from '../plan/types';
+import type { BootFacts } from './node/types';
 
 export interface ClusterAccess {
   talosconfig: string;
@@ -77,6 +78,11 @@ export interface VerifyNodeInput {
   /** The step's whole budget, as the spec wrote it, for the failure message ("5m"). */
   stepBudget?: string;
   tuning?: Tuning;
+  /**
+   * What the wait for the new boot (or the step's look) saw of the node running: on that same boot
+   * verify reads the boot id alone, not version and schematic again (absent in older histories).
+   */
+  bootFacts?: BootFacts;
 }
 export interface VerifyNodeResult {
   node: string;

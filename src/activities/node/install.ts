@@ -22,7 +22,7 @@ import { ErrorTypes } from '../../contract/error-types';
 import { talos } from './common';
 import { runFencedStep } from './fenced-step';
 import { installFailure, judgeInstall } from './install-outcome';
-import { describeLook, lookAt } from './look';
+import { describeLook, lookAt, sameBoot } from './look';
 import { installArgs, installReboots } from '../../plan/commands';
 import type { InstallInput, InstallResult } from './types';
 
@@ -77,7 +77,9 @@ export async function installOnNode(input: InstallInput): Promise<InstallResult>
       bootIdBefore: input.bootIdBefore,
       reboots,
       async prepare(judged) {
-        const look = judged ?? (await lookAt(input.access, input.node, ctx.cancellationSignal, { kube: false }));
+        // The step's look of this boot gives version and schematic; boot id and stage are read fresh.
+        const known = judged ? null : input.bootFacts ? await sameBoot(input.access, input.node, input.bootFacts, ctx.cancellationSignal, { stage: true }) : null;
+        const look = judged ?? known ?? (await lookAt(input.access, input.node, ctx.cancellationSignal, { kube: false }));
         if (look.reachable && look.version === input.toVersion && (wantSchematic === null || look.schematic === wantSchematic)) {
           // Already there: nothing to install. A boot the step did not see is the one that got it there.
           return { skip: { rebootIssued: false, bootIdAtIssue: input.bootIdBefore ?? look.bootId, reused: false } };

@@ -8,10 +8,10 @@ import { Context } from '@temporalio/activity';
 import { assertSafeAddress } from '../argument-safety';
 import { typed } from '../failures';
 import { withHeartbeats } from '../heartbeat';
-import { observeNode } from '../node-observer';
+import { observeNode, observeStage } from '../node-observer';
 import type { ClusterAccess } from '../types';
 import { readBootId, readKubeNode } from './common';
-import type { NodeLook, NodeStepInput } from './types';
+import type { BootFacts, NodeLook, NodeStepInput } from './types';
 
 export interface LookOptions {
   /** Also read the Kubernetes side (default true). */
@@ -43,6 +43,30 @@ export async function lookAt(access: ClusterAccess, node: string, signal?: Abort
     kubeName: k?.name ?? null,
     unschedulable: k ? k.unschedulable : null,
     kubernetesReady: k ? k.ready : null,
+  };
+}
+
+/**
+ * The node again, on the boot an earlier look saw: the boot id (and the stage, when asked) read fresh,
+ * version and schematic taken from `known`; two processes instead of a look's four, on the critical
+ * path between two nodes. null when the node is on another boot or does not answer: the caller then
+ * takes a full look.
+ */
+export async function sameBoot(access: ClusterAccess, node: string, known: BootFacts, signal: AbortSignal | undefined, opts: { stage: boolean }): Promise<NodeLook | null> {
+  assertSafeAddress(node);
+  const [boot, stage] = await Promise.allSettled([readBootId(access, node, signal), opts.stage ? observeStage(access, node, signal) : Promise.resolve(null)]);
+  if (boot.status === 'rejected') throw boot.reason;
+  if (stage.status === 'rejected') throw stage.reason;
+  if (boot.value !== known.bootId || stage.value?.reachable === false) return null;
+  return {
+    reachable: true,
+    version: known.version,
+    schematic: known.schematic,
+    stage: stage.value?.stage ?? null,
+    bootId: known.bootId,
+    kubeName: null,
+    unschedulable: null,
+    kubernetesReady: null,
   };
 }
 

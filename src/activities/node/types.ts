@@ -55,6 +55,18 @@ export interface NodeLook {
   kubernetesReady: boolean | null;
 }
 
+/**
+ * What a look at a running node saw of its boot (bootFactsOf in src/workflows/run/talos-step.ts). The version and the schematic
+ * hold for the whole boot: the version is the booted image's, and Talos loads the extension list once per
+ * boot (internal/app/machined/pkg/controllers/runtime/extension_status.go: "controller runs once, as
+ * extensions are static"). Only the boot id and the stage can change under them.
+ */
+export interface BootFacts {
+  bootId: string;
+  version: string | null;
+  schematic: string | null;
+}
+
 export interface PrePullInput extends NodeStepInput {
   image: string;
   path: UpgradePath;
@@ -102,6 +114,8 @@ export interface InstallInput extends NodeStepInput {
   toVersion: string;
   /** The boot id the step's look recorded; the install must not be judged against a later boot. */
   bootIdBefore: string | null;
+  /** The step's look, when it saw the node running: on that same boot only the boot id and stage are read again (absent in older histories). */
+  bootFacts?: BootFacts;
 }
 export interface InstallResult {
   /** True when the install call itself made the node reboot (legacy, lifecycle-reboots). */

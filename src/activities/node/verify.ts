@@ -12,6 +12,7 @@ import { typed } from '../failures';
 import { withHeartbeats } from '../heartbeat';
 import { findKubeNode, KUBECTL_LIST_MAX_BYTES } from '../inspect';
 import { observeNode } from '../node-observer';
+import { sameBoot } from './look';
 import { parseNodes } from '../parse/kubectl';
 import { parseHealthOutput, type HealthOutcome } from '../parse/talosctl';
 import { toolEnv } from '../tool-env';
@@ -72,16 +73,20 @@ export async function verifyNode(input: VerifyNodeInput): Promise<VerifyNodeResu
     }
     // Both reads after health passed, at once (they are independent); each is waited for.
     // Heartbeating, like the health check: a read that hangs ends in the runner's timeout, which names it.
+    // On the boot the wait saw running, the boot id alone says version and schematic are still those.
+    const signal = ctx.cancellationSignal;
+    const known = input.bootFacts;
     const [look, listing] = await withHeartbeats(() =>
       Promise.allSettled([
-        observeNode(input.access, input.node, ctx.cancellationSignal),
-        runTool('kubectl', input.access.tools.kubectl, kubectlGetNodesArgs(), { env, signal: ctx.cancellationSignal, timeoutMs: 60_000, maxOutputBytes: KUBECTL_LIST_MAX_BYTES }),
+        known ? sameBoot(input.access, input.node, known, signal, { stage: false }) : observeNode(input.access, input.node, signal),
+        runTool('kubectl', input.access.tools.kubectl, kubectlGetNodesArgs(), { env, signal, timeoutMs: 60_000, maxOutputBytes: KUBECTL_LIST_MAX_BYTES }),
       ]),
     );
     if (look.status === 'rejected') throw look.reason;
-    const seen = look.value;
+    // Another boot (or no answer) since: the full look says what runs now.
+    const seen = look.value ?? (await withHeartbeats(() => observeNode(input.access, input.node, signal)));
     if (!seen.reachable || seen.version !== input.toVersion) {
-      const now = seen.reachable ? `${seen.version ?? '?'} (${seen.stage ?? '?'})` : `unreachable: ${seen.detail ?? ''}`;
+      const now = seen.reachable ? `${seen.version ?? '?'} (${seen.stage ?? '?'})` : `unreachable: ${'detail' in seen ? (seen.detail ?? '') : ''}`;
       throw ApplicationFailure.retryable(`${input.node} runs ${now}, expected ${input.toVersion}`, ErrorTypes.verificationFailed);
     }
     if (seen.schematic !== input.schematic) {

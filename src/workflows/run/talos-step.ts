@@ -9,7 +9,7 @@
  * happened is the activities' business (fenced, judged by boot id): a retry never sends either twice.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import type { NodeLook } from '../../activities/node/types';
+import type { BootFacts, NodeLook } from '../../activities/node/types';
 import { formatDuration } from '../../plan/duration';
 import { installerImage } from '../../plan/installer';
 import type { TalosStep } from '../../plan/types';
@@ -51,6 +51,15 @@ function registerTalosUndo(run: UpgradeRun, step: TalosStep, look: NodeLook): vo
   });
 }
 
+/**
+ * A look's facts that may stand for the node's boot (BootFacts): only from a node that answered in stage
+ * running, when machined has loaded this boot's extension list, so the schematic is the boot's own.
+ */
+export function bootFactsOf(look: Pick<NodeLook, 'reachable' | 'stage' | 'bootId' | 'version' | 'schematic'>): BootFacts | undefined {
+  if (!look.reachable || look.stage !== 'running' || look.bootId === null) return undefined;
+  return { bootId: look.bootId, version: look.version, schematic: look.schematic };
+}
+
 /** The product's own drain: cordon (recorded for undo first), then evict; a stall is a human decision. */
 async function drain(run: UpgradeRun, step: TalosStep, row: StepProgress, kubeName: string, left: () => number): Promise<void> {
   // An earlier attempt of this run may have cordoned the node already (a stalled drain, then retry):
@@ -69,6 +78,29 @@ async function drain(run: UpgradeRun, step: TalosStep, row: StepProgress, kubeNa
     const i = run.undos.findIndex((u) => u.kind === 'cordon' && u.node === step.node && u.stepId === step.id);
     if (i >= 0) run.undos.splice(i, 1);
   }
+}
+
+/** The step's last sub-step: health, then the node on the target (on `seen`'s boot, its boot id alone). */
+async function verify(run: UpgradeRun, step: TalosStep, row: StepProgress, left: () => number, seen: BootFacts | undefined) {
+  const plan = run.plan();
+  at(run, row, 'verify', `talosctl health, then ${step.node} on ${step.toVersion} with schematic ${step.schematic.slice(0, 12)}…`);
+  return run.ports.acts.verifyNode(
+    {
+      access: run.access(),
+      node: step.node,
+      toVersion: step.toVersion,
+      schematic: step.schematic,
+      controlPlanes: plan.controlPlanes,
+      workers: plan.workers,
+      timeoutMs: left(),
+      // An absolute end, so a retried verify waits what is left, not the whole wait again.
+      deadlineMs: run.ports.nowMs() + left(),
+      stepBudget: formatDuration(step.timeoutMs),
+      tuning: run.tuning,
+      ...(seen ? { bootFacts: seen } : {}),
+    },
+    { summary: `verify ${step.node} on ${step.toVersion}`, budgetMs: left() },
+  );
 }
 
 /** One attempt of the node step, timed and counted by outcome (metrics.ts). */
@@ -102,6 +134,8 @@ async function talosStep(run: UpgradeRun, step: TalosStep, row: StepProgress): P
     throw ApplicationFailure.nonRetryable(`${step.node} does not answer; nothing was changed on it`, ErrorTypes.nodeTimeout);
   }
   const atTarget = look.version === step.toVersion && look.schematic === step.schematic;
+  // What verify may take as read on the boot it finds: the look's, or the new boot's once awaited.
+  let seenRunning = bootFactsOf(look);
   if (!atTarget) {
     registerTalosUndo(run, step, look);
     if (path !== 'legacy') {
@@ -121,7 +155,7 @@ async function talosStep(run: UpgradeRun, step: TalosStep, row: StepProgress): P
     }
     at(run, row, 'install', `the installer ${step.image} on ${step.node}${path === 'legacy' ? ' (pull, then the node reboots by itself)' : ''}`);
     const installed = await acts.installOnNode(
-      { ...base, image: step.image, path, toVersion: step.toVersion, bootIdBefore: look.bootId },
+      { ...base, image: step.image, path, toVersion: step.toVersion, bootIdBefore: look.bootId, ...(seenRunning ? { bootFacts: seenRunning } : {}) },
       { summary: `install ${step.toVersion} on ${step.node}`, budgetMs: left() },
     );
     let bootIdBefore = installed.bootIdAtIssue ?? look.bootId;
@@ -135,6 +169,7 @@ async function talosStep(run: UpgradeRun, step: TalosStep, row: StepProgress): P
       { ...base, bootIdBefore, toVersion: step.toVersion, schematic: step.schematic, oldVersion: look.version, path, timeoutMs: left() },
       { summary: `wait for ${step.node} on ${step.toVersion}`, budgetMs: left() },
     );
+    seenRunning = back.bootId === null ? undefined : { bootId: back.bootId, version: back.version, schematic: back.schematic };
     run.partitions.installed(step.node, back.version);
     row.before = look.version ?? row.before;
     row.after = back.version;
@@ -149,23 +184,7 @@ async function talosStep(run: UpgradeRun, step: TalosStep, row: StepProgress): P
     at(run, row, 'uncordon', `${cordon.kubeName} to be Ready (up to ${Math.round(readyMs / 1000)} s), then uncordoned`);
     await uncordonOwn(run, cordon, readyMs);
   }
-  at(run, row, 'verify', `talosctl health, then ${step.node} on ${step.toVersion} with schematic ${step.schematic.slice(0, 12)}…`);
-  const verified = await acts.verifyNode(
-    {
-      access: run.access(),
-      node: step.node,
-      toVersion: step.toVersion,
-      schematic: step.schematic,
-      controlPlanes: plan.controlPlanes,
-      workers: plan.workers,
-      timeoutMs: left(),
-      // An absolute end, so a retried verify waits what is left, not the whole wait again.
-      deadlineMs: run.ports.nowMs() + left(),
-      stepBudget: formatDuration(step.timeoutMs),
-      tuning: run.tuning,
-    },
-    { summary: `verify ${step.node} on ${step.toVersion}`, budgetMs: left() },
-  );
+  const verified = await verify(run, step, row, left, seenRunning);
   row.after = verified.version;
   row.substep = null;
   row.waitingOn = null;
