@@ -3,7 +3,8 @@
  * --timeout=<s>s` (`--disable-eviction` for mode delete), held to test/contract/kubectl/drain-*.
  *
  * Whose cordon is it? Whether the node was unschedulable is read BEFORE anything cordons it and kept
- * (heartbeat details and a small local note), so a retry knows a cordon it finds is this step's own.
+ * (heartbeat details and a small local note), so a retry knows a cordon it finds is this step's own. The
+ * step's look, when it ran right before, has read it already (unschedulableAtLook).
  * A node cordoned by someone else is not this step's to drain and later uncordon: non-retryable
  * failure (preflight is where it should have been caught).
  *
@@ -81,6 +82,14 @@ function stallOf(facts: DrainFacts, pdbs: PdbFacts[] | null, cordonedByUs: boole
   return { cordonedByUs, blocking };
 }
 
+/** Whether the Node is unschedulable now, before anything of this step cordons it. */
+async function readCordon(input: DrainInput, signal: AbortSignal): Promise<boolean> {
+  const seen = await readKubeNode(input.access, input.kubeName, signal);
+  if (!seen.answered) throw ApplicationFailure.retryable(`the Kubernetes API did not answer; ${input.kubeName} was not cordoned`, ErrorTypes.toolFailed);
+  if (!seen.node) throw ApplicationFailure.nonRetryable(`no Kubernetes node named ${input.kubeName}`, ErrorTypes.badInput);
+  return seen.node.unschedulable;
+}
+
 export async function drainNode(input: DrainInput): Promise<DrainResult> {
   return typed(async () => {
     const ctx = Context.current();
@@ -90,11 +99,9 @@ export async function drainNode(input: DrainInput): Promise<DrainResult> {
     let note: CordonNote;
     if (known) note = known;
     else {
-      const seen = await readKubeNode(input.access, input.kubeName, signal);
-      if (!seen.answered) throw ApplicationFailure.retryable(`the Kubernetes API did not answer; ${input.kubeName} was not cordoned`, ErrorTypes.toolFailed);
-      if (!seen.node) throw ApplicationFailure.nonRetryable(`no Kubernetes node named ${input.kubeName}`, ErrorTypes.badInput);
+      const wasUnschedulable = input.unschedulableAtLook ?? (await readCordon(input, signal));
       // An earlier attempt of this step cordoned it (the workflow knows from history): that cordon is the run's own.
-      note = { phase: 'draining', kubeName: input.kubeName, scheduling: scheduling(), wasUnschedulable: input.ownCordon === true ? false : seen.node.unschedulable };
+      note = { phase: 'draining', kubeName: input.kubeName, scheduling: scheduling(), wasUnschedulable: input.ownCordon === true ? false : wasUnschedulable };
       // Kept before cordoning: a retry must know the cordon it will find is this step's own.
       writeJsonAtomic(file, note);
     }

@@ -88,6 +88,12 @@ export interface DrainInput extends NodeStepInput {
    * finding it unschedulable is then expected, not a cordon by someone else.
    */
   ownCordon?: boolean;
+  /**
+   * Whether the Node was unschedulable when the step's look read it, when that look is the activity
+   * right before this one (nothing that takes minutes, like a pre-pull, between): the drain then does
+   * not read the Node again before cordoning it. Absent: it reads it (and in older histories).
+   */
+  unschedulableAtLook?: boolean;
 }
 export interface DrainResult {
   /** True when this step cordoned the node (it was schedulable before): the step must uncordon it. */

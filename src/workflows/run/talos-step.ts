@@ -61,7 +61,7 @@ export function bootFactsOf(look: Pick<NodeLook, 'reachable' | 'stage' | 'bootId
 }
 
 /** The product's own drain: cordon (recorded for undo first), then evict; a stall is a human decision. */
-async function drain(run: UpgradeRun, step: TalosStep, row: StepProgress, kubeName: string, left: () => number): Promise<void> {
+async function drain(run: UpgradeRun, step: TalosStep, row: StepProgress, kubeName: string, left: () => number, unschedulableAtLook?: boolean): Promise<void> {
   // An earlier attempt of this run may have cordoned the node already (a stalled drain, then retry):
   // that cordon stays this run's to lift, whatever the activity sees now.
   const ownCordon = run.undos.some((u) => u.kind === 'cordon' && u.node === step.node);
@@ -70,7 +70,18 @@ async function drain(run: UpgradeRun, step: TalosStep, row: StepProgress, kubeNa
   const timeoutMs = Math.min(step.drainTimeoutMs ?? 5 * 60_000, left());
   at(run, row, 'drain', `${kubeName} to drain (kubectl drain${mode === 'delete' ? ' --disable-eviction' : ''}, up to ${Math.round(timeoutMs / 1000)} s)`);
   const drained = await run.ports.acts.drainNode(
-    { access: run.access(), node: step.node, stepId: step.id, stepAttempt: row.attempts, kubeName, timeoutMs, mode, ownCordon, tuning: run.tuning },
+    {
+      access: run.access(),
+      node: step.node,
+      stepId: step.id,
+      stepAttempt: row.attempts,
+      kubeName,
+      timeoutMs,
+      mode,
+      ownCordon,
+      tuning: run.tuning,
+      ...(unschedulableAtLook === undefined ? {} : { unschedulableAtLook }),
+    },
     { summary: `drain ${kubeName}${mode === 'delete' ? ' (delete, budgets bypassed)' : ''}`, budgetMs: timeoutMs },
   );
   // A node that was already unschedulable was not cordoned by this run: its cordon is not ours to lift.
@@ -143,7 +154,9 @@ async function talosStep(run: UpgradeRun, step: TalosStep, row: StepProgress): P
       await acts.prePullInstaller({ ...base, image: step.image, path }, { summary: `pre-pull the installer on ${step.node}`, budgetMs: left() });
     }
     const kubeName = look.kubeName ?? step.kubeName ?? null;
-    if (kubeName) await drain(run, step, row, kubeName, left);
+    // Without a pre-pull the look was the activity right before: its read of the cordon is current.
+    const lookCordon = path === 'legacy' && look.kubeName === kubeName && look.unschedulable !== null ? look.unschedulable : undefined;
+    if (kubeName) await drain(run, step, row, kubeName, left, lookCordon);
     if (step.role === 'controlplane') {
       at(run, row, 'quorum', 'etcd to be healthy with every member');
       await acts.checkEtcdQuorum(
