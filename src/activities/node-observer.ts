@@ -4,7 +4,7 @@
  * error. Every call names the one node, so each answer and each failure is that node's; the forms
  * (1.9–1.13 and 1.14 alike) are held in test/contract/talosctl/.
  */
-import { exitFailure, runTool, type RunResult } from './exec';
+import { exitFailure, runTool, ToolError, type RunResult } from './exec';
 import { CONNECTIVITY, parseExtensions, parseMachineStatus, parseTalosErrors, parseTalosGetAnswer, parseTalosVersion } from './parse/talosctl';
 import { toolEnv } from './tool-env';
 import type { ClusterAccess } from './types';
@@ -38,9 +38,38 @@ function errorTexts(stderr: string, command: string): string[] {
   return [...e.nodes.map((x) => x.error), ...e.other];
 }
 
+/** A read given `noAnswerMs` that did not end within it: the node is not answering (see ReadBound). */
+interface NoAnswer {
+  noAnswer: string;
+}
+
+/**
+ * Bounds a read of a node that may be down. talosctl sets no deadline of its own on `version`, `get` or
+ * `read` (cmd/talosctl/cmd/root.go starts from context.Background()), and the apid it goes through
+ * dials the node without blocking but waits out one connect attempt of up to 20 s
+ * (internal/app/apid/pkg/backend/apid.go: MinConnectTimeout 20 s) before it answers Unavailable; a
+ * connection left half-open by a node that lost power hangs for as long as TCP keeps it. A read that
+ * outlives `noAnswerMs` is killed and counts as the node not answering, not as a tool failure.
+ */
+export interface ReadBound {
+  noAnswerMs?: number;
+}
+
 /** One read of one node; exit 1 (the node did not answer, or an error text) is for the caller to judge. */
-function read(access: ClusterAccess, args: string[], signal?: AbortSignal): Promise<RunResult> {
-  return runTool('talosctl', access.tools.talosctl, args, { env: toolEnv(access), ...(signal ? { signal } : {}), timeoutMs: 60_000, okExitCodes: [0, 1], maxOutputBytes: TALOS_JSON_MAX_BYTES });
+async function read(access: ClusterAccess, args: string[], signal?: AbortSignal, bound: ReadBound = {}): Promise<RunResult | NoAnswer> {
+  const limit = bound.noAnswerMs;
+  try {
+    return await runTool('talosctl', access.tools.talosctl, args, {
+      env: toolEnv(access),
+      ...(signal ? { signal } : {}),
+      timeoutMs: limit ?? 60_000,
+      okExitCodes: [0, 1],
+      maxOutputBytes: TALOS_JSON_MAX_BYTES,
+    });
+  } catch (err) {
+    if (limit !== undefined && err instanceof ToolError && err.kind === 'timeout') return { noAnswer: `no answer to talosctl ${args.slice(0, 2).join(' ')} within ${Math.round(limit / 1000)}s` };
+    throw err;
+  }
 }
 
 const machineStatusOf = (r: RunResult) => parseMachineStatus(parseTalosGetAnswer(r.stdout, r.stderr, 'talosctl get machinestatus').resources);
@@ -51,13 +80,15 @@ const machineStatusOf = (r: RunResult) => parseMachineStatus(parseTalosGetAnswer
  * call, not three. While a node is known to be down (`probeFirst`), `talosctl version` goes alone
  * first: a poll of a rebooting node then costs one process, not three, which matters for a fleet.
  */
-export async function observeNode(access: ClusterAccess, node: string, signal?: AbortSignal, opts: { probeFirst?: boolean } = {}): Promise<NodeObservation> {
-  const call = (args: string[]) => read(access, args, signal);
+export async function observeNode(access: ClusterAccess, node: string, signal?: AbortSignal, opts: { probeFirst?: boolean } & ReadBound = {}): Promise<NodeObservation> {
+  const call = (args: string[]) => read(access, args, signal, opts);
   const details = (): Array<ReturnType<typeof call>> => [call(talosGetArgs('extensions', node)), call(talosGetArgs('machinestatus', node))];
   const versionArgs = talosVersionArgs([node]);
   // allSettled, not all: every process is waited for, none is left running behind a first failure.
   const [version, ...rest] = await Promise.allSettled([call(versionArgs), ...(opts.probeFirst ? [] : details())]);
   if (version?.status !== 'fulfilled') throw version?.reason;
+  // The reads asked at once were all waited for (allSettled): nothing is left running.
+  if ('noAnswer' in version.value) return unreachable(version.value.noAnswer);
   const v = version.value;
   const parsed = parseTalosVersion(v.stdout, v.stderr);
   // NODE is the name given to --nodes; a lone unlabelled answer (local apid) is this node's too.
@@ -69,15 +100,17 @@ export async function observeNode(access: ClusterAccess, node: string, signal?: 
   const [ext, status] = opts.probeFirst ? await Promise.allSettled(details()) : rest;
   if (ext?.status !== 'fulfilled') throw ext?.reason;
   if (status?.status !== 'fulfilled') throw status?.reason;
+  for (const r of [ext.value, status.value]) if ('noAnswer' in r) return unreachable(r.noAnswer);
+  const [extensionsRead, statusRead] = [ext.value as RunResult, status.value as RunResult];
   // A read that failed because the node went away while we looked: it is rebooting.
   for (const [type, r] of [
-    ['extensions', ext.value],
-    ['machinestatus', status.value],
+    ['extensions', extensionsRead],
+    ['machinestatus', statusRead],
   ] as const) {
     if (r.exitCode !== 0) return failedCall(talosGetArgs(type, node), r, errorTexts(r.stderr, `talosctl get ${type}`));
   }
-  const extensions = parseExtensions(parseTalosGetAnswer(ext.value.stdout, ext.value.stderr, 'talosctl get extensions').resources);
-  const machine = machineStatusOf(status.value);
+  const extensions = parseExtensions(parseTalosGetAnswer(extensionsRead.stdout, extensionsRead.stderr, 'talosctl get extensions').resources);
+  const machine = machineStatusOf(statusRead);
   return { reachable: true, version: answer.tag, schematic: extensions.schematic, stage: machine.stage, ready: machine.ready, detail: null };
 }
 
@@ -91,9 +124,10 @@ export interface StageObservation {
  * node that answers again on its new boot and is still in stage booting, where the stage is the one
  * thing left to change (await-back.ts); the verdict still comes from a full look.
  */
-export async function observeStage(access: ClusterAccess, node: string, signal?: AbortSignal): Promise<StageObservation> {
+export async function observeStage(access: ClusterAccess, node: string, signal?: AbortSignal, bound: ReadBound = {}): Promise<StageObservation> {
   const args = talosGetArgs('machinestatus', node);
-  const r = await read(access, args, signal);
+  const r = await read(access, args, signal, bound);
+  if ('noAnswer' in r) return { reachable: false, stage: null };
   if (r.exitCode !== 0) return { reachable: failedCall(args, r, errorTexts(r.stderr, 'talosctl get machinestatus')).reachable, stage: null };
   return { reachable: true, stage: machineStatusOf(r).stage };
 }

@@ -14,6 +14,8 @@
  * A node already on the target when nothing changed boot (the step found it there) is done as well.
  * Once the node answers on its new boot in stage booting, only the stage is read, at a quicker pace
  * (untilBooted), so the step goes on within a fraction of the poll interval of the node turning running.
+ * A read that hangs (a connection the node left half-open) is killed after AWAIT_NO_ANSWER_MS and counts
+ * as the node not answering: the wait goes on within its budget instead of failing on a tool timeout.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -30,6 +32,13 @@ import { dmesgArgs } from '../../plan/commands';
 
 /** On the legacy path, the kernel log is read every this many polls while the boot stays the same. */
 const DMESG_EVERY_POLLS = 3;
+
+/**
+ * A read of the awaited node that has not ended within this is the node not answering (node-observer.ts
+ * ReadBound), not a failed step: a rebooting node is expected not to answer. Above apid's one connect
+ * attempt of up to 20 s, so the Unavailable it then answers still arrives with its own words.
+ */
+export const AWAIT_NO_ANSWER_MS = 30_000;
 
 export interface BootWait {
   access: ClusterAccess;
@@ -87,7 +96,7 @@ export const stageProbeMs = (pollMs: number): number => Math.min(1_000, Math.max
 async function untilBooted(w: BootWait, ctx: Context, deadline: number, beat: () => Progress): Promise<void> {
   for (;;) {
     await ctx.sleep(Math.min(stageProbeMs(w.pollMs), Math.max(1, deadline - Date.now())));
-    const seen = await withHeartbeats(() => observeStage(w.access, w.node, ctx.cancellationSignal), beat);
+    const seen = await withHeartbeats(() => observeStage(w.access, w.node, ctx.cancellationSignal, { noAnswerMs: AWAIT_NO_ANSWER_MS }), beat);
     ctx.heartbeat(beat());
     if (!seen.reachable || seen.stage !== 'booting' || Date.now() >= deadline) return;
   }
@@ -103,7 +112,7 @@ export async function waitForBoot(w: BootWait): Promise<NodeLook> {
     // Heartbeating with the same progress while it looks: a rebooting node can leave a call hanging until
     // the runner's 60 s timeout, as long as the heartbeat timeout itself.
     const look = await withHeartbeats(
-      () => lookAt(w.access, w.node, ctx.cancellationSignal, { kube: false, probeFirst: down }),
+      () => lookAt(w.access, w.node, ctx.cancellationSignal, { kube: false, probeFirst: down, noAnswerMs: AWAIT_NO_ANSWER_MS }),
       () => ({ ...progress }),
     );
     down = !look.reachable;
@@ -121,7 +130,7 @@ export async function waitForBoot(w: BootWait): Promise<NodeLook> {
         // just before) with the new boot id and stage (read just after). A fallback is a verdict a
         // human must answer, so it stands only when a second look sees the same boot on that version.
         const again = await withHeartbeats(
-          () => lookAt(w.access, w.node, ctx.cancellationSignal, { kube: false }),
+          () => lookAt(w.access, w.node, ctx.cancellationSignal, { kube: false, noAnswerMs: AWAIT_NO_ANSWER_MS }),
           () => ({ ...progress }),
         );
         if (again.reachable && again.stage === 'running' && again.version === w.toVersion) return again;

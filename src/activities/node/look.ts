@@ -18,13 +18,16 @@ export interface LookOptions {
   kube?: boolean;
   /** The node is known to be down: ask `talosctl version` alone first (node-observer.ts). */
   probeFirst?: boolean;
+  /** Reads that outlive this are the node not answering (node-observer.ts ReadBound). */
+  noAnswerMs?: number;
 }
 
 export async function lookAt(access: ClusterAccess, node: string, signal?: AbortSignal, opts: LookOptions = {}): Promise<NodeLook> {
   assertSafeAddress(node);
+  const bound = opts.noAnswerMs === undefined ? {} : { noAnswerMs: opts.noAnswerMs };
   const [seen, boot, kube] = await Promise.allSettled([
-    observeNode(access, node, signal, { probeFirst: opts.probeFirst === true }),
-    readBootId(access, node, signal),
+    observeNode(access, node, signal, { probeFirst: opts.probeFirst === true, ...bound }),
+    readBootId(access, node, signal, bound),
     opts.kube === false ? Promise.resolve(null) : readKubeNode(access, node, signal),
   ]);
   if (seen.status === 'rejected') throw seen.reason;

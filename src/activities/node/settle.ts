@@ -11,6 +11,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { typed } from '../failures';
 import { ErrorTypes } from '../../contract/error-types';
+import { AWAIT_NO_ANSWER_MS } from './await-back';
 import { pollMs } from './common';
 import { awaitRecord, FenceStillRunning } from './fence/call';
 import { consumeRecord, fenceDir, fenceStepId, hasCancelNote, stepRecords } from './fence/store';
@@ -53,7 +54,8 @@ export async function settleNode(input: SettleInput): Promise<SettleResult> {
     let down = false;
     for (;;) {
       const look = await withHeartbeats(
-        () => lookAt(input.access, input.node, signal, { probeFirst: down }),
+        // The node may be on its way down or back: a read that hangs is no answer (await-back.ts).
+        () => lookAt(input.access, input.node, signal, { probeFirst: down, noAnswerMs: AWAIT_NO_ANSWER_MS }),
         () => ({ phase: 'settling', looking: true }),
       );
       down = !look.reachable;
