@@ -39,7 +39,7 @@ function errorTexts(stderr: string, command: string): string[] {
 }
 
 /** A read given `noAnswerMs` that did not end within it: the node is not answering (see ReadBound). */
-interface NoAnswer {
+export interface NoAnswer {
   noAnswer: string;
 }
 
@@ -56,7 +56,7 @@ export interface ReadBound {
 }
 
 /** One read of one node; exit 1 (the node did not answer, or an error text) is for the caller to judge. */
-async function read(access: ClusterAccess, args: string[], signal?: AbortSignal, bound: ReadBound = {}): Promise<RunResult | NoAnswer> {
+export async function readNode(access: ClusterAccess, args: string[], signal?: AbortSignal, bound: ReadBound = {}): Promise<RunResult | NoAnswer> {
   const limit = bound.noAnswerMs;
   try {
     return await runTool('talosctl', access.tools.talosctl, args, {
@@ -81,7 +81,7 @@ const machineStatusOf = (r: RunResult) => parseMachineStatus(parseTalosGetAnswer
  * first: a poll of a rebooting node then costs one process, not three, which matters for a fleet.
  */
 export async function observeNode(access: ClusterAccess, node: string, signal?: AbortSignal, opts: { probeFirst?: boolean } & ReadBound = {}): Promise<NodeObservation> {
-  const call = (args: string[]) => read(access, args, signal, opts);
+  const call = (args: string[]) => readNode(access, args, signal, opts);
   const details = (): Array<ReturnType<typeof call>> => [call(talosGetArgs('extensions', node)), call(talosGetArgs('machinestatus', node))];
   const versionArgs = talosVersionArgs([node]);
   // allSettled, not all: every process is waited for, none is left running behind a first failure.
@@ -126,7 +126,7 @@ export interface StageObservation {
  */
 export async function observeStage(access: ClusterAccess, node: string, signal?: AbortSignal, bound: ReadBound = {}): Promise<StageObservation> {
   const args = talosGetArgs('machinestatus', node);
-  const r = await read(access, args, signal, bound);
+  const r = await readNode(access, args, signal, bound);
   if ('noAnswer' in r) return { reachable: false, stage: null };
   if (r.exitCode !== 0) return { reachable: failedCall(args, r, errorTexts(r.stderr, 'talosctl get machinestatus')).reachable, stage: null };
   return { reachable: true, stage: machineStatusOf(r).stage };

@@ -2,8 +2,8 @@
  * What the node step activities share: the tool environment, the polling cadence, the boot id read,
  * the Kubernetes Node lookup, and an abortable sleep that heartbeats.
  */
-import { exitFailure, runTool, ToolError, type RunOptions } from '../exec';
-import type { ReadBound } from '../node-observer';
+import { exitFailure, runTool, type RunOptions } from '../exec';
+import { readNode, type ReadBound } from '../node-observer';
 import { findKubeNode, KUBECTL_LIST_MAX_BYTES } from '../inspect';
 import { parseNodes, type KubeNodeFacts } from '../parse/kubectl';
 import { CONNECTIVITY } from '../parse/talosctl';
@@ -35,13 +35,8 @@ export function kubectl(access: ClusterAccess, args: string[], opts: RunOptions 
 /** The node's boot id; null when the node does not answer (it is rebooting). */
 export async function readBootId(access: ClusterAccess, node: string, signal?: AbortSignal, bound: ReadBound = {}): Promise<string | null> {
   const args = bootIdArgs(node);
-  const limit = bound.noAnswerMs;
-  const r = await talos(access, args, { okExitCodes: [0, 1], ...(signal ? { signal } : {}), ...(limit === undefined ? {} : { timeoutMs: limit }) }).catch((err: unknown) => {
-    // Bounded (node-observer.ts ReadBound): a read that outlives the bound is the node not answering.
-    if (limit !== undefined && err instanceof ToolError && err.kind === 'timeout') return null;
-    throw err;
-  });
-  if (r === null) return null;
+  const r = await readNode(access, args, signal, bound);
+  if ('noAnswer' in r) return null;
   if (r.exitCode === 0) return parseBootId(r.stdout);
   if (CONNECTIVITY.test(r.stderr)) return null;
   const why = r.stderr.trim().split('\n').pop() ?? `exit ${r.exitCode}`;

@@ -78,8 +78,9 @@ export async function installOnNode(input: InstallInput): Promise<InstallResult>
       reboots,
       async prepare(judged) {
         // The step's look of this boot gives version and schematic; boot id and stage are read fresh.
-        const known = judged ? null : input.bootFacts ? await sameBoot(input.access, input.node, input.bootFacts, ctx.cancellationSignal, { stage: true }) : null;
-        const look = judged ?? known ?? (await lookAt(input.access, input.node, ctx.cancellationSignal, { kube: false }));
+        const signal = ctx.cancellationSignal;
+        const look =
+          judged ?? (input.bootFacts && (await sameBoot(input.access, input.node, input.bootFacts, signal, { stage: true }))) ?? (await lookAt(input.access, input.node, signal, { kube: false }));
         if (look.reachable && look.version === input.toVersion && (wantSchematic === null || look.schematic === wantSchematic)) {
           // Already there: nothing to install. A boot the step did not see is the one that got it there.
           return { skip: { rebootIssued: false, bootIdAtIssue: input.bootIdBefore ?? look.bootId, reused: false } };
