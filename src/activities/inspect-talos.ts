@@ -3,11 +3,15 @@
  * extensions, schematic and boot stage, and etcd membership and status. Every form these calls print
  * (talosctl 1.9–1.14) is held in test/contract/talosctl/.
  *
- * Why one `get` per node: a multi-node `talosctl get` cannot say which node failed. Up to 1.13 its
- * errors carry no node name and a first node that is down aborts the whole call; from 1.14 any node
- * that is down fails the whole call before anything is listed (the client version check). Asked one
- * node at a time, every answer and every failure belongs to a node. The calls run a few at a time,
- * each bounded by the call timeout, only for nodes that answered `talosctl version`.
+ * `get` asks every node that answered `talosctl version` at once, and believes that answer only when
+ * it exits 0: a multi-node `talosctl get` cannot say which node failed. Up to 1.13 its errors carry no
+ * node name and a first node that is down aborts the whole call; from 1.14 any node that is down
+ * fails the whole call before anything is listed (the client version check). Exit 0 means every
+ * node's List succeeded (1.9–1.13 collect each failure into the error they exit 1 with; 1.14 joins
+ * them), and every resource is labelled with the --nodes value that listed it. Any other outcome
+ * asks again one node at a time, where every answer and every failure belongs to a node. One process
+ * instead of one per node and type: on a 50-node cluster 4 calls instead of 200, each of which is a
+ * process start and a TLS handshake with the endpoint.
  */
 import type { ClusterFacts, EtcdStatusFacts } from '../plan/types';
 import { describeCommand, lastMeaningfulLine } from './tool-messages';
@@ -80,7 +84,7 @@ export async function readTalosVersions(run: TalosRun, nodes: string[]): Promise
   return { client: parsed.client, versions, down };
 }
 
-// ------------------------------------------------------------------ get, one node at a time
+// ------------------------------------------------------------------ get, one node at a time (the fallback)
 
 type GetResult = { resources: TalosResource[]; failed: null } | { resources: null; failed: string };
 
@@ -113,12 +117,24 @@ export interface TalosNodeDetail {
 /** A resource that names the installer: unreadable (an old Talos, a refused call) is unknown, not an error. */
 async function optionalSpec(run: TalosRun, type: string, node: string): Promise<Record<string, unknown> | null> {
   try {
-    const r = await talosGetOne(run, type, node);
-    const spec = r.resources?.[0]?.spec;
-    return spec && typeof spec === 'object' && !Array.isArray(spec) ? (spec as Record<string, unknown>) : null;
+    return specOf((await talosGetOne(run, type, node)).resources);
   } catch {
     return null;
   }
+}
+
+/** The spec of a node's one resource of a type, if it is an object. */
+function specOf(resources: readonly TalosResource[] | null | undefined): Record<string, unknown> | null {
+  const spec = resources?.[0]?.spec;
+  return spec && typeof spec === 'object' && !Array.isArray(spec) ? (spec as Record<string, unknown>) : null;
+}
+
+/** What names the node's installer, from its PlatformMetadata and SecurityState specs. */
+function installerNaming(platform: Record<string, unknown> | null, security: Record<string, unknown> | null): Pick<TalosNodeDetail, 'platform' | 'secureBoot'> {
+  return {
+    platform: typeof platform?.platform === 'string' && platform.platform !== '' ? platform.platform : null,
+    secureBoot: typeof security?.secureBoot === 'boolean' ? security.secureBoot : null,
+  };
 }
 
 async function readOne(run: TalosRun, node: string): Promise<TalosNodeDetail> {
@@ -132,17 +148,75 @@ async function readOne(run: TalosRun, node: string): Promise<TalosNodeDetail> {
   // Every Talos node has a MachineStatus; parseMachineStatus refuses an answer without it.
   const machine = parseMachineStatus(status.resources);
   const [platform, security] = await Promise.all([optionalSpec(run, 'platformmetadata', node), optionalSpec(run, 'securitystate', node)]);
-  return {
-    extensions,
-    machine,
-    error: null,
-    platform: typeof platform?.platform === 'string' && platform.platform !== '' ? platform.platform : null,
-    secureBoot: typeof security?.secureBoot === 'boolean' ? security.secureBoot : null,
-  };
+  return { extensions, machine, error: null, ...installerNaming(platform, security) };
 }
 
-/** Extensions, schematic and stage of each node, a few nodes at a time. */
+// ------------------------------------------------------------------ get, every node at once
+
+/**
+ * `talosctl get <type> --nodes a,b,c -o json`: each node's resources when the call exited 0, else null
+ * (some node failed, and the answer cannot say which: the caller asks one node at a time). A tool
+ * that cannot run, or that the activity's cancellation stopped, throws as it would node by node.
+ */
+async function talosGetAll(run: TalosRun, type: string, nodes: string[]): Promise<Map<string, TalosResource[]> | null> {
+  const args = talosGetArgs(type, nodes.join(','));
+  const command = `talosctl get ${type}`;
+  let r: RunResult;
+  try {
+    r = await run('talosctl', args, { okExitCodes: [0, 1], maxOutputBytes: TALOS_JSON_MAX_BYTES });
+  } catch (err) {
+    // A call that outlived its timeout on one slow node: node by node, each call bounded, says which.
+    if (err instanceof ToolError && err.kind === 'timeout') return null;
+    throw err;
+  }
+  if (r.exitCode !== 0 || r.stdoutTruncated) return null;
+  const byNode = new Map<string, TalosResource[]>(nodes.map((n) => [n, []]));
+  for (const x of parseTalosGetAnswer(r.stdout, r.stderr, command).resources) {
+    const list = byNode.get(x.node);
+    if (!list) throw new ParseError(command, `asked ${nodes.join(',')}, got a resource labelled ${x.node}`);
+    list.push(x);
+  }
+  return byNode;
+}
+
+/** An optional type for every node at once; a refusal (an old Talos) leaves them all unknown, as node by node. */
+async function optionalAll(run: TalosRun, type: string, nodes: string[]): Promise<Map<string, TalosResource[]> | null> {
+  try {
+    return await talosGetAll(run, type, nodes);
+  } catch (err) {
+    // Cancellation ends the activity; anything else the tool says makes these facts unknown.
+    if ((err instanceof ToolError && err.kind !== 'cancelled') || err instanceof ParseError) return null;
+    throw err;
+  }
+}
+
+/** Every node's details from one call per type, or null when the required types did not all answer. */
+async function readAllAtOnce(run: TalosRun, nodes: string[]): Promise<Map<string, TalosNodeDetail> | null> {
+  const ext = await talosGetAll(run, 'extensions', nodes);
+  if (ext === null) return null;
+  const status = await talosGetAll(run, 'machinestatus', nodes);
+  if (status === null) return null;
+  const [platform, security] = await Promise.all([optionalAll(run, 'platformmetadata', nodes), optionalAll(run, 'securitystate', nodes)]);
+  const out = new Map<string, TalosNodeDetail>();
+  for (const node of nodes) {
+    out.set(node, {
+      extensions: parseExtensions(ext.get(node) ?? []),
+      // Every Talos node has a MachineStatus; parseMachineStatus refuses an answer without it.
+      machine: parseMachineStatus(status.get(node) ?? []),
+      error: null,
+      // A node without one (or a refused call) is unknown.
+      ...installerNaming(specOf(platform?.get(node)), specOf(security?.get(node))),
+    });
+  }
+  return out;
+}
+
+/** Extensions, schematic and stage of each node: all at once, or when that fails a few nodes at a time. */
 export async function readTalosDetails(run: TalosRun, nodes: string[]): Promise<Map<string, TalosNodeDetail>> {
+  if (nodes.length > 1) {
+    const all = await readAllAtOnce(run, nodes);
+    if (all) return all;
+  }
   const out = new Map<string, TalosNodeDetail>();
   let next = 0;
   const worker = async (): Promise<void> => {

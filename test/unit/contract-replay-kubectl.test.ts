@@ -43,11 +43,10 @@ function talosRules(controlPlanes: string[], workers: string[]): FakeRule[] {
   ].join('\n');
   return [
     { tool: 'talosctl', args: ['version', '--nodes', all.join(',')], stdout: version },
-    // One `get` per node: a multi-node get cannot attribute its errors (test/contract/talosctl).
-    ...all.flatMap((n): FakeRule[] => [
-      { tool: 'talosctl', args: ['get', 'extensions', '--nodes', n, '-o', 'json'], stdout: extensions(n) },
-      { tool: 'talosctl', args: ['get', 'machinestatus', '--nodes', n, '-o', 'json'], stdout: machine(n) },
-    ]),
+    // One `get` per type for every node: each resource labelled with its node, node after node
+    // (test/contract/talosctl/get-extensions-three-nodes-up).
+    { tool: 'talosctl', args: ['get', 'extensions', '--nodes', all.join(','), '-o', 'json'], stdout: all.map(extensions).join('') },
+    { tool: 'talosctl', args: ['get', 'machinestatus', '--nodes', all.join(','), '-o', 'json'], stdout: all.map(machine).join('') },
     { tool: 'talosctl', args: ['etcd', 'members', '--nodes', controlPlanes[0] ?? ''], stdout: members },
     { tool: 'talosctl', args: ['etcd', 'status', '--nodes', controlPlanes.join(',')], stdout: status },
   ];

@@ -55,6 +55,20 @@ const version = (nodes: string[]): string[] => ['version', '--nodes', nodes.join
 const healthyGets = (nodes: string[]): FakeRule[] =>
   nodes.flatMap((n) => [relabel(get('extensions', n), 'get-extensions-one-node-up', CP[0] as string, n), relabel(get('machinestatus', n), 'get-machinestatus-running', CP[0] as string, n)]);
 
+/**
+ * The same answers asked of all nodes in one call. `-o json` writes each resource as its own object
+ * labelled with its --nodes value, node after node (v1.13.9 output/json.go, helpers.ForEachResource),
+ * so the multi-node bytes are the one-node bytes relabelled and concatenated: for extensions exactly
+ * get-extensions-three-nodes-up, which the first test below checks.
+ */
+function healthyGetsAtOnce(nodes: string[]): FakeRule[] {
+  const joined = (type: string, id: string): FakeRule => {
+    const one = nodes.map((n) => relabel(get(type, n), id, CP[0] as string, n));
+    return { tool: 'talosctl', args: get(type, nodes.join(',')), stdout: one.map((r) => r.stdout ?? '').join(''), stderr: '', exitCode: 0 };
+  };
+  return [joined('extensions', 'get-extensions-one-node-up'), joined('machinestatus', 'get-machinestatus-running')];
+}
+
 /** The minimal kubectl answers inspectCluster needs (no Kubernetes facts are asserted here). */
 const KUBE: FakeRule[] = [
   { tool: 'kubectl', args: ['get', 'nodes', '-o', 'json'], stdout: '{"apiVersion":"v1","kind":"List","items":[]}\n' },
@@ -200,11 +214,16 @@ describe('readEtcd replays talosctl', () => {
 describe('inspectCluster (talosctl side) replays talosctl', () => {
   const input = (access: ReturnType<typeof tools>['access']) => ({ ...access, nodes: { controlPlane: CP, workers: [] }, veleroEnabled: false, fluxEnabled: false });
 
-  it('three control planes up: versions, schematic and stage of each, one get per node', async () => {
+  it('the three-node answer the replays below build is the recorded one', () => {
+    const built = healthyGetsAtOnce(CP)[0]?.stdout;
+    assert.equal(built, fs.readFileSync(path.join(contractDir(), 'talosctl', 'get-extensions-three-nodes-up.stdout'), 'utf8'));
+  });
+
+  it('three control planes up: versions, schematic and stage of each, one get per type for all of them', async () => {
     const { access, fake } = tools([
       ...KUBE,
       replay(version(CP), 'version-three-nodes-up'),
-      ...healthyGets(CP),
+      ...healthyGetsAtOnce(CP),
       replay(['etcd', 'members', '--nodes', CP[0] as string], 'etcd-members-up'),
       replay(['etcd', 'status', '--nodes', CP.join(',')], 'etcd-status-three-up'),
     ]);
@@ -217,13 +236,56 @@ describe('inspectCluster (talosctl side) replays talosctl', () => {
     assert.equal(facts.etcd.members.length, 3);
     const gets = fake.calls().filter((c) => c.tool === 'talosctl' && c.args[0] === 'get');
     assert.ok(
-      gets.every((c) => c.args[3]?.split(',').length === 1),
-      'every get names one node',
+      gets.every((c) => c.args[3] === CP.join(',')),
+      'every get names all three nodes',
     );
-    // Per node: extensions and machinestatus, then platformmetadata and securitystate (the installer's name).
-    assert.deepEqual([...new Set(gets.map((c) => c.args[1]))].sort(), ['extensions', 'machinestatus', 'platformmetadata', 'securitystate']);
-    assert.equal(gets.length, 12);
+    // Extensions and machinestatus, then platformmetadata and securitystate (the installer's name).
+    assert.deepEqual(gets.map((c) => c.args[1]).sort(), ['extensions', 'machinestatus', 'platformmetadata', 'securitystate']);
   });
+
+  it('an answer from all nodes that exits 0 but labels a node not asked is unreadable, not believed', async () => {
+    const [ext, status] = healthyGetsAtOnce(CP) as [FakeRule, FakeRule];
+    const { access } = tools([...KUBE, replay(version(CP), 'version-three-nodes-up'), { ...ext, stdout: (ext.stdout ?? '').replaceAll('172.20.0.4', '172.20.0.9') }, status]);
+    await assert.rejects(inspectCluster(input(access)), /got a resource labelled 172\.20\.0\.9/);
+  });
+
+  for (const [form, id] of [
+    ['1.9-1.13', 'get-extensions-second-of-three-down-1.9-1.13'],
+    ['1.14', 'get-extensions-second-of-three-down-1.14'],
+  ] as const) {
+    it(`a node that goes away between version and a get of all (${form}): asked again one by one, the down one named`, async () => {
+      const gone = CP[1] as string;
+      const { access, fake } = tools([
+        ...KUBE,
+        replay(version(CP), 'version-three-nodes-up'),
+        replay(get('extensions', CP.join(',')), id),
+        relabel(get('extensions', gone), 'get-extensions-node-down-1.9-1.13', CP[1] as string, gone),
+        ...healthyGets([CP[0] as string, CP[2] as string]),
+        replay(['etcd', 'members', '--nodes', CP[0] as string], 'etcd-members-up'),
+        // etcd-status-two-asked is asked of .3 and .4; here .2 and .4 answer.
+        relabel(['etcd', 'status', '--nodes', [CP[0], CP[2]].join(',')], 'etcd-status-two-asked', gone, CP[0] as string),
+      ]);
+      const facts = await inspectCluster(input(access));
+      assert.deepEqual(
+        facts.nodes.map((n) => [n.address, n.reachable, n.stage]),
+        CP.map((n) => [n, n !== gone, n === gone ? null : 'running']),
+      );
+      assert.match(facts.etcd.status.find((x) => x.node === gone)?.errors ?? '', /^no etcd status: rpc error: code = Unavailable/);
+      const calls = fake.calls().filter((c) => c.tool === 'talosctl' && c.args[0] === 'get' && c.args[1] === 'extensions');
+      // The per-node calls run a few at a time, in no fixed order.
+      assert.deepEqual(
+        [
+          calls[0]?.args[3],
+          ...calls
+            .slice(1)
+            .map((c) => c.args[3])
+            .sort(),
+        ],
+        [CP.join(','), ...CP],
+        'one call for all, then one per node',
+      );
+    });
+  }
 
   for (const [form, v] of [
     ['1.9-1.13', 'version-first-of-three-down-1.9-1.13'],
@@ -233,7 +295,7 @@ describe('inspectCluster (talosctl side) replays talosctl', () => {
       const { access, fake } = tools([
         ...KUBE,
         replay(version(CP), v),
-        ...healthyGets(CP.slice(1)),
+        ...healthyGetsAtOnce(CP.slice(1)),
         replay(['etcd', 'members', '--nodes', CP[1] as string], 'etcd-members-while-first-down'),
         replay(['etcd', 'status', '--nodes', CP.slice(1).join(',')], 'etcd-status-two-asked'),
       ]);
@@ -252,6 +314,8 @@ describe('inspectCluster (talosctl side) replays talosctl', () => {
     const { access } = tools([
       ...KUBE,
       replay(version(CP), 'version-three-nodes-up'),
+      // Asked of all three, the first down: the whole call fails; then node by node.
+      replay(get('extensions', CP.join(',')), 'get-extensions-first-of-three-down-1.9-1.13'),
       relabel(get('extensions', node), 'get-extensions-node-down-1.9-1.13', CP[1] as string, node),
       ...healthyGets(CP.slice(1)),
       replay(['etcd', 'members', '--nodes', CP[1] as string], 'etcd-members-while-first-down'),
