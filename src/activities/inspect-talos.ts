@@ -25,6 +25,7 @@ import {
   parseMachineStatus,
   parseTalosGetAnswer,
   parseTalosVersion,
+  resourcesByNode,
   type ExtensionFacts,
   type MachineStatusFacts,
   type TalosResource,
@@ -170,12 +171,9 @@ async function talosGetAll(run: TalosRun, type: string, nodes: string[]): Promis
     throw err;
   }
   if (r.exitCode !== 0 || r.stdoutTruncated) return null;
-  const byNode = new Map<string, TalosResource[]>(nodes.map((n) => [n, []]));
-  for (const x of parseTalosGetAnswer(r.stdout, r.stderr, command).resources) {
-    const list = byNode.get(x.node);
-    if (!list) throw new ParseError(command, `asked ${nodes.join(',')}, got a resource labelled ${x.node}`);
-    list.push(x);
-  }
+  const byNode = resourcesByNode(parseTalosGetAnswer(r.stdout, r.stderr, command).resources);
+  const stranger = [...byNode.keys()].find((n) => !nodes.includes(n));
+  if (stranger !== undefined) throw new ParseError(command, `asked ${nodes.join(',')}, got a resource labelled ${stranger}`);
   return byNode;
 }
 
